@@ -1,0 +1,10 @@
+// Package history is the shared vocabulary of a stampede run: the operations a client performed
+// against a booking system, each with its call and return times and an outcome of ok, fail or
+// info, plus the fault events of the run. Every other package of the harness (workloads, chaos,
+// checker, reports) speaks it; it imports only the standard library.
+//
+// A history is JSON Lines: one Record a line, written as the run goes by a Writer and read back
+// by a Reader. Times are monotonic nanoseconds since the run's start; the first line (a header
+// record) gives the wall-clock time of that start, so server times such as a hold's expires_at
+// can be placed on the same axis.
+package history

@@ -1,0 +1,154 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Writer appends records to a history as JSON Lines. It buffers, so call Flush or Close to
+// make sure everything is on disk. It is safe for concurrent use.
+type Writer struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	closer io.Closer
+	n      int64
+	err    error
+}
+
+// NewWriter returns a Writer appending to w.
+func NewWriter(w io.Writer) *Writer {
+	hw := &Writer{w: bufio.NewWriterSize(w, 256<<10)}
+	if c, ok := w.(io.Closer); ok {
+		hw.closer = c
+	}
+	return hw
+}
+
+// Create creates (or truncates) the file at path and returns a Writer on it.
+func Create(path string) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create history: %w", err)
+	}
+	return NewWriter(f), nil
+}
+
+// Write appends one record. After the first error every later call returns it.
+func (w *Writer) Write(r *Record) error {
+	line, err := r.MarshalLine()
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.w.Write(line); err != nil {
+		w.err = fmt.Errorf("write history: %w", err)
+		return w.err
+	}
+	w.n++
+	return nil
+}
+
+// Count returns how many records were written.
+func (w *Writer) Count() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// Flush writes buffered records to the underlying writer.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.w.Flush(); err != nil {
+		w.err = fmt.Errorf("flush history: %w", err)
+	}
+	return w.err
+}
+
+// Close flushes and closes the underlying writer when it is a Closer.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	if w.closer != nil {
+		if cerr := w.closer.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close history: %w", cerr)
+		}
+	}
+	return err
+}
+
+// Reader reads records from a JSON Lines history.
+type Reader struct {
+	s    *bufio.Scanner
+	line int
+}
+
+// NewReader returns a Reader over r. Lines may be up to 16 MiB long.
+func NewReader(r io.Reader) *Reader {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64<<10), 16<<20)
+	return &Reader{s: s}
+}
+
+// Next returns the next record, or io.EOF after the last. Errors name the line.
+func (r *Reader) Next() (*Record, error) {
+	for r.s.Scan() {
+		r.line++
+		b := bytes.TrimSpace(r.s.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec Record
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			return nil, fmt.Errorf("history line %d: %w", r.line, err)
+		}
+		if err := rec.Validate(); err != nil {
+			return nil, fmt.Errorf("history line %d: %w", r.line, err)
+		}
+		return &rec, nil
+	}
+	if err := r.s.Err(); err != nil {
+		return nil, fmt.Errorf("history line %d: %w", r.line+1, err)
+	}
+	return nil, io.EOF
+}
+
+// ReadAll reads every record of r.
+func ReadAll(r io.Reader) ([]Record, error) {
+	hr := NewReader(r)
+	var out []Record
+	for {
+		rec, err := hr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *rec)
+	}
+}
+
+// ReadFile reads every record of the history file at path.
+func ReadFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	return ReadAll(f)
+}

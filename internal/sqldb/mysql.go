@@ -1,0 +1,223 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+type myDB struct {
+	db      *sql.DB
+	metrics *Metrics
+	max     int
+}
+
+var _ DB = (*myDB)(nil)
+
+func openMySQL(ctx context.Context, dsn string, opts Options) (DB, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse mysql dsn %q: %w", redact("mysql://"+dsn), err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	// MariaDB names the isolation variable tx_isolation, MySQL 8 transaction_isolation: ask the
+	// server which it is before fixing the session settings.
+	probe, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("connect to mysql: %w", err)
+	}
+	var version string
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = probe.QueryRowContext(pctx, "SELECT VERSION()").Scan(&version)
+	probe.Close()
+	if err != nil {
+		return nil, fmt.Errorf("connect to mysql %q: %w", redact("mysql://"+dsn), err)
+	}
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		cfg.Params["tx_isolation"] = "'READ-COMMITTED'"
+	} else {
+		cfg.Params["transaction_isolation"] = "'READ-COMMITTED'"
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to mysql: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to mysql %q: %w", redact("mysql://"+dsn), err)
+	}
+	return &myDB{db: db, metrics: opts.Metrics, max: opts.MaxConns}, nil
+}
+
+func (d *myDB) Dialect() Dialect  { return MySQL }
+func (d *myDB) Metrics() *Metrics { return d.metrics }
+func (d *myDB) MaxConns() int     { return d.max }
+func (d *myDB) Close()            { d.db.Close() }
+
+// SQL exposes the database/sql handle for code that needs MySQL-only features.
+func (d *myDB) SQL() *sql.DB { return d.db }
+
+func (d *myDB) SetMaxConns(n int) error {
+	if n <= 0 {
+		return fmt.Errorf("pool size %d: must be positive", n)
+	}
+	d.db.SetMaxOpenConns(n)
+	d.max = n
+	return nil
+}
+
+func (d *myDB) acquire(ctx context.Context, tag string) (*sql.Conn, func(), error) {
+	start := time.Now()
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
+	}
+	got := time.Now()
+	return c, func() {
+		c.Close()
+		d.metrics.Observe(tag, got.Sub(start), time.Since(got))
+	}, nil
+}
+
+func (d *myDB) Exec(ctx context.Context, tag, q string, args ...any) (int64, error) {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return myQuerier{c: c, tag: tag}.Exec(ctx, q, args...)
+}
+
+func (d *myDB) Query(ctx context.Context, tag, q string, scan func(Rows) error, args ...any) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return myQuerier{c: c, tag: tag}.Query(ctx, q, scan, args...)
+}
+
+func (d *myDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...any) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return myQuerier{c: c, tag: tag}.QueryRow(ctx, q, dest, args...)
+}
+
+func (d *myDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
+	return d.tx(ctx, tag, fn, maxTxAttempts)
+}
+
+func (d *myDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
+	return d.tx(ctx, tag, fn, 1)
+}
+
+func (d *myDB) tx(ctx context.Context, tag string, fn func(Tx) error, attempts int) error {
+	var err error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		err = d.txOnce(ctx, tag, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(backoff(attempt))
+	}
+	return err
+}
+
+func (d *myDB) txOnce(ctx context.Context, tag string, fn func(Tx) error) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin (%s): %w", tag, err)
+	}
+	if err := fn(myQuerier{c: tx, tag: tag}); err != nil {
+		_ = tx.Rollback() // secondary to err; a broken connection is discarded by database/sql
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit (%s): %w", tag, err)
+	}
+	return nil
+}
+
+// myConn is what a *sql.Conn and a *sql.Tx have in common.
+type myConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+type myQuerier struct {
+	c   myConn
+	tag string
+}
+
+func (q myQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.c.ExecContext(ctx, tagged(q.tag, query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q myQuerier) Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error {
+	rows, err := q.c.QueryContext(ctx, tagged(q.tag, query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scan(rows); err != nil {
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+func (q myQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	rows, err := q.c.QueryContext(ctx, tagged(q.tag, query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// mysqlRetryable reports deadlocks (1213) and lock wait timeouts (1205).
+func mysqlRetryable(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	return false
+}

@@ -1,0 +1,220 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type pgDB struct {
+	pool    *pgxpool.Pool
+	metrics *Metrics
+	max     int
+	rebound sync.Map // query -> rebound query
+}
+
+var _ DB = (*pgDB)(nil)
+
+func openPostgres(ctx context.Context, dsn string, opts Options) (DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres url %q: %w", redact(dsn), err)
+	}
+	cfg.MaxConns = int32(opts.MaxConns)
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = time.Minute
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres %q: %w", redact(dsn), err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres %q: %w", redact(dsn), err)
+	}
+	return &pgDB{pool: pool, metrics: opts.Metrics, max: opts.MaxConns}, nil
+}
+
+func (d *pgDB) Dialect() Dialect      { return Postgres }
+func (d *pgDB) Metrics() *Metrics     { return d.metrics }
+func (d *pgDB) MaxConns() int         { return d.max }
+func (d *pgDB) SetMaxConns(int) error { return ErrUnsupported }
+func (d *pgDB) Close()                { d.pool.Close() }
+
+// Pool exposes the pgx pool for code that needs PostgreSQL-only features.
+func (d *pgDB) Pool() *pgxpool.Pool { return d.pool }
+
+// rebind turns ? placeholders into $1, $2, ... and adds the tag comment.
+func (d *pgDB) rebind(tag, q string) string {
+	key := tag + "\x00" + q
+	if v, ok := d.rebound.Load(key); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 32)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	out := tagged(tag, b.String())
+	d.rebound.Store(key, out)
+	return out
+}
+
+func (d *pgDB) acquire(ctx context.Context, tag string) (*pgxpool.Conn, func(), error) {
+	start := time.Now()
+	c, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
+	}
+	got := time.Now()
+	return c, func() {
+		c.Release()
+		d.metrics.Observe(tag, got.Sub(start), time.Since(got))
+	}, nil
+}
+
+func (d *pgDB) Exec(ctx context.Context, tag, q string, args ...any) (int64, error) {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return pgQuerier{c: c.Conn(), db: d, tag: tag}.Exec(ctx, q, args...)
+}
+
+func (d *pgDB) Query(ctx context.Context, tag, q string, scan func(Rows) error, args ...any) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return pgQuerier{c: c.Conn(), db: d, tag: tag}.Query(ctx, q, scan, args...)
+}
+
+func (d *pgDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...any) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return pgQuerier{c: c.Conn(), db: d, tag: tag}.QueryRow(ctx, q, dest, args...)
+}
+
+func (d *pgDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
+	return d.tx(ctx, tag, fn, maxTxAttempts)
+}
+
+func (d *pgDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
+	return d.tx(ctx, tag, fn, 1)
+}
+
+func (d *pgDB) tx(ctx context.Context, tag string, fn func(Tx) error, attempts int) error {
+	var err error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		err = d.txOnce(ctx, tag, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(backoff(attempt))
+	}
+	return err
+}
+
+func (d *pgDB) txOnce(ctx context.Context, tag string, fn func(Tx) error) error {
+	c, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin (%s): %w", tag, err)
+	}
+	if err := fn(pgQuerier{c: tx, db: d, tag: tag}); err != nil {
+		// A rollback error is secondary: the connection is discarded by pgx if broken.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit (%s): %w", tag, err)
+	}
+	return nil
+}
+
+// pgConn is what a pgx.Conn and a pgx.Tx have in common.
+type pgConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+type pgQuerier struct {
+	c   pgConn
+	db  *pgDB
+	tag string
+}
+
+func (q pgQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ct, err := q.c.Exec(ctx, q.db.rebind(q.tag, query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return ct.RowsAffected(), nil
+}
+
+func (q pgQuerier) Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error {
+	rows, err := q.c.Query(ctx, q.db.rebind(q.tag, query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scan(rows); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	rows, err := q.c.Query(ctx, q.db.rebind(q.tag, query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// retryable reports serialization failures and deadlocks, which a whole transaction may retry.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return mysqlRetryable(err)
+}

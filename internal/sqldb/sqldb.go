@@ -1,0 +1,147 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Dialect is the SQL dialect of a DB.
+type Dialect int
+
+const (
+	Postgres Dialect = iota + 1
+	MySQL
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case Postgres:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	}
+	return "unknown"
+}
+
+// Rows is a result set; both drivers' rows fit it.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Querier runs statements, inside or outside a transaction. Queries use ? placeholders; the
+// PostgreSQL implementation rewrites them to $n. A query must not contain a literal '?'.
+type Querier interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a query and calls scan once with the rows; the rows are closed afterwards.
+	Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error
+	// QueryRow runs a query expected to return at most one row and scans it into dest.
+	// It returns ErrNoRows when there is none.
+	QueryRow(ctx context.Context, query string, dest []any, args ...any) error
+}
+
+// Tx is a transaction in progress. Its statements carry the tag of the Tx call.
+type Tx interface {
+	Querier
+}
+
+// DB is a pool of connections to one database.
+type DB interface {
+	Dialect() Dialect
+	// Exec, Query and QueryRow run one statement on a connection acquired for tag.
+	Exec(ctx context.Context, tag, query string, args ...any) (int64, error)
+	Query(ctx context.Context, tag, query string, scan func(Rows) error, args ...any) error
+	QueryRow(ctx context.Context, tag, query string, dest []any, args ...any) error
+	// Tx runs fn in a READ COMMITTED transaction on a connection acquired for tag, committing
+	// when fn returns nil and rolling back otherwise. fn may be called more than once when the
+	// database reports a serialization failure or deadlock (retries are bounded); it must not
+	// have effects outside the transaction that cannot be repeated.
+	Tx(ctx context.Context, tag string, fn func(Tx) error) error
+	// TxOnce is Tx without retries: for transactions with effects outside the database.
+	TxOnce(ctx context.Context, tag string, fn func(Tx) error) error
+	// Metrics is where pool wait and hold times are recorded.
+	Metrics() *Metrics
+	// SetMaxConns changes the pool size at run time where the driver allows it
+	// (MySQL); it returns ErrUnsupported otherwise.
+	SetMaxConns(n int) error
+	// MaxConns is the configured pool size.
+	MaxConns() int
+	Close()
+}
+
+// ErrNoRows is returned by QueryRow when the query selected nothing.
+var ErrNoRows = errors.New("no rows")
+
+// ErrUnsupported is returned by operations a driver cannot do.
+var ErrUnsupported = errors.New("not supported by this driver")
+
+// Options tune a pool.
+type Options struct {
+	// MaxConns is the pool size; 0 means 20.
+	MaxConns int
+	// Metrics receives pool wait and hold times; nil means a new, unregistered one.
+	Metrics *Metrics
+}
+
+// Open connects to the database named by dsn: a PostgreSQL URL (postgres:// or postgresql://)
+// or a MySQL DSN written mysql://user:pass@tcp(host:port)/db.
+func Open(ctx context.Context, dsn string, opts Options) (DB, error) {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 20
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn, opts)
+	case strings.HasPrefix(dsn, "mysql://"):
+		return openMySQL(ctx, strings.TrimPrefix(dsn, "mysql://"), opts)
+	}
+	return nil, fmt.Errorf("database %q: want a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN", redact(dsn))
+}
+
+// DialectOf returns the dialect a DSN names, without connecting.
+func DialectOf(dsn string) (Dialect, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return Postgres, nil
+	case strings.HasPrefix(dsn, "mysql://"):
+		return MySQL, nil
+	}
+	return 0, fmt.Errorf("database %q: want a postgres:// URL or a mysql:// DSN", redact(dsn))
+}
+
+// tagged prefixes a statement with its connection tag comment.
+func tagged(tag, q string) string {
+	return "/* conn_tag:" + tag + " */ " + q
+}
+
+// redact hides a password in a DSN for error messages.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+			return u.String()
+		}
+	}
+	if i := strings.Index(dsn, "@"); i > 0 {
+		if j := strings.LastIndex(dsn[:i], ":"); j > strings.Index(dsn, "://")+2 {
+			return dsn[:j+1] + "xxx" + dsn[i:]
+		}
+	}
+	return dsn
+}
+
+// maxTxAttempts bounds retries of serialization failures and deadlocks.
+const maxTxAttempts = 5
+
+func backoff(attempt int) time.Duration {
+	return time.Duration(attempt*attempt) * 2 * time.Millisecond
+}

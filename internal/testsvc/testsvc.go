@@ -1,0 +1,155 @@
+// Package testsvc gives tests real services: a fresh PostgreSQL or MySQL database on the
+// machine's server (dropped afterwards), and an ephemeral Redis process of the test's own.
+//
+// The servers default to the ones every development and CI machine runs (127.0.0.1:5432 trust
+// auth, 127.0.0.1:3306 root without password); STAMPEDE_TEST_PG and STAMPEDE_TEST_MYSQL
+// override them. When a service is unreachable the test is skipped with the reason, except
+// under CI=true, where it fails.
+package testsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+
+	"stampede/infra/local"
+)
+
+// Unavailable skips the test with reason, or fails it under CI.
+func Unavailable(tb testing.TB, reason string) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("service unavailable in CI: %s", reason)
+	}
+	tb.Skipf("service unavailable: %s", reason)
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// PGAdminURL is the PostgreSQL server tests create their databases on.
+func PGAdminURL() string {
+	if v := os.Getenv("STAMPEDE_TEST_PG"); v != "" {
+		return v
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// MySQLAdminDSN is the MySQL server tests create their databases on, in mysql:// form.
+func MySQLAdminDSN() string {
+	if v := os.Getenv("STAMPEDE_TEST_MYSQL"); v != "" {
+		return v
+	}
+	return "mysql://root@tcp(127.0.0.1:3306)/test"
+}
+
+// PG creates an empty database and returns its URL; the database is dropped at cleanup.
+func PG(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin := PGAdminURL()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		Unavailable(tb, fmt.Sprintf("postgres at %s: %v", admin, err))
+	}
+	name := randomName("st_")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		conn.Close(ctx)
+		tb.Fatalf("create database %s: %v", name, err)
+	}
+	conn.Close(ctx)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, _ := pgx.ParseConfig(admin)
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+}
+
+// MySQL creates an empty database and returns its mysql:// DSN; it is dropped at cleanup.
+func MySQL(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin := MySQLAdminDSN()
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(admin, "mysql://"))
+	if err != nil {
+		tb.Fatalf("parse %s: %v", admin, err)
+	}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		tb.Fatalf("open mysql: %v", err)
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		Unavailable(tb, fmt.Sprintf("mysql at %s: %v", admin, err))
+	}
+	name := randomName("st_")
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		tb.Fatalf("create database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+		}
+	})
+	cfg.DBName = name
+	return "mysql://" + cfg.FormatDSN()
+}
+
+// DB returns a fresh database DSN of the named dialect ("postgres" or "mysql").
+func DB(tb testing.TB, dialect string) string {
+	tb.Helper()
+	switch dialect {
+	case "postgres":
+		return PG(tb)
+	case "mysql":
+		return MySQL(tb)
+	}
+	tb.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
+
+// Dialects are the databases every strategy test runs on.
+var Dialects = []string{"postgres", "mysql"}
+
+// Redis starts a Redis process of the test's own and returns it (for restarts and pauses) and
+// its redis:// URL. It is killed at cleanup.
+func Redis(tb testing.TB) (*local.Process, string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := local.StartRedis(ctx, tb.TempDir())
+	if err != nil {
+		Unavailable(tb, fmt.Sprintf("redis: %v", err))
+	}
+	tb.Cleanup(func() { _ = p.Kill() })
+	return p, local.RedisURL(p)
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"stampede/internal/sqldb"
+	"stampede/strategies"
+)
+
+// Config is what a Server is built from.
+type Config struct {
+	DB       sqldb.DB
+	Strategy strategies.Strategy
+	// Redis backs the waiting room and the read-path cache (and redis-lock).
+	Redis *redis.Client
+	// KeyPrefix namespaces the server's Redis keys.
+	KeyPrefix string
+	// PSPURL is the payment processor's base URL.
+	PSPURL string
+	// HoldTTL is the default hold lifetime.
+	HoldTTL time.Duration
+	// Registry receives the server's metrics; nil means a new one.
+	Registry *prometheus.Registry
+	// AdmissionSecret signs waiting-room admission tokens.
+	AdmissionSecret []byte
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Server is the reference booking server's HTTP handler.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
+// events.go, holds.go, checkout.go, queue.go, search.go, ledger.go, admin.go.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
+	s.mux.HandleFunc("GET /events", s.handleListEvents)
+	s.mux.HandleFunc("GET /events/search", s.handleSearch)
+	s.mux.HandleFunc("GET /events/{event_id}", s.handleGetEvent)
+	s.mux.HandleFunc("GET /events/{event_id}/seats", s.handleSeats)
+	s.mux.HandleFunc("POST /events/{event_id}/queue", s.handleJoinQueue)
+	s.mux.HandleFunc("GET /queue/{ticket}", s.handleQueueStatus)
+	s.mux.HandleFunc("GET /queue/{ticket}/stream", s.handleQueueStream)
+	s.mux.HandleFunc("POST /events/{event_id}/holds", s.handleHold)
+	s.mux.HandleFunc("GET /holds/{hold_id}", s.handleGetHold)
+	s.mux.HandleFunc("DELETE /holds/{hold_id}", s.handleRelease)
+	s.mux.HandleFunc("POST /holds/{hold_id}/checkout", s.handleCheckout)
+	s.mux.HandleFunc("GET /bookings/{booking_id}", s.handleGetBooking)
+	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func notImplemented(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotImplemented)
+	_, _ = w.Write([]byte(`{"error":{"code":"internal","message":"not implemented yet"}}`))
+}

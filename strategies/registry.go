@@ -1,0 +1,98 @@
+package strategies
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"stampede/internal/sqldb"
+)
+
+// Deps is what a strategy is built from.
+type Deps struct {
+	// DB is the strategy's database (PostgreSQL or MySQL).
+	DB sqldb.DB
+	// Redis is required by redis-lock; others ignore it.
+	Redis *redis.Client
+	// KeyPrefix namespaces every Redis key the strategy writes.
+	KeyPrefix string
+	// HoldTTL is the default hold lifetime; 0 means 10 minutes.
+	HoldTTL time.Duration
+	// SafetyNet adds UNIQUE (event_id, seat_id) on booked seats: off in verification runs, so
+	// the checker sees what the strategy itself does.
+	SafetyNet bool
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (d *Deps) defaults() {
+	if d.HoldTTL <= 0 {
+		d.HoldTTL = 10 * time.Minute
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+type constructor struct {
+	new    func(Deps) (Strategy, error)
+	unsafe bool
+	about  string
+}
+
+// registry is every strategy by name, built here in one place.
+var registry = map[string]constructor{
+	"pessimistic":   {new: newPessimistic, about: "SELECT ... FOR UPDATE in seat order; the charge runs inside the transaction"},
+	"status-expiry": {new: newStatusExpiry, about: "one conditional UPDATE with the implicit-status rule, plus a sweeper"},
+	"redis-lock":    {new: newRedisLock, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
+	"skip-locked":   {new: newSkipLocked, about: "one row per unit, FOR UPDATE SKIP LOCKED; GA from a bounded unit pool"},
+	"naive":         {new: newNaive, unsafe: true, about: "read then write without lock or condition: sells seats twice on purpose"},
+}
+
+// Names lists the strategies; Safe lists those that are not unsafe on purpose.
+func Names() []string { return names(false) }
+
+// Safe lists the strategies that claim to be correct.
+func Safe() []string { return names(true) }
+
+func names(safeOnly bool) []string {
+	var out []string
+	for n, c := range registry {
+		if safeOnly && c.unsafe {
+			continue
+		}
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// About is a one-line description of a strategy.
+func About(name string) string { return registry[name].about }
+
+// Unsafe reports whether the strategy sells seats twice on purpose.
+func Unsafe(name string) bool { return registry[name].unsafe }
+
+// New builds the named strategy. Unsafe strategies are refused unless allowUnsafe is set.
+func New(name string, d Deps, allowUnsafe bool) (Strategy, error) {
+	c, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("strategy %q: unknown; choose one of %s", name, strings.Join(Names(), ", "))
+	}
+	if c.unsafe && !allowUnsafe {
+		return nil, fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", name)
+	}
+	if d.DB == nil {
+		return nil, fmt.Errorf("strategy %q: no database", name)
+	}
+	d.defaults()
+	return c.new(d)
+}
