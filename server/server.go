@@ -36,6 +36,11 @@ type Config struct {
 type Server struct {
 	cfg Config
 	mux *http.ServeMux
+
+	// Each area keeps its state in its own file's type.
+	checkout *checkoutState
+	queue    *queueState
+	cache    *cacheState
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
