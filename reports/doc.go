@@ -1,0 +1,8 @@
+// Package reports turns the results of a run into what people read: summary.json (a stable,
+// versioned schema, see Summary), report.md (verdict first, then the comparison; for a CI step
+// summary or a PR comment), report.html (one self-contained file with inline SVG charts: no
+// CDN, nothing fetched at view time) and junit.xml (each check and each SLO a test case).
+//
+// The runner fills a Summary; Write renders every file from it, and Load plus Write re-render a
+// run directory (stampede report DIR).
+package reports

@@ -1,0 +1,103 @@
+package reports
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+)
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Time     float64      `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Body    string `xml:",chardata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// JUnit writes junit.xml: one test suite per strategy x database, each check and each SLO a
+// test case, so CI systems show them natively. An unknown check is a failure: it proved nothing.
+func JUnit(w io.Writer, s *Summary) error {
+	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
+	for _, r := range s.Runs {
+		suite := junitSuite{Name: fmt.Sprintf("%s/%s", r.Strategy, r.DB), Time: r.DurationSeconds}
+		class := fmt.Sprintf("stampede.%s.%s", r.Strategy, r.DB)
+		if r.Error != "" {
+			suite.Cases = append(suite.Cases, junitCase{Name: "run", Classname: class,
+				Failure: &junitFailure{Message: r.Error, Type: "error", Body: r.Error}})
+		}
+		for _, c := range r.Checks {
+			tc := junitCase{Name: "check " + c.Name, Classname: class}
+			switch c.Result {
+			case Fail, Unknown:
+				body := c.Counterexample
+				for _, d := range c.Details {
+					body += "\n" + d
+				}
+				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s (%d)", c.Name, c.Result, c.Count), Type: c.Result, Body: body}
+			case Skipped:
+				tc.Skipped = &junitSkipped{Message: c.Counterexample}
+			default:
+				tc.SystemOut = fmt.Sprintf("%d checked", c.Count)
+			}
+			suite.Cases = append(suite.Cases, tc)
+		}
+		for _, o := range r.SLOs {
+			tc := junitCase{Name: "slo " + o.Name, Classname: class,
+				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
+			if !o.Pass {
+				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
+			}
+			suite.Cases = append(suite.Cases, tc)
+		}
+		for _, c := range suite.Cases {
+			suite.Tests++
+			if c.Failure != nil {
+				suite.Failures++
+			}
+			if c.Skipped != nil {
+				suite.Skipped++
+			}
+		}
+		out.Tests += suite.Tests
+		out.Failures += suite.Failures
+		out.Suites = append(out.Suites, suite)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
