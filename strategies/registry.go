@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 )
 
@@ -28,6 +29,9 @@ type Deps struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Failpoints are evaluated at the strategy's critical points (failpoint.InHoldTx,
+	// InConfirmTx, AfterRedisLock); nil disables them at no cost.
+	Failpoints *failpoint.Set
 }
 
 func (d *Deps) defaults() {
