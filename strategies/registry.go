@@ -26,6 +26,10 @@ type Deps struct {
 	// SafetyNet adds UNIQUE (event_id, seat_id) on booked seats: off in verification runs, so
 	// the checker sees what the strategy itself does.
 	SafetyNet bool
+	// SweepInterval is how often strategies with a sweeper release expired holds; 0 means 1s.
+	SweepInterval time.Duration
+	// SweepBatch bounds the holds one sweep releases; 0 means 500.
+	SweepBatch int
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -37,6 +41,12 @@ type Deps struct {
 func (d *Deps) defaults() {
 	if d.HoldTTL <= 0 {
 		d.HoldTTL = 10 * time.Minute
+	}
+	if d.SweepInterval <= 0 {
+		d.SweepInterval = time.Second
+	}
+	if d.SweepBatch <= 0 {
+		d.SweepBatch = 500
 	}
 	if d.Now == nil {
 		d.Now = time.Now

@@ -19,6 +19,8 @@ var (
 	ErrTierNotFound  = errors.New("tier not found")
 	// ErrHoldNotFound: no hold has that id.
 	ErrHoldNotFound = errors.New("hold not found")
+	// ErrBookingNotFound: no booking has that id.
+	ErrBookingNotFound = errors.New("booking not found")
 	// ErrHoldExpired: the hold expired or was released before Confirm charged anything.
 	ErrHoldExpired = errors.New("hold expired")
 	// ErrHoldLost: the charge ran but the seats could no longer be booked (taken by someone else
