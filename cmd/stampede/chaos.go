@@ -2,7 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+
+	"stampede/chaos"
 )
 
-func cmdChaos(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
+// cmdChaos implements `stampede chaos list`.
+func cmdChaos(_ context.Context, args []string) error {
+	if len(args) != 1 || args[0] != "list" {
+		fmt.Fprintln(os.Stderr, "usage: stampede chaos list")
+		return exitError{2}
+	}
+	return chaos.Describe(os.Stdout)
+}

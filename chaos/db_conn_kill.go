@@ -1,0 +1,68 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"stampede/internal/sqldb"
+)
+
+var dbConnKillSpec = Spec{
+	Name:  "db-conn-kill",
+	About: "terminate the server's database connections (pg_terminate_backend on PostgreSQL, KILL on MySQL)",
+	Needs: "a SQL connection to the server's database with the right to end other sessions",
+	Params: []Param{{Name: "fraction", Kind: "float", Default: "1",
+		About: "fraction of the connections to end, chosen with the run's seed"}},
+}
+
+type dbConnKill struct{}
+
+func (dbConnKill) Name() string { return dbConnKillSpec.Name }
+
+func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context.Context) error, error) {
+	if t.DB == "" {
+		return nil, unsupported("db-conn-kill", "no database DSN")
+	}
+	db, err := sqldb.Open(ctx, t.DB, sqldb.Options{MaxConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("db-conn-kill: %w", err)
+	}
+	defer db.Close()
+	list := "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY pid"
+	kill := "SELECT pg_terminate_backend(?)"
+	if db.Dialect() == sqldb.MySQL {
+		list = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() ORDER BY ID"
+	}
+	var ids []int64
+	err = db.Query(ctx, "chaos", list, func(rows sqldb.Rows) error {
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db-conn-kill: list connections: %w", err)
+	}
+	n := int(float64(len(ids))*p.Float("fraction") + 0.5)
+	for _, i := range t.randPick(len(ids), n) {
+		if db.Dialect() == sqldb.MySQL {
+			// KILL takes no placeholder; the id is an integer we read ourselves.
+			_, err = db.Exec(ctx, "chaos", "KILL "+strconv.FormatInt(ids[i], 10))
+		} else {
+			var ok bool
+			err = db.QueryRow(ctx, "chaos", kill, []any{&ok}, ids[i])
+		}
+		if err != nil && db.Dialect() == sqldb.MySQL {
+			continue // the connection ended on its own meanwhile (unknown thread id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("db-conn-kill: end connection %d: %w", ids[i], err)
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,21 @@
+package chaos
+
+import "context"
+
+var redisRestartSpec = Spec{
+	Name:  "redis-restart",
+	About: "kill -9 the Redis process and start it again empty: every lock, hold and queue entry gone",
+	Needs: "a Redis process the run started",
+}
+
+type redisRestart struct{}
+
+func (redisRestart) Name() string { return redisRestartSpec.Name }
+
+func (redisRestart) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
+	r, ok := t.Redis.(Restarter)
+	if !ok {
+		return nil, unsupported("redis-restart", "the run does not own the Redis process (external Redis)")
+	}
+	return nil, r.Restart(ctx)
+}

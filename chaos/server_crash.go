@@ -1,0 +1,28 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+)
+
+var serverCrashSpec = Spec{
+	Name: "server-crash",
+	About: "kill -9 the reference server mid-flow and start it again; clients retry with their idempotency keys " +
+		"(with `when: {failpoint: NAME, hit: N}` the server kills itself at exactly that point)",
+	Needs: "the reference server's process, started by the run",
+}
+
+type serverCrash struct{}
+
+func (serverCrash) Name() string { return serverCrashSpec.Name }
+
+func (serverCrash) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
+	r, ok := t.ServerProc.(Restarter)
+	if !ok {
+		return nil, unsupported("server-crash", "the run did not start the server (--target)")
+	}
+	if err := r.Restart(ctx); err != nil {
+		return nil, fmt.Errorf("server-crash: %w", err)
+	}
+	return nil, nil
+}
