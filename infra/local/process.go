@@ -1,22 +1,30 @@
 package local
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// Process is a service process this provider started. It can be killed (SIGKILL), paused
-// (SIGSTOP), resumed (SIGCONT) and started again on the same port, which is what chaos faults
-// need. It is safe for concurrent use.
+// Process is a service process this package started. It can be killed (SIGKILL), paused
+// (SIGSTOP), resumed (SIGCONT) and started again on the same port with the same files, which is
+// what chaos faults need. It is safe for concurrent use.
+//
+// Every process runs in a process group of its own, and Kill, Pause and Resume signal it and
+// every process it started: PostgreSQL serves each connection from a forked backend, so
+// stopping only the postmaster would leave open connections answering. Finding those children
+// reads /proc, so the package is for Linux. Each process gets SIGKILL when the
+// stampede process dies (Pdeathsig), so an interrupted run leaves no service behind.
 type Process struct {
 	name string
 	bin  string
@@ -24,6 +32,12 @@ type Process struct {
 	dir  string
 	port int
 	log  string
+	// cred, when set, runs the process as that user (PostgreSQL refuses to run as root).
+	cred *syscall.Credential
+	// env is the process environment; nil inherits stampede's.
+	env []string
+	// stopSig asks the process to shut down cleanly; zero means SIGTERM.
+	stopSig syscall.Signal
 	// ready waits until the freshly started process accepts work.
 	ready func(ctx context.Context) error
 
@@ -32,16 +46,16 @@ type Process struct {
 	done chan struct{}
 }
 
-// Port is the loopback port the process listens on.
+// Port is the loopback port the process listens on. It stays the same across restarts.
 func (p *Process) Port() int { return p.port }
 
 // Addr is host:port on loopback.
 func (p *Process) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
 
-// Name is the service name (redis, postgres, mariadb).
+// Name is the service name (redis, postgres, mariadb or mysql).
 func (p *Process) Name() string { return p.name }
 
-// Pid is the running process id, 0 when stopped.
+// Pid is the running process id (the leader of its process group), 0 when stopped.
 func (p *Process) Pid() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -51,7 +65,8 @@ func (p *Process) Pid() int {
 	return p.cmd.Process.Pid
 }
 
-// Start launches the process and waits until it is ready.
+// Start launches the process and waits until it is ready, at most 60 seconds. A process that
+// exits before it is ready gives an error naming its log file.
 func (p *Process) Start(ctx context.Context) error {
 	p.mu.Lock()
 	if p.cmd != nil {
@@ -65,10 +80,10 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Dir = p.dir
+	cmd.Env = p.env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	// Own process group, so a Ctrl-C to stampede does not reach the service before teardown.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr(p.cred)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		p.mu.Unlock()
@@ -93,18 +108,29 @@ func (p *Process) Start(ctx context.Context) error {
 		select {
 		case <-done:
 			p.mu.Lock()
-			p.cmd = nil
+			if p.cmd == cmd {
+				p.cmd = nil
+			}
 			p.mu.Unlock()
-			return fmt.Errorf("start %s: exited early; see %s", p.name, p.log)
+			return fmt.Errorf("start %s: exited early; see %s%s", p.name, p.log, logTail(p.log))
 		case <-rctx.Done():
 			_ = p.Kill()
-			return fmt.Errorf("start %s: not ready after 60s (%v); see %s", p.name, err, p.log)
+			return fmt.Errorf("start %s: not ready (%v); see %s%s", p.name, err, p.log, logTail(p.log))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// Kill sends SIGKILL and waits for the process to exit. Killing a stopped process is a no-op.
+// sysProcAttr puts a child in its own process group (so a Ctrl-C to stampede does not reach it
+// before teardown), kills it when stampede dies, and runs it as cred when set. Go sets the
+// parent-death signal after changing credentials, which matters: a credential change clears it.
+func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+}
+
+// Kill sends SIGKILL to the process and every process it started, and waits until the
+// leader has exited and none of the others is running (at most 10 seconds for those). Killing
+// a stopped process is a no-op.
 func (p *Process) Kill() error {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
@@ -113,16 +139,16 @@ func (p *Process) Kill() error {
 	if cmd == nil {
 		return nil
 	}
-	// A paused process dies from SIGKILL too, but resume it first so the kernel reaps it at once.
-	_ = cmd.Process.Signal(syscall.SIGCONT)
-	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	family := signalFamily(cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+	if err := waitGone(family, 10*time.Second); err != nil {
 		return fmt.Errorf("kill %s: %w", p.name, err)
 	}
-	<-done
 	return nil
 }
 
-// Stop asks the process to exit (SIGTERM), killing it after timeout.
+// Stop asks the process to shut down cleanly (SIGINT for PostgreSQL's fast shutdown, SIGTERM
+// for the others) and kills what is left of it after timeout.
 func (p *Process) Stop(timeout time.Duration) error {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
@@ -131,22 +157,31 @@ func (p *Process) Stop(timeout time.Duration) error {
 	if cmd == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(syscall.SIGCONT)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	pid := cmd.Process.Pid
+	sig := p.stopSig
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	signalFamily(pid, syscall.SIGCONT) // a paused process cannot shut down
+	family := processFamily(pid)
+	_ = cmd.Process.Signal(sig)
 	select {
 	case <-done:
-		return nil
 	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
+		family = signalFamily(pid, syscall.SIGKILL)
 		<-done
-		return nil
 	}
+	if err := waitGone(family, 10*time.Second); err != nil {
+		return fmt.Errorf("stop %s: %w", p.name, err)
+	}
+	return nil
 }
 
-// Pause sends SIGSTOP: the process keeps its sockets but answers nothing.
+// Pause sends SIGSTOP to the process and every process it started: the service keeps its
+// sockets, lets TCP connections queue in the listen backlog, and answers nothing until Resume.
 func (p *Process) Pause() error { return p.signal(syscall.SIGSTOP) }
 
-// Resume sends SIGCONT.
+// Resume sends SIGCONT to the process and every process it started.
 func (p *Process) Resume() error { return p.signal(syscall.SIGCONT) }
 
 func (p *Process) signal(sig syscall.Signal) error {
@@ -158,15 +193,134 @@ func (p *Process) signal(sig syscall.Signal) error {
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		return fmt.Errorf("signal %s: %w", p.name, err)
 	}
+	signalFamily(p.cmd.Process.Pid, sig)
 	return nil
 }
 
-// Restart kills the process and starts it again on the same port.
+// Restart kills the process and starts it again on the same port with the same files:
+// PostgreSQL and MariaDB keep their data (crash recovery runs), Redis keeps nothing and comes
+// back empty.
 func (p *Process) Restart(ctx context.Context) error {
 	if err := p.Kill(); err != nil {
 		return err
 	}
 	return p.Start(ctx)
+}
+
+// signalFamily sends sig to leader, its process group and its descendants, and returns the
+// pids it signalled. A process group is not enough: PostgreSQL puts every backend in a session
+// of its own (setsid), so only the parent links find them. For SIGSTOP and SIGKILL the leader
+// is stopped first, so it cannot start a child the scan would miss.
+func signalFamily(leader int, sig syscall.Signal) []int {
+	if sig == syscall.SIGKILL || sig == syscall.SIGSTOP {
+		_ = syscall.Kill(leader, syscall.SIGSTOP)
+	}
+	family := processFamily(leader)
+	for _, pid := range family {
+		if sig == syscall.SIGKILL {
+			_ = syscall.Kill(pid, syscall.SIGCONT) // a stopped process is reaped sooner when continued
+		}
+		_ = syscall.Kill(pid, sig)
+	}
+	_ = syscall.Kill(-leader, sig)
+	return family
+}
+
+// waitGone waits until none of pids is running. Zombies count as gone: they hold no sockets or
+// shared memory, and the machine's init may never reap orphans.
+func waitGone(pids []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		alive := running(pids)
+		if len(alive) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still running after %v", alive, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// procInfo is what /proc/PID/stat says about a process.
+type procInfo struct {
+	ppid, pgrp int
+	state      string
+}
+
+// readProc reads /proc/PID/stat; ok is false when the process is gone.
+func readProc(pid int) (procInfo, bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procInfo{}, false
+	}
+	// The command name is in parentheses and may hold anything; the fields follow the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return procInfo{}, false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 3 {
+		return procInfo{}, false
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	pgrp, _ := strconv.Atoi(f[2])
+	return procInfo{ppid: ppid, pgrp: pgrp, state: f[0]}, true
+}
+
+// running returns those of pids that exist and are not zombies.
+func running(pids []int) []int {
+	var out []int
+	for _, pid := range pids {
+		if info, ok := readProc(pid); ok && info.state != "Z" && info.state != "X" {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// processFamily lists leader, the members of its process group and its descendants that are
+// running, from /proc.
+func processFamily(leader int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return running([]int{leader})
+	}
+	procs := map[int]procInfo{}
+	children := map[int][]int{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if info, ok := readProc(pid); ok && info.state != "Z" && info.state != "X" {
+			procs[pid] = info
+			children[info.ppid] = append(children[info.ppid], pid)
+		}
+	}
+	seen := map[int]bool{}
+	var out []int
+	var walk func(pid int)
+	walk = func(pid int) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		if _, ok := procs[pid]; ok {
+			out = append(out, pid)
+		}
+		for _, c := range children[pid] {
+			walk(c)
+		}
+	}
+	walk(leader)
+	for pid, info := range procs {
+		if info.pgrp == leader {
+			walk(pid)
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 // FreePort asks the kernel for a free loopback TCP port.
@@ -179,21 +333,74 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// findBinary looks for name in PATH and then in dirs (globs allowed), returning an error that
-// names the package to install when it is nowhere.
+// findBinary looks for name in PATH and then in dirs (globs allowed; among several matches the
+// highest version wins), returning a *MissingBinaryError that names the package to install
+// when it is nowhere.
 func findBinary(name, pkg string, dirs ...string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
 	for _, d := range dirs {
 		matches, _ := filepath.Glob(filepath.Join(d, name))
-		for i := len(matches) - 1; i >= 0; i-- { // newest version last in glob order
-			if st, err := os.Stat(matches[i]); err == nil && st.Mode()&0o111 != 0 {
-				return matches[i], nil
+		sortNewestFirst(matches)
+		for _, m := range matches {
+			if executable(m) {
+				return m, nil
 			}
 		}
 	}
 	return "", &MissingBinaryError{Binary: name, Package: pkg}
+}
+
+func executable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+// sortNewestFirst orders paths by the numbers in them, highest first, so that
+// /usr/lib/postgresql/16/bin comes before /usr/lib/postgresql/9.6/bin.
+func sortNewestFirst(paths []string) {
+	sort.SliceStable(paths, func(i, j int) bool {
+		a, b := numbers(paths[i]), numbers(paths[j])
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k] != b[k] {
+				return a[k] > b[k]
+			}
+		}
+		return len(a) > len(b)
+	})
+}
+
+func numbers(s string) []int {
+	var out []int
+	n, in := 0, false
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n, in = n*10+int(r-'0'), true
+			continue
+		}
+		if in {
+			out = append(out, n)
+		}
+		n, in = 0, false
+	}
+	if in {
+		out = append(out, n)
+	}
+	return out
+}
+
+// logTail returns the last lines of a log file, prefixed for an error message, or "".
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return ":\n  " + strings.Join(lines, "\n  ")
 }
 
 // MissingBinaryError says which binary is missing and what to install.
@@ -204,5 +411,16 @@ type MissingBinaryError struct {
 
 func (e *MissingBinaryError) Error() string {
 	return fmt.Sprintf("%s not found in PATH or the usual places; install it (Debian: apt-get install %s; macOS: brew install %s)",
-		e.Binary, e.Package, e.Package)
+		e.Binary, e.Package, brewName(e.Package))
+}
+
+// brewName is the Homebrew formula for a Debian package name.
+func brewName(pkg string) string {
+	switch pkg {
+	case "redis-server":
+		return "redis"
+	case "mariadb-server":
+		return "mariadb"
+	}
+	return pkg
 }

@@ -12,10 +12,18 @@ import (
 	"time"
 )
 
+// redisDirs are where redis-server lives outside PATH (Homebrew, source installs, sbin).
+var redisDirs = []string{"/usr/local/bin", "/opt/homebrew/bin", "/usr/bin", "/usr/sbin", "/usr/local/sbin"}
+
 // StartRedis starts an ephemeral redis-server on a free loopback port, keeping nothing on disk,
-// with its files under dir. Stop it with Kill or Stop.
+// with its files under dir/redis. Stop it with Kill or Stop; a restart comes back empty. A
+// missing redis-server gives a *MissingBinaryError.
 func StartRedis(ctx context.Context, dir string) (*Process, error) {
-	bin, err := findBinary("redis-server", "redis-server", "/usr/local/bin", "/opt/homebrew/bin", "/usr/sbin")
+	return startRedis(ctx, dir, redisDirs)
+}
+
+func startRedis(ctx context.Context, dir string, search []string) (*Process, error) {
+	bin, err := findBinary("redis-server", "redis-server", search...)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +53,7 @@ func StartRedis(ctx context.Context, dir string) (*Process, error) {
 	return p, nil
 }
 
-// URL is the redis:// URL of a Redis process.
+// RedisURL is the redis:// URL (database 0) of a Redis process.
 func RedisURL(p *Process) string { return "redis://" + p.Addr() + "/0" }
 
 // redisPing speaks just enough RESP to see a PONG.

@@ -1,0 +1,245 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgDirs are where PostgreSQL's server binaries live outside PATH: Debian and Ubuntu keep them
+// per major version, RHEL per version too, Homebrew per formula.
+var pgDirs = []string{
+	"/usr/lib/postgresql/*/bin",
+	"/usr/pgsql-*/bin",
+	"/opt/homebrew/opt/postgresql@*/bin",
+	"/usr/local/opt/postgresql@*/bin",
+	"/opt/homebrew/bin",
+	"/usr/local/bin",
+	"/usr/local/pgsql/bin",
+}
+
+// maxSocketPath is the longest unix socket path the kernel accepts (sun_path less its NUL).
+const maxSocketPath = 107
+
+// StartPostgres initialises a PostgreSQL cluster under dir/postgres (initdb: trust
+// authentication for the superuser postgres, UTF8, C locale), starts it listening on
+// 127.0.0.1 on a free port with its unix socket inside dir, creates the database stampede and
+// returns the process and the database URL
+// (postgres://postgres@127.0.0.1:PORT/stampede?sslmode=disable). fsync stays on, so commit
+// figures are those of a durable database. Restart keeps the data directory.
+//
+// PostgreSQL refuses to run as root. When stampede runs as root, initdb and the server run as
+// the user postgres (or nobody when there is no such user) through the child's credentials,
+// the cluster directory is owned by that user, and dir and its parents get search permission
+// for others (o+x, no read) so that user can reach it. As any other user they run as that user.
+//
+// A missing initdb gives a *MissingBinaryError naming the postgresql package. initdb takes
+// one to three seconds; the whole start a few seconds.
+func StartPostgres(ctx context.Context, dir string) (*Process, string, error) {
+	return startPostgres(ctx, dir, pgDirs)
+}
+
+func startPostgres(ctx context.Context, dir string, search []string) (*Process, string, error) {
+	initdb, err := findBinary("initdb", "postgresql", search...)
+	if err != nil {
+		return nil, "", err
+	}
+	// The server must match initdb's version: take the one beside it.
+	server := filepath.Join(filepath.Dir(initdb), "postgres")
+	if !executable(server) {
+		if server, err = findBinary("postgres", "postgresql", search...); err != nil {
+			return nil, "", err
+		}
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("start postgres: %w", err)
+	}
+	base := filepath.Join(dir, "postgres")
+	data, sock := filepath.Join(base, "data"), filepath.Join(base, "sock")
+	if n := len(filepath.Join(sock, ".s.PGSQL.65535")); n > maxSocketPath {
+		return nil, "", fmt.Errorf("start postgres: socket path under %s is %d bytes, over the limit of %d: use a shorter directory", sock, n, maxSocketPath)
+	}
+	if err := os.MkdirAll(sock, 0o755); err != nil {
+		return nil, "", fmt.Errorf("start postgres: %w", err)
+	}
+	cred, err := unprivileged()
+	if err != nil {
+		return nil, "", fmt.Errorf("start postgres: %w", err)
+	}
+	if cred != nil {
+		if err := searchableUpTo(dir); err != nil {
+			return nil, "", fmt.Errorf("start postgres: %w", err)
+		}
+		for _, d := range []string{base, sock} {
+			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				return nil, "", fmt.Errorf("start postgres: hand %s to uid %d: %w", d, cred.Uid, err)
+			}
+		}
+	}
+	env := pgEnv()
+
+	// initdb syncs its files (no --no-sync): otherwise the first crash recovery after a kill
+	// fsyncs the whole data directory, and a chaos restart would take seconds longer.
+	initLog := filepath.Join(base, "initdb.log")
+	if err := runLogged(ctx, initLog, base, cred, env, initdb,
+		"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
+		"--no-instructions"); err != nil {
+		return nil, "", fmt.Errorf("start postgres: initdb: %w", err)
+	}
+
+	port, err := FreePort()
+	if err != nil {
+		return nil, "", err
+	}
+	p := &Process{
+		name: "postgres",
+		bin:  server,
+		args: []string{"-D", data, "-p", strconv.Itoa(port),
+			"-c", "listen_addresses=127.0.0.1",
+			"-c", "unix_socket_directories=" + sock,
+			"-c", "max_connections=200",
+			"-c", "logging_collector=off"},
+		dir:     base,
+		port:    port,
+		log:     filepath.Join(base, "postgres.log"),
+		cred:    cred,
+		env:     env,
+		stopSig: syscall.SIGINT, // fast shutdown: SIGTERM would wait for every client to leave
+		ready: func(ctx context.Context) error {
+			return pgPing(ctx, pgURL(port, "postgres"))
+		},
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, "", err
+	}
+	if err := pgCreateDatabase(ctx, pgURL(port, "postgres"), "stampede"); err != nil {
+		_ = p.Kill()
+		return nil, "", fmt.Errorf("start postgres: %w", err)
+	}
+	return p, pgURL(port, "stampede"), nil
+}
+
+func pgURL(port int, db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", port, db)
+}
+
+// pgEnv is stampede's environment without the PG* variables (they would steer initdb and the
+// server) and with the C locale.
+func pgEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") || strings.HasPrefix(kv, "LC_") || strings.HasPrefix(kv, "LANG=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C", "LANG=C")
+}
+
+func pgPing(ctx context.Context, url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	cfg.ConnectTimeout = time.Second
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.Ping(ctx)
+}
+
+func pgCreateDatabase(ctx context.Context, url, name string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("look for database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// unprivileged returns the credentials PostgreSQL runs under when stampede is root: the user
+// postgres, or nobody. It returns nil when stampede is not root.
+func unprivileged() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	var errs []error
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+		if err1 != nil || err2 != nil || uid == 0 {
+			errs = append(errs, fmt.Errorf("user %s has uid %s gid %s", name, u.Uid, u.Gid))
+			continue
+		}
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	}
+	return nil, fmt.Errorf("running as root, and no unprivileged user to run postgres as: %w", errors.Join(errs...))
+}
+
+// searchableUpTo adds search permission for others (o+x, never read) to dir and every parent
+// that lacks it, so an unprivileged child can reach files below dir. Only root calls it.
+func searchableUpTo(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("make %s reachable: %w", dir, err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			keep := st.Mode() & (os.ModePerm | os.ModeSticky | os.ModeSetgid | os.ModeSetuid)
+			if err := os.Chmod(d, keep|0o001); err != nil {
+				return fmt.Errorf("make %s reachable: %w", dir, err)
+			}
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
+// runLogged runs a set-up command (initdb, mariadb-install-db) with its output in logPath,
+// as cred when set, and returns an error with the log's tail when it fails.
+func runLogged(ctx context.Context, logPath, dir string, cred *syscall.Credential, env []string, bin string, args ...string) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = sysProcAttr(cred)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w; see %s%s", filepath.Base(bin), err, logPath, logTail(logPath))
+	}
+	return nil
+}
