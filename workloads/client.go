@@ -1,0 +1,449 @@
+package workloads
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"stampede/history"
+)
+
+// NewTransport returns the HTTP transport the driver shares between all its users: keep-alive
+// on, many idle connections per host (a herd talks to one host), no compression (the driver
+// measures the server, not gzip), and bounded dial and header waits. maxConns bounds the
+// connections per host; 0 means no bound.
+func NewTransport(maxConns int) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   100_000,
+		MaxConnsPerHost:       maxConns,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		ResponseHeaderTimeout: 0, // the per-request context deadline bounds it
+		ExpectContinueTimeout: 0,
+	}
+}
+
+// Classify turns what a client saw into an outcome, following api.yaml: a 2xx took effect
+// (ok); a 4xx certainly had no effect (fail), except 409 idempotency_in_progress, whose
+// attempt is still running (info); a 5xx, a 1xx or 3xx, or an error after the request was
+// (perhaps partly) sent is unknown (info); an error before anything was sent is a fail.
+func Classify(status int, code string, err error, sent bool) history.Type {
+	if err != nil && status == 0 {
+		if sent {
+			return history.Info
+		}
+		return history.Fail
+	}
+	switch {
+	case status >= 200 && status < 300:
+		if err != nil {
+			// The answer was cut short: it took effect, but we could not read what it was.
+			return history.Info
+		}
+		return history.Ok
+	case status == http.StatusConflict && code == "idempotency_in_progress":
+		return history.Info
+	case status >= 400 && status < 500:
+		return history.Fail
+	default:
+		return history.Info
+	}
+}
+
+// client speaks the booking contract (api.yaml) for the driver's users.
+type client struct {
+	base     string
+	hc       *http.Client
+	timeout  time.Duration
+	clock    *Clock
+	inFlight atomic.Int64
+}
+
+// answer is one HTTP exchange as a user saw it.
+type answer struct {
+	status   int
+	code     string // error.code of a JSON error body
+	msg      string
+	seats    []string // error.seats of seat_unavailable
+	refundID string
+	replayed bool
+	body     []byte
+	err      error
+	sent     bool
+	call     int64 // when the request was handed to the transport, on the run's clock
+	ret      int64 // when the answer (or the error) was in
+	typ      history.Type
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxBody bounds what the driver reads of one answer (a large seat map is a few MiB).
+const maxBody = 64 << 20
+
+// do sends one request and reads the whole answer, within the request deadline.
+func (c *client) do(ctx context.Context, method, path, session string, hdr map[string]string, body []byte) answer {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.doCtx(ctx, method, path, session, hdr, body, nil)
+}
+
+// doCtx is do without its own deadline; when stream is set it reads the body through it
+// instead of buffering it.
+func (c *client) doCtx(ctx context.Context, method, path, session string, hdr map[string]string, body []byte, stream func(io.Reader) error) answer {
+	var a answer
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, c.base+path, rd)
+	if err != nil {
+		a.err = fmt.Errorf("build request: %w", err)
+		a.typ = history.Fail
+		a.call = c.clock.Now()
+		a.ret = a.call
+		return a
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if session != "" {
+		req.Header.Set("X-Session-Id", session)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	a.call = c.clock.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		a.ret = c.clock.Now()
+		a.err = err
+		a.sent = wrote.Load()
+		a.typ = Classify(0, "", err, a.sent)
+		return a
+	}
+	a.sent = true
+	a.status = resp.StatusCode
+	a.replayed = resp.Header.Get("Idempotent-Replayed") == "true"
+	if stream != nil && resp.StatusCode == http.StatusOK {
+		a.err = stream(resp.Body)
+	} else {
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, rerr := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
+		if rerr != nil {
+			a.err = fmt.Errorf("read answer: %w", rerr)
+		}
+		a.body = bytes.Clone(buf.Bytes())
+		if buf.Cap() <= 1<<20 {
+			bufPool.Put(buf)
+		}
+	}
+	resp.Body.Close()
+	a.ret = c.clock.Now()
+	if a.status >= 400 && len(a.body) > 0 {
+		var e struct {
+			Error struct {
+				Code     string   `json:"code"`
+				Message  string   `json:"message"`
+				Seats    []string `json:"seats"`
+				RefundID string   `json:"refund_id"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(a.body, &e) == nil {
+			a.code, a.msg, a.seats, a.refundID = e.Error.Code, e.Error.Message, e.Error.Seats, e.Error.RefundID
+		}
+	}
+	a.typ = Classify(a.status, a.code, a.err, true)
+	return a
+}
+
+// errText is the short error text of a record: the transport error or the server's message.
+func (a *answer) errText() string {
+	s := a.msg
+	if a.err != nil {
+		s = a.err.Error()
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// out fills the common part of a record's output.
+func (a *answer) out() history.Output {
+	return history.Output{Status: a.status, Code: a.code, Error: a.errText()}
+}
+
+func (a *answer) record(client int, op history.Kind, in history.Input) history.Record {
+	return history.Record{Client: client, Op: op, In: in, Call: a.call, Ret: a.ret, Out: a.out(), Type: a.typ}
+}
+
+// holdAnswer is api.yaml's Hold.
+type holdAnswer struct {
+	HoldID    string   `json:"hold_id"`
+	EventID   string   `json:"event_id"`
+	Seats     []string `json:"seats"`
+	Tier      string   `json:"tier"`
+	Quantity  int      `json:"quantity"`
+	Units     []string `json:"units"`
+	ExpiresAt string   `json:"expires_at"`
+	TTLMillis int64    `json:"ttl_ms"`
+}
+
+// hold sends POST /events/{id}/holds and records it.
+func (c *client) hold(ctx context.Context, user int, session string, in history.Input) (history.Record, holdAnswer) {
+	req := struct {
+		Seats    []string `json:"seats,omitempty"`
+		Tier     string   `json:"tier,omitempty"`
+		Quantity int      `json:"quantity,omitempty"`
+		Token    string   `json:"admission_token,omitempty"`
+	}{in.Seats, in.Tier, in.Quantity, in.Token}
+	body, _ := json.Marshal(req)
+	a := c.do(ctx, http.MethodPost, "/events/"+url.PathEscape(in.Event)+"/holds", session, nil, body)
+	rec := a.record(user, history.OpHold, in)
+	var h holdAnswer
+	switch {
+	case a.typ == history.Ok:
+		if err := json.Unmarshal(a.body, &h); err != nil || h.HoldID == "" {
+			// It took effect, but we cannot tell which hold it made.
+			rec.Type = history.Info
+			rec.Out.Error = "hold answer without a hold id"
+			return rec, holdAnswer{}
+		}
+		rec.Out.HoldID = h.HoldID
+		rec.Out.Seats = h.Seats
+		rec.Out.Units = h.Units
+		rec.Out.TTLMillis = h.TTLMillis
+		if t, err := time.Parse(time.RFC3339Nano, h.ExpiresAt); err == nil {
+			rec.Out.ExpiresAt = t.UnixNano()
+		}
+	case a.code == "seat_unavailable":
+		rec.Out.Seats = a.seats
+	}
+	return rec, h
+}
+
+// release sends DELETE /holds/{id} and records it.
+func (c *client) release(ctx context.Context, user int, session string, in history.Input) history.Record {
+	a := c.do(ctx, http.MethodDelete, "/holds/"+url.PathEscape(in.HoldID), session, nil, nil)
+	return a.record(user, history.OpRelease, in)
+}
+
+// checkout sends POST /holds/{id}/checkout with the Idempotency-Key and records it.
+func (c *client) checkout(ctx context.Context, user int, session, method string, in history.Input) history.Record {
+	body, _ := json.Marshal(map[string]string{"payment_method": method})
+	a := c.do(ctx, http.MethodPost, "/holds/"+url.PathEscape(in.HoldID)+"/checkout", session,
+		map[string]string{"Idempotency-Key": in.Key}, body)
+	rec := a.record(user, history.OpCheckout, in)
+	rec.Out.Replayed = a.replayed
+	rec.Out.RefundID = a.refundID
+	if a.typ == history.Ok {
+		var b struct {
+			BookingID string   `json:"booking_id"`
+			ChargeID  string   `json:"charge_id"`
+			Seats     []string `json:"seats"`
+		}
+		if err := json.Unmarshal(a.body, &b); err != nil || b.BookingID == "" {
+			rec.Type = history.Info
+			rec.Out.Error = "checkout answer without a booking id"
+			return rec
+		}
+		rec.Out.BookingID, rec.Out.ChargeID, rec.Out.Seats = b.BookingID, b.ChargeID, b.Seats
+	}
+	return rec
+}
+
+// seatMap is api.yaml's Availability, reduced to what the driver uses.
+type seatMap struct {
+	Seats []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	} `json:"seats"`
+}
+
+// seats sends GET /events/{id}/seats; the caller records the read with the seats it cares
+// about.
+func (c *client) seats(ctx context.Context, user int, session, event string) (history.Record, map[string]string) {
+	a := c.do(ctx, http.MethodGet, "/events/"+url.PathEscape(event)+"/seats", session, nil, nil)
+	rec := a.record(user, history.OpRead, history.Input{Event: event, Session: session})
+	if a.typ != history.Ok {
+		return rec, nil
+	}
+	var m seatMap
+	if err := json.Unmarshal(a.body, &m); err != nil {
+		rec.Type = history.Info
+		rec.Out.Error = "seat map does not decode"
+		return rec, nil
+	}
+	status := make(map[string]string, len(m.Seats))
+	for _, s := range m.Seats {
+		status[s.ID] = s.Status
+	}
+	return rec, status
+}
+
+// page sends one browse request and records it.
+func (c *client) page(ctx context.Context, user int, session, event string, pg Page) history.Record {
+	var path string
+	switch pg.Kind {
+	case PageList:
+		path = "/events"
+	case PageEvent:
+		path = "/events/" + url.PathEscape(event)
+	case PageSearch:
+		path = "/events/search?q=" + url.QueryEscape(pg.Query)
+	default:
+		path = "/events/" + url.PathEscape(event) + "/seats"
+	}
+	a := c.do(ctx, http.MethodGet, path, session, nil, nil)
+	return a.record(user, history.OpBrowse, history.Input{Event: event, Session: session})
+}
+
+// queueStatus is api.yaml's QueueStatus.
+type queueStatus struct {
+	Ticket         string  `json:"ticket"`
+	Position       int     `json:"position"`
+	Length         int     `json:"length"`
+	ETASeconds     float64 `json:"eta_seconds"`
+	Admitted       bool    `json:"admitted"`
+	AdmissionToken string  `json:"admission_token"`
+}
+
+// errNotAdmitted means a stream ended before the session was admitted.
+var errNotAdmitted = errors.New("stream ended before admission")
+
+// join enters the waiting room (POST /events/{id}/queue) and follows the ticket's SSE stream
+// until the session is admitted, reconnecting (at most a few times) when a stream ends early.
+// The whole wait is bounded by wait. It returns the record of the join, with Call at the POST
+// and Ret at the admission, and the admission token ("" when not admitted). A room that is off
+// (409 waiting_room_off) is an ok join without a token.
+func (c *client) join(ctx context.Context, user int, session, event string, wait time.Duration) (history.Record, string) {
+	in := history.Input{Event: event, Session: session}
+	a := c.do(ctx, http.MethodPost, "/events/"+url.PathEscape(event)+"/queue", session, nil, nil)
+	rec := a.record(user, history.OpJoin, in)
+	if a.code == "waiting_room_off" {
+		rec.Type = history.Ok
+		return rec, ""
+	}
+	if a.typ != history.Ok {
+		return rec, ""
+	}
+	var qs queueStatus
+	if err := json.Unmarshal(a.body, &qs); err != nil || qs.Ticket == "" {
+		rec.Type = history.Info
+		rec.Out.Error = "queue answer without a ticket"
+		return rec, ""
+	}
+	if qs.Admitted && qs.AdmissionToken != "" {
+		return rec, qs.AdmissionToken
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	path := "/queue/" + url.PathEscape(qs.Ticket) + "/stream"
+	for attempt := 0; attempt < 5; attempt++ {
+		var token string
+		sa := c.doCtx(wctx, http.MethodGet, path, session, map[string]string{"Accept": "text/event-stream"}, nil,
+			func(r io.Reader) error {
+				t, err := followSSE(r)
+				token = t
+				return err
+			})
+		rec.Ret = sa.ret
+		if token != "" {
+			rec.Out.Status = sa.status
+			return rec, token
+		}
+		if wctx.Err() != nil {
+			break
+		}
+		if sa.status != http.StatusOK {
+			rec.Type = sa.typ
+			if sa.typ == history.Ok {
+				rec.Type = history.Fail
+			}
+			rec.Out = sa.out()
+			return rec, ""
+		}
+		select {
+		case <-wctx.Done():
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+	// Joined but never admitted within the wait: the join itself took effect.
+	rec.Ret = c.clock.Now()
+	rec.Type = history.Fail
+	rec.Out.Code = "not_admitted"
+	rec.Out.Error = "not admitted within the queue timeout"
+	return rec, ""
+}
+
+// followSSE reads a Server-Sent Events stream until an `admitted` event and returns its
+// admission token. Lines are bounded to 64 KiB.
+func followSSE(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 64<<10)
+	var event string
+	var data strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data.Len() > 0 {
+				var qs queueStatus
+				if json.Unmarshal([]byte(data.String()), &qs) == nil && (event == "admitted" || qs.Admitted) && qs.AdmissionToken != "" {
+					return qs.AdmissionToken, nil
+				}
+			}
+			event = ""
+			data.Reset()
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimSpace(line[len("event:"):])
+		case strings.HasPrefix(line, "data:"):
+			if data.Len() > 0 {
+				data.WriteByte('\n')
+			}
+			data.WriteString(strings.TrimPrefix(line[len("data:"):], " "))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read queue stream: %w", err)
+	}
+	return "", errNotAdmitted
+}
+
+// createEvent sends POST /admin/events; 200 and 201 are both fine.
+func (c *client) createEvent(ctx context.Context, spec EventSpec) error {
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", spec.ID, err)
+	}
+	a := c.do(ctx, http.MethodPost, "/admin/events", "", nil, body)
+	if a.err != nil {
+		return fmt.Errorf("create event %s: %w", spec.ID, a.err)
+	}
+	if a.status != http.StatusOK && a.status != http.StatusCreated {
+		return fmt.Errorf("create event %s: status %d %s %s", spec.ID, a.status, a.code, a.msg)
+	}
+	return nil
+}

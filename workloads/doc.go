@@ -1,0 +1,54 @@
+// Package workloads is stampede's load generator: scenario files, the seeded plan of a herd of
+// virtual users, the open-model driver that plays it against a booking system over HTTP, and
+// the recorder that writes what happened as a history for the checker and as a per-second time
+// series for the reports. It speaks only the booking contract (server/api.yaml), so it can
+// drive any system that implements it; it imports neither the reference server nor its
+// strategies.
+//
+// The files follow one concern each: scenario.go (the Scenario spec and its validation, with
+// errors that name the file, line and field), pacer.go (arrival profiles behind the one-method
+// Pacer interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
+// ok/fail/info classification), flows.go (browse, buy with the waiting room, bot),
+// driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go
+// (the end-of-run Summary), progress.go (the live terminal display) and shard.go/merge.go
+// (sharded runs and merging their histories).
+//
+// # Determinism
+//
+// A run's plan is a pure function of the scenario and the seed: user i's flow, event, seats,
+// pauses and arrival offset come from its own generator, seeded from the run's seed and i
+// only, and from the arrival profile, which spreads arrivals evenly at its instantaneous rate.
+// The wall clock decides only when the system under test answers, and the answers decide what
+// a user does next (a taken seat makes a buyer try its next pick). Sessions and idempotency
+// keys carry a RunID so that runs against one server do not collide.
+//
+// # Open model and coordinated omission
+//
+// Users arrive at the profile's rate whatever the system under test does: each user is a
+// goroutine started at its due time, and a slow answer delays only that user. Every request is
+// timed twice with the monotonic clock, from the moment it was due (the user's arrival, or the
+// end of its planned pause) and from the moment it was handed to the transport; both go into
+// HdrHistograms per operation, so a driver or a connection pool that falls behind shows up in
+// the intended latencies instead of hiding (wrk2's coordinated-omission correction). All users
+// share one tuned http.Transport (keep-alive, many idle connections per host) and every
+// request has a deadline (the scenario's request_timeout).
+//
+// # Outcomes
+//
+// Each request ends as a history.Record of type ok (it took effect), fail (it certainly did
+// not: a 4xx, or an error before the request was sent) or info (unknown: a timeout or a reset
+// after sending, a 5xx, or 409 idempotency_in_progress). Info is what Jepsen calls :info; the
+// checker lets such an operation take effect at any time after its call. See Classify.
+//
+// # Clocks and shards
+//
+// History times are nanoseconds since the run's Clock zero, read from the monotonic clock;
+// the header record carries the wall-clock time of that zero. A run can be split into shards
+// (Shard, `--shard i/n`) that run on different machines; each runs the users whose index is i
+// mod n, and Merge puts their histories on one axis using each header's wall-clock start. That
+// is only as good as the machines' wall clocks agree: Merge assumes every shard's clock was
+// within the given skew bound of true time when its run started (NTP on a LAN keeps this to a
+// few milliseconds) and that monotonic clocks advance at the same rate during a run. It widens
+// every operation's interval by the bound on both sides, so the checker never orders two
+// operations of different shards more tightly than the clocks allow.
+package workloads

@@ -1,0 +1,173 @@
+package workloads
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Summary is the end-of-run account of a driver run (or of one shard): how many users arrived,
+// what every operation returned and how long it took, from the moment each request was due
+// (Intended: coordinated omission included) and from the moment it was sent (Actual).
+type Summary struct {
+	Scenario string    `json:"scenario"`
+	Seed     int64     `json:"seed"`
+	Shard    string    `json:"shard,omitempty"`
+	Target   string    `json:"target"`
+	RunID    string    `json:"run_id"`
+	Start    time.Time `json:"start"`
+	// Elapsed is the run's wall time, from the first arrival's schedule to the last answer.
+	Elapsed time.Duration `json:"elapsed_ns"`
+	// Users is the number of users this run (or shard) was to start; Arrived how many started,
+	// Dropped how many were not started because MaxActive users were already running, and
+	// Finished how many completed their flow.
+	Users    int   `json:"users"`
+	Arrived  int64 `json:"arrived"`
+	Dropped  int64 `json:"dropped"`
+	Finished int64 `json:"finished"`
+	// Flows counts the arrived users per flow.
+	Flows map[string]int64 `json:"flows"`
+	// Requests is the number of completed operations; Throughput the same per second of Elapsed.
+	Requests   int64    `json:"requests"`
+	Throughput float64  `json:"throughput"`
+	Outcomes   Outcomes `json:"outcomes"`
+	// Errors counts info outcomes and failures that are not business outcomes (see
+	// ErrorRate); ErrorRate is Errors over Requests.
+	Errors    int64   `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+	// Ops has one entry per operation kind that was performed.
+	Ops map[string]*OpSummary `json:"ops"`
+	// MaxLag is the latest the scheduler started a user after its due time.
+	MaxLag time.Duration `json:"max_lag_ns"`
+	// SLO has one result per objective of the scenario.
+	SLO []SLOResult `json:"slo,omitempty"`
+	// HistoryRecords is the number of lines written to the history.
+	HistoryRecords int64 `json:"history_records"`
+	// Interrupted is set when the run was cancelled before every user finished.
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// Outcomes counts records by type.
+type Outcomes struct {
+	Ok   int64 `json:"ok"`
+	Fail int64 `json:"fail"`
+	Info int64 `json:"info"`
+}
+
+// OpSummary is one operation's outcomes and latencies.
+type OpSummary struct {
+	Requests int64            `json:"requests"`
+	Outcomes Outcomes         `json:"outcomes"`
+	Errors   int64            `json:"errors"`
+	Codes    map[string]int64 `json:"codes,omitempty"`
+	Intended Latency          `json:"intended"`
+	Actual   Latency          `json:"actual"`
+}
+
+// Latency is a latency distribution's summary (nanoseconds in JSON).
+type Latency struct {
+	P50  time.Duration `json:"p50_ns"`
+	P90  time.Duration `json:"p90_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	P999 time.Duration `json:"p999_ns"`
+	Max  time.Duration `json:"max_ns"`
+	Mean time.Duration `json:"mean_ns"`
+}
+
+func latencyOf(h *hdr.Histogram) Latency {
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	return Latency{
+		P50: us(h.ValueAtQuantile(50)), P90: us(h.ValueAtQuantile(90)), P99: us(h.ValueAtQuantile(99)),
+		P999: us(h.ValueAtQuantile(99.9)), Max: us(h.Max()), Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
+	}
+}
+
+// SLOResult is one objective checked against the run.
+type SLOResult struct {
+	Name  string `json:"name"`
+	Limit string `json:"limit"`
+	Value string `json:"value"`
+	Pass  bool   `json:"pass"`
+}
+
+// Passed reports whether every SLO held.
+func (s *Summary) Passed() bool {
+	for _, r := range s.SLO {
+		if !r.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.
+func (s *Summary) checkSLO(slo SLO) {
+	lat := func(name, op string, limit time.Duration) {
+		if limit <= 0 {
+			return
+		}
+		var v time.Duration
+		if o := s.Ops[op]; o != nil {
+			v = o.Intended.P99
+		}
+		s.SLO = append(s.SLO, SLOResult{Name: name, Limit: limit.String(), Value: v.String(), Pass: v <= limit})
+	}
+	lat("hold_p99", "hold", slo.HoldP99)
+	lat("checkout_p99", "checkout", slo.CheckoutP99)
+	if slo.ErrorRateSet {
+		s.SLO = append(s.SLO, SLOResult{
+			Name: "error_rate", Limit: fmt.Sprintf("%.2f%%", slo.ErrorRate*100),
+			Value: fmt.Sprintf("%.2f%%", s.ErrorRate*100), Pass: s.ErrorRate <= slo.ErrorRate,
+		})
+	}
+}
+
+// WriteText writes a k6-style end-of-run summary for a terminal.
+func (s *Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	shard := ""
+	if s.Shard != "" {
+		shard = " shard " + s.Shard
+	}
+	fmt.Fprintf(&b, "scenario %s seed %d%s against %s\n", s.Scenario, s.Seed, shard, s.Target)
+	fmt.Fprintf(&b, "users     %d planned, %d arrived, %d finished, %d dropped (max start lag %s)\n",
+		s.Users, s.Arrived, s.Finished, s.Dropped, s.MaxLag.Round(time.Microsecond))
+	flows := make([]string, 0, len(s.Flows))
+	for f, n := range s.Flows {
+		flows = append(flows, fmt.Sprintf("%s %d", f, n))
+	}
+	sort.Strings(flows)
+	fmt.Fprintf(&b, "flows     %s\n", strings.Join(flows, ", "))
+	fmt.Fprintf(&b, "requests  %d in %s (%.1f/s): ok %d, fail %d, info %d; errors %.2f%%\n",
+		s.Requests, s.Elapsed.Round(time.Millisecond), s.Throughput, s.Outcomes.Ok, s.Outcomes.Fail, s.Outcomes.Info, s.ErrorRate*100)
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\tcount\tok\tfail\tinfo\tp50\tp90\tp99\tp99.9\tmax\tp99 (sent)\t")
+	for _, k := range opKinds {
+		o := s.Ops[string(k)]
+		if o == nil {
+			continue
+		}
+		r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", k, o.Requests, o.Outcomes.Ok, o.Outcomes.Fail, o.Outcomes.Info,
+			r(o.Intended.P50), r(o.Intended.P90), r(o.Intended.P99), r(o.Intended.P999), r(o.Intended.Max), r(o.Actual.P99))
+	}
+	tw.Flush()
+	b.WriteString("latencies from the intended start; p99 (sent) from the actual send\n")
+	for _, r := range s.SLO {
+		mark := "ok  "
+		if !r.Pass {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, r.Value, r.Limit)
+	}
+	if s.Interrupted {
+		b.WriteString("interrupted before every user finished\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
