@@ -1,0 +1,416 @@
+package strategies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stampede/internal/sqldb"
+	"stampede/internal/testsvc"
+)
+
+// This file tests skip-locked and holds the helpers its tests share with redis_lock_test.go
+// (names start with lk, for the two lock-based strategies).
+
+// lkClock is a settable application clock, safe for concurrent use.
+type lkClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newLKClock() *lkClock {
+	return &lkClock{t: time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *lkClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *lkClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// lkEnv is a fresh, migrated database of one dialect with a store and a clock.
+type lkEnv struct {
+	dialect string
+	db      sqldb.DB
+	store   *Store
+	clock   *lkClock
+}
+
+func newLKEnv(tb testing.TB, dialect string) *lkEnv {
+	tb.Helper()
+	ctx := context.Background()
+	dsn := testsvc.DB(tb, dialect)
+	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: 24})
+	if err != nil {
+		tb.Fatalf("open %s: %v", dialect, err)
+	}
+	tb.Cleanup(db.Close)
+	if err := Migrate(ctx, db); err != nil {
+		tb.Fatalf("migrate %s: %v", dialect, err)
+	}
+	clock := newLKClock()
+	return &lkEnv{dialect: dialect, db: db, store: NewStore(db, clock.Now), clock: clock}
+}
+
+func (e *lkEnv) deps() Deps {
+	return Deps{DB: e.db, HoldTTL: 10 * time.Minute, Now: e.clock.Now}
+}
+
+// createEvent creates ev and prepares it for s when s is a Preparer.
+func (e *lkEnv) createEvent(tb testing.TB, s Strategy, ev Event) Event {
+	tb.Helper()
+	ctx := context.Background()
+	got, _, err := e.store.CreateEvent(ctx, ev)
+	if err != nil {
+		tb.Fatalf("CreateEvent(%s) = %v", ev.ID, err)
+	}
+	if p, ok := s.(Preparer); ok {
+		if err := p.PrepareEvent(ctx, got); err != nil {
+			tb.Fatalf("PrepareEvent(%s) = %v", ev.ID, err)
+		}
+	}
+	return got
+}
+
+// lkSeatHolders returns seat id -> hold ids that the holds table says hold it and that are
+// still held (not released, not sold), for checking one holder per seat.
+func lkSeatHolders(tb testing.TB, s Strategy, eventID string) map[string][]string {
+	tb.Helper()
+	holds, err := s.Holds(context.Background(), eventID)
+	if err != nil {
+		tb.Fatalf("Holds(%s) = %v", eventID, err)
+	}
+	out := map[string][]string{}
+	for _, h := range holds {
+		if h.Status != StatusHeld {
+			continue
+		}
+		for _, seat := range h.Seats {
+			out[seat] = append(out[seat], h.ID)
+		}
+	}
+	return out
+}
+
+// lkRun starts n goroutines that wait on one barrier and then call fn(i); it waits for all.
+func lkRun(n int, fn func(i int)) {
+	var start, done sync.WaitGroup
+	start.Add(1)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			start.Wait()
+			fn(i)
+		}()
+	}
+	start.Done()
+	done.Wait()
+}
+
+func newTestSkipLocked(tb testing.TB, e *lkEnv, opts ...SkipLockedOption) *SkipLocked {
+	tb.Helper()
+	s, err := NewSkipLocked(e.deps(), opts...)
+	if err != nil {
+		tb.Fatalf("NewSkipLocked = %v", err)
+	}
+	return s
+}
+
+func TestSkipLockedSeatContention(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newLKEnv(t, dialect)
+			s := newTestSkipLocked(t, e)
+			e.createEvent(t, s, Event{ID: "seats", Name: "Seats", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 8}}})
+			ctx := context.Background()
+
+			t.Run("same set", func(t *testing.T) {
+				// 32 buyers want the same three seats: exactly one gets them, the others are
+				// told they are unavailable, and never does anyone hold a part of them.
+				seats := []string{"A-1-1", "A-1-2", "A-1-3"}
+				var ok atomic.Int32
+				errs := make([]error, 32)
+				lkRun(32, func(i int) {
+					_, err := s.Hold(ctx, HoldRequest{EventID: "seats", Session: fmt.Sprintf("s%d", i), Seats: seats})
+					if err == nil {
+						ok.Add(1)
+					}
+					errs[i] = err
+				})
+				if got := ok.Load(); got != 1 {
+					t.Fatalf("holds of the same 3 seats by 32 buyers: %d succeeded, want exactly 1", got)
+				}
+				for i, err := range errs {
+					if err != nil && !errors.Is(err, ErrUnavailable) {
+						t.Errorf("buyer %d: Hold = %v, want ErrUnavailable", i, err)
+					}
+				}
+				holders := lkSeatHolders(t, s, "seats")
+				for _, seat := range seats {
+					if len(holders[seat]) != 1 {
+						t.Errorf("seat %s has holders %v, want exactly one", seat, holders[seat])
+					}
+				}
+			})
+
+			t.Run("overlapping pairs", func(t *testing.T) {
+				// Buyer i wants seats {i, i+1} of five seats in a ring: at most one holder per
+				// seat, every successful hold has both its seats, and at least one succeeds
+				// (a hold fails only because another committed).
+				ring := []string{"A-1-4", "A-1-5", "A-1-6", "A-1-7", "A-1-8"}
+				got := make([]Hold, 30)
+				lkRun(30, func(i int) {
+					pair := []string{ring[i%5], ring[(i+1)%5]}
+					h, err := s.Hold(ctx, HoldRequest{EventID: "seats", Session: "p", Seats: pair})
+					switch {
+					case err == nil:
+						got[i] = h
+					case !errors.Is(err, ErrUnavailable):
+						t.Errorf("buyer %d: Hold(%v) = %v, want nil or ErrUnavailable", i, pair, err)
+					}
+				})
+				holders := lkSeatHolders(t, s, "seats")
+				wins := 0
+				for _, h := range got {
+					if h.ID == "" {
+						continue
+					}
+					wins++
+					for _, seat := range h.Seats {
+						if !slices.Equal(holders[seat], []string{h.ID}) {
+							t.Errorf("seat %s of hold %s has holders %v", seat, h.ID, holders[seat])
+						}
+					}
+				}
+				if wins < 1 || wins > 2 {
+					t.Errorf("overlapping pairs of a 5-seat ring: %d holds succeeded, want 1 or 2", wins)
+				}
+				for _, seat := range ring {
+					if len(holders[seat]) > 1 {
+						t.Errorf("seat %s has %d holders", seat, len(holders[seat]))
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestSkipLockedGAPoolSellsExactlyCapacity(t *testing.T) {
+	const capacity, pool = 300, 16
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newLKEnv(t, dialect)
+			s := newTestSkipLocked(t, e, WithPoolSize(pool), WithRefillInterval(10*time.Millisecond))
+			e.createEvent(t, s, Event{ID: "ga", Name: "GA", Tiers: []Tier{{Name: "floor", Quantity: capacity}}})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+
+			var free int
+			if err := e.db.QueryRow(ctx, "test", "SELECT COUNT(*) FROM ga_units WHERE event_id = 'ga'", []any{&free}); err != nil {
+				t.Fatal(err)
+			}
+			if free != pool {
+				t.Fatalf("after PrepareEvent the pool has %d units, want %d", free, pool)
+			}
+			// The background refill runs beside on-demand minting, as in the server.
+			runDone := make(chan error, 1)
+			go func() { runDone <- s.Run(ctx) }()
+
+			// 24 buyers take 1-3 units each until the tier is sold out for a single unit.
+			var held atomic.Int64
+			var mu sync.Mutex
+			seen := map[string]string{}
+			lkRun(24, func(i int) {
+				for n := 0; n < capacity; n++ { // bounded: each success takes at least one unit
+					q := 1 + (i+n)%3
+					h, err := s.Hold(ctx, HoldRequest{EventID: "ga", Session: "b", Tier: "floor", Quantity: q})
+					if errors.Is(err, ErrSoldOut) {
+						if q == 1 {
+							return
+						}
+						continue
+					}
+					if err != nil {
+						t.Errorf("Hold(floor, %d) = %v", q, err)
+						return
+					}
+					if len(h.Units) != q {
+						t.Errorf("Hold(floor, %d) gave units %v", q, h.Units)
+					}
+					held.Add(int64(q))
+					mu.Lock()
+					for _, u := range h.Units {
+						if other, dup := seen[u]; dup {
+							t.Errorf("unit %s held by %s and %s", u, other, h.ID)
+						}
+						seen[u] = h.ID
+					}
+					mu.Unlock()
+				}
+			})
+			cancel()
+			if err := <-runDone; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+			if got := held.Load(); got != capacity {
+				t.Fatalf("units held by all successful holds = %d, want exactly the capacity %d", got, capacity)
+			}
+			var rows, heldRows, avail int64
+			bg := context.Background()
+			if err := e.db.QueryRow(bg, "test", "SELECT COUNT(*), SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END) FROM ga_units WHERE event_id = 'ga'", []any{&rows, &heldRows}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.db.QueryRow(bg, "test", "SELECT available FROM ga_tiers WHERE event_id = 'ga'", []any{&avail}); err != nil {
+				t.Fatal(err)
+			}
+			if rows != capacity || heldRows != capacity || avail != 0 {
+				t.Errorf("unit rows %d, held %d, unminted %d; want %d, %d, 0", rows, heldRows, avail, capacity, capacity)
+			}
+			a, err := s.Availability(bg, "ga")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (TierState{Name: "floor", Capacity: capacity, Held: capacity, PriceCents: DefaultPriceCents}); len(a.Tiers) != 1 || a.Tiers[0] != want {
+				t.Errorf("Availability tiers = %+v, want [%+v]", a.Tiers, want)
+			}
+		})
+	}
+}
+
+func TestSkipLockedGAReusesExpiredUnits(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newLKEnv(t, dialect)
+			s := newTestSkipLocked(t, e, WithPoolSize(4))
+			e.createEvent(t, s, Event{ID: "ga", Name: "GA", Tiers: []Tier{{Name: "pit", Quantity: 6, PriceCents: 700}}})
+			ctx := context.Background()
+
+			first, err := s.Hold(ctx, HoldRequest{EventID: "ga", Session: "a", Tier: "pit", Quantity: 4})
+			if err != nil {
+				t.Fatalf("Hold 4 of 6 = %v", err)
+			}
+			second, err := s.Hold(ctx, HoldRequest{EventID: "ga", Session: "b", Tier: "pit", Quantity: 2})
+			if err != nil {
+				t.Fatalf("Hold the last 2 (minted on demand) = %v", err)
+			}
+			if first.AmountCents != 2800 || second.AmountCents != 1400 {
+				t.Errorf("amounts %d and %d, want 2800 and 1400", first.AmountCents, second.AmountCents)
+			}
+			if _, err := s.Hold(ctx, HoldRequest{EventID: "ga", Session: "c", Tier: "pit", Quantity: 1}); !errors.Is(err, ErrSoldOut) {
+				t.Fatalf("Hold of a sold-out tier = %v, want ErrSoldOut", err)
+			}
+
+			// The first hold expires; its four units go back to buyers, not new rows.
+			e.clock.Advance(11 * time.Minute)
+			if _, err := s.Confirm(ctx, ConfirmRequest{HoldID: second.ID}); err != nil {
+				t.Fatalf("Confirm of an expired hold nobody took = %v, want a booking", err)
+			}
+			third, err := s.Hold(ctx, HoldRequest{EventID: "ga", Session: "c", Tier: "pit", Quantity: 3})
+			if err != nil {
+				t.Fatalf("Hold after expiry = %v", err)
+			}
+			for _, u := range third.Units {
+				if !slices.Contains(first.Units, u) {
+					t.Errorf("unit %s of the new hold is not one of the expired hold's %v", u, first.Units)
+				}
+			}
+			charged := false
+			_, err = s.Confirm(ctx, ConfirmRequest{HoldID: first.ID, Charge: func(context.Context, Hold) (Charge, error) {
+				charged = true
+				return Charge{ID: "ch"}, nil
+			}})
+			if !errors.Is(err, ErrHoldExpired) || charged {
+				t.Errorf("Confirm of an expired hold whose units were taken = %v (charged %v), want ErrHoldExpired without a charge", err, charged)
+			}
+			var rows int
+			if err := e.db.QueryRow(ctx, "test", "SELECT COUNT(*) FROM ga_units WHERE event_id = 'ga'", []any{&rows}); err != nil {
+				t.Fatal(err)
+			}
+			if rows != 6 {
+				t.Errorf("ga_units rows = %d, want the capacity 6 (rows are reused, never added beyond it)", rows)
+			}
+			a, err := s.Availability(ctx, "ga")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (TierState{Name: "pit", Capacity: 6, Available: 1, Held: 3, Sold: 2, PriceCents: 700}); a.Tiers[0] != want {
+				t.Errorf("Availability = %+v, want %+v", a.Tiers[0], want)
+			}
+		})
+	}
+}
+
+func TestSkipLockedConfirmLostAfterCharge(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newLKEnv(t, dialect)
+			s := newTestSkipLocked(t, e)
+			e.createEvent(t, s, Event{ID: "ev", Name: "Ev", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 2}}, Tiers: []Tier{{Name: "ga", Quantity: 1}}})
+			ctx := context.Background()
+			tests := []struct {
+				name string
+				req  HoldRequest
+			}{
+				{"seats", HoldRequest{EventID: "ev", Session: "a", Seats: []string{"A-1-1", "A-1-2"}}},
+				{"units", HoldRequest{EventID: "ev", Session: "a", Tier: "ga", Quantity: 1}},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					h, err := s.Hold(ctx, tc.req)
+					if err != nil {
+						t.Fatalf("Hold = %v", err)
+					}
+					var thief Hold
+					_, err = s.Confirm(ctx, ConfirmRequest{HoldID: h.ID, Charge: func(context.Context, Hold) (Charge, error) {
+						// While the buyer pays, the hold expires and someone else takes it.
+						e.clock.Advance(11 * time.Minute)
+						steal := tc.req
+						steal.Session = "thief"
+						var err error
+						thief, err = s.Hold(ctx, steal)
+						if err != nil {
+							t.Errorf("thief's Hold = %v", err)
+						}
+						return Charge{ID: "ch_1"}, nil
+					}})
+					if !errors.Is(err, ErrHoldLost) {
+						t.Fatalf("Confirm after the seats were taken during payment = %v, want ErrHoldLost", err)
+					}
+					b, err := s.Confirm(ctx, ConfirmRequest{HoldID: thief.ID, BookingID: "b_thief_" + tc.name})
+					if err != nil {
+						t.Fatalf("thief's Confirm = %v", err)
+					}
+					again, err := s.Confirm(ctx, ConfirmRequest{HoldID: thief.ID, BookingID: "b_thief_" + tc.name})
+					if err != nil || again.ID != b.ID {
+						t.Errorf("retried Confirm with the same booking id = %+v, %v; want the booking %s", again, err, b.ID)
+					}
+					bookings, err := e.store.Bookings(ctx, "ev")
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, got := range bookings {
+						if got.HoldID == h.ID {
+							t.Errorf("the lost hold %s was booked: %+v", h.ID, got)
+						}
+					}
+				})
+			}
+		})
+	}
+}
