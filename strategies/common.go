@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 )
 
@@ -349,6 +350,10 @@ type sqlBase struct {
 	clock func() time.Time
 	ttl   time.Duration
 	log   *slog.Logger
+	fp    *failpoint.Set
+	// sweepEvery and sweepBatch drive the sweeper of strategies that run one.
+	sweepEvery time.Duration
+	sweepBatch int
 }
 
 // newSQLBase builds the shared part of a SQL strategy and applies Deps.SafetyNet.
@@ -358,7 +363,8 @@ func newSQLBase(name string, d Deps) (sqlBase, error) {
 	if err := applySafetyNet(ctx, d.DB, d.SafetyNet); err != nil {
 		return sqlBase{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return sqlBase{name: name, db: d.DB, store: NewStore(d.DB, d.Now), clock: d.Now, ttl: d.HoldTTL, log: d.Logger}, nil
+	return sqlBase{name: name, db: d.DB, store: NewStore(d.DB, d.Now), clock: d.Now, ttl: d.HoldTTL, log: d.Logger,
+		fp: d.Failpoints, sweepEvery: d.SweepInterval, sweepBatch: d.SweepBatch}, nil
 }
 
 // Name is the strategy's registry name.
@@ -574,20 +580,37 @@ func takeGAFromLocked(ctx context.Context, tx sqldb.Querier, eventID, tier strin
 	return nil
 }
 
+// ensureUnits makes sure a GA hold whose units are no longer counted as held (reclaimed after
+// expiry, or released) can still be sold from the available count, reclaiming other expired
+// holds when the tier is short. t is the locked tier row; its Available is updated. A hold still
+// counted as held needs nothing.
+func ensureUnits(ctx context.Context, tx sqldb.Querier, h Hold, t *tierRow, now time.Time) (bool, error) {
+	q := int64(h.Quantity)
+	if h.Status == StatusHeld || t.Available >= q {
+		return true, nil
+	}
+	n, err := reclaimExpiredGA(ctx, tx, h.EventID, h.Tier, now)
+	if err != nil {
+		return false, err
+	}
+	t.Available += n
+	t.Held -= n
+	return t.Available >= q, nil
+}
+
 // sellGA moves a GA hold's units to sold in a transaction that holds the tier row's lock and the
 // hold row's: from held when the hold still counts them (status held, expired or not), from
 // available when it was reclaimed or released. It reports false, changing nothing, when the
 // units are no longer there to sell.
-func sellGA(ctx context.Context, tx sqldb.Querier, h Hold, t tierRow) (bool, error) {
+func sellGA(ctx context.Context, tx sqldb.Querier, h Hold, t tierRow, now time.Time) (bool, error) {
+	ok, err := ensureUnits(ctx, tx, h, &t, now)
+	if err != nil || !ok {
+		return false, err
+	}
 	q := int64(h.Quantity)
-	var query string
-	switch {
-	case h.Status == StatusHeld:
-		query = "UPDATE ga_tiers SET held = held - ?, sold = sold + ? WHERE event_id = ? AND tier = ?"
-	case t.Available >= q:
+	query := "UPDATE ga_tiers SET held = held - ?, sold = sold + ? WHERE event_id = ? AND tier = ?"
+	if h.Status != StatusHeld {
 		query = "UPDATE ga_tiers SET available = available - ?, sold = sold + ? WHERE event_id = ? AND tier = ?"
-	default:
-		return false, nil
 	}
 	if _, err := tx.Exec(ctx, query, q, q, h.EventID, h.Tier); err != nil {
 		return false, fmt.Errorf("sell units of tier %s: %w", h.Tier, err)
@@ -725,3 +748,135 @@ func sweep(ctx context.Context, db sqldb.DB, now time.Time, batch int) (int, err
 	}
 	return total, nil
 }
+
+// Sweep releases up to the configured batch of expired holds once, with the strategy's clock,
+// and returns how many it expired. Run calls it periodically; tests call it directly.
+func (b *sqlBase) Sweep(ctx context.Context) (int, error) {
+	return sweep(ctx, b.db, b.now(), b.sweepBatch)
+}
+
+// Run sweeps every Deps.SweepInterval until ctx is done, then returns nil. A failed sweep is
+// logged and retried at the next tick: a lagging sweeper never makes a seat unsellable, since
+// holds and availability apply the implicit-status rule.
+func (b *sqlBase) Run(ctx context.Context) error {
+	t := time.NewTicker(b.sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := b.Sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			b.log.Warn("sweep expired holds", "strategy", b.name, "err", err)
+		case n > 0:
+			b.log.Debug("swept expired holds", "strategy", b.name, "holds", n)
+		}
+	}
+}
+
+// seatRow is one seat as the strategies read it.
+type seatRow struct {
+	ID, Status, HoldID, BookingID string
+	Expires                       *time.Time
+	PriceCents                    int64
+}
+
+// free reports whether the seat can be held at now: available, or held by an expired hold.
+func (s seatRow) free(now time.Time) bool {
+	return s.Status == SeatAvailable || (s.Status == SeatHeld && (s.Expires == nil || expired(*s.Expires, now)))
+}
+
+// readSeats reads the named seats of an event in seat order; forUpdate locks them, in that
+// order, for the transaction (the fixed lock order that keeps pessimistic holds free of
+// deadlocks). Seats that do not exist are simply absent from the answer.
+func readSeats(ctx context.Context, q sqldb.Querier, eventID string, seats []string, forUpdate bool) ([]seatRow, error) {
+	query := "SELECT seat_id, status, hold_id, booking_id, expires_at, price_cents FROM seats WHERE event_id = ? AND seat_id IN (" +
+		inList(len(seats)) + ") ORDER BY seat_id"
+	if forUpdate {
+		query += " FOR UPDATE"
+	}
+	out := make([]seatRow, 0, len(seats))
+	err := q.Query(ctx, query, func(rows sqldb.Rows) error {
+		for rows.Next() {
+			var s seatRow
+			var hold, booking *string
+			if err := rows.Scan(&s.ID, &s.Status, &hold, &booking, &s.Expires, &s.PriceCents); err != nil {
+				return err
+			}
+			if hold != nil {
+				s.HoldID = *hold
+			}
+			if booking != nil {
+				s.BookingID = *booking
+			}
+			out = append(out, s)
+		}
+		return nil
+	}, appendArgs([]any{eventID}, seats)...)
+	if err != nil {
+		return nil, fmt.Errorf("read seats: %w", err)
+	}
+	return out, nil
+}
+
+// checkFree returns the seats' total price when every requested seat exists and is free at
+// now; ErrSeatNotFound / ErrEventNotFound for missing ones, *UnavailableError naming the busy
+// ones otherwise.
+func checkFree(ctx context.Context, q sqldb.Querier, eventID string, want []string, rows []seatRow, now time.Time) (int64, error) {
+	if len(rows) < len(want) {
+		found := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			found[r.ID] = true
+		}
+		return 0, missingSeat(ctx, q, eventID, want, found)
+	}
+	var busy []string
+	var total int64
+	for _, r := range rows {
+		if !r.free(now) {
+			busy = append(busy, r.ID)
+		}
+		total += r.PriceCents
+	}
+	if len(busy) > 0 {
+		return 0, &UnavailableError{Seats: busy}
+	}
+	return total, nil
+}
+
+// markSeatsHeld sets the seats held by h, without any condition (callers have checked or lock).
+func markSeatsHeld(ctx context.Context, q sqldb.Querier, h Hold) error {
+	args := appendArgs([]any{SeatHeld, h.ID, dbTime(h.Expires), h.EventID}, h.Seats)
+	if _, err := q.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+")", args...); err != nil {
+		return fmt.Errorf("mark seats held: %w", err)
+	}
+	return nil
+}
+
+// markSeatsSold sets the seats sold to booking, without any condition.
+func markSeatsSold(ctx context.Context, q sqldb.Querier, h Hold, bookingID string) error {
+	args := appendArgs([]any{SeatSold, h.ID, bookingID, h.EventID}, h.Seats)
+	if _, err := q.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+")", args...); err != nil {
+		return fmt.Errorf("mark seats sold: %w", err)
+	}
+	return nil
+}
+
+// newHold is the hold a validated request becomes at now.
+func newHold(r HoldRequest, now time.Time) Hold {
+	return Hold{ID: newID("h_"), EventID: r.EventID, Session: r.Session, Seats: r.Seats, Tier: r.Tier, Quantity: r.Quantity,
+		TTL: r.TTL, Expires: dbTime(now.Add(r.TTL)), Status: StatusHeld}
+}
+
+// bookingOf is the booking a hold becomes.
+func bookingOf(h Hold, id string, c Charge, now time.Time) Booking {
+	return Booking{ID: id, HoldID: h.ID, EventID: h.EventID, Session: h.Session, Seats: h.Seats, Tier: h.Tier,
+		Quantity: h.Quantity, Units: h.Units, ChargeID: c.ID, AmountCents: h.AmountCents, Created: dbTime(now)}
+}
+
+// errAlreadySold ends a confirm transaction that found its hold sold; the caller answers with
+// alreadySold after the rollback.
+var errAlreadySold = errors.New("hold already sold")

@@ -1,7 +1,253 @@
 package strategies
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
 
-func newStatusExpiry(Deps) (Strategy, error) {
-	return nil, errors.New("status_expiry: not implemented yet")
+	"stampede/internal/failpoint"
+	"stampede/internal/sqldb"
+)
+
+// statusExpiry holds seats with one conditional UPDATE that takes a seat when it is available
+// or held by an expired hold (the implicit-status rule), so a lagging sweeper never keeps a seat
+// off sale. A multi-seat hold is all-or-nothing: when fewer rows changed than were asked for,
+// the transaction rolls back. Confirm checks the hold, charges OUTSIDE any transaction, then
+// marks the seats sold with another conditional UPDATE (still held by this hold, or free again
+// and nobody else's); when any seat is gone the hold is lost after the charge (ErrHoldLost, the
+// caller refunds). The sweeper (Run) releases stale holds in bounded batches. General admission
+// keeps a counter per tier plus holds rows; only unexpired holds count as held.
+type statusExpiry struct {
+	sqlBase
+}
+
+var (
+	_ Strategy = (*statusExpiry)(nil)
+	_ Runner   = (*statusExpiry)(nil)
+)
+
+func newStatusExpiry(d Deps) (Strategy, error) {
+	b, err := newSQLBase("status-expiry", d)
+	if err != nil {
+		return nil, err
+	}
+	return &statusExpiry{sqlBase: b}, nil
+}
+
+// errSeatsShort ends a hold transaction whose conditional UPDATE changed fewer rows than asked.
+var errSeatsShort = errors.New("not every seat could be taken")
+
+// Hold claims all requested seats or units, or none.
+func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
+	r, err := checkHoldRequest(r, s.ttl)
+	if err != nil {
+		return Hold{}, err
+	}
+	now := s.now()
+	h := newHold(r, now)
+	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+		if h.Tier != "" {
+			price, err := s.takeGA(ctx, tx, h, now)
+			if err != nil {
+				return err
+			}
+			h.AmountCents = price * int64(h.Quantity)
+		} else {
+			args := appendArgs([]any{SeatHeld, h.ID, h.Expires, h.EventID}, h.Seats)
+			args = append(args, SeatAvailable, SeatHeld, now)
+			n, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN ("+
+				inList(len(h.Seats))+") AND (status = ? OR (status = ? AND expires_at <= ?))", args...)
+			if err != nil {
+				return fmt.Errorf("take seats: %w", err)
+			}
+			if n != int64(len(h.Seats)) {
+				return errSeatsShort // rolls back the seats this statement did take
+			}
+			if _, h.AmountCents, err = s.store.SeatPrices(ctx, tx, h.EventID, h.Seats); err != nil {
+				return err
+			}
+		}
+		if err := s.fp.Eval(ctx, failpoint.InHoldTx); err != nil {
+			return err
+		}
+		return insertHold(ctx, tx, h, now)
+	})
+	if errors.Is(err, errSeatsShort) {
+		err = s.whyShort(ctx, h.EventID, h.Seats, now)
+	}
+	if err != nil {
+		return Hold{}, fmt.Errorf("hold: %w", err)
+	}
+	return h, nil
+}
+
+// takeGA takes the hold's units from the tier counter with a conditional UPDATE; when the tier
+// looks short it locks the row, reclaims expired holds and tries once more. It returns the unit
+// price.
+func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time.Time) (int64, error) {
+	q := int64(h.Quantity)
+	n, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available - ?, held = held + ? WHERE event_id = ? AND tier = ? AND available >= ?",
+		q, q, h.EventID, h.Tier, q)
+	if err != nil {
+		return 0, fmt.Errorf("take units: %w", err)
+	}
+	if n == 0 {
+		t, err := lockTier(ctx, tx, h.EventID, h.Tier)
+		if err != nil {
+			return 0, err
+		}
+		if err := takeGAFromLocked(ctx, tx, h.EventID, h.Tier, t, q, now); err != nil {
+			return 0, err
+		}
+		return t.PriceCents, nil
+	}
+	return s.store.TierPrice(ctx, tx, h.EventID, h.Tier)
+}
+
+// whyShort explains a seat hold that could not take every seat: a missing seat or event, or
+// the seats that are busy.
+func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []string, now time.Time) error {
+	q := onDB{s.db, tagHold}
+	rows, err := readSeats(ctx, q, eventID, seats, false)
+	if err != nil {
+		return err
+	}
+	if _, err := checkFree(ctx, q, eventID, seats, rows, now); err != nil {
+		return err
+	}
+	// Every seat is free again by now: another hold that had them was released in between.
+	return &UnavailableError{Seats: seats}
+}
+
+// Confirm books the hold. Before the charge it refuses a released hold, and an expired one
+// whose seats (or reclaimed units) someone else has taken (ErrHoldExpired, nothing charged).
+// After the charge, a seat that is no longer the hold's or free is ErrHoldLost.
+func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
+	h, err := loadHold(ctx, onDB{s.db, tagCheckout}, r.HoldID, false)
+	if err != nil {
+		return Booking{}, fmt.Errorf("confirm: %w", err)
+	}
+	switch h.Status {
+	case StatusSold:
+		return alreadySold(ctx, s.store, h, r.BookingID)
+	case StatusReleased:
+		return Booking{}, fmt.Errorf("confirm %s: released: %w", h.ID, ErrHoldExpired)
+	}
+	if effectiveStatus(h, s.now()) == StatusExpired {
+		if err := s.stillThere(ctx, h); err != nil {
+			return Booking{}, fmt.Errorf("confirm %s: %w", h.ID, err)
+		}
+	}
+	var c Charge
+	if r.Charge != nil {
+		if c, err = r.Charge(ctx, h); err != nil {
+			return Booking{}, fmt.Errorf("confirm %s: charge: %w", h.ID, err)
+		}
+	}
+	bookingID := newBookingID(r.BookingID)
+	var (
+		b     Booking
+		cur   Hold
+		fnErr error
+	)
+	err = s.db.Tx(ctx, tagCheckout, func(tx sqldb.Tx) (err error) {
+		defer func() { fnErr = err }()
+		now := s.now()
+		if h.Tier != "" {
+			t, err := lockTier(ctx, tx, h.EventID, h.Tier)
+			if err != nil {
+				return err
+			}
+			if cur, err = loadHold(ctx, tx, h.ID, true); err != nil {
+				return err
+			}
+			if cur.Status == StatusSold {
+				return errAlreadySold
+			}
+			ok, err := sellGA(ctx, tx, cur, t, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("units of tier %s were reclaimed and sold", h.Tier)
+			}
+		} else {
+			args := appendArgs([]any{SeatSold, h.ID, bookingID, h.EventID}, h.Seats)
+			args = append(args, SeatHeld, h.ID, SeatAvailable, SeatHeld, now)
+			n, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+
+				inList(len(h.Seats))+") AND ((status = ? AND hold_id = ?) OR status = ? OR (status = ? AND expires_at <= ?))", args...)
+			if err != nil {
+				return fmt.Errorf("sell seats: %w", err)
+			}
+			if n != int64(len(h.Seats)) {
+				if cur, err = loadHold(ctx, tx, h.ID, false); err != nil {
+					return err
+				}
+				if cur.Status == StatusSold {
+					return errAlreadySold
+				}
+				return fmt.Errorf("%d of %d seats were taken by others", int64(len(h.Seats))-n, len(h.Seats))
+			}
+		}
+		if err := s.fp.Eval(ctx, failpoint.InConfirmTx); err != nil {
+			return err
+		}
+		if err := markHoldSold(ctx, tx, h.ID, bookingID); err != nil {
+			return err
+		}
+		b = bookingOf(h, bookingID, c, now)
+		return insertBooking(ctx, tx, b)
+	})
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, errAlreadySold):
+		if cur.BookingID == bookingID {
+			return s.store.GetBooking(ctx, bookingID)
+		}
+		return Booking{}, fmt.Errorf("confirm %s: sold by another confirm after the charge (booking %s): %w", h.ID, cur.BookingID, ErrHoldLost)
+	case fnErr != nil:
+		return Booking{}, fmt.Errorf("confirm %s: %w: %w", h.ID, err, ErrHoldLost)
+	}
+	// The commit failed: the booking may or may not exist; a retry with the same booking id
+	// finds out.
+	return Booking{}, fmt.Errorf("confirm %s: outcome unknown after the charge: %w", h.ID, err)
+}
+
+// stillThere checks, before any charge, that an expired hold's seats are still its own or free,
+// or that its reclaimed units are still available: ErrHoldExpired otherwise.
+func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
+	q := onDB{s.db, tagCheckout}
+	now := s.now()
+	if h.Tier != "" {
+		if h.Status == StatusHeld {
+			return nil // its units are still counted as held
+		}
+		a, err := availability(ctx, s.db, h.EventID, now)
+		if err != nil {
+			return err
+		}
+		for _, t := range a.Tiers {
+			if t.Name == h.Tier && t.Available >= int64(h.Quantity) {
+				return nil
+			}
+		}
+		return fmt.Errorf("expired and its units were sold: %w", ErrHoldExpired)
+	}
+	rows, err := readSeats(ctx, q, h.EventID, h.Seats, false)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if !(r.Status == SeatHeld && r.HoldID == h.ID) && !r.free(now) {
+			return fmt.Errorf("expired and seat %s was taken: %w", r.ID, ErrHoldExpired)
+		}
+	}
+	return nil
+}
+
+// Release gives the hold's seats or units back.
+func (s *statusExpiry) Release(ctx context.Context, holdID string) error {
+	return s.release(ctx, holdID)
 }
