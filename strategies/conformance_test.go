@@ -22,7 +22,7 @@ import (
 // real part.
 type testClock struct{ off atomic.Int64 }
 
-func (c *testClock) Now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *testClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // suite is one database (and one Redis) that every strategy's cases share; each case creates
