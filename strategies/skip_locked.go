@@ -54,6 +54,8 @@ type SkipLocked struct {
 	fp          *failpoint.Set
 	poolSize    int
 	refillEvery time.Duration
+	sweepEvery  time.Duration
+	sweepBatch  int
 	// spread starts GA claims at a random unit; off, every claim starts at the first free unit
 	// (kept for the benchmark that compares both).
 	spread bool
@@ -131,7 +133,7 @@ func NewSkipLocked(d Deps, opts ...SkipLockedOption) (*SkipLocked, error) {
 	}
 	s := &SkipLocked{
 		sqlBase: base, fp: d.Failpoints, poolSize: defaultPoolSize, refillEvery: defaultRefillEvery,
-		spread: true, tiers: map[[2]string]*slTier{},
+		sweepEvery: d.SweepInterval, sweepBatch: d.SweepBatch, spread: true, tiers: map[[2]string]*slTier{},
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -538,20 +540,75 @@ func (s *SkipLocked) PrepareEvent(ctx context.Context, e Event) error {
 }
 
 // Run tops up the pools of every tier that still has units to mint, every refill interval,
-// until ctx is done. Errors of one pass are logged and the next pass tries again.
+// and sweeps expired holds every Deps.SweepInterval, until ctx is done; then it returns nil.
+// Errors of one pass are logged and the next pass tries again: neither is needed for
+// correctness (claims mint on demand and take expired rows by the implicit-status rule), both
+// keep claims on the short path.
 func (s *SkipLocked) Run(ctx context.Context) error {
-	tick := time.NewTicker(s.refillEvery)
-	defer tick.Stop()
+	refill := time.NewTicker(s.refillEvery)
+	defer refill.Stop()
+	sweep := time.NewTicker(s.sweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-refill.C:
 			if err := s.RefillAll(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("skip-locked: refill pools", "err", err)
 			}
+		case <-sweep.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("skip-locked: sweep expired holds", "err", err)
+			}
 		}
 	}
+}
+
+// Sweep releases up to Deps.SweepBatch expired holds once: their seats and units that they
+// still hold become available again (so claims find them on the 'available' side of the index)
+// and the holds become expired. It returns how many holds it expired. It is safe beside holds
+// and confirms: every change is conditional on the row still being held by an expired hold.
+func (s *SkipLocked) Sweep(ctx context.Context) (int, error) {
+	now := s.now()
+	var ids []string
+	err := s.db.Query(ctx, tagSweeper, fmt.Sprintf("SELECT id FROM holds WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT %d", s.sweepBatch),
+		func(rows sqldb.Rows) error {
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return nil
+		}, now)
+	if err != nil || len(ids) == 0 {
+		if err != nil {
+			err = fmt.Errorf("sweep: find expired holds: %w", err)
+		}
+		return 0, err
+	}
+	slices.Sort(ids)
+	var n int64
+	err = s.db.Tx(ctx, tagSweeper, func(tx sqldb.Tx) error {
+		args := append(appendArgs(nil, ids), now)
+		for _, table := range []string{"seats", "ga_units"} {
+			if _, err := tx.Exec(ctx, "UPDATE "+table+" SET status = 'available', hold_id = NULL, expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
+				return fmt.Errorf("free %s: %w", table, err)
+			}
+		}
+		var err error
+		n, err = tx.Exec(ctx, "UPDATE holds SET status = 'expired' WHERE id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...)
+		if err != nil {
+			return fmt.Errorf("expire holds: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	return int(n), nil
 }
 
 // RefillAll tops up, once, the pool of every tier with units left to mint whose free units
