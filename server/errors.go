@@ -102,6 +102,7 @@ var errorTable = []errorMapping{
 	{err: errPaymentDeclined, status: http.StatusPaymentRequired, code: codePaymentDeclined},
 	{err: errIdempotencyInProgress, status: http.StatusConflict, code: codeIdempotencyInProgress},
 	{err: errIdempotencyConflict, status: http.StatusUnprocessableEntity, code: codeIdempotencyConflict},
+	{err: strategies.ErrBookingNotFound, status: http.StatusNotFound, code: codeBookingNotFound},
 	{err: errBookingNotFound, status: http.StatusNotFound, code: codeBookingNotFound},
 	{err: errUnavailable, status: http.StatusServiceUnavailable, code: codeUnavailable},
 	// A deadline that passed while the request ran leaves its outcome unknown, like a timeout.
@@ -142,11 +143,12 @@ func invalid(field, format string, args ...any) *apiError {
 	}
 }
 
-// fieldError is implemented by errors that know which request field they are about.
+// fieldError is implemented by errors that know which request field they are about (besides
+// strategies.FieldError, which carries it as a struct field).
 type fieldError interface{ Field() string }
 
-// seatsError is implemented by errors that know which seats were unavailable (a strategy's
-// ErrUnavailable may carry them); the hold handler puts them into error.seats.
+// seatsError is implemented by errors that know which seats were unavailable (besides
+// strategies.UnavailableError); writeError puts them into error.seats.
 type seatsError interface{ UnavailableSeats() []string }
 
 // toAPIError turns any error into what the client is told. The second result is false for an
@@ -164,12 +166,22 @@ func toAPIError(err error) (*apiError, bool) {
 		if m.status >= 500 && m.err == context.DeadlineExceeded {
 			out.Message = "the request ran out of time; its outcome is unknown"
 		}
-		var fe fieldError
-		if out.Field == "" && errors.As(err, &fe) {
-			out.Field = fe.Field()
+		if out.Field == "" {
+			var sfe *strategies.FieldError
+			var fe fieldError
+			switch {
+			case errors.As(err, &sfe):
+				out.Field = sfe.Field
+			case errors.As(err, &fe):
+				out.Field = fe.Field()
+			}
 		}
+		var sue *strategies.UnavailableError
 		var se seatsError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &sue):
+			out.Seats = sue.Seats
+		case errors.As(err, &se):
 			out.Seats = se.UnavailableSeats()
 		}
 		return out, true

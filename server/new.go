@@ -2,16 +2,27 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"stampede/strategies"
 )
 
-// New builds a Server from cfg. Each area initialises its own state: initCheckout in
-// checkout.go, initQueue in queue.go, initCache in cache.go.
+// New builds a Server from cfg. Config.DB and Config.Strategy are required. Each area
+// initialises its own state: initCheckout in checkout.go, initQueue in queue.go, initCache in
+// cache.go. New registers the server's metrics on cfg.Registry (a new registry when nil).
 func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("new server: no database")
+	}
+	if cfg.Strategy == nil {
+		return nil, errors.New("new server: no strategy")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -21,26 +32,50 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	m, err := newServerMetrics(cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("new server: register metrics: %w", err)
+	}
+	raw := cfg.Strategy
+	cfg.Strategy = instrumented{Strategy: raw, m: m}
+	s := &Server{
+		cfg:      cfg,
+		mux:      http.NewServeMux(),
+		strategy: raw,
+		store:    strategies.NewStore(cfg.DB, cfg.Now),
+		metrics:  m,
+		events:   newEventMemo(),
+	}
 	for _, init := range []func() error{s.initCheckout, s.initQueue, s.initCache} {
 		if err := init(); err != nil {
 			return nil, err
 		}
 	}
 	s.routes()
+	s.handler = s.instrument(s.mux)
 	return s, nil
 }
 
-// Run does the server's background work (checkout completer, waiting-room admitter, the
-// strategy's own sweeper) until ctx is done.
+// Run does the server's background work until ctx is done: the checkout completer, the
+// waiting-room admitter, and the strategy's own work (the status-expiry sweeper, unit-pool
+// replenishment) when it is a strategies.Runner. When one of them fails, the others are stopped
+// and Run returns that first error; errors caused by ctx ending are not errors.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
-	go func() { errc <- s.runCheckout(ctx) }()
-	go func() { errc <- s.runQueue(ctx) }()
+	jobs := []func(context.Context) error{s.runCheckout, s.runQueue}
+	if r, ok := s.strategy.(strategies.Runner); ok {
+		jobs = append(jobs, r.Run)
+	}
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(jobs))
+	for _, job := range jobs {
+		go func() { errc <- job(inner) }()
+	}
 	var first error
-	for range 2 {
-		if err := <-errc; err != nil && first == nil && ctx.Err() == nil {
+	for range jobs {
+		if err := <-errc; err != nil && first == nil && inner.Err() == nil {
 			first = err
+			cancel()
 		}
 	}
 	return first

@@ -8,13 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/strategies"
 )
 
 // Config is what a Server is built from.
 type Config struct {
-	DB       sqldb.DB
+	DB sqldb.DB
+	// Strategy moves seats; New replaces it with a wrapper that counts and times Hold, Confirm
+	// and Release (see instrumented), so use the Server's copy of the Config, not the caller's.
 	Strategy strategies.Strategy
 	// Redis backs the waiting room and the read-path cache (and redis-lock).
 	Redis *redis.Client
@@ -28,14 +31,26 @@ type Config struct {
 	Registry *prometheus.Registry
 	// AdmissionSecret signs waiting-room admission tokens.
 	AdmissionSecret []byte
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Failpoints are the points a chaos schedule arms through /admin/failpoints; nil disables
+	// them (the endpoints then answer 404).
+	Failpoints *failpoint.Set
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
 type Server struct {
 	cfg Config
 	mux *http.ServeMux
+	// handler is mux behind the metrics middleware.
+	handler http.Handler
+	// strategy is the strategy as given, for its optional capabilities (Preparer);
+	// cfg.Strategy is the instrumented wrapper.
+	strategy strategies.Strategy
+	// store is the shared inventory (events, bookings).
+	store   *strategies.Store
+	metrics *serverMetrics
+	events  *eventMemo
 
 	// Each area keeps its state in its own file's type.
 	checkout *checkoutState
@@ -44,9 +59,13 @@ type Server struct {
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
-// events.go, holds.go, checkout.go, queue.go, search.go, ledger.go, admin.go.
+// events.go, holds.go, checkout.go, queue.go, search.go, ledger.go, health.go, failpoints.go.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
+	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
+	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
 	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
 	s.mux.HandleFunc("GET /events", s.handleListEvents)
 	s.mux.HandleFunc("GET /events/search", s.handleSearch)
@@ -64,7 +83,7 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func notImplemented(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

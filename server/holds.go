@@ -1,0 +1,205 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"stampede/internal/failpoint"
+	"stampede/strategies"
+)
+
+// Limits of a hold request, as api.yaml's HoldRequest states them.
+const (
+	maxSeatsPerHold    = 10
+	maxQuantityPerHold = 10
+	// maxSeatIDLen is the longest seat id the inventory can hold (SECTION-ROW-NUMBER of a
+	// section name up to 8 characters fits many times over).
+	maxSeatIDLen = 32
+)
+
+// holdRequest is api.yaml's HoldRequest. Pointers tell "absent" from "zero" so that "exactly one
+// of seats or tier and quantity" can be checked.
+type holdRequest struct {
+	Seats          *[]string `json:"seats"`
+	Tier           *string   `json:"tier"`
+	Quantity       *int      `json:"quantity"`
+	AdmissionToken string    `json:"admission_token"`
+}
+
+// validate checks the request's shape; whether the seats or tier exist is the strategy's answer.
+func (hr holdRequest) validate() error {
+	hasSeats := hr.Seats != nil
+	hasGA := hr.Tier != nil || hr.Quantity != nil
+	switch {
+	case hasSeats && hasGA:
+		return invalid("seats", "give either seats or tier and quantity, not both")
+	case !hasSeats && !hasGA:
+		return invalid("seats", "give seats, or tier and quantity")
+	case hasSeats:
+		seats := *hr.Seats
+		if len(seats) < 1 || len(seats) > maxSeatsPerHold {
+			return invalid("seats", "seats: want 1..%d seat ids, got %d", maxSeatsPerHold, len(seats))
+		}
+		seen := make(map[string]bool, len(seats))
+		for i, id := range seats {
+			field := fmt.Sprintf("seats[%d]", i)
+			switch {
+			case id == "":
+				return invalid(field, "%s: empty seat id", field)
+			case len(id) > maxSeatIDLen:
+				return invalid(field, "%s: seat id longer than %d characters", field, maxSeatIDLen)
+			case seen[id]:
+				return invalid(field, "%s: seat %s is listed twice", field, id)
+			}
+			seen[id] = true
+		}
+	default:
+		if hr.Tier == nil || *hr.Tier == "" {
+			return invalid("tier", "tier: required with quantity")
+		}
+		if hr.Quantity == nil {
+			return invalid("quantity", "quantity: required with tier")
+		}
+		if q := *hr.Quantity; q < 1 || q > maxQuantityPerHold {
+			return invalid("quantity", "quantity: want 1..%d, got %d", maxQuantityPerHold, q)
+		}
+	}
+	return nil
+}
+
+// holdView is api.yaml's Hold. amount_cents and booking_id are compatible extensions.
+type holdView struct {
+	HoldID      string   `json:"hold_id"`
+	EventID     string   `json:"event_id"`
+	Session     string   `json:"session"`
+	Seats       []string `json:"seats,omitempty"`
+	Tier        string   `json:"tier,omitempty"`
+	Quantity    int      `json:"quantity,omitempty"`
+	Units       []string `json:"units,omitempty"`
+	ExpiresAt   string   `json:"expires_at"`
+	TTLMillis   int64    `json:"ttl_ms"`
+	Status      string   `json:"status"`
+	AmountCents int64    `json:"amount_cents,omitempty"`
+	BookingID   string   `json:"booking_id,omitempty"`
+}
+
+// viewHold renders h; a hold without its lifetime recorded gets the server's default.
+func (s *Server) viewHold(h strategies.Hold) holdView {
+	ttl := h.TTL
+	if ttl <= 0 {
+		ttl = s.cfg.HoldTTL
+	}
+	status := h.Status
+	if status == "" {
+		status = strategies.StatusHeld
+	}
+	return holdView{
+		HoldID: h.ID, EventID: h.EventID, Session: h.Session, Seats: h.Seats, Tier: h.Tier,
+		Quantity: h.Quantity, Units: h.Units, ExpiresAt: rfc3339(h.Expires), TTLMillis: ttl.Milliseconds(),
+		Status: status, AmountCents: h.AmountCents, BookingID: h.BookingID,
+	}
+}
+
+// handleHold is POST /events/{event_id}/holds. The request is checked before anything is
+// touched (400), the event looked up (404), the waiting room consulted when the event has one
+// (403 not_admitted), then the strategy holds all seats or none: 201 with the hold, 409
+// seat_unavailable (error.seats names the seats when the strategy says which) or sold_out, 404
+// seat_not_found or tier_not_found.
+func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
+	eventID, err := eventIDFrom(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	session, err := sessionFrom(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var req holdRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	ev, err := s.event(ctx, eventID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if ev.WaitingRoom != nil && ev.WaitingRoom.Enabled {
+		if err := s.checkAdmission(ctx, ev, session, req.AdmissionToken); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	hr := strategies.HoldRequest{EventID: eventID, Session: session, TTL: s.cfg.HoldTTL}
+	if req.Seats != nil {
+		hr.Seats = *req.Seats
+	} else {
+		hr.Tier, hr.Quantity = *req.Tier, *req.Quantity
+	}
+	h, err := s.cfg.Strategy.Hold(ctx, hr)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Failpoints.Eval(ctx, failpoint.AfterHold); err != nil {
+		// The hold was taken but the client will not hear of it: its outcome is unknown to
+		// the client, which is what 503 says.
+		writeError(w, r, fmt.Errorf("after hold %s: %w: %w", h.ID, errUnavailable, err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.viewHold(h))
+}
+
+// ownHold returns the {hold_id} hold when it belongs to the request's session:
+// 400 without a valid session, 404 hold_not_found, 403 not_your_hold.
+func (s *Server) ownHold(r *http.Request) (strategies.Hold, error) {
+	session, err := sessionFrom(r)
+	if err != nil {
+		return strategies.Hold{}, err
+	}
+	id := r.PathValue("hold_id")
+	if id == "" || len(id) > 64 {
+		return strategies.Hold{}, fmt.Errorf("hold %q: %w", truncate(id, 80), strategies.ErrHoldNotFound)
+	}
+	h, err := s.cfg.Strategy.GetHold(r.Context(), id)
+	if err != nil {
+		return h, err
+	}
+	if h.Session != session {
+		return h, fmt.Errorf("hold %s: %w", id, errNotYourHold)
+	}
+	return h, nil
+}
+
+// handleGetHold is GET /holds/{hold_id}: the hold with its current status (held, released,
+// expired, sold), for its own session only.
+func (s *Server) handleGetHold(w http.ResponseWriter, r *http.Request) {
+	h, err := s.ownHold(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.viewHold(h))
+}
+
+// handleRelease is DELETE /holds/{hold_id}: 204 when the seats are given back, and again for a
+// hold already released or expired; 409 hold_sold for a sold hold; 403 for another session's.
+func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
+	h, err := s.ownHold(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Strategy.Release(r.Context(), h.ID); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"stampede/internal/failpoint"
+	"stampede/internal/sqldb"
+	"stampede/strategies"
+)
+
+// Options configure Serve: a whole reference server process.
+type Options struct {
+	// Addr is the listen address; port 0 picks a free port (Ready and the log say which).
+	// Empty means 127.0.0.1:8080.
+	Addr string
+	// Strategy is the registry name of the concurrency strategy (strategies.Names).
+	Strategy string
+	// DB is a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN.
+	DB string
+	// Redis is a redis:// URL; empty runs without Redis (no waiting room, no read cache, and
+	// no redis-lock).
+	Redis string
+	// PSP is the payment processor's base URL.
+	PSP string
+	// HoldTTL is the hold lifetime; 0 means 10 minutes.
+	HoldTTL time.Duration
+	// AllowUnsafe lets the naive strategy run.
+	AllowUnsafe bool
+	// SafetyNet adds the UNIQUE constraint on booked seats (off in verification runs).
+	SafetyNet bool
+	// PoolSize is the database pool size; 0 means sqldb's default (20).
+	PoolSize int
+	// KeyPrefix namespaces every Redis key the server and the strategy write.
+	KeyPrefix string
+	// AdmissionSecret signs waiting-room admission tokens; empty lets the waiting room pick
+	// one (tokens then do not survive a restart, nor work across several servers).
+	AdmissionSecret []byte
+	// SweepInterval is how often a sweeping strategy releases expired holds; 0 means 1 s.
+	SweepInterval time.Duration
+	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
+	// rest (open waiting-room streams); 0 means 5 s.
+	ShutdownGrace time.Duration
+	// Registry receives every metric; nil means a new one.
+	Registry *prometheus.Registry
+	// Ready, when set, is called once the server listens, with the address it listens on.
+	Ready func(addr string)
+}
+
+// Defaults of Options.
+const (
+	DefaultAddr   = "127.0.0.1:8080"
+	DefaultPSP    = "http://127.0.0.1:8081"
+	defaultGrace  = 5 * time.Second
+	connectLimit  = 30 * time.Second
+	readHeaderMax = 10 * time.Second
+	idleMax       = 2 * time.Minute
+)
+
+// check reports what is wrong with o before anything is started, so a mistyped strategy fails
+// at once with a clear message rather than after a database connection.
+func (o Options) check() error {
+	switch {
+	case o.Strategy == "":
+		return fmt.Errorf("strategy: required; choose one of %s", strings.Join(strategies.Names(), ", "))
+	case !slices.Contains(strategies.Names(), o.Strategy):
+		return fmt.Errorf("strategy %q: unknown; choose one of %s", o.Strategy, strings.Join(strategies.Names(), ", "))
+	case strategies.Unsafe(o.Strategy) && !o.AllowUnsafe:
+		return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", o.Strategy)
+	case o.DB == "":
+		return errors.New("db: required (a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN)")
+	case o.HoldTTL < 0:
+		return fmt.Errorf("hold-ttl: must not be negative, got %s", o.HoldTTL)
+	case o.PoolSize < 0:
+		return fmt.Errorf("pool-size: must not be negative, got %d", o.PoolSize)
+	}
+	if _, err := sqldb.DialectOf(o.DB); err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	return nil
+}
+
+// Serve runs the reference booking server until ctx is done: it connects to the database and
+// applies the migrations, connects to Redis when asked, builds the strategy and the Server, runs
+// their background work, and serves HTTP on o.Addr. When ctx ends it stops accepting, lets
+// requests in flight finish for o.ShutdownGrace, then closes everything. It returns nil after a
+// shutdown asked for by ctx, and an error naming the step when a step fails (including the
+// background work failing while serving).
+func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = defaultGrace
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, connectLimit)
+	defer cancel()
+	db, err := sqldb.Open(cctx, o.DB, sqldb.Options{MaxConns: o.PoolSize, Metrics: sqldb.NewMetrics(reg)})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := strategies.Migrate(cctx, db); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+
+	var rdb *redis.Client
+	if o.Redis != "" {
+		ropts, err := redis.ParseURL(o.Redis)
+		if err != nil {
+			return fmt.Errorf("redis %q: %w", redactURL(o.Redis), err)
+		}
+		rdb = redis.NewClient(ropts)
+		defer rdb.Close()
+		if err := rdb.Ping(cctx).Err(); err != nil {
+			return fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+		}
+	}
+
+	fps := failpoint.New()
+	st, err := strategies.New(o.Strategy, strategies.Deps{
+		DB: db, Redis: rdb, KeyPrefix: o.KeyPrefix, HoldTTL: o.HoldTTL, SafetyNet: o.SafetyNet,
+		SweepInterval: o.SweepInterval, Logger: logger, Failpoints: fps,
+	}, o.AllowUnsafe)
+	if err != nil {
+		return err
+	}
+	if c, ok := st.(strategies.Closer); ok {
+		defer func() {
+			if err := c.Close(); err != nil {
+				logger.Warn("close strategy", "err", err)
+			}
+		}()
+	}
+	holdTTL := o.HoldTTL
+	if holdTTL <= 0 {
+		holdTTL = 10 * time.Minute
+	}
+	srv, err := New(Config{
+		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
+		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	addr := ln.Addr().String()
+
+	// Requests' contexts derive from base, which outlives ctx by the shutdown grace: requests
+	// in flight finish, and open streams are cut when the grace is over.
+	base, cutRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutRequests()
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: readHeaderMax,
+		// No ReadTimeout or WriteTimeout: either would cut the waiting room's server-sent event
+		// streams. Bodies are bounded by size (decodeJSON), headers by ReadHeaderTimeout.
+		IdleTimeout:    idleMax,
+		MaxHeaderBytes: 64 << 10,
+		BaseContext:    func(net.Listener) context.Context { return base },
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(bg) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	logger.Info("listening", "addr", addr, "strategy", st.Name(), "dialect", db.Dialect().String(), "hold_ttl", holdTTL.String())
+	if o.Ready != nil {
+		o.Ready(addr)
+	}
+
+	var failure error
+	runDone := runErr
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-serveErr:
+			failure = fmt.Errorf("serve http: %w", err)
+			serveErr <- nil
+			break wait
+		case err := <-runDone:
+			runErr <- nil
+			if err != nil {
+				failure = fmt.Errorf("background work: %w", err)
+				break wait
+			}
+			runDone = nil // finished early without error: keep serving
+		}
+	}
+
+	sctx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownGrace)
+	defer cancelShutdown()
+	if err := hs.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown: requests still open after the grace period are cut", "grace", o.ShutdownGrace.String(), "err", err)
+		cutRequests()
+		_ = hs.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failure == nil {
+		failure = fmt.Errorf("serve http: %w", err)
+	}
+	stopBG()
+	if err := <-runErr; err != nil && failure == nil {
+		failure = fmt.Errorf("background work: %w", err)
+	}
+	logger.Info("stopped", "addr", addr)
+	return failure
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j+3 < i {
+			if k := strings.LastIndex(s[:i], ":"); k > j+3 {
+				return s[:k+1] + "xxx" + s[i:]
+			}
+		}
+	}
+	return s
+}
