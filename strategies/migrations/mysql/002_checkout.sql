@@ -6,9 +6,11 @@
 -- booked | refunded -> finished; every move is a recovery point a retry or the completer resumes
 -- from. locked_at is the lease of the execution in progress (NULL when none runs) and
 -- lease_token its owner: every write after the lease is taken is conditioned on the token, so an
--- execution that lost its lease cannot write. refund_reason set means a refund was decided (the
--- resume goes straight to the refund). response_status/response_body are the stored answer,
--- replayed once phase is finished (and already kept at booked and refunded).
+-- execution that lost its lease cannot write; version grows with every write, so a fenced
+-- UPDATE always changes its row and MySQL's affected-rows count (changed rows) is exact.
+-- attempts counts executions (the first run and every resume). refund_reason set means a refund
+-- was decided (a resume goes straight to the refund). response_status/response_body are the
+-- stored answer, replayed once phase is finished (and already kept at booked and refunded).
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     session         VARCHAR(128) NOT NULL,
     idem_key        VARCHAR(128) NOT NULL,
@@ -20,6 +22,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     locked_at       DATETIME(6)  NULL,
     lease_token     VARCHAR(32)  NOT NULL DEFAULT '',
     attempts        INT          NOT NULL DEFAULT 0,
+    version         BIGINT       NOT NULL DEFAULT 0,
     processor_key   VARCHAR(80)  NOT NULL,
     refund_key      VARCHAR(80)  NOT NULL,
     booking_id      VARCHAR(64)  NOT NULL,
