@@ -1,5 +1,13 @@
-// Package infra says where a run's backing services come from: local processes started from
-// installed binaries (infra/local, the default), external DSNs given by flag or environment
-// (STAMPEDE_PG, STAMPEDE_MYSQL, STAMPEDE_REDIS, STAMPEDE_TARGET), testcontainers where a Docker
-// engine is reachable, or the repository's docker-compose.yml.
+// Package infra says where a run's backing services come from, and gives faults their handles.
+//
+// Two providers build a Services value: Local starts ephemeral PostgreSQL, MariaDB and Redis
+// processes from the binaries installed on the machine (package infra/local), and External
+// takes URLs and DSNs from flags or the environment (STAMPEDE_PG, STAMPEDE_MYSQL,
+// STAMPEDE_REDIS, and STAMPEDE_TARGET for a booking system under test that is not the
+// reference server). Each service in use has a Target; what a fault may do to it is found by
+// type assertion on the small capability interfaces Killer, Pauser and Restarter, and the
+// helpers Kill, Pause, Resume and Restart return ErrUnsupported when the target cannot.
+//
+// The repository's docker-compose.yml and Dockerfile describe the same services for people
+// with a Docker engine; compose_test.go keeps them in line with what the server reads.
 package infra
