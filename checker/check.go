@@ -1,0 +1,195 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"stampede/history"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxExamples     = 5
+	DefaultMaxPartitionOps = 50000
+	DefaultVisualizations  = 3
+)
+
+// Options tune a check. The zero value checks with no clock-skew tolerance and no grace
+// period, porcupine's timeout of DefaultTimeout per seat, and writes no files.
+type Options struct {
+	// ClockSkew is how far the server's clock (which set every hold's expires_at) may be from
+	// the driver's: a hold may expire in the model from ClockSkew before its expires_at. The
+	// header's ClockSkew (merged shards) is added to it. The command line defaults to 50ms.
+	ClockSkew time.Duration
+	// Timeout bounds porcupine's search on one seat; a seat that runs out is undecided
+	// (Unknown), never a pass. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Grace is how long a seat may stay refused or held after its last hold ended before it
+	// counts as a false sell-out or a leaked hold (sweepers and caches lag a little).
+	Grace time.Duration
+	// OutDir receives porcupine's HTML visualization of failing seats; empty writes nothing.
+	OutDir string
+	// Workers is how many seats are checked at once. Zero means GOMAXPROCS.
+	Workers int
+	// MaxExamples bounds the counterexamples kept per check. Zero means DefaultMaxExamples.
+	MaxExamples int
+	// MaxPartitionOps bounds the operations porcupine is given for one seat (after the
+	// reductions); a larger seat is undecided rather than allowed to exhaust memory (the
+	// search caches a bitset of the history per state it visits). Zero means
+	// DefaultMaxPartitionOps.
+	MaxPartitionOps int
+	// MaxVisualizations bounds the HTML files written. Zero means DefaultVisualizations;
+	// negative writes none.
+	MaxVisualizations int
+}
+
+func (o Options) withDefaults() (Options, error) {
+	switch {
+	case o.ClockSkew < 0:
+		return o, fmt.Errorf("clock skew %s is negative", o.ClockSkew)
+	case o.Grace < 0:
+		return o, fmt.Errorf("grace %s is negative", o.Grace)
+	case o.Timeout < 0:
+		return o, fmt.Errorf("timeout %s is negative", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxExamples <= 0 {
+		o.MaxExamples = DefaultMaxExamples
+	}
+	if o.MaxPartitionOps <= 0 {
+		o.MaxPartitionOps = DefaultMaxPartitionOps
+	}
+	if o.MaxVisualizations == 0 {
+		o.MaxVisualizations = DefaultVisualizations
+	}
+	return o, nil
+}
+
+// Input is what one check reads: the history (in memory or a JSON Lines file), the booking
+// system's ledger and the payment processor's ledger. Only the history is required; the
+// checks whose inputs are missing are Skipped.
+type Input struct {
+	// History is the run's records; when it is nil, HistoryPath is read instead (streamed, so a
+	// large history is never held in memory as records).
+	History     []history.Record
+	HistoryPath string
+	// Ledger is the system's /admin/ledger for the run's event; Ledgers adds one per further
+	// event. Either may be empty.
+	Ledger  *Ledger
+	Ledgers []*Ledger
+	// PSP is the payment processor's /ledger.
+	PSP     *PSPLedger
+	Options Options
+}
+
+// Check judges a run: linearizability of every seat with porcupine, the invariants of the
+// final state, the money against the processor, admission, and the availability checks. It
+// returns an error only when it could not judge (unreadable history, bad options, cancelled
+// context); violations are in the Result. It is safe to call concurrently.
+func Check(ctx context.Context, in Input) (Result, error) {
+	began := time.Now()
+	opts, err := in.Options.withDefaults()
+	if err != nil {
+		return Result{}, fmt.Errorf("check: %w", err)
+	}
+	ix := newIndex(opts)
+	switch {
+	case in.History != nil:
+		for i := range in.History {
+			if err := in.History[i].Validate(); err != nil {
+				return Result{}, fmt.Errorf("check: history record %d: %w", i, err)
+			}
+			ix.add(i, &in.History[i])
+		}
+	case in.HistoryPath != "":
+		if err := readInto(ctx, ix, in.HistoryPath); err != nil {
+			return Result{}, fmt.Errorf("check: %w", err)
+		}
+	default:
+		return Result{}, errors.New("check: no history given")
+	}
+	ix.finalize()
+
+	var ledgers []*Ledger
+	if in.Ledger != nil {
+		ledgers = append(ledgers, in.Ledger)
+	}
+	for _, l := range in.Ledgers {
+		if l != nil {
+			ledgers = append(ledgers, l)
+		}
+	}
+
+	lc := newLinChecker(ix, opts)
+	rep, err := lc.run(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("check: %w", err)
+	}
+	lin, paths, err := lc.verdict(ctx, rep)
+	if err != nil {
+		return Result{}, fmt.Errorf("check: %w", err)
+	}
+	rep.stats.Duration = time.Since(began)
+
+	c := newChecks(ix, lc, opts, ledgers, in.PSP)
+	res := Result{
+		Verdicts: []Verdict{
+			lin,
+			c.noDoubleSale(),
+			c.bookingsExist(),
+			c.seatStates(),
+			c.gaCapacity(),
+			c.chargesMatched(),
+			c.idempotency(),
+			c.bookingsCharged(),
+			c.admission(),
+			c.falseSellOuts(rep),
+			c.leakedHolds(),
+		},
+		Linearizability: rep.stats,
+		Visualizations:  paths,
+		Faults:          ix.faults,
+		Records:         ix.nrec,
+		Warnings:        ix.warnings,
+	}
+	if ix.header != nil {
+		res.Start = ix.header.Start
+	}
+	res.settle()
+	res.Duration = time.Since(began)
+	return res, nil
+}
+
+// readInto streams a history file into the index.
+func readInto(ctx context.Context, ix *index, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	for i := 0; ; i++ {
+		if i%65536 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("read history: %w", ctx.Err())
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		ix.add(i, rec)
+	}
+}

@@ -1,0 +1,342 @@
+package checker
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// status is a seat's state in the sequential model.
+type status uint8
+
+const (
+	stAvail status = iota
+	stHeld
+	stSold
+)
+
+func (s status) String() string {
+	switch s {
+	case stAvail:
+		return seatAvailable
+	case stHeld:
+		return seatHeld
+	case stSold:
+		return seatSold
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// seatState is the sequential state of one seat (or one general-admission unit).
+//
+// Available seats remember in hold the hold that last held them if it expired and nobody took
+// the seat since: the contract lets that hold still be confirmed. Held seats carry their hold
+// and its effective expiry (the server's expires_at on the run axis minus the clock-skew
+// tolerance). Sold seats carry the hold that bought them and its booking (0 while unknown,
+// after a checkout whose outcome the client did not learn).
+//
+// floor is the earliest time any later operation may return: once a hold expired, that
+// expiry happened no earlier than its effective expiry, so every operation ordered after it
+// must return at or after that time. Without it an expiry allowed by one slow operation
+// could be used to explain a fast operation that returned before the hold expired.
+type seatState struct {
+	expiry  int64
+	floor   int64
+	hold    int32
+	booking int32
+	st      status
+}
+
+var initialState = seatState{st: stAvail, floor: math.MinInt64}
+
+func (s seatState) hash() uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range [...]uint64{uint64(s.st), uint64(uint32(s.hold)), uint64(uint32(s.booking)), uint64(s.expiry), uint64(s.floor)} {
+		h ^= v
+		h *= 1099511628211
+		h ^= h >> 29
+	}
+	return h
+}
+
+// opKind is what a seat operation does.
+type opKind uint8
+
+const (
+	kHold opKind = iota + 1
+	kCheckout
+	kRelease
+	kRead
+)
+
+func (k opKind) String() string {
+	switch k {
+	case kHold:
+		return "hold"
+	case kCheckout:
+		return "checkout"
+	case kRelease:
+		return "release"
+	case kRead:
+		return "read"
+	}
+	return "op"
+}
+
+// outcome mirrors history.Type in one byte.
+type outcome uint8
+
+const (
+	oOk outcome = iota + 1
+	oFail
+	oInfo
+)
+
+func (o outcome) String() string {
+	switch o {
+	case oOk:
+		return "ok"
+	case oFail:
+		return "fail"
+	case oInfo:
+		return "info"
+	}
+	return "?"
+}
+
+// failCode is the part of a failure the model understands. Failures with other codes (not
+// admitted, declined payment, bad requests) are no-ops and never reach the model.
+type failCode uint8
+
+const (
+	fNone        failCode = iota
+	fUnavailable          // hold refused: seat_unavailable, the seat was held or sold
+	fGone                 // checkout refused: hold_expired or hold_lost, the seat is not sold to the hold
+	fSold                 // checkout or release refused: hold_sold, the seat is sold to the hold
+)
+
+// seatOp is one history operation projected onto one seat: a hold of four seats becomes four
+// seatOps. Hold, booking and client are interned ids of the index; rec is the record's index
+// in the history.
+type seatOp struct {
+	call    int64
+	ret     int64
+	rec     int32
+	client  int32
+	hold    int32
+	booking int32
+	kind    opKind
+	out     outcome
+	code    failCode
+	read    status
+}
+
+// changes reports whether the operation can change a seat's state (as opposed to observing it).
+func (o *seatOp) changes() bool {
+	return o.out != oFail && o.kind != kRead
+}
+
+// seatModel is the sequential specification of one seat over hold, checkout (confirm),
+// release and read, with hold expiry as a nondeterministic step. It reads the index's hold
+// table and names and is safe for concurrent use once the index is final.
+type seatModel struct {
+	ix *index
+}
+
+// next appends to dst every state the seat can be in after o, starting from s. Before o the
+// seat's hold may expire, provided its effective expiry is not after o's return (an info
+// operation returns at infinity, so any expiry may precede it). The result is empty when o
+// is impossible from s.
+func (m *seatModel) next(s seatState, o *seatOp, dst []seatState) []seatState {
+	ret := o.ret
+	if o.out == oInfo {
+		ret = math.MaxInt64
+	}
+	dst = m.apply(s, o, ret, dst)
+	if s.st == stHeld && s.expiry <= ret {
+		expired := seatState{st: stAvail, hold: s.hold, floor: max(s.floor, s.expiry)}
+		dst = m.apply(expired, o, ret, dst)
+	}
+	return dst
+}
+
+// apply appends the states o leads to from p, without expiry.
+func (m *seatModel) apply(p seatState, o *seatOp, ret int64, dst []seatState) []seatState {
+	if ret < p.floor {
+		return dst
+	}
+	if o.out == oInfo {
+		// Unknown outcome: the operation happened here, or not at all.
+		dst = append(dst, p)
+	}
+	switch o.kind {
+	case kHold:
+		switch o.out {
+		case oOk, oInfo:
+			if p.st == stAvail {
+				dst = append(dst, seatState{st: stHeld, hold: o.hold, expiry: m.ix.holds[o.hold].eff, floor: p.floor})
+			}
+		case oFail:
+			if o.code == fUnavailable && p.st != stAvail {
+				dst = append(dst, p)
+			}
+		}
+	case kCheckout:
+		switch o.out {
+		case oOk, oInfo:
+			switch {
+			case p.st == stHeld && p.hold == o.hold, p.st == stAvail && p.hold == o.hold:
+				dst = append(dst, seatState{st: stSold, hold: o.hold, booking: o.booking, floor: p.floor})
+			case p.st == stSold && p.hold == o.hold && o.out == oOk:
+				// A replay, or the confirmation of a sale an earlier unknown outcome made.
+				switch {
+				case p.booking == o.booking || o.booking == 0:
+					dst = append(dst, p)
+				case p.booking == 0:
+					q := p
+					q.booking = o.booking
+					dst = append(dst, q)
+				}
+			}
+		case oFail:
+			switch o.code {
+			case fGone:
+				if !(p.st == stSold && p.hold == o.hold) {
+					dst = append(dst, p)
+				}
+			case fSold:
+				if p.st == stSold && p.hold == o.hold {
+					dst = append(dst, p)
+				}
+			}
+		}
+	case kRelease:
+		switch o.out {
+		case oOk, oInfo:
+			switch {
+			case p.hold != o.hold:
+				// The hold lost the seat before (expired, taken over): releasing it is a no-op.
+				if o.out == oOk {
+					dst = append(dst, p)
+				}
+			case p.st == stHeld, p.st == stAvail:
+				dst = append(dst, seatState{st: stAvail, floor: p.floor})
+			case p.st == stSold:
+				// A sold hold cannot be released: only the no-op of an info release fits.
+			}
+		case oFail:
+			if o.code == fSold && p.st == stSold && p.hold == o.hold {
+				dst = append(dst, p)
+			}
+		}
+	case kRead:
+		if p.st == o.read {
+			dst = append(dst, p)
+		}
+	}
+	return dst
+}
+
+// porcupineModel converts the seat model into porcupine's terms: a NondeterministicModel
+// (expiry and info operations make the next state a set) turned into a Model by porcupine's
+// power-set construction. Inputs are *seatOp; outputs are unused (the outcome is part of the
+// projected operation).
+func (m *seatModel) porcupineModel() porcupine.Model {
+	nm := porcupine.NondeterministicModel{
+		Init: func() []interface{} { return []interface{}{initialState} },
+		Step: func(state, input, _ interface{}) []interface{} {
+			var buf [6]seatState
+			next := m.next(state.(seatState), input.(*seatOp), buf[:0])
+			if len(next) == 0 {
+				return nil
+			}
+			out := make([]interface{}, len(next))
+			for i := range next {
+				out[i] = next[i]
+			}
+			return out
+		},
+		Equal: func(a, b interface{}) bool { return a.(seatState) == b.(seatState) },
+		Hash:  func(s interface{}) uint64 { return s.(seatState).hash() },
+		DescribeOperation: func(input, _ interface{}) string {
+			return m.describeOp(input.(*seatOp))
+		},
+		DescribeState: func(state interface{}) string { return m.describeState(state.(seatState)) },
+		DescribeOperationMetadata: func(meta interface{}) string {
+			if meta == nil {
+				return ""
+			}
+			return fmt.Sprint(meta)
+		},
+	}
+	return nm.ToModel()
+}
+
+func (m *seatModel) holdName(h int32) string {
+	if h == 0 {
+		return "-"
+	}
+	return m.ix.holds[h].name
+}
+
+func (m *seatModel) bookingName(b int32) string {
+	if b == 0 {
+		return "?"
+	}
+	return m.ix.bookingNames[b]
+}
+
+// describeOp renders a seat operation for counterexamples and visualizations.
+func (m *seatModel) describeOp(o *seatOp) string {
+	var b strings.Builder
+	switch o.kind {
+	case kHold:
+		if o.out == oFail {
+			b.WriteString("hold refused: seat_unavailable")
+			break
+		}
+		fmt.Fprintf(&b, "hold %s %s", m.holdName(o.hold), o.out)
+		if h := &m.ix.holds[o.hold]; h.known {
+			fmt.Fprintf(&b, ", expires %s", fmtNanos(h.expiry))
+		}
+	case kCheckout:
+		fmt.Fprintf(&b, "checkout %s ", m.holdName(o.hold))
+		switch {
+		case o.out == oOk:
+			fmt.Fprintf(&b, "ok: booking %s", m.bookingName(o.booking))
+		case o.out == oInfo:
+			b.WriteString("info (outcome unknown)")
+		case o.code == fGone:
+			b.WriteString("refused: hold expired or lost")
+		case o.code == fSold:
+			b.WriteString("refused: hold_sold")
+		}
+	case kRelease:
+		fmt.Fprintf(&b, "release %s ", m.holdName(o.hold))
+		if o.out == oFail {
+			b.WriteString("refused: hold_sold")
+		} else {
+			b.WriteString(o.out.String())
+		}
+	case kRead:
+		fmt.Fprintf(&b, "read: %s", o.read)
+	}
+	return b.String()
+}
+
+func (m *seatModel) describeState(s seatState) string {
+	switch s.st {
+	case stAvail:
+		if s.hold != 0 {
+			return fmt.Sprintf("available (%s expired)", m.holdName(s.hold))
+		}
+		return seatAvailable
+	case stHeld:
+		return fmt.Sprintf("held by %s until %s", m.holdName(s.hold), fmtNanos(s.expiry))
+	case stSold:
+		return fmt.Sprintf("sold to %s (%s)", m.bookingName(s.booking), m.holdName(s.hold))
+	}
+	return "?"
+}

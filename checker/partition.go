@@ -1,0 +1,509 @@
+package checker
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"stampede/history"
+)
+
+// Error codes of the booking contract (server/api.yaml) the checker interprets.
+const (
+	codeSeatUnavailable = "seat_unavailable"
+	codeHoldExpired     = "hold_expired"
+	codeHoldLost        = "hold_lost"
+	codeHoldSold        = "hold_sold"
+	codePaymentDeclined = "payment_declined"
+)
+
+// holdInfo is what the history says about one hold id.
+type holdInfo struct {
+	name    string
+	event   string
+	session string
+	tier    string
+	// keys are the partitions (seats or general-admission units) the hold covers.
+	keys      []int32
+	quantity  int
+	rec       int32
+	client    int32
+	out       outcome
+	call, ret int64
+	// expiresAt is the server's expires_at (Unix ns, 0 when absent); ttl is ttl_ms in ns.
+	expiresAt int64
+	ttl       int64
+	// expiry is the best estimate of the expiry on the run axis and known whether it came from
+	// expires_at or ttl_ms; eff is expiry minus the clock-skew tolerance, the earliest moment the
+	// model lets the hold expire.
+	expiry int64
+	eff    int64
+	known  bool
+}
+
+// checkoutRec is one checkout record, kept for the invariant and money checks.
+type checkoutRec struct {
+	hold      string
+	booking   string
+	key       string
+	session   string
+	code      string
+	refund    string
+	charge    string
+	call, ret int64
+	rec       int32
+	client    int32
+	out       outcome
+	replayed  bool
+}
+
+// refRec is a checkout or release waiting for its hold's seats to be known.
+type refRec struct {
+	hold      string
+	op        seatOp
+	projected bool
+}
+
+// partition is one seat or general-admission unit and the operations projected onto it.
+type partition struct {
+	event string
+	// seat is the seat id, or "tier#unit" for a general-admission unit.
+	seat string
+	ops  []seatOp
+}
+
+// eventKeys interns the partitions of one event.
+type eventKeys struct {
+	seats map[string]int32
+	units map[string]int32
+}
+
+type joinKey struct{ event, session string }
+
+// index is everything the checks need from a history, in compact form. It is built by add,
+// one record at a time (so a large file can be streamed), then finalize; after that it is
+// read-only and shared by the checking workers.
+type index struct {
+	opts   Options
+	header *history.Header
+	nrec   int
+	maxRet int64
+	minCal int64
+
+	events map[string]*eventKeys
+	parts  []partition
+
+	holdIDs map[string]int32
+	holds   []holdInfo // holds[0] is unused: hold id 0 means none
+
+	bookingIDs   map[string]int32
+	bookingNames []string // bookingNames[0] is unused
+
+	refs      []refRec
+	checkouts []checkoutRec
+
+	// joins is the earliest call of an ok or info join per event and session; roomOn the
+	// events for which some join was admitted.
+	joins  map[joinKey]int64
+	roomOn map[string]bool
+
+	faultRecs []history.Record
+	faults    []FaultWindow
+
+	minTTL, maxTTL int64
+	horizon        int64
+	skew           int64 // clock-skew tolerance for expiries, ns
+	widen          int64 // half the merged shards' clock bound, added around every operation
+
+	ops        int // seat operations projected
+	unresolved int
+	noExpiry   int
+	noHoldID   int
+	dupHolds   int
+	headers    int
+	warnings   []string
+}
+
+func newIndex(opts Options) *index {
+	return &index{
+		opts:         opts,
+		events:       make(map[string]*eventKeys),
+		holdIDs:      make(map[string]int32),
+		holds:        make([]holdInfo, 1, 1024),
+		bookingIDs:   make(map[string]int32),
+		bookingNames: make([]string, 1, 1024),
+		joins:        make(map[joinKey]int64),
+		roomOn:       make(map[string]bool),
+		minCal:       math.MaxInt64,
+	}
+}
+
+func toOutcome(t history.Type) outcome {
+	switch t {
+	case history.Ok:
+		return oOk
+	case history.Fail:
+		return oFail
+	}
+	return oInfo
+}
+
+func (ix *index) key(event, seat string) int32 {
+	ek := ix.events[event]
+	if ek == nil {
+		ek = &eventKeys{seats: make(map[string]int32)}
+		ix.events[event] = ek
+	}
+	if k, ok := ek.seats[seat]; ok {
+		return k
+	}
+	k := int32(len(ix.parts))
+	ix.parts = append(ix.parts, partition{event: event, seat: seat})
+	ek.seats[seat] = k
+	return k
+}
+
+func (ix *index) unitKey(event, tier, unit string) int32 {
+	ek := ix.events[event]
+	if ek == nil {
+		ek = &eventKeys{seats: make(map[string]int32)}
+		ix.events[event] = ek
+	}
+	if ek.units == nil {
+		ek.units = make(map[string]int32)
+	}
+	name := tier + "#" + unit
+	if k, ok := ek.units[name]; ok {
+		return k
+	}
+	k := int32(len(ix.parts))
+	ix.parts = append(ix.parts, partition{event: event, seat: name})
+	ek.units[name] = k
+	return k
+}
+
+func (ix *index) booking(id string) int32 {
+	if id == "" {
+		return 0
+	}
+	if b, ok := ix.bookingIDs[id]; ok {
+		return b
+	}
+	b := int32(len(ix.bookingNames))
+	ix.bookingNames = append(ix.bookingNames, id)
+	ix.bookingIDs[id] = b
+	return b
+}
+
+func (ix *index) project(keys []int32, op seatOp) {
+	for _, k := range keys {
+		ix.parts[k].ops = append(ix.parts[k].ops, op)
+	}
+	ix.ops += len(keys)
+}
+
+// add takes record i of the history.
+func (ix *index) add(i int, r *history.Record) {
+	ix.nrec++
+	if r.IsOperation() {
+		ix.maxRet = max(ix.maxRet, r.Ret)
+		ix.minCal = min(ix.minCal, r.Call)
+	}
+	switch r.Op {
+	case history.KindHeader:
+		ix.headers++
+		if ix.header == nil {
+			h := *r.Header
+			ix.header = &h
+		} else if r.Header.Start != ix.header.Start {
+			ix.warnings = append(ix.warnings, fmt.Sprintf("record %d: a second header with another start is ignored; merged shards must share one time axis", i))
+		}
+	case history.KindFaultStart, history.KindFaultEnd:
+		ix.faultRecs = append(ix.faultRecs, *r)
+		ix.maxRet = max(ix.maxRet, r.Ret)
+	case history.OpJoin:
+		if r.Type == history.Fail {
+			return
+		}
+		k := joinKey{r.In.Event, r.In.Session}
+		if c, ok := ix.joins[k]; !ok || r.Call < c {
+			ix.joins[k] = r.Call
+		}
+		if r.Type == history.Ok {
+			ix.roomOn[r.In.Event] = true
+		}
+	case history.OpHold:
+		ix.addHold(i, r)
+	case history.OpCheckout, history.OpRelease:
+		ix.addRef(i, r)
+	case history.OpRead:
+		if r.Type != history.Ok {
+			return
+		}
+		base := seatOp{call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), kind: kRead, out: oOk}
+		for _, l := range [...]struct {
+			seats []string
+			st    status
+		}{{r.Out.Available, stAvail}, {r.Out.Held, stHeld}, {r.Out.Sold, stSold}} {
+			for _, s := range l.seats {
+				op := base
+				op.read = l.st
+				k := ix.key(r.In.Event, s)
+				ix.parts[k].ops = append(ix.parts[k].ops, op)
+				ix.ops++
+			}
+		}
+	}
+}
+
+func (ix *index) addHold(i int, r *history.Record) {
+	out := toOutcome(r.Type)
+	base := seatOp{call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), kind: kHold, out: out}
+	if out == oFail {
+		if r.Out.Code != codeSeatUnavailable || r.In.Tier != "" {
+			return // not_admitted, sold_out, bad requests: nothing about a seat
+		}
+		seats := r.Out.Seats // the seats the error names as unavailable
+		if len(seats) == 0 {
+			if len(r.In.Seats) != 1 {
+				return // a multi-seat hold refused without naming the seat says nothing per seat
+			}
+			seats = r.In.Seats
+		}
+		base.code = fUnavailable
+		for _, s := range seats {
+			ix.project([]int32{ix.key(r.In.Event, s)}, base)
+		}
+		return
+	}
+	name := r.Out.HoldID
+	if name == "" {
+		if out == oOk {
+			ix.noHoldID++
+		}
+		name = "?" + strconv.Itoa(i) // an unknown hold nobody can name again
+	}
+	if _, dup := ix.holdIDs[name]; dup {
+		ix.dupHolds++
+		return
+	}
+	h := holdInfo{
+		name: name, event: r.In.Event, session: r.In.Session, tier: r.In.Tier, quantity: r.In.Quantity,
+		rec: int32(i), client: int32(r.Client), out: out, call: r.Call, ret: r.Ret,
+		expiresAt: r.Out.ExpiresAt, ttl: r.Out.TTLMillis * 1e6,
+	}
+	if h.tier != "" {
+		for _, u := range r.Out.Units {
+			h.keys = append(h.keys, ix.unitKey(r.In.Event, h.tier, u))
+		}
+	} else {
+		seats := r.Out.Seats
+		if len(seats) == 0 {
+			seats = r.In.Seats
+		}
+		for _, s := range seats {
+			h.keys = append(h.keys, ix.key(r.In.Event, s))
+		}
+	}
+	if out == oOk && h.ttl > 0 {
+		if ix.minTTL == 0 || h.ttl < ix.minTTL {
+			ix.minTTL = h.ttl
+		}
+		ix.maxTTL = max(ix.maxTTL, h.ttl)
+	}
+	id := int32(len(ix.holds))
+	ix.holds = append(ix.holds, h)
+	ix.holdIDs[name] = id
+	base.hold = id
+	ix.project(h.keys, base)
+}
+
+func (ix *index) addRef(i int, r *history.Record) {
+	out := toOutcome(r.Type)
+	op := seatOp{call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), out: out}
+	keep := true
+	if r.Op == history.OpCheckout {
+		op.kind = kCheckout
+		ix.checkouts = append(ix.checkouts, checkoutRec{
+			hold: r.In.HoldID, booking: r.Out.BookingID, key: r.In.Key, session: r.In.Session,
+			code: r.Out.Code, refund: r.Out.RefundID, charge: r.Out.ChargeID,
+			call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), out: out, replayed: r.Out.Replayed,
+		})
+		if out != oFail {
+			op.booking = ix.booking(r.Out.BookingID)
+		} else {
+			switch r.Out.Code {
+			case codeHoldExpired, codeHoldLost:
+				op.code = fGone
+			case codeHoldSold:
+				op.code = fSold
+			default:
+				keep = false // declined, in progress, conflicts: no effect on a seat
+			}
+		}
+	} else {
+		op.kind = kRelease
+		if out == oFail {
+			if r.Out.Code == codeHoldSold {
+				op.code = fSold
+			} else {
+				keep = false
+			}
+		}
+	}
+	if keep {
+		ix.refs = append(ix.refs, refRec{hold: r.In.HoldID, op: op})
+	}
+}
+
+// finalize places expiries on the run axis, projects checkouts and releases onto their holds'
+// seats, widens operations by the merged shards' clock bound and pairs the fault records.
+func (ix *index) finalize() {
+	var start int64
+	if ix.header != nil {
+		start = ix.header.Start
+		if ix.header.ClockSkew > 0 {
+			ix.widen = (ix.header.ClockSkew + 1) / 2
+		}
+	}
+	ix.skew = int64(ix.opts.ClockSkew)
+	if ix.header != nil {
+		ix.skew += ix.header.ClockSkew
+	}
+	noHeaderExpiry := 0
+	for id := 1; id < len(ix.holds); id++ {
+		h := &ix.holds[id]
+		switch {
+		case h.expiresAt != 0 && ix.header != nil:
+			h.expiry, h.known = h.expiresAt-start, true
+		case h.ttl > 0:
+			// ttl_ms counts from the moment the hold was taken, no earlier than the call.
+			h.expiry, h.known = h.call+h.ttl, true
+			if h.expiresAt != 0 {
+				noHeaderExpiry++
+			}
+		case h.out == oInfo && ix.minTTL > 0:
+			h.expiry = h.call + ix.minTTL
+		default:
+			// Nothing says when this hold ends: let it expire at once rather than invent a time.
+			h.expiry = h.call
+			if h.out == oOk {
+				ix.noExpiry++
+			}
+		}
+		h.eff = h.expiry - ix.skew
+		h.call -= ix.widen
+		h.ret += ix.widen
+	}
+	for i := range ix.refs {
+		rf := &ix.refs[i]
+		id, ok := ix.holdIDs[rf.hold]
+		if !ok || rf.hold == "" {
+			ix.unresolved++
+			continue
+		}
+		rf.op.hold = id
+		rf.projected = true
+		ix.project(ix.holds[id].keys, rf.op)
+	}
+	ix.refs = nil
+	if ix.widen > 0 {
+		for p := range ix.parts {
+			for j := range ix.parts[p].ops {
+				ix.parts[p].ops[j].call -= ix.widen
+				ix.parts[p].ops[j].ret += ix.widen
+			}
+		}
+	}
+	ix.horizon = ix.maxRet + ix.widen + 1
+	ix.pairFaults()
+
+	if ix.header == nil && ix.nrec > 0 {
+		ix.warnings = append(ix.warnings, "the history has no header: server expiry times cannot be placed on the run axis, ttl_ms is used instead")
+	}
+	if noHeaderExpiry > 0 && ix.header != nil {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d holds had expires_at but no header to place it", noHeaderExpiry))
+	}
+	if ix.noExpiry > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d ok holds had neither expires_at nor ttl_ms: they were allowed to expire at any time", ix.noExpiry))
+	}
+	if ix.noHoldID > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d ok holds had no hold_id", ix.noHoldID))
+	}
+	if ix.dupHolds > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d hold records repeated a hold_id already seen; only the first was used", ix.dupHolds))
+	}
+	if ix.unresolved > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d checkouts or releases named a hold id no hold record gave; they were not checked for linearizability", ix.unresolved))
+	}
+}
+
+// pairFaults turns fault-start and fault-end records into windows, pairing each end with the
+// oldest open start of the same fault.
+func (ix *index) pairFaults() {
+	recs := ix.faultRecs
+	sort.SliceStable(recs, func(a, b int) bool { return recs[a].Call < recs[b].Call })
+	open := make(map[string][]int)
+	for _, r := range recs {
+		switch r.Op {
+		case history.KindFaultStart:
+			ix.faults = append(ix.faults, FaultWindow{Name: r.In.Fault, Params: r.In.Params, Start: r.Call, End: r.Call, Open: true})
+			open[r.In.Fault] = append(open[r.In.Fault], len(ix.faults)-1)
+		case history.KindFaultEnd:
+			q := open[r.In.Fault]
+			if len(q) == 0 {
+				ix.warnings = append(ix.warnings, fmt.Sprintf("fault-end of %q at %s has no matching fault-start", r.In.Fault, fmtNanos(r.Call)))
+				continue
+			}
+			w := &ix.faults[q[0]]
+			w.End, w.Open = r.Call, false
+			open[r.In.Fault] = q[1:]
+		}
+	}
+	for i := range ix.faults {
+		if ix.faults[i].Open {
+			ix.faults[i].End = max(ix.maxRet, ix.faults[i].Start)
+		}
+	}
+	ix.faultRecs = nil
+}
+
+// faultAt returns the fault window t falls in, or else the latest one that started before t.
+func (ix *index) faultAt(t int64) *FaultRef {
+	var best *FaultWindow
+	for i := range ix.faults {
+		w := &ix.faults[i]
+		if w.Start > t {
+			continue
+		}
+		if t <= w.End {
+			return &FaultRef{Name: w.Name, Start: w.Start, End: w.End, During: true}
+		}
+		if best == nil || w.Start > best.Start {
+			best = w
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &FaultRef{Name: best.Name, Start: best.Start, End: best.End}
+}
+
+// multiEvent reports whether seats must be named with their event.
+func (ix *index) multiEvent() bool { return len(ix.events) > 1 }
+
+func (ix *index) partName(p *partition) string {
+	if ix.multiEvent() {
+		return p.event + "/" + p.seat
+	}
+	return p.seat
+}
+
+// wallToRun converts a wall-clock time in Unix ns to the run axis; ok is false without a header.
+func (ix *index) wallToRun(unixNano int64) (int64, bool) {
+	if ix.header == nil || unixNano == 0 {
+		return 0, false
+	}
+	return unixNano - ix.header.Start, true
+}
