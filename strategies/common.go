@@ -528,8 +528,9 @@ const reclaimBatch = 1000
 
 // reclaimExpiredGA marks up to reclaimBatch of the tier's expired, still-counted holds expired
 // and moves their units from held to available. tx must hold the tier row's lock (lockTier),
-// which is taken before the holds rows, in the fixed table order. It returns the units moved.
-func reclaimExpiredGA(ctx context.Context, tx sqldb.Querier, eventID, tier string, now time.Time) (int64, error) {
+// which is taken before the holds rows, in the fixed table order. It returns the units moved
+// and the number of holds they came from.
+func reclaimExpiredGA(ctx context.Context, tx sqldb.Querier, eventID, tier string, now time.Time) (int64, int, error) {
 	var ids []string
 	var sum int64
 	err := tx.Query(ctx, "SELECT id, quantity FROM holds WHERE event_id = ? AND tier = ? AND status = ? AND expires_at <= ? ORDER BY id LIMIT "+strconv.Itoa(reclaimBatch)+" FOR UPDATE",
@@ -546,26 +547,26 @@ func reclaimExpiredGA(ctx context.Context, tx sqldb.Querier, eventID, tier strin
 			return nil
 		}, eventID, tier, StatusHeld, now)
 	if err != nil {
-		return 0, fmt.Errorf("find expired holds of tier %s: %w", tier, err)
+		return 0, 0, fmt.Errorf("find expired holds of tier %s: %w", tier, err)
 	}
 	if len(ids) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if _, err := tx.Exec(ctx, "UPDATE holds SET status = ? WHERE id IN ("+inList(len(ids))+")", appendArgs([]any{StatusExpired}, ids)...); err != nil {
-		return 0, fmt.Errorf("expire holds of tier %s: %w", tier, err)
+		return 0, 0, fmt.Errorf("expire holds of tier %s: %w", tier, err)
 	}
 	if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available + ?, held = held - ? WHERE event_id = ? AND tier = ?",
 		sum, sum, eventID, tier); err != nil {
-		return 0, fmt.Errorf("return expired units of tier %s: %w", tier, err)
+		return 0, 0, fmt.Errorf("return expired units of tier %s: %w", tier, err)
 	}
-	return sum, nil
+	return sum, len(ids), nil
 }
 
 // takeGAFromLocked takes q units of a locked tier for a hold: from the available count,
 // reclaiming expired holds first when it is short. ErrSoldOut when even then too few are left.
 func takeGAFromLocked(ctx context.Context, tx sqldb.Querier, eventID, tier string, t tierRow, q int64, now time.Time) error {
 	if t.Available < q {
-		n, err := reclaimExpiredGA(ctx, tx, eventID, tier, now)
+		n, _, err := reclaimExpiredGA(ctx, tx, eventID, tier, now)
 		if err != nil {
 			return err
 		}
@@ -589,7 +590,7 @@ func ensureUnits(ctx context.Context, tx sqldb.Querier, h Hold, t *tierRow, now 
 	if h.Status == StatusHeld || t.Available >= q {
 		return true, nil
 	}
-	n, err := reclaimExpiredGA(ctx, tx, h.EventID, h.Tier, now)
+	n, _, err := reclaimExpiredGA(ctx, tx, h.EventID, h.Tier, now)
 	if err != nil {
 		return false, err
 	}
@@ -730,21 +731,19 @@ func sweep(ctx context.Context, db sqldb.DB, now time.Time, batch int) (int, err
 		}
 	}
 	for key := range tiers {
-		var n int64
+		var n int
 		err := db.Tx(ctx, tagSweeper, func(tx sqldb.Tx) error {
 			if _, err := lockTier(ctx, tx, key[0], key[1]); err != nil {
 				return err
 			}
 			var err error
-			n, err = reclaimExpiredGA(ctx, tx, key[0], key[1], now)
+			_, n, err = reclaimExpiredGA(ctx, tx, key[0], key[1], now)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweep tier %s of %s: %w", key[1], key[0], err)
 		}
-		if n > 0 {
-			total++ // at least one hold; the exact count is not worth a second query
-		}
+		total += n
 	}
 	return total, nil
 }
@@ -880,3 +879,22 @@ func bookingOf(h Hold, id string, c Charge, now time.Time) Booking {
 // errAlreadySold ends a confirm transaction that found its hold sold; the caller answers with
 // alreadySold after the rollback.
 var errAlreadySold = errors.New("hold already sold")
+
+// tierFree is how many units of a tier can be held at now by the implicit-status rule:
+// capacity, minus sold, minus the units of unexpired holds.
+func tierFree(ctx context.Context, q sqldb.Querier, eventID, tier string, now time.Time) (int64, error) {
+	var capacity, sold, held int64
+	err := q.QueryRow(ctx, "SELECT capacity, sold FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&capacity, &sold}, eventID, tier)
+	if errors.Is(err, sqldb.ErrNoRows) {
+		return 0, missingTier(ctx, q, eventID, tier)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read tier %s: %w", tier, err)
+	}
+	err = q.QueryRow(ctx, "SELECT COALESCE(SUM(quantity), 0) FROM holds WHERE event_id = ? AND tier = ? AND status = ? AND expires_at > ?",
+		[]any{&held}, eventID, tier, StatusHeld, now)
+	if err != nil {
+		return 0, fmt.Errorf("read holds of tier %s: %w", tier, err)
+	}
+	return capacity - sold - held, nil
+}

@@ -736,8 +736,24 @@ func testTakenBeforeConfirm(t *testing.T, su *suite, name string) {
 	if ch.calls.Load() != 0 {
 		t.Fatalf("charge called %d times, want 0: nothing may be charged for a hold already lost", ch.calls.Load())
 	}
+	// The same for general admission: the expired units were held by someone else.
+	ga, err := f.holdGA("late", "small", 5, time.Second)
+	if err != nil {
+		t.Fatalf("Hold GA: %v", err)
+	}
+	f.clock.Advance(2 * time.Second)
+	eventually(t, 5*time.Second, "take the expired units", func() error { _, err := f.holdGA("fast", "small", 5, 0); return err })
+	if _, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: ga.ID, Charge: ch.fn}); !errors.Is(err, ErrHoldExpired) {
+		t.Fatalf("Confirm of a GA hold whose units were taken = %v, want ErrHoldExpired", err)
+	}
+	if ch.calls.Load() != 0 {
+		t.Fatalf("charge called %d times, want 0", ch.calls.Load())
+	}
 	if len(f.bookings()) != 0 {
 		t.Fatalf("bookings = %+v, want none", f.bookings())
+	}
+	if tr := f.tier("small"); tr.Held != 5 || tr.Sold != 0 {
+		t.Fatalf("tier = %+v, want the 5 units held by the second buyer", tr)
 	}
 }
 
@@ -794,6 +810,28 @@ func testLostDuringCharge(t *testing.T, su *suite, name string) {
 	}
 	if _, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: other.ID}); err != nil {
 		t.Fatalf("Confirm of the winner = %v, want a booking", err)
+	}
+	// The same for general admission: all five units of the tier go to another buyer while the
+	// first one pays.
+	ga, err := f.holdGA("payer", "small", 5, 2*time.Second)
+	if err != nil {
+		t.Fatalf("Hold GA: %v", err)
+	}
+	gch := countingCharge{during: func(Hold) {
+		f.clock.Advance(time.Minute)
+		eventually(t, 10*time.Second, "take the units during the charge", func() error {
+			_, err := f.holdGA("thief", "small", 5, 0)
+			return err
+		})
+	}}
+	if _, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: ga.ID, Charge: gch.fn}); !errors.Is(err, ErrHoldLost) {
+		t.Fatalf("Confirm after the units were taken during the charge = %v, want ErrHoldLost", err)
+	}
+	if gch.calls.Load() != 1 {
+		t.Fatalf("charge called %d times, want 1", gch.calls.Load())
+	}
+	if tr := f.tier("small"); tr.Held != 5 || tr.Sold != 0 {
+		t.Fatalf("tier after the lost GA confirm = %+v, want 5 held by the thief, none sold", tr)
 	}
 }
 

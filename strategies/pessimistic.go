@@ -102,6 +102,7 @@ func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, e
 	err = p.db.TxOnce(ctx, tagCheckout, func(tx sqldb.Tx) (err error) {
 		defer func() { fnErr = err }()
 		var t tierRow
+		now := p.now()
 		if h.Tier != "" {
 			if t, err = lockTier(ctx, tx, h.EventID, h.Tier); err != nil {
 				return err
@@ -118,7 +119,7 @@ func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, e
 				if s.Status == SeatSold && s.HoldID == h.ID {
 					continue // sold by this hold: the hold row below says so
 				}
-				if !(s.Status == SeatHeld && s.HoldID == h.ID) && s.Status != SeatAvailable {
+				if !(s.Status == SeatHeld && s.HoldID == h.ID) && !s.free(now) {
 					return fmt.Errorf("hold %s: seat %s was taken after it expired: %w", h.ID, s.ID, ErrHoldExpired)
 				}
 			}
@@ -133,7 +134,7 @@ func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, e
 			return fmt.Errorf("hold %s: released: %w", h.ID, ErrHoldExpired)
 		}
 		if cur.Tier != "" {
-			ok, err := ensureUnits(ctx, tx, cur, &t, p.now())
+			ok, err := ensureUnits(ctx, tx, cur, &t, now)
 			if err != nil {
 				return err
 			}
@@ -153,7 +154,7 @@ func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, e
 			}
 		}
 		if cur.Tier != "" {
-			if _, err := sellGA(ctx, tx, cur, t, p.now()); err != nil {
+			if _, err := sellGA(ctx, tx, cur, t, now); err != nil {
 				return err
 			}
 		} else if err := markSeatsSold(ctx, tx, cur, bookingID); err != nil {

@@ -224,14 +224,12 @@ func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
 		if h.Status == StatusHeld {
 			return nil // its units are still counted as held
 		}
-		a, err := availability(ctx, s.db, h.EventID, now)
+		free, err := tierFree(ctx, q, h.EventID, h.Tier, now)
 		if err != nil {
 			return err
 		}
-		for _, t := range a.Tiers {
-			if t.Name == h.Tier && t.Available >= int64(h.Quantity) {
-				return nil
-			}
+		if free >= int64(h.Quantity) {
+			return nil
 		}
 		return fmt.Errorf("expired and its units were sold: %w", ErrHoldExpired)
 	}
