@@ -319,7 +319,7 @@ func (c *checks) noDoubleSale() Verdict {
 			}
 			p := &c.ix.parts[k]
 			ops := []OpRef{c.checkoutRef(first.co, false), c.checkoutRef(s.co, true)}
-			ce := Counterexample{Subject: "seat " + c.ix.partName(p), Event: p.event, Seat: p.seat,
+			ce := Counterexample{Subject: p.noun() + " " + c.ix.partName(p), Event: p.event, Seat: p.seat,
 				Message: fmt.Sprintf("clients were told two sales: booking %q (hold %s) and booking %q (hold %s)",
 					first.co.booking, first.co.hold, s.co.booking, s.co.hold),
 				Ops: ops, Clients: clientsOf(ops)}

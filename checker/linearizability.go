@@ -440,7 +440,7 @@ func (lc *linChecker) message(ex explanation, vis []porcupine.Operation, res por
 		return "the operations on this seat, including the unknown outcomes, cannot be ordered in any way the booking contract allows"
 	}
 	c := ex.culprits[0]
-	what := fmt.Sprintf("%s by client %d", lc.sm.describeOp(&c), c.client)
+	what := fmt.Sprintf("client %d's %s", c.client, lc.sm.describeOp(&c))
 	if res != porcupine.Illegal {
 		return what + " cannot be explained by the operations before it"
 	}
@@ -488,7 +488,7 @@ func (lc *linChecker) opRef(o *seatOp, culprit bool) OpRef {
 func (lc *linChecker) counterexample(ex *explanation) Counterexample {
 	p := &lc.ix.parts[ex.pid]
 	ce := Counterexample{
-		Subject: "seat " + lc.ix.partName(p),
+		Subject: p.noun() + " " + lc.ix.partName(p),
 		Event:   p.event,
 		Seat:    p.seat,
 		Message: ex.message,
@@ -546,7 +546,7 @@ func (lc *linChecker) verdict(ctx context.Context, rep *linReport) (Verdict, []s
 			if o.verdict == pvTooLarge {
 				msg = fmt.Sprintf("undecided: %d operations exceed the limit of %d per seat", o.checked, lc.opts.MaxPartitionOps)
 			}
-			v.Examples = append(v.Examples, Counterexample{Subject: "seat " + lc.ix.partName(p), Event: p.event, Seat: p.seat, Message: msg})
+			v.Examples = append(v.Examples, Counterexample{Subject: p.noun() + " " + lc.ix.partName(p), Event: p.event, Seat: p.seat, Message: msg})
 		}
 		v.Note = fmt.Sprintf("%d of %d seats undecided", len(undecided), rep.stats.Partitions)
 		return v, nil, nil

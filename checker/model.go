@@ -299,7 +299,7 @@ func (m *seatModel) describeOp(o *seatOp) string {
 		}
 		fmt.Fprintf(&b, "hold %s %s", m.holdName(o.hold), o.out)
 		if h := &m.ix.holds[o.hold]; h.known {
-			fmt.Fprintf(&b, ", expires %s", fmtNanos(h.expiry))
+			fmt.Fprintf(&b, " (expires %s)", fmtNanos(h.expiry))
 		}
 	case kCheckout:
 		fmt.Fprintf(&b, "checkout %s ", m.holdName(o.hold))

@@ -71,6 +71,15 @@ type partition struct {
 	// seat is the seat id, or "tier#unit" for a general-admission unit.
 	seat string
 	ops  []seatOp
+	unit bool
+}
+
+// noun is "seat" or "unit" (of a general-admission tier).
+func (p *partition) noun() string {
+	if p.unit {
+		return "unit"
+	}
+	return "seat"
 }
 
 // eventKeys interns the partitions of one event.
@@ -178,7 +187,7 @@ func (ix *index) unitKey(event, tier, unit string) int32 {
 		return k
 	}
 	k := int32(len(ix.parts))
-	ix.parts = append(ix.parts, partition{event: event, seat: name})
+	ix.parts = append(ix.parts, partition{event: event, seat: name, unit: true})
 	ek.units[name] = k
 	return k
 }
