@@ -44,7 +44,7 @@ func TestModelStep(t *testing.T) {
 		{"hold an available seat", avail, op(kHold, oOk, 1, 0, 10), []seatState{held1}},
 		{"hold a held seat before expiry", held1, op(kHold, oOk, 2, 0, 999), nil},
 		{"hold a held seat once its hold may have expired", held1, op(kHold, oOk, 2, 0, 1000), []seatState{{st: stHeld, hold: 2, expiry: 5000, floor: 1000}}},
-		{"hold a sold seat", sold1, op(kHold, oOk, 2, 0, 1 << 40), nil},
+		{"hold a sold seat", sold1, op(kHold, oOk, 2, 0, 1<<40), nil},
 		{"refusal of a held seat", held1, refused, []seatState{held1}},
 		{"refusal of an available seat", avail, refused, nil},
 		{"refusal of a sold seat", sold1, refused, []seatState{sold1}},
@@ -74,7 +74,7 @@ func TestModelStep(t *testing.T) {
 		{"read available on an expired hold", held1, read(stAvail, 1000), []seatState{expired1}},
 		{"read held on an expired hold", held1, read(stHeld, 2000), []seatState{held1}},
 		{"read sold on a sold seat", sold1, read(stSold, 10), []seatState{sold1}},
-		{"read available on a sold seat", sold1, read(stAvail, 1 << 40), nil},
+		{"read available on a sold seat", sold1, read(stAvail, 1<<40), nil},
 		{"operation returning before an expiry already taken", expired1, read(stAvail, 999), nil},
 	}
 	m := testModel(t)
