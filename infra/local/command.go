@@ -1,0 +1,35 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+)
+
+// NewProcess describes a program of stampede's own (the reference server, run as a child
+// process so chaos can kill it) that this package runs like a service: in its own process
+// group, dying with stampede, restartable on the same port. ready reports when a fresh start
+// accepts work. Nothing runs until Start.
+func NewProcess(name, bin string, args []string, env []string, port int, logPath string, ready func(ctx context.Context) error) (*Process, error) {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &Process{name: name, bin: path, args: args, env: env, port: port, log: logPath, ready: ready}, nil
+}
+
+// Running reports whether the process is started and has not exited (it may have crashed on
+// its own, as a server does at a crash failpoint).
+func (p *Process) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
