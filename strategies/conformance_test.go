@@ -72,6 +72,9 @@ func (su *suite) build(tb testing.TB, name string, ev Event, deps func(*Deps)) *
 	if err != nil {
 		tb.Fatalf("New(%s): %v", name, err)
 	}
+	if s.Name() != name {
+		tb.Fatalf("New(%s).Name() = %q", name, s.Name())
+	}
 	if c, ok := s.(Closer); ok {
 		tb.Cleanup(func() { _ = c.Close() })
 	}
