@@ -79,7 +79,7 @@ func refusal(client int, seat string, callMS int64) history.Record {
 	return history.Record{Client: client, Op: history.OpHold, Type: history.Fail,
 		In:   history.Input{Event: "e1", Session: "late", Seats: []string{seat}},
 		Call: callMS * ms, Ret: callMS*ms + 10*ms,
-		Out:  history.Output{Status: 409, Code: codeSeatUnavailable}}
+		Out: history.Output{Status: 409, Code: codeSeatUnavailable}}
 }
 
 func TestCleanRunPasses(t *testing.T) {
