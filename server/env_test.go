@@ -1,0 +1,241 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"stampede/infra/local"
+	"stampede/internal/failpoint"
+	"stampede/internal/sqldb"
+	"stampede/internal/testsvc"
+	"stampede/strategies"
+)
+
+// testClock is real time plus an offset a test advances, shared by the server and its
+// strategy, so that holds expire without sleeping.
+type testClock struct{ off atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// testDB is one migrated database of a dialect, shared by the servers of one test.
+type testDB struct {
+	dialect string
+	db      sqldb.DB
+	metrics *sqldb.Metrics
+	reg     *prometheus.Registry
+}
+
+// newTestDB creates a fresh database of the dialect (skipping when the service is not there,
+// failing under CI), migrates it, and closes it at cleanup. Its pool metrics are registered on
+// a registry of its own that the servers built on it share.
+func newTestDB(tb testing.TB, dialect string) *testDB {
+	tb.Helper()
+	dsn := testsvc.DB(tb, dialect)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reg := prometheus.NewRegistry()
+	m := sqldb.NewMetrics(reg)
+	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: 16, Metrics: m})
+	if err != nil {
+		tb.Fatalf("open %s: %v", dialect, err)
+	}
+	tb.Cleanup(db.Close)
+	if err := strategies.Migrate(ctx, db); err != nil {
+		tb.Fatalf("migrate %s: %v", dialect, err)
+	}
+	return &testDB{dialect: dialect, db: db, metrics: m, reg: reg}
+}
+
+// testEnv is one reference server (one strategy on one database) behind an httptest server.
+type testEnv struct {
+	tb       testing.TB
+	name     string
+	url      string
+	srv      *Server
+	clock    *testClock
+	rdb      *redis.Client
+	redis    *local.Process
+	fps      *failpoint.Set
+	strategy strategies.Strategy
+	client   *http.Client
+}
+
+const testHoldTTL = time.Minute
+
+// newEnv builds the named strategy on tdb (with a Redis of the test's own) and a Server over
+// it, serving on a loopback httptest server until cleanup. A strategy that has not landed yet
+// ("not implemented yet") skips the test.
+func newEnv(tb testing.TB, name string, tdb *testDB) *testEnv {
+	tb.Helper()
+	proc, url := testsvc.Redis(tb)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("parse redis url %s: %v", url, err)
+	}
+	rdb := redis.NewClient(opts)
+	tb.Cleanup(func() { _ = rdb.Close() })
+	clock := &testClock{}
+	fps := failpoint.New()
+	prefix := "t:" + randomID() + ":"
+	st, err := strategies.New(name, strategies.Deps{
+		DB: tdb.db, Redis: rdb, KeyPrefix: prefix, HoldTTL: testHoldTTL, Now: clock.Now, Failpoints: fps,
+	}, true)
+	if err != nil && strings.Contains(err.Error(), "not implemented yet") {
+		tb.Skipf("strategy %s: %v", name, err)
+	}
+	if err != nil {
+		tb.Fatalf("strategies.New(%s): %v", name, err)
+	}
+	if c, ok := st.(strategies.Closer); ok {
+		tb.Cleanup(func() { _ = c.Close() })
+	}
+	srv, err := New(Config{
+		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: testHoldTTL, Registry: tdb.reg,
+		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"),
+	})
+	if err != nil {
+		tb.Fatalf("New server: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+	return &testEnv{tb: tb, name: name, url: hs.URL, srv: srv, clock: clock, rdb: rdb, redis: proc, fps: fps, strategy: st, client: hs.Client()}
+}
+
+func randomID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// response is what a call returned.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// errBody decodes the body as an api.yaml Error.
+func (r response) errBody(tb testing.TB) errorResponse {
+	tb.Helper()
+	var e errorResponse
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		tb.Fatalf("error body %q: %v", r.body, err)
+	}
+	return e
+}
+
+// decode decodes the body into v.
+func (r response) decode(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		tb.Fatalf("body %q: %v", r.body, err)
+	}
+}
+
+// call sends a request with an optional session header and body (a string is sent as is,
+// anything else as JSON).
+func (e *testEnv) call(method, path, session string, body any) response {
+	e.tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.tb.Fatalf("encode %v: %v", body, err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	if session != "" {
+		req.Header.Set("X-Session-Id", session)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.tb.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// must calls and fails the test unless the status is want.
+func (e *testEnv) must(want int, method, path, session string, body any) response {
+	e.tb.Helper()
+	r := e.call(method, path, session, body)
+	if r.status != want {
+		e.tb.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
+	}
+	return r
+}
+
+// wantError calls and checks the status, the error code and, when given, the field.
+func (e *testEnv) wantError(status int, code, field, method, path, session string, body any) errorResponse {
+	e.tb.Helper()
+	r := e.call(method, path, session, body)
+	if r.status != status {
+		e.tb.Fatalf("%s %s = %d %s, want %d %s", method, path, r.status, r.body, status, code)
+	}
+	eb := r.errBody(e.tb)
+	if eb.Error.Code != code || (field != "" && eb.Error.Field != field) || eb.Error.Message == "" {
+		e.tb.Fatalf("%s %s = %d %+v, want code %q field %q and a message", method, path, r.status, eb.Error, code, field)
+	}
+	return eb
+}
+
+// testEventSpec is a small event: section A of 2 rows of 5 seats, section B of 1 row of 2
+// seats at 7000, tier floor of 20 units and tier tiny of 3.
+func testEventSpec(id string) map[string]any {
+	return map[string]any{
+		"id": id, "name": "Test Night", "performer": "The Testers", "venue": "Hall", "city": "Berlin",
+		"starts_at": "2026-07-01T19:30:00Z",
+		"sections": []map[string]any{
+			{"name": "A", "rows": 2, "seats_per_row": 5},
+			{"name": "B", "rows": 1, "seats_per_row": 2, "price_cents": 7000},
+		},
+		"ga_tiers": []map[string]any{{"name": "floor", "quantity": 20}, {"name": "tiny", "quantity": 3, "price_cents": 2500}},
+	}
+}
+
+// createEvent creates a fresh test event and returns its id.
+func (e *testEnv) createEvent() string {
+	e.tb.Helper()
+	id := "ev-" + randomID()
+	e.must(http.StatusCreated, http.MethodPost, "/admin/events", "", testEventSpec(id))
+	return id
+}
+
+// holdSeats holds seats for session and returns the hold.
+func (e *testEnv) holdSeats(eventID, session string, seats ...string) holdView {
+	e.tb.Helper()
+	var h holdView
+	e.must(http.StatusCreated, http.MethodPost, "/events/"+eventID+"/holds", session, map[string]any{"seats": seats}).decode(e.tb, &h)
+	return h
+}
