@@ -766,12 +766,22 @@ func (b *sqlBase) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		n, err := b.Sweep(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			b.log.Warn("sweep expired holds", "strategy", b.name, "err", err)
-		case n > 0:
-			b.log.Debug("swept expired holds", "strategy", b.name, "holds", n)
+		// A full batch means more may be waiting: sweep again at once, a bounded number of
+		// times per tick, so a backlog drains without starving the pool.
+		for range 10 {
+			n, err := b.Sweep(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					b.log.Warn("sweep expired holds", "strategy", b.name, "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				b.log.Debug("swept expired holds", "strategy", b.name, "holds", n)
+			}
+			if n < b.sweepBatch {
+				break
+			}
 		}
 	}
 }
