@@ -356,8 +356,13 @@ type sqlBase struct {
 	sweepBatch int
 }
 
-// newSQLBase builds the shared part of a SQL strategy and applies Deps.SafetyNet.
+// newSQLBase builds the shared part of a SQL strategy and applies Deps.SafetyNet. Zero Deps
+// fields get their documented defaults, so constructors called outside New work too.
 func newSQLBase(name string, d Deps) (sqlBase, error) {
+	if d.DB == nil {
+		return sqlBase{}, fmt.Errorf("%s: no database", name)
+	}
+	d.defaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := applySafetyNet(ctx, d.DB, d.SafetyNet); err != nil {
