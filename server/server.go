@@ -80,6 +80,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /holds/{hold_id}/checkout", s.handleCheckout)
 	s.mux.HandleFunc("GET /bookings/{booking_id}", s.handleGetBooking)
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
+	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.handleSetWaitingRoom)
 }
 
 // ServeHTTP implements http.Handler.
