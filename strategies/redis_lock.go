@@ -60,7 +60,7 @@ import (
 // Redis restarts. An empty Redis has lost every hold and the fencing counter. The first script
 // to find {prefix}fence:{event} missing makes the strategy seed the event from the database
 // (lua/init.lua, one atomic step): the counter starts at max(the largest fence on the event's
-// seats, the application clock in microseconds), the sold seats get their sold markers back,
+// seats, the wall clock in microseconds), the sold seats get their sold markers back,
 // and each tier's state is rebuilt with sold from ga_tiers and nothing held. So tokens stay
 // monotonic across restarts: every token written to the database is below the new start, and so
 // is every token handed out before the restart (fewer than a million holds a second were
@@ -307,7 +307,9 @@ func (s *RedisLock) seed(ctx context.Context, eventID string) error {
 		return fmt.Errorf("read fences of %s: %w", eventID, err)
 	}
 	keys := []string{s.fenceKey(eventID)}
-	args := []any{max(maxFence, s.clock().UnixMicro()), len(ev.names)}
+	// The seed is the wall clock, not Deps.Now: it must move forward in real time between two
+	// seeds even when the application clock is a test's, which may stand still.
+	args := []any{max(maxFence, time.Now().UnixMicro()), len(ev.names)}
 	err = q.Query(ctx, "SELECT tier, capacity, sold FROM ga_tiers WHERE event_id = ? ORDER BY tier", func(rows sqldb.Rows) error {
 		for rows.Next() {
 			var tier string
