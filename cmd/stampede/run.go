@@ -3,6 +3,89 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"stampede/internal/run"
+	"stampede/reports"
+	"stampede/strategies"
 )
 
-func cmdRun(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
+// cmdRun is `stampede run [scenario.yaml] [flags]`: the main job, from nothing to a verdict
+// and a report. It exits 0 only when every check passed and every SLO held.
+func cmdRun(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var o run.Options
+	var strategy, db string
+	fs.StringVar(&strategy, "strategy", "", "strategies to run, comma-separated, or all (default: every safe strategy)")
+	fs.StringVar(&db, "db", "", "databases: postgres, mysql or all (default: postgres, plus mysql when installed)")
+	fs.StringVar(&o.Env, "env", "local", "where services come from: local (start them) or external (--pg/--mysql/--redis or STAMPEDE_PG/STAMPEDE_MYSQL/STAMPEDE_REDIS)")
+	fs.StringVar(&o.PG, "pg", "", "external PostgreSQL URL (with --env external)")
+	fs.StringVar(&o.MySQL, "mysql", "", "external MySQL DSN mysql://user:pass@tcp(host:port)/db (with --env external)")
+	fs.StringVar(&o.Redis, "redis", "", "external Redis URL (with --env external)")
+	fs.StringVar(&o.Target, "target", "", "base URL of a booking system that is not ours (no server is started; STAMPEDE_TARGET)")
+	fs.StringVar(&o.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the herd and the faults (default: the scenario's)")
+	fs.StringVar(&o.Out, "out", "", "run directory (default runs/<scenario>-<time>)")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the naive strategy, which sells seats twice on purpose")
+	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, "linearizability search bound per seat (default 30s)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("one scenario file at most, got %q", fs.Args())
+	}
+	o.Scenario = fs.Arg(0)
+	if o.Target == "" {
+		o.Target = os.Getenv("STAMPEDE_TARGET")
+	}
+	var err error
+	if o.Strategies, err = run.ParseList(strategy, strategies.Safe()); err != nil {
+		return fmt.Errorf("--strategy: %w", err)
+	}
+	if o.DBs, err = run.ParseList(db, []string{"postgres", "mysql"}); err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	o.Version = versionString()
+	sum, dir, err := run.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%s\nreport: %s\n", verdictLine(sum), filepath.Join(dir, reports.HTMLFile))
+	fmt.Printf("        %s\n", filepath.Join(dir, reports.MarkdownFile))
+	if sum.Verdict != reports.Pass {
+		return exitError{1}
+	}
+	return nil
+}
+
+func verdictLine(s *reports.Summary) string {
+	failed := 0
+	for _, r := range s.Runs {
+		if r.Verdict != reports.Pass {
+			failed++
+		}
+	}
+	if s.Verdict == reports.Pass {
+		return fmt.Sprintf("PASS: %d of %d runs passed: no seat sold twice, no money lost, SLOs held", len(s.Runs), len(s.Runs))
+	}
+	return fmt.Sprintf("FAIL: %d of %d runs failed", failed, len(s.Runs))
+}
+
+// reorder moves a leading positional argument after the flags, so that both
+// `stampede run scenario.yaml --seed 7` and `stampede run --seed 7 scenario.yaml` work.
+func reorder(args []string) []string {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return append(append([]string{}, args[1:]...), args[0])
+	}
+	return args
+}

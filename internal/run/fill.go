@@ -1,0 +1,220 @@
+package run
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"stampede/chaos"
+	"stampede/checker"
+	"stampede/reports"
+	"stampede/workloads"
+)
+
+// fill turns what the driver, the ledgers and the checker found into the report's Run.
+func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []*checker.Ledger, psp *checker.PSPLedger,
+	windows []chaos.Window, began time.Duration, herdEnd int64, dir string) {
+	r.Users = sum.Arrived
+	r.Requests = sum.Requests
+	secs := sum.Elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1
+	}
+	r.Latency = map[string]reports.Percentiles{}
+	r.LatencyActual = map[string]reports.Percentiles{}
+	r.Outcomes = map[string]map[string]int64{}
+	for name, op := range sum.Ops {
+		r.Latency[name] = percentiles(op.Requests, op.Intended)
+		r.LatencyActual[name] = percentiles(op.Requests, op.Actual)
+		oc := map[string]int64{"ok": op.Outcomes.Ok, "fail": op.Outcomes.Fail, "info": op.Outcomes.Info}
+		for code, n := range op.Codes {
+			oc[code] = n
+		}
+		r.Outcomes[name] = oc
+	}
+	r.Throughput = reports.Throughput{RequestsPerSec: float64(sum.Requests) / secs}
+	if op := sum.Ops["hold"]; op != nil {
+		r.Throughput.HoldsPerSec = float64(op.Outcomes.Ok) / secs
+	}
+	if op := sum.Ops["checkout"]; op != nil {
+		r.Throughput.BookingsPerSec = float64(op.Outcomes.Ok) / secs
+		r.LostHolds = op.Codes["hold_lost"]
+	}
+	for _, l := range ledgers {
+		r.Bookings += int64(len(l.Bookings))
+		r.Refunds += int64(len(l.Refunds))
+	}
+	if psp != nil {
+		for _, c := range psp.Charges {
+			r.ChargedCents += c.AmountCents
+		}
+		for _, rf := range psp.Refunds {
+			r.RefundedCents += rf.AmountCents
+		}
+	}
+	origin := began.Nanoseconds()
+	for _, w := range windows {
+		if w.Start == 0 && w.End == 0 && w.Err != nil {
+			r.Faults = append(r.Faults, reports.FaultWindow{Fault: w.Entry.Fault, Start: (w.Entry.At.Seconds() - began.Seconds()),
+				End: (w.Entry.At.Seconds() - began.Seconds()), Params: w.Entry.Params, Error: w.Err.Error()})
+			continue
+		}
+		fw := reports.FaultWindow{Fault: w.Entry.Fault, Start: float64(w.Start-origin) / 1e9, End: float64(w.End-origin) / 1e9,
+			Params: w.Entry.Params}
+		if w.Err != nil {
+			fw.Error = w.Err.Error()
+		}
+		r.Faults = append(r.Faults, fw)
+	}
+	for _, v := range res.Verdicts {
+		c := reports.Check{Name: v.Check, Result: string(v.Status), Count: int64(v.Count)}
+		if v.Status == checker.Pass || v.Status == checker.Skipped {
+			c.Count = int64(v.Checked)
+		}
+		for i, ex := range v.Examples {
+			line := ex.Summary()
+			if i == 0 {
+				c.Counterexample = line
+				if ex.Visualization != "" {
+					if rel, err := filepath.Rel(filepath.Dir(dir), ex.Visualization); err == nil {
+						c.Visualization = rel
+					}
+				}
+				continue
+			}
+			c.Details = append(c.Details, line)
+		}
+		if c.Counterexample == "" && v.Note != "" && v.Status != checker.Pass {
+			c.Counterexample = v.Note
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	for _, o := range sum.SLO {
+		target, unit := sloValue(o.Limit)
+		actual, _ := sloValue(o.Value)
+		r.SLOs = append(r.SLOs, reports.SLO{Name: o.Name, Target: target, Actual: actual, Unit: unit, Pass: o.Pass})
+	}
+	r.Series = series(filepath.Join(dir, "metrics.jsonl"), began)
+}
+
+func percentiles(n int64, l workloads.Latency) reports.Percentiles {
+	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
+	return reports.Percentiles{Count: n, P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+}
+
+// sloValue reads an SLO figure as the driver writes it ("250ms", "1.2s", "0.5%") into a
+// number and its unit (ms or %).
+func sloValue(s string) (float64, string) {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, "%") {
+		f, _ := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		return f, "%"
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return float64(d) / 1e6, "ms"
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f, ""
+}
+
+// series reads metrics.jsonl into one point a second, on the herd's axis.
+func series(path string, began time.Duration) []reports.Point {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []reports.Point
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var m workloads.MetricsLine
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		t := m.T - began.Seconds()
+		if t < 0 {
+			continue
+		}
+		p := reports.Point{T: math.Floor(t), Requests: m.Requests, Ok: m.Ok, Fail: m.Fail, Info: m.Info, InFlight: m.InFlight}
+		if h, ok := m.Ops["hold"]; ok {
+			p.Holds, p.P50, p.P99 = h.Ok, h.P50, h.P99Intended
+		}
+		if c, ok := m.Ops["checkout"]; ok {
+			p.Bookings = c.Ok
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// poolStats reads pool wait and connection hold time per conn tag from the server's /metrics.
+// They cover the server process that is running now (a crashed server's figures are gone).
+func (s *single) poolStats(ctx context.Context, base string) map[string]reports.PoolStats {
+	b, err := get(ctx, base+"/metrics")
+	if err != nil {
+		return nil
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(string(b)))
+	if err != nil {
+		return nil
+	}
+	out := map[string]reports.PoolStats{}
+	read := func(name string, set func(ps *reports.PoolStats, count uint64, sum, maxMs float64)) {
+		fam, ok := fams[name]
+		if !ok {
+			return
+		}
+		for _, m := range fam.GetMetric() {
+			tag := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "tag" {
+					tag = l.GetValue()
+				}
+			}
+			h := m.GetHistogram()
+			if tag == "" || h == nil || h.GetSampleCount() == 0 {
+				continue
+			}
+			// The largest bucket that still gained samples bounds the maximum.
+			maxMs, prev := 0.0, uint64(0)
+			bs := h.GetBucket()
+			sort.Slice(bs, func(i, j int) bool { return bs[i].GetUpperBound() < bs[j].GetUpperBound() })
+			for _, bk := range bs {
+				if bk.GetCumulativeCount() > prev {
+					maxMs = bk.GetUpperBound() * 1000
+				}
+				prev = bk.GetCumulativeCount()
+			}
+			ps := out[tag]
+			set(&ps, h.GetSampleCount(), h.GetSampleSum(), maxMs)
+			out[tag] = ps
+		}
+	}
+	read("stampede_db_pool_wait_seconds", func(ps *reports.PoolStats, n uint64, sum, maxMs float64) {
+		ps.Count = int64(n)
+		ps.WaitMeanMs = round2(sum * 1000 / float64(n))
+		ps.WaitMaxMs = round2(maxMs)
+	})
+	read("stampede_db_conn_hold_seconds", func(ps *reports.PoolStats, n uint64, sum, maxMs float64) {
+		ps.HoldMeanMs = round2(sum * 1000 / float64(n))
+		ps.HoldMaxMs = round2(maxMs)
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }

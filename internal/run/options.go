@@ -1,0 +1,120 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"stampede/strategies"
+)
+
+// Options configure a run. The zero value of every optional field is documented.
+type Options struct {
+	// Scenario is the scenario file; empty means scenarios/quickstart.yaml.
+	Scenario string
+	// Strategies to run, each in turn on a fresh database; empty means every safe strategy.
+	Strategies []string
+	// DBs are "postgres" and/or "mysql"; empty means postgres, plus mysql when a MySQL or
+	// MariaDB server binary is installed (local) or given (external).
+	DBs []string
+	// Env is "local" (start services from installed binaries; the default) or "external"
+	// (DSNs from PG, MySQL, Redis or the STAMPEDE_* environment).
+	Env string
+	// PG, MySQL and Redis are the external services' DSNs (Env "external").
+	PG, MySQL, Redis string
+	// Target tests a booking system that is not ours: no services or server are started and
+	// faults are limited to what can reach it (the processor).
+	Target string
+	// PSPAddr is where the payment processor listens; empty means a free loopback port (with
+	// Target: 127.0.0.1:8081, where the system under test was told to find it).
+	PSPAddr string
+	// Seed overrides the scenario's seed when not zero.
+	Seed int64
+	// Out is the run directory; empty means runs/<scenario>-<time>.
+	Out string
+	// Binary is the stampede executable started as the reference server; empty means this
+	// process's own executable.
+	Binary string
+	// AllowUnsafe lets the naive strategy run (it is expected to fail the checks).
+	AllowUnsafe bool
+	// Progress receives progress lines and the driver's live bar; nil means os.Stderr.
+	Progress io.Writer
+	// CheckTimeout bounds the linearizability search per seat; 0 means the checker's default.
+	CheckTimeout time.Duration
+	// Version labels the summary.
+	Version string
+}
+
+func (o *Options) defaults() error {
+	if o.Scenario == "" {
+		o.Scenario = "scenarios/quickstart.yaml"
+	}
+	if o.Env == "" {
+		o.Env = "local"
+	}
+	if o.Env != "local" && o.Env != "external" {
+		return fmt.Errorf("env %q: want local or external", o.Env)
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+	if o.Target != "" {
+		if !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
+			return fmt.Errorf("target %q: want an http:// or https:// URL", o.Target)
+		}
+		o.Strategies = []string{"external"}
+		o.DBs = []string{"external"}
+		if o.PSPAddr == "" {
+			o.PSPAddr = "127.0.0.1:8081"
+		}
+		return nil
+	}
+	if len(o.Strategies) == 0 {
+		o.Strategies = strategies.Safe()
+	}
+	for _, s := range o.Strategies {
+		if !slices.Contains(strategies.Names(), s) {
+			return fmt.Errorf("strategy %q: unknown; choose one of %s or all", s, strings.Join(strategies.Names(), ", "))
+		}
+		if strategies.Unsafe(s) && !o.AllowUnsafe {
+			return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", s)
+		}
+	}
+	for _, d := range o.DBs {
+		if d != "postgres" && d != "mysql" {
+			return fmt.Errorf("db %q: want postgres, mysql or all", d)
+		}
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the stampede executable: %w", err)
+		}
+		o.Binary = exe
+	}
+	return nil
+}
+
+// ParseList splits a comma-separated flag value, expanding "all" to every item of all.
+func ParseList(v string, all []string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+			return nil, errors.New("empty item in list")
+		case s == "all":
+			out = append(out, all...)
+		case !slices.Contains(out, s):
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
