@@ -451,4 +451,3 @@ func (p *progress) printf(format string, args ...any) {
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, format, args...)
 }
-
