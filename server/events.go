@@ -85,9 +85,9 @@ type eventList struct {
 	Events []strategies.Event `json:"events"`
 }
 
-// handleListEvents is GET /events, through the read-path cache under the key "events".
+// handleListEvents is GET /events, through the read-path cache (listCacheKey).
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
-	b, err := s.cached(r.Context(), "events", func(ctx context.Context) (any, error) {
+	b, err := s.cached(r.Context(), listCacheKey, func(ctx context.Context) (any, error) {
 		evs, err := s.store.ListEvents(ctx)
 		if err != nil {
 			return nil, err
@@ -101,14 +101,14 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, b)
 }
 
-// handleGetEvent is GET /events/{event_id}, through the read-path cache under "event:<id>".
+// handleGetEvent is GET /events/{event_id}, through the read-path cache (eventCacheKey).
 func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	id, err := eventIDFrom(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	b, err := s.cached(r.Context(), "event:"+id, func(ctx context.Context) (any, error) {
+	b, err := s.cached(r.Context(), eventCacheKey(id), func(ctx context.Context) (any, error) {
 		return s.store.GetEvent(ctx, id)
 	})
 	if err != nil {

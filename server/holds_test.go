@@ -277,3 +277,28 @@ func TestHoldExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldNeedsAdmission: on an event with a waiting room, a hold needs this session's
+// admission token for this event.
+func TestHoldNeedsAdmission(t *testing.T) {
+	tdb := newTestDB(t, "postgres")
+	e := newEnv(t, "status-expiry", tdb)
+	spec := testEventSpec("ev-wr-" + randomID())
+	spec["waiting_room"] = map[string]any{"enabled": true, "admit_per_second": 0}
+	var ev strategies.Event
+	e.must(http.StatusCreated, http.MethodPost, "/admin/events", "", spec).decode(t, &ev)
+	path := "/events/" + ev.ID + "/holds"
+	now := e.clock.Now()
+	token := e.srv.queue.sign.admissionToken(ev.ID, "alice", now, time.Minute)
+
+	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}})
+	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": "forged"})
+	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "bob", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+	other := e.srv.queue.sign.admissionToken("another-event", "alice", now, time.Minute)
+	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": other})
+	// Refused holds took nothing; the admitted session gets the seat.
+	e.must(http.StatusCreated, http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+	// An event without a waiting room ignores tokens.
+	plain := e.createEvent()
+	e.must(http.StatusCreated, http.MethodPost, "/events/"+plain+"/holds", "bob", map[string]any{"seats": []string{"A-1-1"}})
+}
