@@ -55,6 +55,9 @@ type cacheState struct {
 	missWait time.Duration
 	// loadTimeout bounds one load shared by several readers (default 10 s).
 	loadTimeout time.Duration
+	// redisTimeout bounds each cache round trip to Redis (default 250 ms): when Redis is slow
+	// or down, readers fall back to the database quickly instead of waiting on it.
+	redisTimeout time.Duration
 
 	// now is the clock of soft expiries; tests replace it.
 	now func() time.Time
@@ -65,14 +68,15 @@ type cacheState struct {
 
 func (s *Server) initCache() error {
 	s.cache = &cacheState{
-		rdb:         s.cfg.Redis,
-		prefix:      s.cfg.KeyPrefix,
-		ttl:         2 * time.Second,
-		stale:       10 * time.Second,
-		lockTTL:     2 * time.Second,
-		missWait:    300 * time.Millisecond,
-		loadTimeout: 10 * time.Second,
-		now:         time.Now,
+		rdb:          s.cfg.Redis,
+		prefix:       s.cfg.KeyPrefix,
+		ttl:          2 * time.Second,
+		stale:        10 * time.Second,
+		lockTTL:      2 * time.Second,
+		missWait:     300 * time.Millisecond,
+		loadTimeout:  10 * time.Second,
+		redisTimeout: 250 * time.Millisecond,
+		now:          time.Now,
 		requests: wrRegister(s.cfg.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stampede_cache_requests_total",
 			Help: "Read-path cache lookups by key kind and result: hit, stale (served while another reader reloads), " +
@@ -137,7 +141,9 @@ func (c *cacheState) lookup(ctx context.Context, key string, load func(context.C
 		return b, cacheMiss, err
 	}
 	base := c.prefix + "cache:" + key + ":"
-	res, err := cacheGetScript.Run(ctx, c.rdb, []string{c.genKey(key)}, base).Slice()
+	rctx, cancel := context.WithTimeout(ctx, c.redisTimeout)
+	res, err := cacheGetScript.Run(rctx, c.rdb, []string{c.genKey(key)}, base).Slice()
+	cancel()
 	if err != nil || len(res) != 2 {
 		b, lerr := loadJSON(ctx, load)
 		return b, cacheError, lerr
@@ -171,7 +177,9 @@ func (c *cacheState) lookup(ctx context.Context, key string, load func(context.C
 			return nil, cacheMiss, ctx.Err()
 		case <-t.C:
 		}
-		raw, err := c.rdb.Get(ctx, entry).Result()
+		rctx, cancel := context.WithTimeout(ctx, c.redisTimeout)
+		raw, err := c.rdb.Get(rctx, entry).Result()
+		cancel()
 		if err != nil {
 			continue
 		}
@@ -185,7 +193,9 @@ func (c *cacheState) lookup(ctx context.Context, key string, load func(context.C
 
 // tryLock takes the right to load a key; a Redis error counts as taking it (the reader loads).
 func (c *cacheState) tryLock(ctx context.Context, lock string) bool {
-	ok, err := c.rdb.SetNX(ctx, lock, 1, c.lockTTL).Result()
+	rctx, cancel := context.WithTimeout(ctx, c.redisTimeout)
+	defer cancel()
+	ok, err := c.rdb.SetNX(rctx, lock, 1, c.lockTTL).Result()
 	return ok || err != nil
 }
 
@@ -193,14 +203,16 @@ func (c *cacheState) tryLock(ctx context.Context, lock string) bool {
 // problem: the value is returned anyway.
 func (c *cacheState) fill(ctx context.Context, entry, lock string, load func(context.Context) (any, error)) ([]byte, error) {
 	b, err := loadJSON(ctx, load)
+	rctx, cancel := context.WithTimeout(ctx, c.redisTimeout)
+	defer cancel()
 	if err != nil {
-		_ = c.rdb.Del(ctx, lock).Err()
+		_ = c.rdb.Del(rctx, lock).Err()
 		return nil, err
 	}
 	pipe := c.rdb.Pipeline()
-	pipe.Set(ctx, entry, encodeEntry(c.now().Add(c.ttl), b), c.ttl+c.stale)
-	pipe.Del(ctx, lock)
-	_, _ = pipe.Exec(ctx)
+	pipe.Set(rctx, entry, encodeEntry(c.now().Add(c.ttl), b), c.ttl+c.stale)
+	pipe.Del(rctx, lock)
+	_, _ = pipe.Exec(rctx)
 	return b, nil
 }
 

@@ -223,7 +223,9 @@ func TestCacheWithoutRedis(t *testing.T) {
 	if wrCacheCount(s, "events", cacheError) != 1 {
 		t.Fatalf("error count %v, want 1", wrCacheCount(s, "events", cacheError))
 	}
-	if err := s.invalidateEvent(ctx, "ev"); !errors.Is(err, errCacheInvalidate) {
+	ictx, icancel := context.WithTimeout(ctx, time.Second)
+	defer icancel()
+	if err := s.invalidateEvent(ictx, "ev"); !errors.Is(err, errCacheInvalidate) {
 		t.Fatalf("invalidateEvent with Redis down = %v, want errCacheInvalidate", err)
 	}
 }
