@@ -70,6 +70,7 @@ func Classify(status int, code string, err error, sent bool) history.Type {
 type client struct {
 	base     string
 	hc       *http.Client
+	stream   *http.Client // for waiting-room streams; nil means hc
 	timeout  time.Duration
 	clock    *Clock
 	inFlight atomic.Int64
@@ -132,8 +133,12 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	}
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
+	hc := c.hc
+	if stream != nil && c.stream != nil {
+		hc = c.stream
+	}
 	a.call = c.clock.Now()
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		a.ret = c.clock.Now()
 		a.err = err

@@ -43,9 +43,13 @@ type Config struct {
 	// Arrivals start after the set-up, at Driver.Began on that clock.
 	Clock *Clock
 	// HTTPClient sends the requests; nil means one on NewTransport(MaxConns). Its Timeout
-	// should be 0: each request has the scenario's RequestTimeout.
+	// should be 0: each request has the scenario's RequestTimeout. Waiting-room streams, which
+	// hold a connection each for as long as a user waits, always go through a transport of
+	// their own without a connection bound.
 	HTTPClient *http.Client
-	// MaxConns bounds connections to the target (0: no bound) for the default client.
+	// MaxConns bounds the connections of the default client to the target (default 512;
+	// negative: no bound). A request that finds them all busy waits for one; the wait counts
+	// in its latency, so a bound that is too small shows up as latency, not as a lower rate.
 	MaxConns int
 	// RunID labels this run's sessions and idempotency keys, so that runs against one server
 	// do not collide; default: the clock's start time. It is the one thing not derived from
@@ -66,6 +70,9 @@ type Config struct {
 	// Strategy and DB label the history header when the runner knows them.
 	Strategy, DB string
 }
+
+// DefaultMaxConns is the default bound on the driver's connections for ordinary requests.
+const DefaultMaxConns = 512
 
 // Driver runs one scenario's herd against a target. Create it with New, then call Run once.
 // Clock, Plan, Began and Annotate are safe to call from other goroutines during Run.
@@ -130,18 +137,24 @@ func New(cfg Config) (*Driver, error) {
 			d.runID += "s" + strconv.Itoa(cfg.Shard.Index)
 		}
 	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{
-			Transport:     NewTransport(cfg.MaxConns),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		conns := cfg.MaxConns
+		switch {
+		case conns == 0:
+			conns = DefaultMaxConns
+		case conns < 0:
+			conns = 0
 		}
+		hc = &http.Client{Transport: NewTransport(conns), CheckRedirect: noRedirect}
 	}
+	stream := &http.Client{Transport: NewTransport(0), CheckRedirect: noRedirect}
 	timeout := d.sc.RequestTimeout
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	d.client = &client{base: strings.TrimRight(cfg.Target, "/"), hc: hc, timeout: timeout, clock: d.clock}
+	d.client = &client{base: strings.TrimRight(cfg.Target, "/"), hc: hc, stream: stream, timeout: timeout, clock: d.clock}
 	d.flowCount = make([]int64, len(d.sc.Users))
 
 	metrics := cfg.Metrics
