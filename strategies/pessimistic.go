@@ -77,7 +77,8 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 }
 
 // Confirm locks the hold's seats (or tier) and the hold, checks the seats are still the hold's
-// (an expired hold whose seats nobody took still counts), charges inside the transaction, marks
+// or free by the implicit-status rule (an expired hold whose seats nobody holds now still
+// counts), charges inside the transaction, marks
 // the seats sold and writes the booking. A hold whose seats were taken is ErrHoldExpired with
 // nothing charged: pessimistic never loses a hold after the charge, except when the database
 // fails between the charge and the commit (ErrHoldLost).
