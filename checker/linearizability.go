@@ -132,28 +132,58 @@ func (lc *linChecker) checkPartition(ctx context.Context, pid int32, buf []porcu
 
 	kept, offender := lc.reduce(ops)
 	out := partOutcome{checked: len(kept)}
-	switch {
-	case offender:
-		out.verdict = pvIllegal
-	case len(kept) > lc.opts.MaxPartitionOps:
-		out.verdict = pvTooLarge
-	default:
-		buf = lc.operations(kept, buf[:0], false)
+	// The core is the partition without its observers. Observers change no state, so
+	// dropping them only relaxes the history: an illegal core proves the seat illegal, and
+	// proving it costs no search over the orders of concurrent observers, which is what makes
+	// porcupine slow on illegal hot seats (it must try every subset of them).
+	core := kept
+	if observers(kept) > 0 {
+		core = make([]seatOp, 0, len(kept))
+		for i := range kept {
+			if !isObserver(&kept[i]) {
+				core = append(core, kept[i])
+			}
+		}
+	}
+	check := func(ops []seatOp) partVerdict {
+		if len(ops) > lc.opts.MaxPartitionOps {
+			return pvTooLarge
+		}
+		buf = lc.operations(ops, buf[:0], false)
+		defer clear(buf) // drop the references to this partition's operations
 		switch porcupine.CheckOperationsTimeout(lc.model, buf, lc.timeout(ctx)) {
 		case porcupine.Illegal:
-			out.verdict = pvIllegal
+			return pvIllegal
 		case porcupine.Unknown:
-			out.verdict = pvTimeout
+			return pvTimeout
 		}
-		clear(buf) // drop the references to this partition's operations
+		return pvLegal
+	}
+	switch {
+	case offender:
+		// The core keeps the sale and the offender after it, so it is illegal too.
+		out.verdict, out.ops = pvIllegal, core
+	default:
+		out.verdict, out.ops = check(core), core
+		if out.verdict == pvLegal && len(core) < len(kept) {
+			out.verdict, out.ops = check(kept), kept
+		}
 	}
 	if out.verdict == pvLegal {
-		p.ops = nil
-	} else {
-		out.ops = kept
-		p.ops = nil
+		out.ops = nil
 	}
+	p.ops = nil
 	return out, idle, idleN, buf
+}
+
+func observers(ops []seatOp) int {
+	n := 0
+	for i := range ops {
+		if isObserver(&ops[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // timeout is the per-partition budget, never beyond the context's deadline.
@@ -311,11 +341,59 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 			kept = append(kept, o)
 		}
 	}
+	kept = dropNested(kept)
 	if offender >= 0 {
 		// The offender sits after the cut, so it does not overlap what kept reuses.
 		kept = append(kept, ops[offender])
 	}
 	return kept, offender >= 0
+}
+
+// dropNested removes every observer whose interval contains the interval of another observer
+// at least as demanding (a read saying held is as demanding as a refusal, which only needs
+// the seat not available): it can be ordered right beside that one, where the state already
+// satisfies it, and its wider interval constrains nothing more. Identical intervals keep one.
+// ops must be sorted by call; the result reuses its memory.
+func dropNested(ops []seatOp) []seatOp {
+	n := observers(ops)
+	if n < 2 {
+		return ops
+	}
+	drop := make([]bool, len(ops))
+	// Scan by decreasing call (then increasing ret, so that of identical intervals the first
+	// seen is kept), tracking the smallest return among observers called at or after this one.
+	idx := make([]int, 0, n)
+	for i := range ops {
+		if isObserver(&ops[i]) {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmp.Compare(ops[b].call, ops[a].call); c != 0 {
+			return c
+		}
+		return cmp.Compare(ops[a].ret, ops[b].ret)
+	})
+	minAll, minHeld := int64(math.MaxInt64), int64(math.MaxInt64)
+	for _, i := range idx {
+		o := &ops[i]
+		held := o.kind == kRead
+		if (held && minHeld <= o.ret) || (!held && minAll <= o.ret) {
+			drop[i] = true
+			continue
+		}
+		minAll = min(minAll, o.ret)
+		if held {
+			minHeld = min(minHeld, o.ret)
+		}
+	}
+	kept := ops[:0]
+	for i := range ops {
+		if !drop[i] {
+			kept = append(kept, ops[i])
+		}
+	}
+	return kept
 }
 
 func isObserver(o *seatOp) bool {
