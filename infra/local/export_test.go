@@ -8,3 +8,6 @@ var (
 	ProcessFamily   = processFamily
 	Running         = running
 )
+
+// FindBinary is findBinary, for the search-order test.
+var FindBinary = findBinary

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -83,6 +84,7 @@ type service struct {
 
 // TestEnv starts PostgreSQL, MariaDB and Redis once and shares them between the subtests.
 func TestEnv(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	parent := t.TempDir()
@@ -393,5 +395,43 @@ func redisService(env *local.Env) service {
 			c := client(t)
 			return func(ctx context.Context) error { return c.Ping(ctx).Err() }
 		},
+	}
+}
+
+func TestFindBinaryPrefersPathThenNewestVersion(t *testing.T) {
+	root := t.TempDir()
+	mk := func(rel string, mode os.FileMode) string {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mk("lib/9.6/bin/initdb", 0o755)
+	want := mk("lib/15/bin/initdb", 0o755)
+	mk("lib/16/bin/initdb", 0o644) // not executable: skipped
+	inPath := mk("path/initdb", 0o755)
+	search := []string{filepath.Join(root, "lib/*/bin")}
+
+	tests := []struct {
+		name string
+		path string
+		want string
+	}{
+		{"PATH first", filepath.Join(root, "path"), inPath},
+		{"then the highest executable version", filepath.Join(root, "nothing"), want},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", tt.path)
+			got, err := local.FindBinary("initdb", "postgresql", search...)
+			if err != nil || got != tt.want {
+				t.Errorf("findBinary = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

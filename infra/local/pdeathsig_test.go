@@ -26,6 +26,7 @@ func TestServicesDieWithStampede(t *testing.T) {
 		helper(dir)
 		return
 	}
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
