@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"stampede/infra/local"
+	"stampede/internal/testsvc"
 )
 
 // helperEnv makes the test binary act as a stampede process that starts services and then
@@ -49,7 +50,7 @@ func TestServicesDieWithStampede(t *testing.T) {
 		line := sc.Text()
 		if msg, ok := strings.CutPrefix(line, "error "); ok {
 			if strings.Contains(msg, "not found in PATH") {
-				t.Skipf("helper: %s", msg)
+				testsvc.Unavailable(t, msg)
 			}
 			t.Fatalf("helper: %s", msg)
 		}
