@@ -66,44 +66,44 @@ func (p *Plan) Pacer() Pacer { return p.pacer }
 // pauses; seat lists are seat ids. Fields that do not apply to the user's flow are zero.
 type UserPlan struct {
 	// Index is the user's number in the whole run (0-based); it is the history's client id.
-	Index int
+	Index int `json:"index"`
 	// Arrival is the offset from the run's start at which the user arrives.
-	Arrival time.Duration
+	Arrival time.Duration `json:"arrival_ns"`
 	// Flow is browse, buy or bot; FlowIndex is its position in Scenario.Users.
-	Flow      string
-	FlowIndex int
-	Event     string
+	Flow      string `json:"flow"`
+	FlowIndex int    `json:"flow_index"`
+	Event     string `json:"event"`
 	// Pages are the pages a browser views, each after its Think pause.
-	Pages []Page
+	Pages []Page `json:"pages,omitempty"`
 	// Think is the pause before the user's first hold (buy) or before each later page (browse).
-	Think time.Duration
+	Think time.Duration `json:"think_ns,omitempty"`
 	// Picks are the seat sets to hold, in order: a buyer tries the next one when the previous
 	// was taken (HoldTries of them); a bot sends each in turn (Attempts of them). Empty for a
 	// best-available buyer, who picks from the live seat map, and for a GA buyer.
-	Picks [][]string
+	Picks [][]string `json:"picks,omitempty"`
 	// Count is how many seats or GA units the user wants; Tier is the GA tier, if any.
-	Count int
-	Tier  string
+	Count int    `json:"count,omitempty"`
+	Tier  string `json:"tier,omitempty"`
 	// BestAvailable users read the seat map and hold the best block of Count adjacent seats.
-	BestAvailable bool
+	BestAvailable bool `json:"best_available,omitempty"`
 	// PayAfter is the pause between a granted hold and the checkout.
-	PayAfter time.Duration
+	PayAfter time.Duration `json:"pay_after_ns,omitempty"`
 	// Abandon users never pay; Release says whether they release the hold or let it expire.
-	Abandon bool
-	Release bool
+	Abandon bool `json:"abandon,omitempty"`
+	Release bool `json:"release,omitempty"`
 	// Decline users pay with a declined card.
-	Decline bool
+	Decline bool `json:"decline,omitempty"`
 	// Queue says whether the user joins the waiting room before holding.
-	Queue bool
+	Queue bool `json:"queue,omitempty"`
 }
 
 // Page is one page view of a browser.
 type Page struct {
 	// Kind is list (GET /events), event (GET /events/{id}), search (GET /events/search) or
 	// seats (GET /events/{id}/seats).
-	Kind  string
-	Query string
-	Think time.Duration
+	Kind  string        `json:"kind"`
+	Query string        `json:"query,omitempty"`
+	Think time.Duration `json:"think_ns,omitempty"`
 }
 
 // Page kinds.
