@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"stampede/internal/testsvc"
+)
+
+func TestEnvName(t *testing.T) {
+	for flagName, want := range map[string]string{
+		"addr": "STAMPEDE_ADDR", "hold-ttl": "STAMPEDE_HOLD_TTL", "allow-unsafe": "STAMPEDE_ALLOW_UNSAFE", "key-prefix": "STAMPEDE_KEY_PREFIX",
+	} {
+		if got := envName(flagName); got != want {
+			t.Errorf("envName(%q) = %q, want %q", flagName, got, want)
+		}
+	}
+}
+
+func TestFlagsFromEnv(t *testing.T) {
+	newFS := func() (*flag.FlagSet, *string, *time.Duration, *bool) {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		return fs, fs.String("strategy", "", ""), fs.Duration("hold-ttl", 0, ""), fs.Bool("allow-unsafe", false, "")
+	}
+	env := map[string]string{"STAMPEDE_STRATEGY": "skip-locked", "STAMPEDE_HOLD_TTL": "30s", "STAMPEDE_ALLOW_UNSAFE": "true"}
+
+	fs, strategy, ttl, unsafe := newFS()
+	if err := fs.Parse([]string{"--strategy", "pessimistic"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := flagsFromEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("flagsFromEnv: %v", err)
+	}
+	if *strategy != "pessimistic" || *ttl != 30*time.Second || !*unsafe {
+		t.Errorf("after env: strategy %q hold-ttl %s allow-unsafe %v; want the flag's pessimistic, the env's 30s and true", *strategy, *ttl, *unsafe)
+	}
+
+	fs, _, _, _ = newFS()
+	_ = fs.Parse(nil)
+	err := flagsFromEnv(fs, func(k string) string {
+		if k == "STAMPEDE_HOLD_TTL" {
+			return "ten minutes"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "STAMPEDE_HOLD_TTL") {
+		t.Errorf("flagsFromEnv with a bad duration = %v, want an error naming STAMPEDE_HOLD_TTL", err)
+	}
+}
+
+func TestServeMainRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "unknown strategy", args: []string{"--strategy", "optimistic", "--db", "postgres://x/y"}, want: `strategy "optimistic": unknown`},
+		{name: "unsafe", args: []string{"--strategy", "naive", "--db", "postgres://x/y"}, want: "--allow-unsafe"},
+		{name: "unknown strategy from env", env: map[string]string{"STAMPEDE_STRATEGY": "nope", "STAMPEDE_DB": "postgres://x/y"}, want: `strategy "nope": unknown`},
+		{name: "no db", args: []string{"--strategy", "pessimistic"}, want: "db: required"},
+		{name: "stray argument", args: []string{"--strategy", "pessimistic", "extra"}, want: `unexpected argument "extra"`},
+		{name: "bad log level", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--log-level", "loud"}, want: "log-level"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := serveMain(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("serve %v = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	var stderr bytes.Buffer
+	if err := serveMain(context.Background(), []string{"--no-such-flag"}, func(string) string { return "" }, io.Discard, &stderr); err == nil {
+		t.Errorf("serve --no-such-flag = nil, want an error")
+	}
+}
+
+// TestServeBinary builds stampede, runs `stampede serve` configured through STAMPEDE_*
+// variables on a free port, reads the address it prints, checks /healthz, and stops it with
+// SIGTERM.
+func TestServeBinary(t *testing.T) {
+	dsn := testsvc.PG(t)
+	bin := filepath.Join(t.TempDir(), "stampede")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "STAMPEDE_STRATEGY=pessimistic", "STAMPEDE_DB="+dsn, "STAMPEDE_HOLD_TTL=45s", "STAMPEDE_ADDR=127.0.0.1:1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start stampede serve: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+				lines <- addr
+			}
+		}
+		close(lines)
+	}()
+	var addr string
+	select {
+	case a, ok := <-lines:
+		if !ok {
+			t.Fatalf("stampede serve exited without listening; stderr:\n%s", stderr.String())
+		}
+		addr = a
+	case <-time.After(60 * time.Second):
+		t.Fatalf("stampede serve printed no address in 60s; stderr:\n%s", stderr.String())
+	}
+	if strings.HasSuffix(addr, ":1") || strings.HasSuffix(addr, ":0") {
+		t.Errorf("listening on %s: want the real port picked for --addr 127.0.0.1:0 (the flag wins over STAMPEDE_ADDR)", addr)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"strategy":"pessimistic"`) {
+		t.Errorf("GET /healthz = %d %s, want 200 from the pessimistic strategy", resp.StatusCode, body)
+	}
+	if !strings.Contains(stderr.String(), "hold_ttl=45s") {
+		t.Errorf("log %q: want hold_ttl=45s from STAMPEDE_HOLD_TTL", stderr.String())
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("stampede serve after SIGTERM: %v, want exit status 0; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("stampede serve did not stop within 30s of SIGTERM")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a child's output copier and the test can share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
