@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,8 +21,17 @@ import (
 // broadcaster goroutine that reads the queue's head, length and rate once per streamTick (one
 // script call) and derives every subscriber's position from its join number (position =
 // seq - head + 1, see waitingroom.go); only when subscribers were admitted does it read their
-// admission times, in one HMGET for all of them. Each stream costs its HTTP connection, a
-// goroutine blocked on a one-slot channel and a small subscriber record.
+// admission times, in one HMGET for all of them.
+//
+// Memory. An HTTP/1.1 stream is taken over from net/http (Hijack) once its first event is
+// written: its handler returns, so the stream keeps neither a goroutine nor net/http's
+// per-connection buffers, only the socket and a small subscriber record; the broadcaster writes
+// its events straight to the socket, through a few writer goroutines, each write bounded by
+// streamWriteTimeout (a client that stops reading is dropped). The response is then delimited
+// by closing the connection (Connection: close), which every SSE client accepts. A client that
+// goes away is noticed at the next write to it, at the latest after two heartbeats. Where the
+// connection cannot be taken over (HTTP/2, or a wrapper without Hijack) the handler stays and
+// streams through its ResponseWriter, fed through a one-slot channel.
 
 // streamMsg is one SSE event for a subscriber.
 type streamMsg struct {
@@ -29,12 +41,17 @@ type streamMsg struct {
 	final bool
 }
 
-// streamSub is one open stream. The fields after ch are owned by the broadcaster goroutine once
-// the subscriber is registered.
+func (m streamMsg) frame() []byte {
+	return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", m.event, m.data)
+}
+
+// streamSub is one open stream: conn is set for a taken-over connection, ch otherwise. The
+// fields after ch are owned by the broadcaster goroutine once the subscriber is registered.
 type streamSub struct {
 	ticket string
 	t      queueTicket
 	seq    int64
+	conn   net.Conn
 	// ch holds at most the latest message; the broadcaster replaces an unread one.
 	ch chan streamMsg
 
@@ -59,10 +76,16 @@ type broadcaster struct {
 	subs  map[*streamSub]struct{}
 }
 
-// subscribe registers sub with its event's broadcaster, starting one if needed.
-func (q *queueState) subscribe(sub *streamSub) {
+// subscribe registers sub with its event's broadcaster, starting one if needed. It returns
+// false once the server is stopping.
+func (q *queueState) subscribe(sub *streamSub) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	select {
+	case <-q.stopping:
+		return false
+	default:
+	}
 	b := q.rooms[sub.t.Event]
 	if b == nil {
 		b = &broadcaster{event: sub.t.Event, subs: map[*streamSub]struct{}{}}
@@ -70,19 +93,28 @@ func (q *queueState) subscribe(sub *streamSub) {
 		go q.broadcast(b)
 	}
 	b.subs[sub] = struct{}{}
+	q.metrics.streams.Inc()
+	return true
 }
 
-// unsubscribe removes sub; a broadcaster without subscribers ends at its next tick.
-func (q *queueState) unsubscribe(sub *streamSub) {
+// unsubscribe removes subs of event; a broadcaster without subscribers ends at its next tick.
+func (q *queueState) unsubscribe(event string, subs ...*streamSub) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if b := q.rooms[sub.t.Event]; b != nil {
-		delete(b.subs, sub)
+	b := q.rooms[event]
+	if b == nil {
+		return
+	}
+	for _, s := range subs {
+		if _, ok := b.subs[s]; ok {
+			delete(b.subs, s)
+			q.metrics.streams.Dec()
+		}
 	}
 }
 
 // broadcast is a broadcaster's loop: it ends when it has no subscribers left or the server
-// stops.
+// stops, closing the connections it owns.
 func (q *queueState) broadcast(b *broadcaster) {
 	t := time.NewTicker(q.streamTick)
 	defer t.Stop()
@@ -91,6 +123,16 @@ func (q *queueState) broadcast(b *broadcaster) {
 		select {
 		case <-t.C:
 		case <-q.stopping:
+			q.mu.Lock()
+			for s := range b.subs {
+				if s.conn != nil {
+					_ = s.conn.Close()
+				}
+				q.metrics.streams.Dec()
+			}
+			b.subs = map[*streamSub]struct{}{}
+			delete(q.rooms, b.event)
+			q.mu.Unlock()
 			return
 		}
 		q.mu.Lock()
@@ -110,6 +152,12 @@ func (q *queueState) broadcast(b *broadcaster) {
 	}
 }
 
+// frameJob is one event to write to a taken-over connection.
+type frameJob struct {
+	sub *streamSub
+	msg streamMsg
+}
+
 // broadcastTick reads the queue's head once and updates every subscriber.
 func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 	ctx, cancel := context.WithTimeout(context.Background(), max(4*q.streamTick, 2*time.Second))
@@ -117,6 +165,17 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 	h, err := q.head(ctx, event)
 	if err != nil {
 		return err
+	}
+	var jobs []frameJob
+	deliver := func(s *streamSub, m streamMsg) {
+		if m.final {
+			s.done = true
+		}
+		if s.conn != nil {
+			jobs = append(jobs, frameJob{s, m})
+			return
+		}
+		s.offer(m)
 	}
 	now := time.Now()
 	var out []*streamSub
@@ -126,8 +185,7 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 		}
 		if s.t.Run != h.Run {
 			q.metrics.staleTickets.Inc()
-			s.done = true
-			s.offer(errorMsg(errQueueReset))
+			deliver(s, errorMsg(errQueueReset))
 			continue
 		}
 		if h.Length == 0 || s.seq < h.Seq {
@@ -140,30 +198,68 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 		if (changed && since >= q.streamMinInterval) || since >= q.heartbeat {
 			st := q.statusOf(s.ticket, s.t, queuePlace{Run: h.Run, Seq: s.seq, Position: pos, Length: h.Length, Rate: h.Rate})
 			s.lastPos, s.lastLen, s.lastSent = pos, h.Length, now
-			s.offer(jsonMsg("position", st, false))
+			deliver(s, jsonMsg("position", st, false))
 		}
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	sessions := make([]string, len(out))
-	for i, s := range out {
-		sessions[i] = s.t.Session
-	}
-	at, err := q.admittedAt(ctx, event, sessions)
-	if err != nil {
-		return err
-	}
-	for i, s := range out {
-		s.done = true
-		if at[i].IsZero() {
-			s.offer(errorMsg(fmt.Errorf("%w: the session is no longer in the queue of event %s", errTicketNotFound, event)))
-			continue
+	if len(out) > 0 {
+		sessions := make([]string, len(out))
+		for i, s := range out {
+			sessions[i] = s.t.Session
 		}
-		st := q.statusOf(s.ticket, s.t, queuePlace{Run: h.Run, Length: h.Length, Rate: h.Rate, Admitted: at[i]})
-		s.offer(jsonMsg("admitted", st, true))
+		at, err := q.admittedAt(ctx, event, sessions)
+		if err != nil {
+			q.writeFrames(event, jobs)
+			return err
+		}
+		for i, s := range out {
+			if at[i].IsZero() {
+				deliver(s, errorMsg(fmt.Errorf("%w: the session is no longer in the queue of event %s", errTicketNotFound, event)))
+				continue
+			}
+			st := q.statusOf(s.ticket, s.t, queuePlace{Run: h.Run, Length: h.Length, Rate: h.Rate, Admitted: at[i]})
+			deliver(s, jsonMsg("admitted", st, true))
+		}
 	}
+	q.writeFrames(event, jobs)
 	return nil
+}
+
+// streamWriters is how many goroutines write one tick's events to taken-over connections, so a
+// few slow clients do not hold up the others.
+const streamWriters = 8
+
+// writeFrames writes jobs to their connections and drops the streams that ended or failed.
+func (q *queueState) writeFrames(event string, jobs []frameJob) {
+	if len(jobs) == 0 {
+		return
+	}
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		closed []*streamSub
+		wg     sync.WaitGroup
+	)
+	for range min(streamWriters, (len(jobs)+63)/64) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				_ = j.sub.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+				if _, err := j.sub.conn.Write(j.msg.frame()); err != nil || j.msg.final {
+					_ = j.sub.conn.Close()
+					j.sub.done = true
+					mu.Lock()
+					closed = append(closed, j.sub)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	q.unsubscribe(event, closed...)
 }
 
 func jsonMsg(event string, v any, final bool) streamMsg {
@@ -182,8 +278,12 @@ func errorMsg(err error) streamMsg {
 }
 
 // streamWriteTimeout bounds one write to a stream client: a client that stops reading is dropped
-// instead of holding its goroutine forever.
-const streamWriteTimeout = 10 * time.Second
+// instead of holding a writer.
+const streamWriteTimeout = 5 * time.Second
+
+// streamHeader is the response head of a taken-over stream.
+const streamHeader = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" +
+	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n"
 
 // handleQueueStream is GET /queue/{ticket}/stream. Errors found before the stream starts (bad
 // session, unknown ticket, Redis down) are ordinary JSON error responses.
@@ -199,7 +299,35 @@ func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	st := q.statusOf(tk, t, p)
+	first := jsonMsg("position", st, false)
+	if st.Admitted {
+		first = jsonMsg("admitted", st, true)
+	}
+	sub := &streamSub{ticket: tk, t: t, seq: p.Seq, lastPos: p.Position, lastLen: p.Length, lastSent: time.Now()}
+
 	rc := http.NewResponseController(w)
+	if r.ProtoMajor == 1 {
+		if conn, _, err := rc.Hijack(); err == nil {
+			_ = conn.SetDeadline(time.Now().Add(streamWriteTimeout))
+			_, err := conn.Write(append([]byte(streamHeader), first.frame()...))
+			_ = conn.SetDeadline(time.Time{})
+			if err != nil || first.final {
+				_ = conn.Close()
+				return
+			}
+			sub.conn = conn
+			if !q.subscribe(sub) {
+				_ = conn.Close()
+			}
+			return
+		}
+	}
+	q.streamHere(w, r, rc, sub, first)
+}
+
+// streamHere streams through the ResponseWriter, for connections that cannot be taken over.
+func (q *queueState) streamHere(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, sub *streamSub, first streamMsg) {
 	// A stream outlives any read or write timeout the http.Server has; each write gets its own.
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
@@ -208,32 +336,24 @@ func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-
-	q.metrics.streams.Inc()
-	defer q.metrics.streams.Dec()
-
 	write := func(m streamMsg) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.event, m.data); err != nil {
+		if _, err := w.Write(m.frame()); err != nil {
 			return err
 		}
 		return rc.Flush()
 	}
-	st := q.statusOf(tk, t, p)
-	if st.Admitted {
-		_ = write(jsonMsg("admitted", st, true))
-		return
-	}
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
 		return
 	}
-	if err := write(jsonMsg("position", st, false)); err != nil {
+	if err := write(first); err != nil || first.final {
 		return
 	}
-	sub := &streamSub{ticket: tk, t: t, seq: p.Seq, ch: make(chan streamMsg, 1),
-		lastPos: p.Position, lastLen: p.Length, lastSent: time.Now()}
-	q.subscribe(sub)
-	defer q.unsubscribe(sub)
+	sub.ch = make(chan streamMsg, 1)
+	if !q.subscribe(sub) {
+		return
+	}
+	defer q.unsubscribe(sub.t.Event, sub)
 	for {
 		select {
 		case <-r.Context().Done():

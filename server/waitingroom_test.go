@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"stampede/infra/local"
@@ -26,6 +27,9 @@ import (
 // wrEnv is a real PostgreSQL or MariaDB database and a private Redis that several Servers can
 // share, as several server processes share them in production.
 type wrEnv struct {
+	// dsn and redisURL name the database and the Redis, for a server in another process.
+	dsn, redisURL string
+
 	db    sqldb.DB
 	store *strategies.Store
 	redis *local.Process
@@ -35,7 +39,8 @@ type wrEnv struct {
 func newWREnv(tb testing.TB, dialect string) *wrEnv {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testsvc.DB(tb, dialect), sqldb.Options{MaxConns: 8})
+	dsn := testsvc.DB(tb, dialect)
+	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: 8})
 	if err != nil {
 		tb.Fatalf("open %s: %v", dialect, err)
 	}
@@ -50,7 +55,7 @@ func newWREnv(tb testing.TB, dialect string) *wrEnv {
 	}
 	rdb := redis.NewClient(opt)
 	tb.Cleanup(func() { _ = rdb.Close() })
-	return &wrEnv{db: db, store: strategies.NewStore(db, nil), redis: proc, rdb: rdb}
+	return &wrEnv{dsn: dsn, redisURL: url, db: db, store: strategies.NewStore(db, nil), redis: proc, rdb: rdb}
 }
 
 // server builds a Server on the environment; tune, when given, adjusts it before use.
@@ -630,12 +635,17 @@ type wrSSE struct {
 // openStream opens GET /queue/{ticket}/stream and reads its events in the background.
 func wrOpenStream(tb testing.TB, base, ticket, session string) *wrSSE {
 	tb.Helper()
+	return wrOpenStreamWith(tb, http.DefaultClient, base, ticket, session)
+}
+
+func wrOpenStreamWith(tb testing.TB, client *http.Client, base, ticket, session string) *wrSSE {
+	tb.Helper()
 	req, err := http.NewRequest("GET", base+"/queue/"+ticket+"/stream", nil)
 	if err != nil {
 		tb.Fatalf("new request: %v", err)
 	}
 	req.Header.Set("X-Session-Id", session)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		tb.Fatalf("open stream: %v", err)
 	}
@@ -696,6 +706,18 @@ func (c *wrSSE) end(tb testing.TB) {
 }
 
 func TestStreamSendsPositionsThenToken(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		http2 bool
+	}{
+		{name: "HTTP/1.1, connection taken over"},
+		{name: "HTTP/2, streamed by the handler", http2: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testStreamPositionsThenToken(t, tc.http2) })
+	}
+}
+
+func testStreamPositionsThenToken(t *testing.T, http2 bool) {
 	e := newWREnv(t, "postgres")
 	s := e.server(t, func(s *Server) {
 		s.queue.streamTick = 10 * time.Millisecond
@@ -704,8 +726,15 @@ func TestStreamSendsPositionsThenToken(t *testing.T) {
 	})
 	ev := e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
 	ctx := t.Context()
-	hs := httptest.NewServer(s)
+	hs := httptest.NewUnstartedServer(s)
+	if http2 {
+		hs.EnableHTTP2 = true
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
 	defer hs.Close()
+	client := hs.Client()
 
 	const n = 6
 	tickets := make([]queueStatus, n)
@@ -714,7 +743,10 @@ func TestStreamSendsPositionsThenToken(t *testing.T) {
 	}
 	streams := make([]*wrSSE, n)
 	for i := range n {
-		streams[i] = wrOpenStream(t, hs.URL, tickets[i].Ticket, fmt.Sprintf("s%d", i))
+		streams[i] = wrOpenStreamWith(t, client, hs.URL, tickets[i].Ticket, fmt.Sprintf("s%d", i))
+		if wantProto := map[bool]int{false: 1, true: 2}[http2]; streams[i].resp.ProtoMajor != wantProto {
+			t.Fatalf("stream over HTTP/%d, want HTTP/%d", streams[i].resp.ProtoMajor, wantProto)
+		}
 		first := streams[i].next(t)
 		var st queueStatus
 		if err := json.Unmarshal([]byte(first.data), &st); err != nil || first.name != "position" || st.Position != int64(i+1) || st.Length != n {
@@ -733,7 +765,6 @@ func TestStreamSendsPositionsThenToken(t *testing.T) {
 	if err := s.queue.setRate(ctx, "ev", 100); err != nil {
 		t.Fatalf("setRate: %v", err)
 	}
-	last := streams[n-1]
 	admittedStreams := 0
 	for step := 0; admittedStreams < n; step++ {
 		if step > 1000 {
@@ -784,7 +815,6 @@ func TestStreamSendsPositionsThenToken(t *testing.T) {
 			}
 		}
 	}
-	_ = last
 }
 
 func TestStreamPositionsMatchStatus(t *testing.T) {
@@ -870,4 +900,49 @@ func TestStreamsEndWhenServerStops(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	c.end(t)
+}
+
+func TestStreamDroppedWhenClientLeaves(t *testing.T) {
+	e := newWREnv(t, "postgres")
+	s := e.server(t, func(s *Server) {
+		s.queue.streamTick = 10 * time.Millisecond
+		s.queue.heartbeat = 20 * time.Millisecond
+	})
+	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	var streams []*wrSSE
+	for i := range 3 {
+		st := wrMustJoin(t, s, "ev", fmt.Sprintf("s%d", i))
+		c := wrOpenStream(t, hs.URL, st.Ticket, fmt.Sprintf("s%d", i))
+		c.next(t)
+		streams = append(streams, c)
+	}
+	open := func() float64 {
+		var m dto.Metric
+		if err := s.queue.metrics.streams.Write(&m); err != nil {
+			t.Fatalf("read gauge: %v", err)
+		}
+		return m.GetGauge().GetValue()
+	}
+	if got := open(); got != 3 {
+		t.Fatalf("open streams %v, want 3", got)
+	}
+	streams[0].resp.Body.Close()
+	// The server notices at its next writes (heartbeats every 20 ms here).
+	for deadline := time.Now().Add(10 * time.Second); open() != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("open streams %v 10 s after a client left, want 2", open())
+		}
+	}
+	// The others still get their heartbeats.
+	if ev := streams[1].next(t); ev.name != "position" {
+		t.Fatalf("stream 1 after another left: %+v", ev)
+	}
+	s.queue.mu.Lock()
+	rooms := len(s.queue.rooms)
+	s.queue.mu.Unlock()
+	if rooms != 1 {
+		t.Fatalf("%d broadcasters, want 1", rooms)
+	}
 }
