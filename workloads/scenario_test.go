@@ -53,6 +53,17 @@ func TestShippedScenariosParse(t *testing.T) {
 	}
 }
 
+func TestBenchHerdParses(t *testing.T) {
+	sc, err := Load(filepath.Join("..", "bench", "herd-1m.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(sc, sc.Seed)
+	if err != nil || p.Users() != 1_000_000 {
+		t.Fatalf("herd-1m plan: %d users, %v; want 1000000", p.Users(), err)
+	}
+}
+
 func TestQuickstartShape(t *testing.T) {
 	sc := loadScenario(t, "quickstart.yaml")
 	p, err := NewProfile(sc.Arrivals)
