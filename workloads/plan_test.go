@@ -164,7 +164,9 @@ func TestSpecificPicksStayInTheList(t *testing.T) {
 			continue
 		}
 		for _, pick := range u.Picks {
-			if !sort.SliceIsSorted(pick, func(a, b int) bool { return indexOf(sc.Users[0].Seats.Seats, pick[a]) < indexOf(sc.Users[0].Seats.Seats, pick[b]) }) {
+			if !sort.SliceIsSorted(pick, func(a, b int) bool {
+				return indexOf(sc.Users[0].Seats.Seats, pick[a]) < indexOf(sc.Users[0].Seats.Seats, pick[b])
+			}) {
 				t.Fatalf("pick %v not in listed order", pick)
 			}
 			for _, s := range pick {
