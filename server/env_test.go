@@ -76,23 +76,37 @@ type testEnv struct {
 
 const testHoldTTL = time.Minute
 
+// envOption changes how newEnv builds a server.
+type envOption func(*envConfig)
+
+type envConfig struct {
+	holdTTL time.Duration
+}
+
+// withHoldTTL gives the strategy and the server another hold lifetime than testHoldTTL.
+func withHoldTTL(d time.Duration) envOption { return func(c *envConfig) { c.holdTTL = d } }
+
 // newEnv builds the named strategy on tdb (with a Redis of the test's own) and a Server over
 // it, serving on a loopback httptest server until cleanup. A strategy that has not landed yet
 // ("not implemented yet") skips the test.
-func newEnv(tb testing.TB, name string, tdb *testDB) *testEnv {
+func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv {
 	tb.Helper()
+	ec := envConfig{holdTTL: testHoldTTL}
+	for _, o := range opts {
+		o(&ec)
+	}
 	proc, url := testsvc.Redis(tb)
-	opts, err := redis.ParseURL(url)
+	ropts, err := redis.ParseURL(url)
 	if err != nil {
 		tb.Fatalf("parse redis url %s: %v", url, err)
 	}
-	rdb := redis.NewClient(opts)
+	rdb := redis.NewClient(ropts)
 	tb.Cleanup(func() { _ = rdb.Close() })
 	clock := &testClock{}
 	fps := failpoint.New()
 	prefix := "t:" + randomID() + ":"
 	st, err := strategies.New(name, strategies.Deps{
-		DB: tdb.db, Redis: rdb, KeyPrefix: prefix, HoldTTL: testHoldTTL, Now: clock.Now, Failpoints: fps,
+		DB: tdb.db, Redis: rdb, KeyPrefix: prefix, HoldTTL: ec.holdTTL, Now: clock.Now, Failpoints: fps,
 	}, true)
 	if err != nil && strings.Contains(err.Error(), "not implemented yet") {
 		tb.Skipf("strategy %s: %v", name, err)
@@ -104,7 +118,7 @@ func newEnv(tb testing.TB, name string, tdb *testDB) *testEnv {
 		tb.Cleanup(func() { _ = c.Close() })
 	}
 	srv, err := New(Config{
-		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: testHoldTTL, Registry: tdb.reg,
+		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: ec.holdTTL, Registry: tdb.reg,
 		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"),
 	})
 	if err != nil {
