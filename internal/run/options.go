@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"stampede/infra"
 	"stampede/strategies"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	CheckTimeout time.Duration
 	// Version labels the summary.
 	Version string
+	// Services, when set, are used instead of starting or resolving services (the caller
+	// owns them and closes them); several runs can share one set.
+	Services *infra.Services
 }
 
 func (o *Options) defaults() error {

@@ -49,11 +49,11 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	sum := &reports.Summary{Scenario: sc.Name, Seed: seed, Started: started,
 		Versions: map[string]string{"stampede": o.Version}}
 
-	var svc *infra.Services
-	if o.Target == "" {
-		if len(o.DBs) == 0 {
-			o.DBs = defaultDBs(o)
-		}
+	if o.Target == "" && len(o.DBs) == 0 {
+		o.DBs = defaultDBs(o)
+	}
+	svc := o.Services
+	if o.Target == "" && svc == nil {
 		if svc, err = services(ctx, o); err != nil {
 			return nil, "", err
 		}

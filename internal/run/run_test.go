@@ -1,0 +1,171 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"stampede/internal/testsvc"
+	"stampede/reports"
+	"stampede/strategies"
+)
+
+// binary is the stampede executable the runs start as the reference server, built once.
+var stampedeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stampede-run-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	stampedeBin = filepath.Join(dir, "stampede")
+	build := exec.Command("go", "build", "-o", stampedeBin, "stampede/cmd/stampede")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build stampede:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runE2E(t *testing.T, o Options) (*reports.Summary, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end runs skipped in -short mode")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		testsvc.Unavailable(t, "redis-server is not installed")
+	}
+	o.Scenario = "testdata/e2e.yaml"
+	o.Binary = stampedeBin
+	o.Out = t.TempDir()
+	var log bytes.Buffer
+	o.Progress = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sum, dir, err := Run(ctx, o)
+	t.Logf("progress:\n%s", log.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return sum, dir
+}
+
+// TestRunEverySafeStrategy runs the contended scenario, with a Redis restart and payments
+// slower than the hold TTL, on every safe strategy and both databases: every run must pass
+// every check, with bookings made and refunds issued for holds lost mid-payment.
+func TestRunEverySafeStrategy(t *testing.T) {
+	sum, dir := runE2E(t, Options{Strategies: strategies.Safe(), DBs: []string{"postgres", "mysql"}})
+	if len(sum.Runs) != 2*len(strategies.Safe()) {
+		t.Fatalf("%d runs, want %d", len(sum.Runs), 2*len(strategies.Safe()))
+	}
+	for _, r := range sum.Runs {
+		name := r.Strategy + "/" + r.DB
+		if r.Verdict != reports.Pass {
+			md, _ := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+			t.Errorf("%s: verdict %s (%v)\n%s", name, r.Verdict, r.Reasons, md)
+			continue
+		}
+		if r.Bookings == 0 {
+			t.Errorf("%s: no bookings: the herd did not buy anything", name)
+		}
+		if len(r.Faults) != 2 || r.Faults[0].Error != "" || r.Faults[1].Error != "" {
+			t.Errorf("%s: faults %+v, want the redis-restart and psp-delay both injected", name, r.Faults)
+		}
+		if len(r.Checks) < 8 {
+			t.Errorf("%s: only %d checks ran", name, len(r.Checks))
+		}
+	}
+	for _, f := range []string{reports.SummaryFile, reports.MarkdownFile, reports.HTMLFile, reports.JUnitFile} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	for _, r := range sum.Runs {
+		for _, f := range []string{"history.jsonl", "metrics.jsonl", "ledger.json", "server.log"} {
+			if _, err := os.Stat(filepath.Join(dir, r.Dir, f)); err != nil {
+				t.Errorf("%s lacks %s: %v", r.Dir, f, err)
+			}
+		}
+	}
+}
+
+// TestRunCatchesNaive runs the unsafe strategy: the verdict is fail and the report names the
+// seats sold twice.
+func TestRunCatchesNaive(t *testing.T) {
+	sum, dir := runE2E(t, Options{Strategies: []string{"naive"}, DBs: []string{"postgres"}, AllowUnsafe: true})
+	if sum.Verdict != reports.Fail {
+		t.Fatalf("naive verdict = %s, want fail", sum.Verdict)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`no-double-sale: seat \S+-\d+-\d+: the ledger has two bookings`).Match(md) {
+		t.Fatalf("report.md does not name a seat sold twice:\n%s", md)
+	}
+	var s reports.Summary
+	b, _ := os.ReadFile(filepath.Join(dir, reports.SummaryFile))
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	var lin *reports.Check
+	for i, c := range s.Runs[0].Checks {
+		if c.Name == "linearizability" {
+			lin = &s.Runs[0].Checks[i]
+		}
+	}
+	if lin == nil || lin.Result != reports.Fail {
+		t.Fatalf("linearizability check = %+v, want a failure", lin)
+	}
+	if lin.Visualization == "" {
+		t.Fatalf("linearizability failure has no visualization")
+	}
+	if _, err := os.Stat(filepath.Join(dir, lin.Visualization)); err != nil {
+		t.Fatalf("visualization %s: %v", lin.Visualization, err)
+	}
+	if html, _ := os.ReadFile(filepath.Join(dir, reports.HTMLFile)); !strings.Contains(string(html), lin.Visualization) {
+		t.Fatalf("report.html does not link %s", lin.Visualization)
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"unknown strategy", Options{Strategies: []string{"optimistic"}}, `strategy "optimistic": unknown`},
+		{"unsafe without flag", Options{Strategies: []string{"naive"}}, "--allow-unsafe"},
+		{"unknown db", Options{DBs: []string{"oracle"}}, `db "oracle"`},
+		{"bad env", Options{Env: "cloud"}, `env "cloud"`},
+		{"bad target", Options{Target: "localhost:8080"}, "http:// or https://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Run(context.Background(), tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run(%+v) = %v, want an error containing %q", tc.o, err, tc.want)
+			}
+		})
+	}
+	if _, _, err := Run(context.Background(), Options{Scenario: "testdata/nope.yaml"}); err == nil {
+		t.Fatal("Run with a missing scenario file succeeded")
+	}
+	if got, err := ParseList("all", []string{"a", "b"}); err != nil || strings.Join(got, ",") != "a,b" {
+		t.Fatalf("ParseList(all) = %v, %v", got, err)
+	}
+	if _, err := ParseList("a,,b", nil); err == nil {
+		t.Fatal("ParseList with an empty item succeeded")
+	}
+}
