@@ -348,13 +348,13 @@ func (s *SkipLocked) holdUnits(ctx context.Context, r HoldRequest) (Hold, error)
 // count below q with nothing left to mint proves the tier cannot serve q now.
 func (s *SkipLocked) afterShort(ctx context.Context, tag, eventID, tier string, q int64) error {
 	now := s.now()
-	var avail, free int64
+	var avail int64
 	if err := s.db.QueryRow(ctx, tag, "SELECT available FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&avail}, eventID, tier); err != nil {
 		return fmt.Errorf("read tier %s: %w", tier, err)
 	}
-	if err := s.db.QueryRow(ctx, tag, "SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND "+seatFreeSQL,
-		[]any{&free}, eventID, tier, now); err != nil {
-		return fmt.Errorf("count free units of %s: %w", tier, err)
+	free, err := countFreeUnits(ctx, onDB{s.db, tag}, eventID, tier, now)
+	if err != nil {
+		return err
 	}
 	s.noteUnminted(eventID, tier, avail)
 	switch {
@@ -365,6 +365,20 @@ func (s *SkipLocked) afterShort(ctx context.Context, tag, eventID, tier string, 
 		return fmt.Errorf("tier %s of %s: %d left, %d asked: %w", tier, eventID, free, q, ErrSoldOut)
 	}
 	return nil
+}
+
+// countFreeUnits counts a tier's free pool units at now: available ones, and held ones whose
+// hold has expired. Two counts, each a range of one index (ga_units_status, ga_units_expiry),
+// rather than one OR that MySQL answers by reading every unit row of the tier.
+func countFreeUnits(ctx context.Context, q sqldb.Querier, eventID, tier string, now time.Time) (int64, error) {
+	var free int64
+	err := q.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND status = 'available') + "+
+		"(SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND status = 'held' AND expires_at <= ?)",
+		[]any{&free}, eventID, tier, eventID, tier, now)
+	if err != nil {
+		return 0, fmt.Errorf("count free units of tier %s: %w", tier, err)
+	}
+	return free, nil
 }
 
 // tryHoldUnits is one GA hold transaction: claim q units, mark them held, insert the hold.
@@ -484,10 +498,9 @@ func (s *SkipLocked) refill(ctx context.Context, tag, eventID, tier string, need
 		if avail == 0 {
 			return nil
 		}
-		var free int64
-		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND "+seatFreeSQL,
-			[]any{&free}, eventID, tier, s.now()); err != nil {
-			return fmt.Errorf("count free units: %w", err)
+		free, err := countFreeUnits(ctx, tx, eventID, tier, s.now())
+		if err != nil {
+			return err
 		}
 		target := max(int64(s.poolSize), need)
 		if free >= target {
@@ -630,10 +643,9 @@ func (s *SkipLocked) RefillAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, k := range tiers {
-		var free int64
-		if err := s.db.QueryRow(ctx, tagSweeper, "SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND "+seatFreeSQL,
-			[]any{&free}, k[0], k[1], s.now()); err != nil {
-			errs = append(errs, fmt.Errorf("count free units of %s/%s: %w", k[0], k[1], err))
+		free, err := countFreeUnits(ctx, onDB{s.db, tagSweeper}, k[0], k[1], s.now())
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if free >= int64(s.poolSize)/2 {
