@@ -82,6 +82,7 @@ func TestCheckout(t *testing.T) {
 	}
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel() // one database each; nothing else is shared but the Redis server
 			db := ckDB(t, dialect)
 			for _, name := range strategies.Safe() {
 				t.Run(name, func(t *testing.T) {
@@ -593,45 +594,63 @@ func ckRetries(t *testing.T, e *ckEnv) {
 
 	t.Run("concurrent duplicates", func(t *testing.T) {
 		h := e.hold(t, s, s1, 0, e.seat())
-		// A slow processor keeps the first execution running while the others arrive.
-		if err := e.psp.SetFaults(payments.Faults{LatencyMS: 200}); err != nil {
-			t.Fatal(err)
+		// The first execution's charge waits at the processor until every duplicate sent
+		// while it runs has been answered.
+		arrived, release := make(chan struct{}, 1), make(chan struct{})
+		hook := func(r *http.Request) {
+			if r.URL.Path == "/charges" {
+				arrived <- struct{}{}
+				<-release
+			}
 		}
-		defer func() { _ = e.psp.SetFaults(payments.Faults{}) }()
+		e.pspHook.Store(&hook)
+		defer e.pspHook.Store(nil)
 		before := e.psp.Stats().Normal
+		first := make(chan ckReply, 1)
+		go func() { first <- ckCheckout(t, s, h.ID, s1, "dup-key-1", "card_ok") }()
+		select {
+		case <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the first execution never reached the processor")
+		}
 		const n = 12
 		replies := make([]ckReply, n)
 		var wg sync.WaitGroup
-		start := make(chan struct{})
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				<-start
 				replies[i] = ckCheckout(t, s, h.ID, s1, "dup-key-1", "card_ok")
 			}()
 		}
-		close(start)
 		wg.Wait()
-		fresh, busy := 0, 0
+		close(release)
 		for i, r := range replies {
-			switch {
-			case r.status == http.StatusCreated && !r.replayed:
-				fresh++
-			case r.status == http.StatusCreated && r.replayed:
-			case r.status == http.StatusConflict && r.code == codeIdempotencyInProgress:
-				busy++
-			default:
-				t.Errorf("request %d: %v, want 201 or 409 idempotency_in_progress", i, r)
+			if r.status != http.StatusConflict || r.code != codeIdempotencyInProgress {
+				t.Errorf("duplicate %d while the first runs: %v, want 409 idempotency_in_progress", i, r)
 			}
 		}
-		if fresh != 1 || busy == 0 {
-			t.Errorf("%d fresh bookings and %d in-progress answers; want exactly 1 and some", fresh, busy)
+		r := <-first
+		if wantBooked(t, r, h.ID); r.replayed {
+			t.Errorf("the first execution's answer is marked replayed")
 		}
 		if got := e.psp.Stats().Normal - before; got != 1 {
 			t.Errorf("the processor saw %d charge requests, want exactly 1 execution", got)
 		}
-		wantBooked(t, ckCheckout(t, s, h.ID, s1, "dup-key-1", "card_ok"), h.ID)
+		// Duplicates arriving together after the end all get the stored answer.
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				replies[i] = ckCheckout(t, s, h.ID, s1, "dup-key-1", "card_ok")
+			}()
+		}
+		wg.Wait()
+		for i, again := range replies {
+			if !again.replayed || again.raw != r.raw {
+				t.Errorf("duplicate %d after the end: %v, want the stored booking replayed", i, again)
+			}
+		}
 	})
 
 	t.Run("one hold, many keys", func(t *testing.T) {
@@ -771,7 +790,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	s := e.server(t, nil)
 	ctx := context.Background()
 	s1, s2 := e.sess("p1"), e.sess("p2")
-	const ttl = 400 * time.Millisecond
+	const ttl = 200 * time.Millisecond
 	arrived := make(chan struct{}, 8)
 	hook := func(r *http.Request) {
 		if r.URL.Path == "/charges" {
@@ -780,7 +799,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	}
 	e.pspHook.Store(&hook)
 	defer e.pspHook.Store(nil)
-	if err := e.psp.SetFaults(payments.Faults{LatencyMS: 1500}); err != nil {
+	if err := e.psp.SetFaults(payments.Faults{LatencyMS: 800}); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = e.psp.SetFaults(payments.Faults{}) }()
