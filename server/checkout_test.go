@@ -43,13 +43,13 @@ func (c *ckClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 // ckEnv is one strategy on a shared database with its own processor, Redis prefix, clock and
 // event (section A: one row of 200 seats at 5000 cents).
 type ckEnv struct {
-	name    string
-	db      sqldb.DB
-	rdb     *redis.Client
-	prefix  string
-	clock   *ckClock
-	psp     *payments.Processor
-	pspURL  string
+	name   string
+	db     sqldb.DB
+	rdb    *redis.Client
+	prefix string
+	clock  *ckClock
+	psp    *payments.Processor
+	pspURL string
 	// pspHook, when set, sees every processor request before the processor does.
 	pspHook atomic.Pointer[func(*http.Request)]
 	store   *strategies.Store
