@@ -26,6 +26,10 @@ func openMySQL(ctx context.Context, dsn string, opts Options) (DB, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	// Interpolate arguments client-side: server-side prepared statements cost two extra round
+	// trips per statement (prepare, close), a third of a short transaction's time. Safe with
+	// the utf8mb4 connection charset the driver uses.
+	cfg.InterpolateParams = true
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
