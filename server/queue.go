@@ -32,8 +32,8 @@ type queueState struct {
 	tokenTTL time.Duration
 	// tick is the admitter's period (default 20 ms): admission happens in steps this far apart.
 	tick time.Duration
-	// burstSeconds caps the unused admission budget at this many seconds of the rate (default
-	// 1), so a queue that was empty or paused does not release a flood at once.
+	// burstSeconds caps the admission budget saved up while sessions wait at this many seconds
+	// of the rate (default 5): admission catches up after a stall of up to that long.
 	burstSeconds float64
 	// maxBatch bounds the sessions one admission step moves (default 10,000).
 	maxBatch int
@@ -88,7 +88,7 @@ func (s *Server) initQueue() error {
 		log:               s.cfg.Logger,
 		tokenTTL:          10 * time.Minute,
 		tick:              20 * time.Millisecond,
-		burstSeconds:      1,
+		burstSeconds:      5,
 		maxBatch:          10000,
 		streamTick:        250 * time.Millisecond,
 		streamMinInterval: time.Second,

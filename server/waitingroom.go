@@ -33,10 +33,15 @@ import (
 // thousands of open streams from a single read of the head each tick.
 //
 // Rate. Admission runs a Lua script per event each tick that refills a token bucket from the
-// Redis server's clock (TIME) at the event's rate, capped at burstSeconds of it, pops as many
-// sessions as whole tokens allow and records them in :adm, all in one atomic step. Any number of
-// admitters (one per server process) can run it at once: they share the bucket, so together they
-// never admit more than rate x elapsed + the burst.
+// Redis server's clock (TIME) at the event's rate, pops as many sessions as whole tokens allow
+// and records them in :adm, all in one atomic step. Any number of admitters (one per server
+// process) can run it at once: they share the bucket, so together they never admit more than
+// rate x elapsed + the burst. The budget saved up while sessions wait is capped at
+// burstSeconds of the rate: enough for admission to catch up after the admitters stalled (a busy
+// machine, a Redis pause) so that the rate holds over a window, while an outage of every
+// admitter does not end in a flood. An empty queue saves up nothing (at most one session), so a
+// queue that fills again after being idle starts at the rate, and a paused queue (rate 0) saves
+// up nothing either.
 //
 // Redis restarts. The join counter, the queue and the admitted set live in the same Redis and
 // are lost together. Each queue carries a run id, stored in :meta and signed into every ticket.
@@ -69,7 +74,7 @@ func (k wrKeys) list() []string { return []string{k.meta, k.q, k.joined, k.adm, 
 // admission. KEYS: meta q joined adm bucket rate active. ARGV: session, new run id, configured
 // rate, event id, key TTL seconds, admission lifetime ms.
 // Returns {run, state, seq, rank, length, admitted_ms, rate} where state is new, waiting or
-// admitted. A new queue's admission budget starts filling at its first join.
+// admitted. The admission budget of a queue that was empty starts filling at this join.
 var joinScript = redis.NewScript(`
 local meta, q, joined, adm, bucket, rate, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local session = ARGV[1]
@@ -82,9 +87,6 @@ if not run then
   run = ARGV[2]
 end
 redis.call('SET', rate, ARGV[3], 'NX')
-if redis.call('EXISTS', bucket) == 0 then
-  redis.call('HSET', bucket, 'tokens', 0, 'ts', now)
-end
 local ttl = tonumber(ARGV[5])
 for _, k in ipairs({meta, q, joined, adm, bucket, rate}) do redis.call('EXPIRE', k, ttl) end
 local a = redis.call('HGET', adm, session)
@@ -101,7 +103,12 @@ end
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 redis.call('ZADD', q, seq, session)
 redis.call('HSET', joined, session, now)
-redis.call('SADD', active, ARGV[4])
+if redis.call('SADD', active, ARGV[4]) == 1 then
+  -- The queue was empty: its admission budget starts filling now, not when it last emptied.
+  local tk = tonumber(redis.call('HGET', bucket, 'tokens') or '0') or 0
+  if tk > 1 then tk = 1 end
+  redis.call('HSET', bucket, 'tokens', tk, 'ts', now)
+end
 return {run, 'new', seq, redis.call('ZRANK', q, session), redis.call('ZCARD', q), false, redis.call('GET', rate)}
 `)
 
@@ -156,10 +163,13 @@ if n > 0 then
     tokens = tokens - 1
   end
 end
+local card = redis.call('ZCARD', q)
+if card == 0 then
+  redis.call('SREM', active, ARGV[1])
+  if tokens > 1 then tokens = 1 end
+end
 redis.call('HSET', bucket, 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.3f', now))
 redis.call('EXPIRE', bucket, 172800)
-local card = redis.call('ZCARD', q)
-if card == 0 then redis.call('SREM', active, ARGV[1]) end
 out[1] = card
 return out
 `)

@@ -151,6 +151,14 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	}
 	want := rate * window.Seconds()
 	admitErr := (float64(admitted) - want) / want * 100
+	// The longest pause between two admission steps in the window: a pause longer than the
+	// burst cap (1 s of the rate) loses budget.
+	var maxGap int64
+	for i := 1; i < len(times); i++ {
+		if times[i] <= t0+window.Milliseconds() {
+			maxGap = max(maxGap, times[i]-times[i-1])
+		}
+	}
 
 	// 4. Every stream whose session was admitted got its admitted event (a few ticks later).
 	admittedSet := map[string]bool{}
@@ -201,6 +209,7 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	b.ReportMetric(p(0.5), "status_p50_ms")
 	b.ReportMetric(p(0.99), "status_p99_ms")
 	b.ReportMetric(float64(admittedStreams), "streams_admitted")
+	b.ReportMetric(float64(maxGap), "max_step_gap_ms")
 	b.Logf("sessions %d, streams %d: admitted %d in %v at %v/s (%.2f%%); %d status requests, p50 %.2f ms, p99 %.2f ms; server RSS %.1f MB, peak %.1f MB; %d streams admitted",
 		sessions, streams, admitted, window, rate, admitErr, len(lat), p(0.5), p(0.99), float64(rss)/(1<<20), float64(peak)/(1<<20), admittedStreams)
 }

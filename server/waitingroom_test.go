@@ -946,3 +946,28 @@ func TestStreamDroppedWhenClientLeaves(t *testing.T) {
 		t.Fatalf("%d broadcasters, want 1", rooms)
 	}
 }
+
+func TestIdleQueueSavesUpNoBurst(t *testing.T) {
+	e := newWREnv(t, "postgres")
+	s := e.server(t, nil)
+	const rate = 100.0
+	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: rate})
+	ctx := t.Context()
+	wrJoinMany(t, s, "ev", "first", 1, rate)
+	time.Sleep(20 * time.Millisecond) // two sessions' worth of budget
+	if st, err := s.queue.admitEvent(ctx, "ev"); err != nil || len(st.Sessions) != 1 || st.Length != 0 {
+		t.Fatalf("admitEvent = %+v, %v; want the one session admitted and the queue empty", st, err)
+	}
+	// The queue stays empty for 400 ms: 40 sessions' worth at the rate, none of which may be
+	// saved up for the next arrivals.
+	time.Sleep(400 * time.Millisecond)
+	start := time.Now()
+	wrJoinMany(t, s, "ev", "next", 20, rate)
+	st, err := s.queue.admitEvent(ctx, "ev")
+	if err != nil {
+		t.Fatalf("admitEvent: %v", err)
+	}
+	if most := 2 + rate*time.Since(start).Seconds(); float64(len(st.Sessions)) > most {
+		t.Fatalf("admitted %d right after an idle spell, want at most %.0f", len(st.Sessions), most)
+	}
+}
