@@ -41,7 +41,7 @@ func (c *ckClock) Now() time.Time          { return time.Now().Add(time.Duration
 func (c *ckClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // ckEnv is one strategy on a shared database with its own processor, Redis prefix, clock and
-// event (section A: one row of 200 seats at 5000 cents).
+// event (section A, seats at 5000 cents).
 type ckEnv struct {
 	name   string
 	db     sqldb.DB
@@ -55,6 +55,7 @@ type ckEnv struct {
 	store   *strategies.Store
 	ev      strategies.Event
 	seats   atomic.Int64
+	perRow  int
 }
 
 // TestCheckout runs every checkout scenario for every safe strategy on both databases. Each
@@ -86,7 +87,7 @@ func TestCheckout(t *testing.T) {
 			db := ckDB(t, dialect)
 			for _, name := range strategies.Safe() {
 				t.Run(name, func(t *testing.T) {
-					e := newCkEnv(t, name, db, rdb)
+					e := newCkEnv(t, name, db, rdb, 200)
 					for _, sc := range scenarios {
 						t.Run(sc.name, func(t *testing.T) {
 							b0, r0 := e.reconcile(t)
@@ -117,7 +118,9 @@ func ckDB(tb testing.TB, dialect string) sqldb.DB {
 	return db
 }
 
-func newCkEnv(tb testing.TB, name string, db sqldb.DB, rdb *redis.Client) *ckEnv {
+// newCkEnv builds an env for strategy name on db whose event has (at least) seats seats in
+// section A, rows of up to 500.
+func newCkEnv(tb testing.TB, name string, db sqldb.DB, rdb *redis.Client, seats int) *ckEnv {
 	tb.Helper()
 	ctx := context.Background()
 	e := &ckEnv{name: name, db: db, rdb: rdb, prefix: "ck:" + randomHex(4) + ":", clock: &ckClock{}}
@@ -137,12 +140,12 @@ func newCkEnv(tb testing.TB, name string, db sqldb.DB, rdb *redis.Client) *ckEnv
 	e.store = strategies.NewStore(db, e.clock.Now)
 	ev, _, err := e.store.CreateEvent(ctx, strategies.Event{
 		ID: "ck-" + randomHex(4), Name: "Checkout test",
-		Sections: []strategies.Section{{Name: "A", Rows: 1, SeatsPerRow: 200}},
+		Sections: []strategies.Section{{Name: "A", Rows: (seats + 499) / 500, SeatsPerRow: min(seats, 500)}},
 	})
 	if err != nil {
 		tb.Fatalf("create event: %v", err)
 	}
-	e.ev = ev
+	e.ev, e.perRow = ev, min(seats, 500)
 	if p, ok := st.(strategies.Preparer); ok {
 		if err := p.PrepareEvent(ctx, ev); err != nil {
 			tb.Fatalf("prepare event: %v", err)
@@ -153,7 +156,8 @@ func newCkEnv(tb testing.TB, name string, db sqldb.DB, rdb *redis.Client) *ckEnv
 
 // seat returns a seat no scenario has used yet.
 func (e *ckEnv) seat() string {
-	return fmt.Sprintf("A-1-%d", e.seats.Add(1))
+	k := int(e.seats.Add(1)) - 1
+	return fmt.Sprintf("A-%d-%d", k/e.perRow+1, k%e.perRow+1)
 }
 
 // strategy builds a fresh instance of the env's strategy, as a restarted process would.
