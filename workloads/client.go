@@ -68,12 +68,28 @@ func Classify(status int, code string, err error, sent bool) history.Type {
 
 // client speaks the booking contract (api.yaml) for the driver's users.
 type client struct {
-	base     string
-	hc       *http.Client
+	base string
+	hc   *http.Client
+	// more, when set, spreads users over several clients (by session), each with its own
+	// transport, so that their locks are not one hot spot under a large herd.
+	more     []*http.Client
 	stream   *http.Client // for waiting-room streams; nil means hc
 	timeout  time.Duration
 	clock    *Clock
 	inFlight atomic.Int64
+}
+
+// pick returns the HTTP client of a session: the same one for every request of a user, so
+// the user keeps its connection.
+func (c *client) pick(session string) *http.Client {
+	if len(c.more) == 0 {
+		return c.hc
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(session); i++ {
+		h = (h ^ uint32(session[i])) * 16777619
+	}
+	return c.more[h%uint32(len(c.more))]
 }
 
 // answer is one HTTP exchange as a user saw it.
@@ -133,7 +149,7 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	}
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
-	hc := c.hc
+	hc := c.pick(session)
 	if stream != nil && c.stream != nil {
 		hc = c.stream
 	}

@@ -71,6 +71,9 @@ type Config struct {
 	Strategy, DB string
 }
 
+// transportShards is how many transports the default client spreads users over.
+const transportShards = 8
+
 // DefaultMaxConns is the default bound on the driver's connections for ordinary requests.
 const DefaultMaxConns = 512
 
@@ -138,6 +141,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 	}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var more []*http.Client
 	hc := cfg.HTTPClient
 	if hc == nil {
 		conns := cfg.MaxConns
@@ -148,13 +152,21 @@ func New(cfg Config) (*Driver, error) {
 			conns = 0
 		}
 		hc = &http.Client{Transport: NewTransport(conns), CheckRedirect: noRedirect}
+		// A herd of goroutines on one http.Transport queues on its locks; spread users
+		// over several transports sharing the connection bound.
+		if conns == 0 || conns >= 2*transportShards {
+			for k := 0; k < transportShards; k++ {
+				per := conns / transportShards
+				more = append(more, &http.Client{Transport: NewTransport(per), CheckRedirect: noRedirect})
+			}
+		}
 	}
 	stream := &http.Client{Transport: NewTransport(0), CheckRedirect: noRedirect}
 	timeout := d.sc.RequestTimeout
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	d.client = &client{base: strings.TrimRight(cfg.Target, "/"), hc: hc, stream: stream, timeout: timeout, clock: d.clock}
+	d.client = &client{base: strings.TrimRight(cfg.Target, "/"), hc: hc, more: more, stream: stream, timeout: timeout, clock: d.clock}
 	d.flowCount = make([]int64, len(d.sc.Users))
 
 	metrics := cfg.Metrics
@@ -342,6 +354,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	idle := make(chan userJob)
 	interrupted := false
 dispatch:
 	for _, i := range users {
@@ -377,7 +390,12 @@ dispatch:
 		d.rec.arrived.Add(1)
 		d.rec.active.Add(1)
 		wg.Add(1)
-		go d.runUser(userCtx, &wg, i, at)
+		job := userJob{index: i, due: at}
+		select {
+		case idle <- job: // a finished user's goroutine takes it, its stack already grown
+		default:
+			go d.worker(userCtx, &wg, idle, job)
+		}
 	}
 
 	// Drain: wait for the running users, bounded.
@@ -415,6 +433,35 @@ dispatch:
 	return sum, nil
 }
 
+// userJob is one arrival handed to a worker goroutine.
+type userJob struct {
+	index int
+	due   int64
+}
+
+// workerIdle is how long a goroutine whose user finished waits for the next arrival before it
+// exits. Reusing goroutines spares each arrival a new goroutine and the growth of its stack to
+// the depth of an HTTP call, which otherwise dominates the cost of a large herd.
+const workerIdle = 2 * time.Second
+
+// worker plays job's user, then the users handed to it on idle, until none comes for
+// workerIdle or ctx ends.
+func (d *Driver) worker(ctx context.Context, wg *sync.WaitGroup, idle <-chan userJob, job userJob) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		d.runUser(ctx, wg, job.index, job.due)
+		t.Reset(workerIdle)
+		select {
+		case job = <-idle:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // runUser plays user i, due at the given offset of the run's clock.
 func (d *Driver) runUser(ctx context.Context, wg *sync.WaitGroup, i int, due int64) {
 	defer wg.Done()
@@ -424,7 +471,11 @@ func (d *Driver) runUser(ctx context.Context, wg *sync.WaitGroup, i int, due int
 	d.flowCount[p.FlowIndex]++
 	d.flowMu.Unlock()
 	u := user{d: d, p: p, session: sessionID(d.runID, i), next: due}
-	u.run(ctx)
+	// The user's own context: its requests' deadlines hang off it rather than off the run's
+	// context, whose lock every request would otherwise take twice.
+	uctx, cancel := context.WithCancel(ctx)
+	u.run(uctx)
+	cancel()
 	d.rec.finished.Add(1)
 }
 

@@ -103,14 +103,14 @@ func TestArrivalRates(t *testing.T) {
 	}{
 		{"constant 500/s for 2s", "{profile: constant, rate: 500/s, duration: 2s}", 1000,
 			[]window{{0, time.Second, 500}, {time.Second, 2 * time.Second, 500}}},
-		// 0 -> 600/s over 1 s: 75 in the first half second, 225 in the second.
-		{"ramp 0 to 600/s over 1s", "{profile: ramp, rate: 600/s, ramp: 1s, hold: 500ms}", 600,
-			[]window{{0, 500 * time.Millisecond, 75}, {500 * time.Millisecond, time.Second, 225}, {time.Second, 1500 * time.Millisecond, 300}}},
+		// 200 -> 600/s over 2 s (300 then 500), then 600/s for 1 s.
+		{"ramp 200 to 600/s over 2s", "{profile: ramp, start_rate: 200/s, rate: 600/s, ramp: 2s, hold: 1s}", 1400,
+			[]window{{0, time.Second, 300}, {time.Second, 2 * time.Second, 500}, {2 * time.Second, 3 * time.Second, 600}}},
 		{"steps 200/s then 800/s", "{profile: steps, steps: [{rate: 200/s, for: 1s}, {rate: 800/s, for: 1s}]}", 1000,
 			[]window{{0, time.Second, 200}, {time.Second, 2 * time.Second, 800}}},
-		// Baseline 100/s, up to 700/s over 500ms (200), 700/s for 500ms (350), down over 500ms (200).
-		{"spike 100 to 700/s", "{profile: spike, rate: 100/s, peak_rate: 700/s, ramp: 500ms, hold: 500ms}", 750,
-			[]window{{0, 500 * time.Millisecond, 200}, {500 * time.Millisecond, time.Second, 350}, {time.Second, 1500 * time.Millisecond, 200}}},
+		// Baseline 100/s, up to 700/s over 1 s (400), 700/s for 1 s (700), down over 1 s (400).
+		{"spike 100 to 700/s", "{profile: spike, rate: 100/s, peak_rate: 700/s, ramp: 1s, hold: 1s}", 1500,
+			[]window{{0, time.Second, 400}, {time.Second, 2 * time.Second, 700}, {2 * time.Second, 3 * time.Second, 400}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -254,6 +254,10 @@ func (r *recorder) tick(now int64) {
 			b = append(b, '\n')
 			_, err = r.metrics.Write(b)
 		}
+		if err == nil {
+			// One line a second: flush it, so that a dashboard can follow the run.
+			err = r.metrics.Flush()
+		}
 		if err != nil {
 			r.merr = fmt.Errorf("write metrics: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -81,6 +82,10 @@ request_timeout: 10s
 	}
 	wall := time.Since(start)
 	rss := peakRSS()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "go memory: heap sys %.0f MiB, stack sys %.0f MiB, gc cycles %d\n",
+		float64(ms.HeapSys)/(1<<20), float64(ms.StackSys)/(1<<20), ms.NumGC)
 	switch *mode {
 	case "rate":
 		fmt.Printf("requests %d elapsed %.2fs rate %.0f req/s ok %d fail %d info %d p99 %s peak_rss_mib %.0f\n",
