@@ -251,7 +251,6 @@ func TestFaultValidation(t *testing.T) {
 		{"huge latency", `{"latency_ms":600001}`, "latency_ms"},
 		{"rate above one", `{"error_rate":1.5}`, "error_rate"},
 		{"negative rate", `{"timeout_rate":-0.1}`, "timeout_rate"},
-		{"sum above one", `{"error_rate":0.5,"lost_response_rate":0.6}`, "must not exceed 1"},
 		{"wrong type", `{"error_rate":"half"}`, `error_rate\": want number`},
 	}
 	for _, tt := range tests {
@@ -335,6 +334,25 @@ func TestFaults(t *testing.T) {
 				t.Errorf("ledger after retry has %d charges, want 1", n)
 			}
 		})
+	}
+}
+
+// TestFaultPrecedence: rates that add up past 1 are applied in order, the later ones getting
+// what the earlier leave.
+func TestFaultPrecedence(t *testing.T) {
+	p, c, _ := newTestProcessor(t)
+	if err := p.SetFaults(Faults{ErrorRate: 1, LostResponseRate: 1}); err != nil {
+		t.Fatalf("SetFaults with rates summing to 2: %v", err)
+	}
+	for i := range 5 {
+		_, err := c.Charge(context.Background(), fmt.Sprintf("prec-%d", i), ChargeRequest{AmountCents: 1, Reference: "h"})
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Status != http.StatusInternalServerError {
+			t.Fatalf("charge %d: err %v, want the injected 500 (error_rate comes first)", i, err)
+		}
+	}
+	if st := p.Stats(); st.Errors != 5 || st.LostResponse != 0 {
+		t.Errorf("stats %+v, want 5 errors and no lost responses", st)
 	}
 }
 
