@@ -89,8 +89,9 @@ type RedisLock struct {
 
 	holdSeatsScript, holdGAScript, confirmScript, finalizeScript, releaseScript, initScript *redis.Script
 
-	mu     sync.Mutex
-	events map[string]*rlLoad
+	mu      sync.Mutex
+	events  map[string]*rlLoad
+	seeding map[string]chan struct{} // events being seeded; closed when done
 }
 
 var (
@@ -156,7 +157,7 @@ func NewRedisLock(d Deps, opts ...RedisLockOption) (*RedisLock, error) {
 	s := &RedisLock{
 		db: d.DB, store: NewStore(d.DB, d.Now), rdb: d.Redis, prefix: d.KeyPrefix, clock: d.Now,
 		ttl: d.HoldTTL, log: d.Logger, fp: d.Failpoints, retention: defaultHoldRetention,
-		grace: defaultConfirmGrace, events: map[string]*rlLoad{},
+		grace: defaultConfirmGrace, events: map[string]*rlLoad{}, seeding: map[string]chan struct{}{},
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -295,8 +296,33 @@ func (s *RedisLock) PrepareEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
-// seed writes the event's keys from the database where they are missing (lua/init.lua).
+// seed writes the event's keys from the database where they are missing (lua/init.lua). After
+// a Redis restart every request of an event finds its keys missing at once: one of them seeds,
+// the others wait for it and then try their script again.
 func (s *RedisLock) seed(ctx context.Context, eventID string) error {
+	s.mu.Lock()
+	if ch, busy := s.seeding[eventID]; busy {
+		s.mu.Unlock()
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ch := make(chan struct{})
+	s.seeding[eventID] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.seeding, eventID)
+		s.mu.Unlock()
+		close(ch)
+	}()
+	return s.seedOnce(ctx, eventID)
+}
+
+func (s *RedisLock) seedOnce(ctx context.Context, eventID string) error {
 	ev, err := s.event(ctx, eventID)
 	if err != nil {
 		return err
@@ -353,7 +379,8 @@ func (s *RedisLock) seed(ctx context.Context, eventID string) error {
 }
 
 // run runs a script that answers -1 (as a number or as the first element of a list) when the
-// event's keys are missing; then it seeds them and runs the script once more.
+// event's keys are missing; then it seeds them (or waits for the seeding in flight) and runs
+// the script again, at most twice more.
 func (s *RedisLock) run(ctx context.Context, eventID string, sc *redis.Script, keys []string, args ...any) (any, error) {
 	for attempt := 0; ; attempt++ {
 		res, err := sc.Run(ctx, s.rdb, keys, args...).Result()
@@ -363,7 +390,7 @@ func (s *RedisLock) run(ctx context.Context, eventID string, sc *redis.Script, k
 		if !uninitialised(res) {
 			return res, nil
 		}
-		if attempt > 0 {
+		if attempt >= 2 {
 			return nil, fmt.Errorf("redis keys of event %s are missing after seeding them", eventID)
 		}
 		if err := s.seed(ctx, eventID); err != nil {

@@ -212,6 +212,49 @@ func TestRedisLockRestartNeverTwoConfirms(t *testing.T) {
 	}
 }
 
+func TestRedisLockHerdAfterRestart(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newRLEnv(t, dialect)
+			e.createEvent(t, e.s, Event{ID: "herd", Name: "Herd", Sections: []Section{{Name: "A", Rows: 4, SeatsPerRow: 8}}})
+			ctx := context.Background()
+			sold, err := e.s.Hold(ctx, HoldRequest{EventID: "herd", Session: "early", Seats: []string{"A-1-1"}})
+			if err != nil {
+				t.Fatalf("Hold = %v", err)
+			}
+			if _, err := e.s.Confirm(ctx, ConfirmRequest{HoldID: sold.ID}); err != nil {
+				t.Fatalf("Confirm = %v", err)
+			}
+			e.restart(t)
+
+			// 32 buyers arrive at once on the empty Redis, one of them for the sold seat: the
+			// event is seeded once, the sold seat stays sold, every other seat gets exactly one
+			// holder, and the tokens are distinct and above the sale's.
+			holds := make([]Hold, 32)
+			errs := make([]error, 32)
+			lkRun(32, func(i int) {
+				seat := SeatID("A", i/8+1, i%8+1)
+				holds[i], errs[i] = e.s.Hold(ctx, HoldRequest{EventID: "herd", Session: fmt.Sprintf("s%d", i), Seats: []string{seat}})
+			})
+			if !errors.Is(errs[0], ErrUnavailable) {
+				t.Errorf("Hold of the seat sold before the restart = %v, want ErrUnavailable", errs[0])
+			}
+			tokens := map[int64]bool{}
+			for i := 1; i < 32; i++ {
+				if errs[i] != nil {
+					t.Errorf("Hold of free seat #%d after the restart = %v", i, errs[i])
+					continue
+				}
+				if holds[i].Token <= sold.Token || tokens[holds[i].Token] {
+					t.Errorf("token %d of hold #%d: want distinct and above %d", holds[i].Token, i, sold.Token)
+				}
+				tokens[holds[i].Token] = true
+			}
+		})
+	}
+}
+
 func TestRedisLockStaleFencingToken(t *testing.T) {
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
