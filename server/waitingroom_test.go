@@ -971,3 +971,95 @@ func TestIdleQueueSavesUpNoBurst(t *testing.T) {
 		t.Fatalf("admitted %d right after an idle spell, want at most %.0f", len(st.Sessions), most)
 	}
 }
+
+func TestQueueAdmissionThenHold(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			e := newWREnv(t, dialect)
+			s := e.server(t, nil)
+			e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 1000})
+			e.event(t, "other", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 1000})
+			e.event(t, "open", nil)
+			ctx := t.Context()
+			tk := wrMustJoin(t, s, "ev", "alice")
+			time.Sleep(5 * time.Millisecond) // a few sessions' worth of budget at 1000/s
+			if _, err := s.queue.admitEvent(ctx, "ev"); err != nil {
+				t.Fatalf("admitEvent: %v", err)
+			}
+			_, st, _ := wrStatus(t, s, tk.Ticket, "alice")
+			if !st.Admitted {
+				t.Fatalf("alice not admitted: %+v", st)
+			}
+			sign := s.queue.sign
+			now := time.Now()
+			hold := func(event, session, token string) (int, wrErrorReply) {
+				body, _ := json.Marshal(map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+				var er wrErrorReply
+				code := wrCall(t, s, "POST", "/events/"+event+"/holds", session, string(body), &er)
+				return code, er
+			}
+			for _, tc := range []struct {
+				name, event, session, token string
+			}{
+				{name: "no token (a bot skipping the queue)", event: "ev", session: "bot", token: ""},
+				{name: "garbage", event: "ev", session: "alice", token: "garbage"},
+				{name: "forged signature", event: "ev", session: "alice", token: testSigner(t, "guessed").admissionToken("ev", "alice", now, time.Hour)},
+				{name: "another session's token", event: "ev", session: "mallory", token: st.AdmissionToken},
+				{name: "token for another event", event: "other", session: "alice", token: st.AdmissionToken},
+				{name: "expired", event: "ev", session: "alice", token: sign.admissionToken("ev", "alice", now.Add(-2*time.Hour), time.Hour)},
+				{name: "the queue ticket instead of the token", event: "ev", session: "alice", token: tk.Ticket},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					code, er := hold(tc.event, tc.session, tc.token)
+					if code != http.StatusForbidden || er.Error.Code != "not_admitted" {
+						t.Fatalf("hold = %d %+v, want 403 not_admitted", code, er.Error)
+					}
+				})
+			}
+			if code, er := hold("ev", "alice", st.AdmissionToken); code != http.StatusCreated {
+				t.Fatalf("hold with the admission token = %d %+v, want 201", code, er.Error)
+			}
+			if code, er := hold("open", "bot", ""); code != http.StatusCreated {
+				t.Fatalf("hold without a waiting room = %d %+v, want 201", code, er.Error)
+			}
+		})
+	}
+}
+
+func TestWaitingRoomMetrics(t *testing.T) {
+	e := newWREnv(t, "postgres")
+	s := e.server(t, nil)
+	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 1000})
+	ctx := t.Context()
+	wrJoinMany(t, s, "ev", "u", 5, 1000)
+	time.Sleep(10 * time.Millisecond) // ten sessions' worth of budget at 1000/s
+	if err := s.queue.admitAll(ctx); err != nil {
+		t.Fatalf("admitAll: %v", err)
+	}
+	wrJoinMany(t, s, "ev", "v", 3, 1000)
+	if err := s.queue.admitAll(ctx); err != nil { // admits some of the three; reports the rest
+		t.Fatalf("admitAll: %v", err)
+	}
+	if _, err := s.cached(ctx, listCacheKey, func(context.Context) (any, error) { return 1, nil }); err != nil {
+		t.Fatalf("cached: %v", err)
+	}
+	r := httptest.NewRequest("GET", "/metrics", nil)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	body := w.Body.String()
+	for _, want := range []string{
+		`stampede_waiting_room_length{event="ev"}`,
+		`stampede_waiting_room_admit_rate{event="ev"} 1000`,
+		`stampede_waiting_room_admitted_total{event="ev"}`,
+		`stampede_waiting_room_wait_seconds_count{event="ev"}`,
+		`stampede_cache_requests_total{kind="events",result="miss"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	var m dto.Metric
+	if err := s.queue.metrics.admitted.WithLabelValues("ev").Write(&m); err != nil || m.GetCounter().GetValue() < 5 {
+		t.Fatalf("admitted_total = %v, want at least 5", m.GetCounter().GetValue())
+	}
+}
