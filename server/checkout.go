@@ -632,6 +632,15 @@ func (e *execution) decideRefund(ctx context.Context, reason string) error {
 	if k.ChargeID == "" {
 		return fmt.Errorf("refund for hold %s: no charge id known", k.Request.HoldID)
 	}
+	// Never refund a charge that paid a booking: if the key's booking exists (an earlier
+	// execution booked and died before saying so, and the strategy did not recognise its own
+	// booking id), the checkout is booked.
+	switch b, err := e.s.store.GetBooking(ctx, k.BookingID); {
+	case err == nil:
+		return e.booked(ctx, b)
+	case !errors.Is(err, strategies.ErrBookingNotFound):
+		return fmt.Errorf("look for booking %s before refunding: %w", k.BookingID, err)
+	}
 	k.Phase, k.RefundReason = phaseCharged, reason
 	if err := e.keys().save(ctx, k, recordPayment(ctx, k, paymentCharge, k.ChargeID, "", e.keys().clock())); err != nil {
 		return err
