@@ -31,7 +31,7 @@ type Options struct {
 	// Redis is a redis:// URL; empty runs without Redis (no waiting room, no read cache, and
 	// no redis-lock).
 	Redis string
-	// PSP is the payment processor's base URL.
+	// PSP is the payment processor's base URL; empty runs without one (checkout cannot charge).
 	PSP string
 	// HoldTTL is the hold lifetime; 0 means 10 minutes.
 	HoldTTL time.Duration
