@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -157,9 +158,54 @@ func (m *seatModel) next(s seatState, o *seatOp, dst []seatState) []seatState {
 	dst = m.apply(s, o, ret, dst)
 	if s.st == stHeld && s.expiry <= ret {
 		expired := seatState{st: stAvail, hold: s.hold, floor: max(s.floor, s.expiry)}
+		if m.ix.holds[s.hold].anon {
+			// Nobody can confirm a hold whose id nobody learned: forget it.
+			expired.hold = 0
+		}
 		dst = m.apply(expired, o, ret, dst)
 	}
 	return dst
+}
+
+// dominates reports whether every continuation possible from b is possible from a, so that a
+// set of possible states holding both may drop b. A lower floor only allows more; and two
+// holds whose ids nobody learned (unknown outcomes) are interchangeable, the one that may
+// expire sooner allowing more.
+func (m *seatModel) dominates(a, b seatState) bool {
+	if a.st != b.st || a.booking != b.booking || a.floor > b.floor {
+		return false
+	}
+	if a.hold == b.hold {
+		return a.expiry == b.expiry
+	}
+	return a.st == stHeld && m.ix.holds[a.hold].anon && m.ix.holds[b.hold].anon && a.expiry <= b.expiry
+}
+
+// prune removes the dominated states from a set of possible states, in place. Of two states
+// that dominate each other (equal), the first is kept.
+func (m *seatModel) prune(set []interface{}) []interface{} {
+	if len(set) < 2 {
+		return set
+	}
+	out := set[:0]
+	for i, x := range set {
+		xs := x.(seatState)
+		dropped := false
+		for j, y := range set {
+			if i == j {
+				continue
+			}
+			ys := y.(seatState)
+			if m.dominates(ys, xs) && (!m.dominates(xs, ys) || j < i) {
+				dropped = true
+				break
+			}
+		}
+		if !dropped {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // apply appends the states o leads to from p, without expiry.
@@ -271,7 +317,26 @@ func (m *seatModel) porcupineModel() porcupine.Model {
 			return fmt.Sprint(meta)
 		},
 	}
-	return nm.ToModel()
+	pm := nm.ToModel()
+	// ToModel's states are sets of nm's states; pruning the dominated ones keeps the sets
+	// (and porcupine's cache) small when many operations of unknown outcome pile up.
+	step := pm.Step
+	pm.Step = func(state, input, output interface{}) (bool, interface{}) {
+		ok, next := step(state, input, output)
+		if !ok {
+			return false, next
+		}
+		return true, m.prune(next.([]interface{}))
+	}
+	stepCtx := pm.StepContext
+	pm.StepContext = func(ctx context.Context, state, input, output interface{}) (bool, interface{}) {
+		ok, next := stepCtx(ctx, state, input, output)
+		if !ok {
+			return false, next
+		}
+		return true, m.prune(next.([]interface{}))
+	}
+	return pm
 }
 
 func (m *seatModel) holdName(h int32) string {

@@ -40,6 +40,8 @@ type holdInfo struct {
 	expiry int64
 	eff    int64
 	known  bool
+	// anon is set for a hold of unknown outcome whose id the client never learned.
+	anon bool
 }
 
 // checkoutRec is one checkout record, kept for the invariant and money checks.
@@ -287,11 +289,13 @@ func (ix *index) addHold(i int, r *history.Record) {
 		return
 	}
 	name := r.Out.HoldID
+	anon := false
 	if name == "" {
 		if out == oOk {
 			ix.noHoldID++
 		}
 		name = "?" + strconv.Itoa(i) // an unknown hold nobody can name again
+		anon = true
 	}
 	if _, dup := ix.holdIDs[name]; dup {
 		ix.dupHolds++
@@ -300,7 +304,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 	h := holdInfo{
 		name: name, event: r.In.Event, session: r.In.Session, tier: r.In.Tier, quantity: r.In.Quantity,
 		rec: int32(i), client: int32(r.Client), out: out, call: r.Call, ret: r.Ret,
-		expiresAt: r.Out.ExpiresAt, ttl: r.Out.TTLMillis * 1e6,
+		expiresAt: r.Out.ExpiresAt, ttl: r.Out.TTLMillis * 1e6, anon: anon,
 	}
 	if h.tier != "" {
 		for _, u := range r.Out.Units {

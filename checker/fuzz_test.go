@@ -1,0 +1,240 @@
+package checker
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"stampede/history"
+)
+
+// FuzzDecodeRecord holds the fast history-line decoder to encoding/json's answers: whenever
+// the fast path accepts a line, encoding/json (strict, as history.Reader) accepts it too and
+// decodes the same record; and decodeRecord as a whole agrees with encoding/json always.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, dir := range []string{filepath.Join("testdata", "lin"), filepath.Join("testdata", "run")} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				f.Fatal(err)
+			}
+			s := bufio.NewScanner(bytes.NewReader(b))
+			for s.Scan() {
+				f.Add(bytes.Clone(s.Bytes()))
+			}
+		}
+	}
+	for _, s := range []string{
+		`{"client":1,"op":"hold","in":{"seats":[]},"call":-0,"ret":1,"out":{},"type":"ok"}`,
+		`{"client":1,"Op":"hold","call":0,"ret":1,"type":"ok"}`,
+		`{"client":1,"op":"hold","in":{"event":"a"},"in":{"seats":["x"]},"call":0,"ret":1,"type":"ok"}`,
+		`{"client":1.0,"op":"hold","call":0,"ret":1,"type":"ok"}`,
+		`{"client":1,"op":"h\u006fld","call":0,"ret":1,"type":"ok"} trailing`,
+		`{"client":9223372036854775807,"op":"read","call":-9223372036854775808,"ret":1,"type":"info","out":{"replayed":true}}`,
+		`{"client":-1,"op":"fault-start","in":{"fault":"x","params":{"a":"1","a":"2"}},"call":5,"ret":5,"type":"ok"}`,
+		`{"client":1,"op":"hold","in":null,"call":0,"ret":1,"type":"ok","header":{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var want history.Record
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		wantErr := dec.Decode(&want)
+
+		var fast history.Record
+		p := fastParser{b: line}
+		if err := p.record(&fast); err == nil {
+			if wantErr != nil {
+				t.Fatalf("fast path accepted %q, encoding/json: %v", line, wantErr)
+			}
+			if !reflect.DeepEqual(fast, want) {
+				t.Fatalf("fast path decoded %q as\n%+v\nencoding/json as\n%+v", line, fast, want)
+			}
+		}
+		var got history.Record
+		err := decodeRecord(line, &got)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("decodeRecord(%q) error %v, encoding/json error %v", line, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeRecord(%q) = %+v, encoding/json %+v", line, got, want)
+		}
+	})
+}
+
+// fuzzHistory builds a small history over two seats from fuzz bytes: five bytes an operation.
+func fuzzHistory(data []byte) []history.Record {
+	const start = int64(1700000000000000000)
+	recs := []history.Record{{Client: -1, Op: history.KindHeader, Type: history.Ok, Header: &history.Header{Start: start}}}
+	seats := [][]string{{"A"}, {"B"}, {"A", "B"}}
+	holds, infos := 0, 0
+	t := int64(0)
+	// At most ten operations, four of unknown outcome: every input stays far below the
+	// fuzzer's time limit (unknown outcomes are what makes illegal histories costly to prove).
+	for i := 0; i+5 <= len(data) && len(recs) <= 10; i += 5 {
+		b0, b1, b2, b3, b4 := data[i], data[i+1], data[i+2], data[i+3], data[i+4]
+		t += int64(b1%16) * ms
+		call, ret := t, t+int64(1+b2%20)*ms
+		typ := [...]history.Type{history.Ok, history.Fail, history.Info}[int(b0>>2)%3]
+		if typ == history.Info {
+			if infos == 4 {
+				typ = history.Ok
+			}
+			infos++
+		}
+		r := history.Record{Client: int(b3 % 5), Call: call, Ret: ret, Type: typ}
+		seat := seats[int(b0>>4)%3]
+		holdID := "h" + strconv.Itoa(1+int(b3)%max(holds, 1))
+		switch b0 % 4 {
+		case 0:
+			r.Op, r.In = history.OpHold, history.Input{Event: "e", Session: "s", Seats: seat}
+			switch typ {
+			case history.Ok:
+				holds++
+				r.Out = history.Output{HoldID: "h" + strconv.Itoa(holds), Seats: seat,
+					ExpiresAt: start + ret + int64(b4%40)*ms, TTLMillis: int64(b4 % 40)}
+			case history.Fail:
+				r.Out = history.Output{Code: codeSeatUnavailable}
+				if b4&1 == 1 {
+					r.Out.Seats = seat[:1]
+				}
+			}
+		case 1:
+			r.Op, r.In = history.OpCheckout, history.Input{HoldID: holdID, Key: "k" + strconv.Itoa(int(b4%3))}
+			switch typ {
+			case history.Ok:
+				r.Out = history.Output{BookingID: "b" + strconv.Itoa(int(b4%3))}
+			case history.Fail:
+				r.Out = history.Output{Code: [...]string{codeHoldExpired, codeHoldLost, codeHoldSold, codePaymentDeclined}[b4%4]}
+			}
+		case 2:
+			r.Op, r.In = history.OpRelease, history.Input{HoldID: holdID}
+			if typ == history.Fail {
+				r.Out = history.Output{Code: codeHoldSold}
+			}
+		case 3:
+			r.Op, r.In, r.Type = history.OpRead, history.Input{Event: "e"}, history.Ok
+			st := [...][]string{nil, nil, nil}
+			st[b4%3] = seat
+			r.Out = history.Output{Available: st[0], Held: st[1], Sold: st[2]}
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// bruteForce decides one seat's history by trying every order consistent with real time,
+// with no reduction and no cache: an independent judge of porcupine and of the reductions.
+func bruteForce(m *seatModel, ops []seatOp, horizon int64) bool {
+	rets := make([]int64, len(ops))
+	for i, o := range ops {
+		rets[i] = o.ret
+		if o.out == oInfo {
+			rets[i] = horizon
+		}
+	}
+	done := make([]bool, len(ops))
+	failed := make(map[string]bool) // (done operations, possible states) known to lead nowhere
+	var search func(states []seatState, left int) bool
+	search = func(states []seatState, left int) bool {
+		if left == 0 {
+			return true
+		}
+		slices.SortFunc(states, func(a, b seatState) int { return cmpState(a, b) })
+		key := fmt.Sprint(done, states)
+		if failed[key] {
+			return false
+		}
+		// An operation may go next only if no pending one returned before it was called.
+		minRet := int64(math.MaxInt64)
+		for i := range ops {
+			if !done[i] {
+				minRet = min(minRet, rets[i])
+			}
+		}
+		for i := range ops {
+			if done[i] || ops[i].call > minRet {
+				continue
+			}
+			var next []seatState
+			for _, s := range states {
+				for _, n := range m.next(s, &ops[i], nil) {
+					if !slices.Contains(next, n) {
+						next = append(next, n)
+					}
+				}
+			}
+			if len(next) == 0 {
+				continue
+			}
+			done[i] = true
+			ok := search(next, left-1)
+			done[i] = false
+			if ok {
+				return true
+			}
+		}
+		failed[key] = true
+		return false
+	}
+	return search([]seatState{initialState}, len(ops))
+}
+
+func cmpState(a, b seatState) int {
+	return cmp.Or(cmp.Compare(a.st, b.st), cmp.Compare(a.hold, b.hold), cmp.Compare(a.booking, b.booking),
+		cmp.Compare(a.expiry, b.expiry), cmp.Compare(a.floor, b.floor))
+}
+
+// FuzzCheck feeds random small histories to the checker: it must never panic or error, never
+// be undecided, and its linearizability verdict on every seat must match the brute force.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte{0, 1, 5, 0, 20, 1, 1, 5, 0, 1, 0, 2, 5, 1, 20})
+	f.Add([]byte{0, 0, 9, 1, 3, 0, 1, 9, 2, 3, 5, 30, 4, 0, 0, 1, 1, 1, 0, 0})
+	f.Add([]byte{32, 0, 5, 0, 39, 8, 1, 30, 1, 0, 1, 2, 2, 0, 0, 3, 3, 1, 0, 1, 19, 15, 1, 0, 2})
+	f.Add([]byte{0, 0, 3, 0, 5, 16, 0, 3, 0, 5, 4, 1, 4, 1, 1, 1, 15, 2, 0, 0, 3, 2, 2, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs := fuzzHistory(data)
+		opts := Options{ClockSkew: time.Duration(len(data)%3) * time.Millisecond, Timeout: 10 * time.Second, MaxExamples: 100, MaxVisualizations: -1}
+		res, err := Check(context.Background(), Input{History: recs, Options: opts})
+		if err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+		v := res.Verdict(CheckLinearizability)
+		if v.Status == Unknown {
+			t.Fatalf("undecided on a tiny history: %+v", v)
+		}
+		got := map[string]bool{}
+		for _, ce := range v.Examples {
+			got[ce.Seat] = true
+			if len(ce.Ops) == 0 {
+				t.Errorf("counterexample without operations: %+v", ce)
+			}
+		}
+		wo, _ := opts.withDefaults()
+		ix := newIndex(wo)
+		for i := range recs {
+			ix.add(i, &recs[i])
+		}
+		ix.finalize()
+		m := &seatModel{ix: ix}
+		for _, p := range ix.parts {
+			want := !bruteForce(m, p.ops, ix.horizon)
+			if got[p.seat] != want {
+				t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, got[p.seat], want, recs)
+			}
+		}
+	})
+}
