@@ -78,6 +78,7 @@ func TestCheckout(t *testing.T) {
 		{"outcomes", ckOutcomes},
 		{"retries", ckRetries},
 		{"crash points", ckCrashPoints},
+		{"strategy forgets its booking", ckForgetfulStrategy},
 		{"slow processor", ckProcessorSlowerThanHold},
 		{"unknown outcomes", ckUnknownOutcomes},
 	}
@@ -188,9 +189,19 @@ type ckServer struct {
 // server starts a fresh server on the env's database; tune adjusts its checkout state.
 func (e *ckEnv) server(tb testing.TB, tune func(*checkoutState)) *ckServer {
 	tb.Helper()
+	return e.serverWith(tb, nil, tune)
+}
+
+// serverWith is server with the strategy wrapped by wrap (when not nil).
+func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strategies.Strategy, tune func(*checkoutState)) *ckServer {
+	tb.Helper()
 	reg := prometheus.NewRegistry()
+	st := e.strategy(tb)
+	if wrap != nil {
+		st = wrap(st)
+	}
 	s, err := New(Config{
-		DB: e.db, Strategy: e.strategy(tb), Redis: e.rdb, KeyPrefix: e.prefix + "srv:",
+		DB: e.db, Strategy: st, Redis: e.rdb, KeyPrefix: e.prefix + "srv:",
 		PSPURL: e.pspURL, HoldTTL: ckHoldTTL, Registry: reg, Now: e.clock.Now,
 	})
 	if err != nil {
@@ -783,6 +794,33 @@ func ckCrashPoints(t *testing.T, e *ckEnv) {
 		}
 	}
 	e.wantDelta(t, b0, r0, c0, wantBookings, wantRefunds, wantBookings+wantRefunds)
+}
+
+// ckForgetful is a strategy that, asked to confirm a hold it already booked, says the hold was
+// lost instead of returning the booking.
+type ckForgetful struct{ strategies.Strategy }
+
+func (f ckForgetful) Confirm(ctx context.Context, r strategies.ConfirmRequest) (strategies.Booking, error) {
+	if h, err := f.GetHold(ctx, r.HoldID); err == nil && h.Status == strategies.StatusSold {
+		return strategies.Booking{}, fmt.Errorf("confirm %s: %w", r.HoldID, strategies.ErrHoldLost)
+	}
+	return f.Strategy.Confirm(ctx, r)
+}
+
+// ckForgetfulStrategy: a server dies after the strategy booked; the resuming server's strategy
+// then claims the hold was lost. The checkout must still end booked, its charge not refunded.
+func ckForgetfulStrategy(t *testing.T, e *ckEnv) {
+	b0, r0, c0 := e.counts(t)
+	s1 := e.sess("f1")
+	base := e.server(t, nil)
+	h := e.hold(t, base, s1, 0, e.seat())
+	if r := ckCheckout(t, e.server(t, crashOnce(crashConfirmed)), h.ID, s1, "forgetful-key", "card_ok"); !r.dropped {
+		t.Fatalf("crash after the booking: got %v, want a dropped connection", r)
+	}
+	e.expireLeases()
+	forgetful := e.serverWith(t, func(st strategies.Strategy) strategies.Strategy { return ckForgetful{st} }, nil)
+	wantBooked(t, ckCheckout(t, forgetful, h.ID, s1, "forgetful-key", "card_ok"), h.ID)
+	e.wantDelta(t, b0, r0, c0, 1, 0, 1)
 }
 
 // ckProcessorSlowerThanHold: the processor takes longer than the hold's TTL and another buyer
