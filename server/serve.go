@@ -62,6 +62,7 @@ const (
 	DefaultAddr   = "127.0.0.1:8080"
 	DefaultPSP    = "http://127.0.0.1:8081"
 	defaultGrace  = 5 * time.Second
+	cutGrace      = time.Second
 	connectLimit  = 30 * time.Second
 	readHeaderMax = 10 * time.Second
 	idleMax       = 2 * time.Minute
@@ -222,9 +223,15 @@ wait:
 	sctx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownGrace)
 	defer cancelShutdown()
 	if err := hs.Shutdown(sctx); err != nil {
-		logger.Warn("shutdown: requests still open after the grace period are cut", "grace", o.ShutdownGrace.String(), "err", err)
+		// Cancel what is still running (open streams, requests parked at a failpoint) and give
+		// the handlers a moment to answer before the connections are closed under them.
+		logger.Warn("shutdown: cutting requests still open after the grace period", "grace", o.ShutdownGrace.String())
 		cutRequests()
-		_ = hs.Close()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cutGrace)
+		if err := hs.Shutdown(cctx); err != nil {
+			_ = hs.Close()
+		}
+		cancel()
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failure == nil {
 		failure = fmt.Errorf("serve http: %w", err)

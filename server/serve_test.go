@@ -155,3 +155,58 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestServeShutdownCutsOpenRequests: a request that would never end on its own (parked at a
+// blocking failpoint) does not keep Serve from returning; it is cut after the grace period and
+// answered 503, since its outcome is unknown to the client.
+func TestServeShutdownCutsOpenRequests(t *testing.T) {
+	base, stop := startServe(t, Options{
+		Addr: "127.0.0.1:0", Strategy: "pessimistic", DB: testsvc.PG(t), ShutdownGrace: 300 * time.Millisecond,
+	})
+	spec, _ := json.Marshal(testEventSpec("cut-ev"))
+	if code, body := httpDo(t, http.MethodPost, base+"/admin/events", "", string(spec)); code != http.StatusCreated {
+		t.Fatalf("POST /admin/events = %d %s", code, body)
+	}
+	if code, body := httpDo(t, http.MethodPut, base+"/admin/failpoints/after-hold", "", `{"action":"block"}`); code != http.StatusOK {
+		t.Fatalf("arm after-hold = %d %s", code, body)
+	}
+	type result struct {
+		code int
+		err  error
+	}
+	parked := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, base+"/events/cut-ev/holds", strings.NewReader(`{"seats":["A-1-1"]}`))
+		req.Header.Set("X-Session-Id", "parked")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			parked <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		parked <- result{code: resp.StatusCode}
+	}()
+	// Wait until the request is parked at the point.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := httpDo(t, http.MethodGet, base+"/admin/failpoints", "", "")
+		if strings.Contains(body, `"hits":1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hold never reached after-hold: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve = %v, want nil after a shutdown", err)
+	}
+	select {
+	case r := <-parked:
+		if r.err != nil || r.code != http.StatusServiceUnavailable {
+			t.Errorf("parked hold answered %d, %v; want 503 (outcome unknown)", r.code, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the parked hold got no answer after Serve returned")
+	}
+}
