@@ -16,13 +16,32 @@ type redisPause struct{}
 
 func (redisPause) Name() string { return redisPauseSpec.Name }
 
-func (redisPause) Inject(_ context.Context, t *Target, _ Params) (func(context.Context) error, error) {
+// Inject stops Redis. A restart of the same process in progress is waited for first, and the
+// recovery waits for one that starts during the window (the restarted process was never
+// stopped; continuing it is harmless).
+func (redisPause) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
 	p, ok := t.Redis.(Pauser)
 	if !ok {
 		return nil, unsupported("redis-pause", "the run does not own the Redis process (external Redis)")
 	}
-	if err := p.Pause(); err != nil {
+	done, err := t.exclusive(ctx, t.Redis)
+	if err != nil {
 		return nil, fmt.Errorf("redis-pause: %w", err)
 	}
-	return func(context.Context) error { return p.Resume() }, nil
+	err = p.Pause()
+	done()
+	if err != nil {
+		return nil, fmt.Errorf("redis-pause: %w", err)
+	}
+	return func(ctx context.Context) error {
+		done, err := t.exclusive(ctx, t.Redis)
+		if err != nil {
+			return fmt.Errorf("redis-pause: recover: %w", err)
+		}
+		defer done()
+		if err := p.Resume(); err != nil {
+			return fmt.Errorf("redis-pause: recover: %w", err)
+		}
+		return nil
+	}, nil
 }

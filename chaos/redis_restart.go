@@ -1,6 +1,9 @@
 package chaos
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 var redisRestartSpec = Spec{
 	Name:  "redis-restart",
@@ -17,5 +20,13 @@ func (redisRestart) Inject(ctx context.Context, t *Target, _ Params) (func(conte
 	if !ok {
 		return nil, unsupported("redis-restart", "the run does not own the Redis process (external Redis)")
 	}
-	return nil, r.Restart(ctx)
+	done, err := t.exclusive(ctx, t.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("redis-restart: %w", err)
+	}
+	defer done()
+	if err := r.Restart(ctx); err != nil {
+		return nil, fmt.Errorf("redis-restart: %w", err)
+	}
+	return nil, nil
 }

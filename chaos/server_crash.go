@@ -21,6 +21,11 @@ func (serverCrash) Inject(ctx context.Context, t *Target, _ Params) (func(contex
 	if !ok {
 		return nil, unsupported("server-crash", "the run did not start the server (--target)")
 	}
+	done, err := t.exclusive(ctx, t.ServerProc)
+	if err != nil {
+		return nil, fmt.Errorf("server-crash: %w", err)
+	}
+	defer done()
 	if err := r.Restart(ctx); err != nil {
 		return nil, fmt.Errorf("server-crash: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -56,6 +57,34 @@ type Target struct {
 
 	mu  sync.Mutex
 	psp map[string]pspSettings // active processor faults, merged into one PUT
+	// procs serialise the faults that act on one process (see exclusive).
+	procs map[any]chan struct{}
+}
+
+// exclusive waits until no other fault is acting on the process h and returns the function
+// that lets the next one act. Faults on one process take turns: a redis-pause that comes while
+// a redis-restart is bringing Redis back waits for it, rather than finding no process to
+// signal. A handle that cannot be a map key (not a pointer) is not serialised.
+func (t *Target) exclusive(ctx context.Context, h any) (func(), error) {
+	if h == nil || !reflect.TypeOf(h).Comparable() {
+		return func() {}, nil
+	}
+	t.mu.Lock()
+	if t.procs == nil {
+		t.procs = map[any]chan struct{}{}
+	}
+	turn := t.procs[h]
+	if turn == nil {
+		turn = make(chan struct{}, 1)
+		t.procs[h] = turn
+	}
+	t.mu.Unlock()
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (t *Target) client() *http.Client {
