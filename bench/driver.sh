@@ -35,33 +35,55 @@ for _ in $(seq 50); do [[ -s "$tmp/addr" ]] && break; sleep 0.1; done
 URL="http://$(head -1 "$tmp/addr")"
 echo "trivial endpoint $URL on core 0; generators on core 1; $CONNS connections; $ROUNDS rounds of ${DURATION}s"
 
+# Each run prints "requests/s requests-per-CPU-second": the first is what the generator
+# achieved on its core, the second what it would achieve per core of its own, which is the
+# fairer figure on a shared machine (other work on core 1 slows every generator alike, but
+# only in the first figure).
+cpu_of() { awk '{print $1 + $2}' "$tmp/time"; }
 run_wrk() {
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL/events" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'
+  local out; out=$(/usr/bin/time -o "$tmp/time" -f "%U %S" taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL/events")
+  local n; n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$out" | awk -v n="$n" -v c="$(cpu_of)" '/Requests\/sec/ {printf "%.0f %.0f\n", $2, n/c}'
 }
 run_vegeta() {
-  echo "GET $URL/events" | GOMAXPROCS=1 taskset -c 1 "$tmp/vegeta" attack -rate=0 -max-workers="$CONNS" \
-    -connections="$CONNS" -duration="${DURATION}s" | "$tmp/vegeta" report -type=json |
-    sed -n 's/.*"throughput":\([0-9.]*\).*/\1/p' | awk '{printf "%.0f\n", $1}'
+  echo "GET $URL/events" | GOMAXPROCS=1 /usr/bin/time -o "$tmp/time" -f "%U %S" taskset -c 1 "$tmp/vegeta" attack -rate=0 \
+    -max-workers="$CONNS" -connections="$CONNS" -duration="${DURATION}s" >"$tmp/vegeta.bin"
+  local c; c=$(cpu_of)
+  "$tmp/vegeta" report -type=json <"$tmp/vegeta.bin" |
+    sed -n 's/.*"requests":\([0-9]*\).*"throughput":\([0-9.]*\).*/\1 \2/p' |
+    awk -v c="$c" '{printf "%.0f %.0f\n", $2, $1/c}'
 }
 run_driver() {
-  GOMAXPROCS=1 taskset -c 1 "$tmp/drivebench" --mode rate --target "$URL" --users "$CONNS" \
-    --duration "${DURATION}s" 2>/dev/null | sed -n 's/.* rate \([0-9]*\) req\/s.*/\1/p'
+  local out; out=$(GOMAXPROCS=1 /usr/bin/time -o "$tmp/time" -f "%U %S" taskset -c 1 "$tmp/drivebench" --mode rate \
+    --target "$URL" --users "$CONNS" --duration "${DURATION}s" 2>/dev/null)
+  echo "$out" | sed -n 's/^requests \([0-9]*\) .* rate \([0-9]*\) req\/s.*/\1 \2/p' |
+    awk -v c="$(cpu_of)" '{printf "%.0f %.0f\n", $2, $1/c}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-: >"$tmp/wrk"; : >"$tmp/vegeta.txt"; : >"$tmp/driver"
+for f in wrk vegeta driver; do : >"$tmp/$f.rate"; : >"$tmp/$f.eff"; done
 for r in $(seq "$ROUNDS"); do
-  w=$(run_wrk); v=$(run_vegeta); d=$(run_driver)
-  echo "round $r: wrk $w  vegeta $v  stampede $d  (requests/s)"
-  echo "$w" >>"$tmp/wrk"; echo "$v" >>"$tmp/vegeta.txt"; echo "$d" >>"$tmp/driver"
+  line="round $r:"
+  for f in wrk vegeta driver; do
+    read -r rate eff < <(run_$f)
+    echo "$rate" >>"$tmp/$f.rate"; echo "$eff" >>"$tmp/$f.eff"
+    line="$line  $f $rate/s ($eff per CPU-s)"
+  done
+  echo "$line"
 done
-W=$(median <"$tmp/wrk"); V=$(median <"$tmp/vegeta.txt"); D=$(median <"$tmp/driver")
-echo "median: wrk $W  vegeta $V  stampede $D requests/s"
-awk -v d="$D" -v w="$W" -v v="$V" 'BEGIN {printf "stampede/wrk %.2f (goal >= 0.60)  stampede/vegeta %.2f (goal >= 1.00)\n", d/w, d/v}'
-echo "(stampede records every request: history lines, two HdrHistograms, per-second metrics)"
+for f in wrk vegeta driver; do
+  eval "${f}_rate=$(median <"$tmp/$f.rate")"; eval "${f}_eff=$(median <"$tmp/$f.eff")"
+done
+echo "median requests/s:            wrk $wrk_rate  vegeta $vegeta_rate  stampede $driver_rate"
+echo "median requests per CPU-second: wrk $wrk_eff  vegeta $vegeta_eff  stampede $driver_eff"
+awk -v d="$driver_rate" -v w="$wrk_rate" -v v="$vegeta_rate" -v de="$driver_eff" -v we="$wrk_eff" -v ve="$vegeta_eff" 'BEGIN {
+  printf "stampede/wrk    %.2f by rate, %.2f per CPU (goal >= 0.60)\n", d/w, de/we
+  printf "stampede/vegeta %.2f by rate, %.2f per CPU (goal >= 1.00)\n", d/v, de/ve }'
+echo "(stampede records every request: a history line, two HdrHistograms, per-second metrics)"
 
 if [[ $HERD == 1 ]]; then
   echo "1,000,000-user herd (bench/herd-1m.yaml) against the trivial endpoint, history to $tmp/herd:"
   "$tmp/drivebench" --mode herd --scenario bench/herd-1m.yaml --target "$URL" --out "$tmp/herd" 2>"$tmp/herd.log" || { tail -20 "$tmp/herd.log"; exit 1; }
+  grep "go memory" "$tmp/herd.log" || true
   ls -l "$tmp/herd/history.jsonl" | awk '{printf "history %.0f MiB\n", $5/1048576}'
 fi

@@ -108,6 +108,8 @@ type answer struct {
 	typ      history.Type
 }
 
+var jsonType = []string{"application/json"}
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxBody bounds what the driver reads of one answer (a large seat map is a few MiB).
@@ -138,11 +140,12 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 		a.ret = a.call
 		return a
 	}
+	// Canonical keys assigned directly: Header.Set would canonicalise them on every request.
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonType
 	}
 	if session != "" {
-		req.Header.Set("X-Session-Id", session)
+		req.Header["X-Session-Id"] = []string{session}
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -153,8 +156,14 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	if stream != nil && c.stream != nil {
 		hc = c.stream
 	}
+	// The transport directly, not Client.Do: the driver follows no redirects and sets its own
+	// deadlines, and Client.Do would copy every request's headers for redirects it never makes.
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
 	a.call = c.clock.Now()
-	resp, err := hc.Do(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		a.ret = c.clock.Now()
 		a.err = err

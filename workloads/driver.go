@@ -152,9 +152,10 @@ func New(cfg Config) (*Driver, error) {
 			conns = 0
 		}
 		hc = &http.Client{Transport: NewTransport(conns), CheckRedirect: noRedirect}
-		// A herd of goroutines on one http.Transport queues on its locks; spread users
-		// over several transports sharing the connection bound.
-		if conns == 0 || conns >= 2*transportShards {
+		// A herd of goroutines on one http.Transport queues on its locks; with many
+		// connections, spread users over several transports sharing the bound. (With few,
+		// users hashed unevenly over the transports would wait for connections.)
+		if conns == 0 || conns >= 4096 {
 			for k := 0; k < transportShards; k++ {
 				per := conns / transportShards
 				more = append(more, &http.Client{Transport: NewTransport(per), CheckRedirect: noRedirect})
