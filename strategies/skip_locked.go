@@ -32,15 +32,31 @@ import (
 // claims scan stays the size of the pool. Sold rows stay as the record of which units were sold.
 //
 // Why not claim-and-delete, and why the random start: on MariaDB 10.11 claim-and-delete with
-// SKIP LOCKED collapses past 8 workers (921 TPS at 8, under 300 at 32, under 80 at 64 in the
-// reference sysbench runs), because every claimer scans from the first row of the range and
-// walks the delete-marked index entries that purge has not removed yet, plus every row the
-// other claimers have locked. Changing a status column does not avoid that by itself: it
+// SKIP LOCKED collapses past 8 workers in the reference sysbench runs (921 TPS at 8, under 300
+// at 32, under 80 at 64), because every claimer scans from the first row of the range and walks
+// the delete-marked index entries that purge has not removed yet, plus every row the other
+// claimers have locked. Changing a status column does not avoid that by itself: it
 // delete-marks the unit's entry in the 'available' part of the index just as a delete would.
-// What avoids it is where the scan starts: each claim starts at a random unit in the minted
-// range and wraps around, so claimers spread over the pool and walk only the few dead or locked
-// entries near their own starting point. The figures measured on this design are in the
-// benchmark BenchmarkSkipLockedGAHold (skip_locked_test.go) and the project's report.
+// What avoids it is where the scan starts: each claim starts at a random unit among the last
+// minted ones and wraps around, so claimers spread over the pool and walk only the few dead or
+// locked entries near their own starting point. Units of expired holds are reached through
+// ga_units_expiry, so a claim never walks the live holds.
+//
+// Measured with BenchmarkSkipLockedGAHold (3,000 one-unit holds per run, each worker with its
+// own connection, MariaDB 10.11 and PostgreSQL 15 on a 2-core machine whose load average other
+// jobs kept at 15-35, so figures move by 40% between runs; paired figures are from one run):
+//   - MariaDB, random start (this design): 220-700 holds/s at 8 workers, 180-470 at 32, 180-360
+//     at 64: no fall from 8 to 64 workers.
+//   - MariaDB, every claim from the first free unit: 100-270 at 8, 160-310 at 32, 120-210 at
+//     64, slower than the random start in every paired run (1.15x to 2.5x), p99 1.2-2.0 s at 64.
+//   - MariaDB, claim-and-delete holds (SELECT ... LIMIT 1 FOR UPDATE SKIP LOCKED, DELETE, the
+//     hold row) in the same runs: 390-700 at 8, 270-490 at 32, 180-430 at 64. It did not
+//     collapse in runs of 3,000 holds (nor in 10,000 without the hold row) on this busy
+//     machine, nor did it gain anything past 8 workers; the reference collapse builds up over
+//     longer runs on an idle server.
+//     Updating a status keeps what deleting loses: which unit was sold to which booking, and
+//     released units go back to buyers without new rows.
+//   - PostgreSQL, 8 and 32 workers: 250-620 holds/s for all three ways, within the noise.
 //
 // Confirm checks the hold before charging (an expired hold whose seats were taken, or a
 // released one, is ErrHoldExpired with nothing charged), calls the charge outside any
