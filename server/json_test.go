@@ -106,3 +106,47 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("writeJSON(unencodable) = %d %q, want 500 internal", w.Code, w.Body.String())
 	}
 }
+
+// FuzzHoldRequest checks the hold request's decoding and validation together: no body panics,
+// every refusal is a 4xx invalid_request, and every accepted request is exactly one of 1..10
+// distinct non-empty seats or a tier with a quantity of 1..10.
+func FuzzHoldRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"seats":["A-1-1"]}`, `{"tier":"floor","quantity":2}`, `{"seats":["A-1-1"],"tier":"f","quantity":1}`,
+		`{"seats":[]}`, `{"seats":["A","A"]}`, `{"quantity":"2","tier":"x"}`, `{"tier":"x","quantity":11}`, `{}`, `null`,
+		`{"seats":null}`, `{"seats":[""]}`, `{"tier":"","quantity":1}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/events/e/holds", strings.NewReader(body))
+		var hr holdRequest
+		err := decodeJSON(r, &hr)
+		if err == nil {
+			err = hr.validate()
+		}
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != codeInvalidRequest || ae.Message == "" {
+				t.Fatalf("hold request %q refused with %#v, want a 4xx invalid_request with a message", body, err)
+			}
+			return
+		}
+		switch {
+		case hr.Seats != nil:
+			seats := *hr.Seats
+			if hr.Tier != nil || hr.Quantity != nil || len(seats) < 1 || len(seats) > maxSeatsPerHold {
+				t.Fatalf("hold request %q accepted as %+v", body, hr)
+			}
+			seen := map[string]bool{}
+			for _, s := range seats {
+				if s == "" || len(s) > maxSeatIDLen || seen[s] {
+					t.Fatalf("hold request %q accepted with seat %q", body, s)
+				}
+				seen[s] = true
+			}
+		case hr.Tier == nil || *hr.Tier == "" || hr.Quantity == nil || *hr.Quantity < 1 || *hr.Quantity > maxQuantityPerHold:
+			t.Fatalf("hold request %q accepted as tier %v quantity %v", body, hr.Tier, hr.Quantity)
+		}
+	})
+}
