@@ -45,6 +45,7 @@ func wrCachedEvent(tb testing.TB, s *Server, key string, load func(context.Conte
 }
 
 func TestCacheInvalidationOnEventChange(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	a, b := e.server(t, nil), e.server(t, nil) // two processes sharing the cache
 	e.event(t, "ev1", nil)
@@ -94,6 +95,7 @@ func TestCacheInvalidationOnEventChange(t *testing.T) {
 }
 
 func TestCacheSlowLoadDoesNotOutliveInvalidation(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	s := e.server(t, nil)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -130,6 +132,7 @@ func TestCacheSlowLoadDoesNotOutliveInvalidation(t *testing.T) {
 }
 
 func TestCacheStampedeOnColdKey(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	tune := func(s *Server) { s.cache.missWait = 5 * time.Second }
 	servers := []*Server{e.server(t, tune), e.server(t, tune)}
@@ -167,6 +170,7 @@ func TestCacheStampedeOnColdKey(t *testing.T) {
 }
 
 func TestCacheServesStaleWhileOneReloads(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	var clock atomic.Int64
 	clock.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
@@ -207,6 +211,7 @@ func TestCacheServesStaleWhileOneReloads(t *testing.T) {
 }
 
 func TestCacheWithoutRedis(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	s := e.server(t, nil)
 	var loads atomic.Int64
@@ -231,6 +236,7 @@ func TestCacheWithoutRedis(t *testing.T) {
 }
 
 func TestCacheDoesNotKeepErrors(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	s := e.server(t, nil)
 	boom := errors.New("boom")

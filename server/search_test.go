@@ -46,6 +46,7 @@ func searchIDs(tb testing.TB, s *Server, q string) (int, []string, wrErrorReply)
 }
 
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{"postgres", "mysql"} {
 		t.Run(dialect, func(t *testing.T) {
 			e := newWREnv(t, dialect)
@@ -91,6 +92,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestSearchValidatesQ(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "postgres")
 	s := e.server(t, nil)
 	for _, tc := range []struct {
@@ -116,6 +118,7 @@ func TestSearchValidatesQ(t *testing.T) {
 }
 
 func TestSearchIsCached(t *testing.T) {
+	t.Parallel()
 	e := newWREnv(t, "mysql")
 	s := e.server(t, nil)
 	ev := searchFixture[0]
