@@ -77,7 +77,7 @@ func (lc *linChecker) scanIdle(pid int32, ops []seatOp) ([]idleFinding, int) {
 	}
 	grace := int64(lc.opts.Grace)
 	end := func(h int32) (int64, bool) {
-		hi := &ix.holds[h]
+		hi := ix.hold(h)
 		if !hi.known || blocked[h] {
 			return 0, false
 		}
@@ -115,7 +115,7 @@ func (lc *linChecker) scanIdle(pid int32, ops []seatOp) ([]idleFinding, int) {
 	for i, h := range holds {
 		b := h.ret
 		if h.out == oInfo {
-			b = h.ret + max(ix.maxTTL, ix.holds[h.hold].expiry-h.call) + ix.skew + grace
+			b = h.ret + max(ix.maxTTL, ix.hold(h.hold).expiry-h.call) + ix.skew + grace
 		}
 		busy[i] = b
 		if i > 0 {
@@ -300,7 +300,7 @@ func (c *checks) noDoubleSale() Verdict {
 		if !ok {
 			continue
 		}
-		for _, k := range c.ix.holds[id].keys {
+		for _, k := range c.ix.hold(id).keys {
 			bySeat[k] = append(bySeat[k], sale{co, id})
 		}
 	}
@@ -400,7 +400,7 @@ func (c *checks) bookingsExist() Verdict {
 		}
 		var hi *holdInfo
 		if id, ok := c.ix.holdIDs[co.hold]; ok {
-			hi = &c.ix.holds[id]
+			hi = c.ix.hold(id)
 			if !c.covers(hi.event) {
 				continue
 			}
@@ -592,8 +592,8 @@ func (c *checks) admission() Verdict {
 		return v
 	}
 	var ex exampleSet
-	for id := 1; id < len(c.ix.holds); id++ {
-		h := &c.ix.holds[id]
+	for id := int32(1); id < c.ix.nholds; id++ {
+		h := c.ix.hold(id)
 		if h.out != oOk || !c.ix.roomOn[h.event] {
 			continue
 		}
@@ -626,7 +626,7 @@ func (c *checks) falseSellOuts(rep *linReport) Verdict {
 	v.Status, v.Count = Fail, rep.idleN
 	for _, f := range rep.idle {
 		p := &c.ix.parts[f.pid]
-		h := &c.ix.holds[f.hold]
+		h := c.ix.hold(f.hold)
 		what := "a hold was refused as seat_unavailable"
 		if f.y.kind == kRead {
 			what = "a read showed it held"

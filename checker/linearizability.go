@@ -293,7 +293,7 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 		o := &prefix[i]
 		switch {
 		case o.kind == kHold && o.out == oOk:
-			eff := lc.ix.holds[o.hold].eff
+			eff := lc.ix.hold(o.hold).eff
 			w := window{start: o.ret, endNA: eff, endHeld: eff}
 			if c, ok := relCall[o.hold]; ok {
 				w.endNA = min(w.endNA, c)

@@ -158,7 +158,7 @@ func (m *seatModel) next(s seatState, o *seatOp, dst []seatState) []seatState {
 	dst = m.apply(s, o, ret, dst)
 	if s.st == stHeld && s.expiry <= ret {
 		expired := seatState{st: stAvail, hold: s.hold, floor: max(s.floor, s.expiry)}
-		if m.ix.holds[s.hold].anon {
+		if m.ix.hold(s.hold).anon {
 			// Nobody can confirm a hold whose id nobody learned: forget it.
 			expired.hold = 0
 		}
@@ -178,7 +178,7 @@ func (m *seatModel) dominates(a, b seatState) bool {
 	if a.hold == b.hold {
 		return a.expiry == b.expiry
 	}
-	return a.st == stHeld && m.ix.holds[a.hold].anon && m.ix.holds[b.hold].anon && a.expiry <= b.expiry
+	return a.st == stHeld && m.ix.hold(a.hold).anon && m.ix.hold(b.hold).anon && a.expiry <= b.expiry
 }
 
 // prune removes the dominated states from a set of possible states, in place. Of two states
@@ -222,7 +222,7 @@ func (m *seatModel) apply(p seatState, o *seatOp, ret int64, dst []seatState) []
 		switch o.out {
 		case oOk, oInfo:
 			if p.st == stAvail {
-				dst = append(dst, seatState{st: stHeld, hold: o.hold, expiry: m.ix.holds[o.hold].eff, floor: p.floor})
+				dst = append(dst, seatState{st: stHeld, hold: o.hold, expiry: m.ix.hold(o.hold).eff, floor: p.floor})
 			}
 		case oFail:
 			if o.code == fUnavailable && p.st != stAvail {
@@ -343,7 +343,7 @@ func (m *seatModel) holdName(h int32) string {
 	if h == 0 {
 		return "-"
 	}
-	return m.ix.holds[h].name
+	return m.ix.hold(h).name
 }
 
 func (m *seatModel) bookingName(b int32) string {
@@ -363,7 +363,7 @@ func (m *seatModel) describeOp(o *seatOp) string {
 			break
 		}
 		fmt.Fprintf(&b, "hold %s %s", m.holdName(o.hold), o.out)
-		if h := &m.ix.holds[o.hold]; h.known {
+		if h := m.ix.hold(o.hold); h.known {
 			fmt.Fprintf(&b, " (expires %s)", fmtNanos(h.expiry))
 		}
 	case kCheckout:

@@ -11,9 +11,8 @@ import (
 func testModel(t testing.TB) *seatModel {
 	t.Helper()
 	ix := newIndex(Options{})
-	ix.holds = append(ix.holds,
-		holdInfo{name: "h1", eff: 1000, expiry: 1000, known: true},
-		holdInfo{name: "h2", eff: 5000, expiry: 5000, known: true})
+	ix.addHoldInfo(holdInfo{name: "h1", eff: 1000, expiry: 1000, known: true})
+	ix.addHoldInfo(holdInfo{name: "h2", eff: 5000, expiry: 5000, known: true})
 	ix.bookingNames = append(ix.bookingNames, "b1", "b2")
 	return &seatModel{ix: ix}
 }

@@ -9,7 +9,7 @@ import (
 // chargeEvent is the event a charge's hold belongs to, "" when nobody knows the hold.
 func (c *checks) chargeEvent(ch *Charge) string {
 	if id, ok := c.ix.holdIDs[ch.Reference]; ok {
-		return c.ix.holds[id].event
+		return c.ix.hold(id).event
 	}
 	if h, ok := c.ledgerHolds[ch.Reference]; ok {
 		return h.EventID

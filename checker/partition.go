@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -102,17 +103,27 @@ type index struct {
 	maxRet int64
 	minCal int64
 
-	events map[string]*eventKeys
-	parts  []partition
+	events    map[string]*eventKeys
+	lastEvent string
+	lastKeys  *eventKeys
+	parts     []partition
 
 	holdIDs map[string]int32
-	holds   []holdInfo // holds[0] is unused: hold id 0 means none
+	// Holds are stored in chunks, so that growing the table never copies it; hold id 0 means
+	// none and is never given.
+	holdChunks [][]holdInfo
+	nholds     int32
 
 	bookingIDs   map[string]int32
 	bookingNames []string // bookingNames[0] is unused
 
 	refs      []refRec
 	checkouts []checkoutRec
+
+	// flat collects every projected operation with its partition, in chunks that are never
+	// copied; finalize distributes them into the partitions with one counting sort, instead of
+	// growing one slice per seat.
+	flat [][]projected
 
 	// joins is the earliest call of an ok or info join per event and session; roomOn the
 	// events for which some join was admitted.
@@ -141,7 +152,8 @@ func newIndex(opts Options) *index {
 		opts:         opts,
 		events:       make(map[string]*eventKeys),
 		holdIDs:      make(map[string]int32),
-		holds:        make([]holdInfo, 1, 1024),
+		nholds:       1,
+		holdChunks:   [][]holdInfo{make([]holdInfo, 1, holdChunk)},
 		bookingIDs:   make(map[string]int32),
 		bookingNames: make([]string, 1, 1024),
 		joins:        make(map[joinKey]int64),
@@ -160,12 +172,23 @@ func toOutcome(t history.Type) outcome {
 	return oInfo
 }
 
-func (ix *index) key(event, seat string) int32 {
+// eventKeys returns the partitions of an event, remembering the last one asked for (a run
+// has one event, or a few).
+func (ix *index) eventKeys(event string) *eventKeys {
+	if ix.lastKeys != nil && event == ix.lastEvent {
+		return ix.lastKeys
+	}
 	ek := ix.events[event]
 	if ek == nil {
 		ek = &eventKeys{seats: make(map[string]int32)}
 		ix.events[event] = ek
 	}
+	ix.lastEvent, ix.lastKeys = event, ek
+	return ek
+}
+
+func (ix *index) key(event, seat string) int32 {
+	ek := ix.eventKeys(event)
 	if k, ok := ek.seats[seat]; ok {
 		return k
 	}
@@ -176,11 +199,7 @@ func (ix *index) key(event, seat string) int32 {
 }
 
 func (ix *index) unitKey(event, tier, unit string) int32 {
-	ek := ix.events[event]
-	if ek == nil {
-		ek = &eventKeys{seats: make(map[string]int32)}
-		ix.events[event] = ek
-	}
+	ek := ix.eventKeys(event)
 	if ek.units == nil {
 		ek.units = make(map[string]int32)
 	}
@@ -207,11 +226,71 @@ func (ix *index) booking(id string) int32 {
 	return b
 }
 
+// projected is one operation projected onto partition part.
+type projected struct {
+	op   seatOp
+	part int32
+}
+
+const flatChunk = 1 << 14
+
 func (ix *index) project(keys []int32, op seatOp) {
 	for _, k := range keys {
-		ix.parts[k].ops = append(ix.parts[k].ops, op)
+		if len(ix.flat) == 0 || len(ix.flat[len(ix.flat)-1]) == flatChunk {
+			ix.flat = append(ix.flat, make([]projected, 0, flatChunk))
+		}
+		last := &ix.flat[len(ix.flat)-1]
+		*last = append(*last, projected{op, k})
 	}
 	ix.ops += len(keys)
+}
+
+const holdChunk = 1 << 12
+
+// hold returns the hold with the given id (1 <= id < nholds).
+func (ix *index) hold(id int32) *holdInfo {
+	return &ix.holdChunks[id/holdChunk][id%holdChunk]
+}
+
+func (ix *index) addHoldInfo(h holdInfo) int32 {
+	id := ix.nholds
+	last := &ix.holdChunks[len(ix.holdChunks)-1]
+	if len(*last) == holdChunk {
+		ix.holdChunks = append(ix.holdChunks, make([]holdInfo, 0, holdChunk))
+		last = &ix.holdChunks[len(ix.holdChunks)-1]
+	}
+	*last = append(*last, h)
+	ix.nholds++
+	return id
+}
+
+// distribute moves the projected operations into their partitions (a counting sort that
+// keeps the order of projection within each partition).
+func (ix *index) distribute() {
+	counts := make([]int, len(ix.parts)+1)
+	for _, chunk := range ix.flat {
+		for i := range chunk {
+			counts[chunk[i].part+1]++
+		}
+	}
+	for k := 1; k < len(counts); k++ {
+		counts[k] += counts[k-1]
+	}
+	all := make([]seatOp, ix.ops)
+	next := slices.Clone(counts[:len(ix.parts)])
+	for c, chunk := range ix.flat {
+		for i := range chunk {
+			k := chunk[i].part
+			all[next[k]] = chunk[i].op
+			next[k]++
+		}
+		ix.flat[c] = nil // let the chunk go as soon as it is copied
+	}
+	for k := range ix.parts {
+		// The full slice expression keeps a partition from appending into its neighbour.
+		ix.parts[k].ops = all[counts[k]:counts[k+1]:counts[k+1]]
+	}
+	ix.flat = nil
 }
 
 // add takes record i of the history.
@@ -260,9 +339,7 @@ func (ix *index) add(i int, r *history.Record) {
 			for _, s := range l.seats {
 				op := base
 				op.read = l.st
-				k := ix.key(r.In.Event, s)
-				ix.parts[k].ops = append(ix.parts[k].ops, op)
-				ix.ops++
+				ix.project([]int32{ix.key(r.In.Event, s)}, op)
 			}
 		}
 	}
@@ -307,6 +384,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 		expiresAt: r.Out.ExpiresAt, ttl: r.Out.TTLMillis * 1e6, anon: anon,
 	}
 	if h.tier != "" {
+		h.keys = make([]int32, 0, len(r.Out.Units))
 		for _, u := range r.Out.Units {
 			h.keys = append(h.keys, ix.unitKey(r.In.Event, h.tier, u))
 		}
@@ -315,6 +393,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 		if len(seats) == 0 {
 			seats = r.In.Seats
 		}
+		h.keys = make([]int32, 0, len(seats))
 		for _, s := range seats {
 			h.keys = append(h.keys, ix.key(r.In.Event, s))
 		}
@@ -325,8 +404,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 		}
 		ix.maxTTL = max(ix.maxTTL, h.ttl)
 	}
-	id := int32(len(ix.holds))
-	ix.holds = append(ix.holds, h)
+	id := ix.addHoldInfo(h)
 	ix.holdIDs[name] = id
 	base.hold = id
 	ix.project(h.keys, base)
@@ -385,8 +463,8 @@ func (ix *index) finalize() {
 		ix.skew += ix.header.ClockSkew
 	}
 	noHeaderExpiry := 0
-	for id := 1; id < len(ix.holds); id++ {
-		h := &ix.holds[id]
+	for id := int32(1); id < ix.nholds; id++ {
+		h := ix.hold(id)
 		switch {
 		case h.expiresAt != 0 && ix.header != nil:
 			h.expiry, h.known = h.expiresAt-start, true
@@ -418,9 +496,10 @@ func (ix *index) finalize() {
 		}
 		rf.op.hold = id
 		rf.projected = true
-		ix.project(ix.holds[id].keys, rf.op)
+		ix.project(ix.hold(id).keys, rf.op)
 	}
 	ix.refs = nil
+	ix.distribute()
 	if ix.widen > 0 {
 		for p := range ix.parts {
 			for j := range ix.parts[p].ops {
