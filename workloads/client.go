@@ -74,6 +74,10 @@ type client struct {
 	// transport, so that their locks are not one hot spot under a large herd.
 	more     []*http.Client
 	stream   *http.Client // for waiting-room streams; nil means hc
+	// slots, when set, bounds the requests handed to the transport at once (one token a
+	// request). Requests beyond it wait here, on a channel, instead of in the transport's
+	// queue of connection waiters, whose single lock becomes a convoy under a large herd.
+	slots chan struct{}
 	timeout  time.Duration
 	clock    *Clock
 	inFlight atomic.Int64
@@ -161,6 +165,19 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	rt := hc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
+	}
+	if c.slots != nil && stream == nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			// Never sent: the deadline passed while every connection was busy.
+			a.call = c.clock.Now()
+			a.ret = a.call
+			a.err = fmt.Errorf("wait for a connection: %w", ctx.Err())
+			a.typ = history.Fail
+			return a
+		}
 	}
 	a.call = c.clock.Now()
 	resp, err := rt.RoundTrip(req)

@@ -142,6 +142,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var more []*http.Client
+	maxConns := 0
 	hc := cfg.HTTPClient
 	if hc == nil {
 		conns := cfg.MaxConns
@@ -151,6 +152,7 @@ func New(cfg Config) (*Driver, error) {
 		case conns < 0:
 			conns = 0
 		}
+		maxConns = conns
 		hc = &http.Client{Transport: NewTransport(conns), CheckRedirect: noRedirect}
 		// A herd of goroutines on one http.Transport queues on its locks; with many
 		// connections, spread users over several transports sharing the bound. (With few,
@@ -168,6 +170,9 @@ func New(cfg Config) (*Driver, error) {
 		timeout = DefaultRequestTimeout
 	}
 	d.client = &client{base: strings.TrimRight(cfg.Target, "/"), hc: hc, more: more, stream: stream, timeout: timeout, clock: d.clock}
+	if cfg.HTTPClient == nil && maxConns > 0 {
+		d.client.slots = make(chan struct{}, maxConns)
+	}
 	d.flowCount = make([]int64, len(d.sc.Users))
 
 	metrics := cfg.Metrics
