@@ -72,12 +72,12 @@ type client struct {
 	hc   *http.Client
 	// more, when set, spreads users over several clients (by session), each with its own
 	// transport, so that their locks are not one hot spot under a large herd.
-	more     []*http.Client
-	stream   *http.Client // for waiting-room streams; nil means hc
+	more   []*http.Client
+	stream *http.Client // for waiting-room streams; nil means hc
 	// slots, when set, bounds the requests handed to the transport at once (one token a
 	// request). Requests beyond it wait here, on a channel, instead of in the transport's
 	// queue of connection waiters, whose single lock becomes a convoy under a large herd.
-	slots chan struct{}
+	slots    chan struct{}
 	timeout  time.Duration
 	clock    *Clock
 	inFlight atomic.Int64
