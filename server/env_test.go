@@ -129,6 +129,13 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 	return &testEnv{tb: tb, name: name, url: hs.URL, srv: srv, clock: clock, rdb: rdb, redis: proc, fps: fps, strategy: st, client: hs.Client()}
 }
 
+// with returns a copy of e that reports to tb (a subtest) instead.
+func (e *testEnv) with(tb testing.TB) *testEnv {
+	c := *e
+	c.tb = tb
+	return &c
+}
+
 func randomID() string {
 	b := make([]byte, 5)
 	_, _ = rand.Read(b)

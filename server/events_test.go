@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateEvent(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "pessimistic", tdb)
 	id := "ev-" + randomID()
@@ -57,20 +58,19 @@ func TestCreateEvent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e.tb = t
-			r := e.call(http.MethodPost, "/admin/events", "", tc.body)
+			r := e.with(t).call(http.MethodPost, "/admin/events", "", tc.body)
 			eb := r.errBody(t)
 			if r.status != tc.status || eb.Error.Code != "invalid_request" || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
 				t.Errorf("POST /admin/events %s = %d %+v, want %d invalid_request field %q message containing %q", tc.name, r.status, eb.Error, tc.status, tc.field, tc.msg)
 			}
 		})
 	}
-	e.tb = t
 	// None of the refused specs left an event behind.
 	e.wantError(http.StatusNotFound, "event_not_found", "", http.MethodGet, "/events/ev-t1", "", nil)
 }
 
 func TestGetEvents(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "mysql")
 	e := newEnv(t, "status-expiry", tdb)
 	a, b := e.createEvent(), e.createEvent()
@@ -101,6 +101,7 @@ func TestGetEvents(t *testing.T) {
 }
 
 func TestSeats(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "status-expiry", tdb)
 	id := e.createEvent()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestHoldRequestValidation(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "pessimistic", tdb)
 	id := e.createEvent()
@@ -54,7 +55,6 @@ func TestHoldRequestValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e.tb = t
 			p := tc.path
 			if p == "" {
 				p = path
@@ -63,23 +63,35 @@ func TestHoldRequestValidation(t *testing.T) {
 			if session == "" && tc.field != "X-Session-Id" {
 				session = "buyer-1"
 			}
-			e.wantError(tc.status, tc.code, tc.field, http.MethodPost, p, session, tc.body)
+			e.with(t).wantError(tc.status, tc.code, tc.field, http.MethodPost, p, session, tc.body)
 		})
 	}
-	e.tb = t
 	// Nothing was held by the refused requests: A-1-1 is still available.
 	e.holdSeats(id, "buyer-2", "A-1-1")
 }
 
-// TestHoldFlow runs the main flow over HTTP for every safe strategy on both databases: hold,
-// conflict, read, release, GA, a strategy-level confirm, bookings and the ledger.
-func TestHoldFlow(t *testing.T) {
+// TestStrategies runs the hold endpoints over HTTP for every safe strategy on both databases:
+// the main flow (hold, conflict, read, release, GA, a strategy-level confirm, bookings, the
+// ledger), contention for one pair of seats, and expiry. One database per dialect and one
+// server per strategy serve all three; each case has its own event.
+func TestStrategies(t *testing.T) {
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			tdb := newTestDB(t, dialect)
 			for _, name := range strategies.Safe() {
 				t.Run(name, func(t *testing.T) {
-					holdFlow(t, newEnv(t, name, tdb))
+					e := newEnv(t, name, tdb)
+					t.Run("flow", func(t *testing.T) { holdFlow(t, e.with(t)) })
+					t.Run("contention", func(t *testing.T) { holdContention(t, e.with(t)) })
+					t.Run("expiry", func(t *testing.T) {
+						if name == "redis-lock" {
+							// Its holds live on Redis's clock: a short, real TTL.
+							holdExpiry(t, newEnv(t, name, tdb, withHoldTTL(2*time.Second)), true)
+							return
+						}
+						holdExpiry(t, e.with(t), false)
+					})
 				})
 			}
 		})
@@ -209,96 +221,75 @@ func holdFlow(t *testing.T, e *testEnv) {
 	e.wantError(http.StatusNotFound, "event_not_found", "", http.MethodGet, "/admin/ledger?event=nope", "", nil)
 }
 
-// TestHoldContention: many sessions race for one seat over HTTP; exactly one gets it.
-func TestHoldContention(t *testing.T) {
-	for _, dialect := range testsvc.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			tdb := newTestDB(t, dialect)
-			for _, name := range strategies.Safe() {
-				t.Run(name, func(t *testing.T) {
-					e := newEnv(t, name, tdb)
-					id := e.createEvent()
-					const n = 16
-					statuses := make([]int, n)
-					var wg sync.WaitGroup
-					start := make(chan struct{})
-					for i := range n {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							<-start
-							r := e.call(http.MethodPost, "/events/"+id+"/holds", fmt.Sprintf("s%d", i), map[string]any{"seats": []string{"B-1-1", "B-1-2"}})
-							statuses[i] = r.status
-						}()
-					}
-					close(start)
-					wg.Wait()
-					var won, lost int
-					for _, s := range statuses {
-						switch s {
-						case http.StatusCreated:
-							won++
-						case http.StatusConflict:
-							lost++
-						}
-					}
-					if won != 1 || lost != n-1 {
-						t.Errorf("%d concurrent holds of B-1-1,B-1-2: statuses %v, want one 201 and %d 409", n, statuses, n-1)
-					}
-				})
-			}
-		})
+// holdContention: many sessions race for one pair of seats over HTTP; exactly one gets them.
+func holdContention(t *testing.T, e *testEnv) {
+	id := e.createEvent()
+	const n = 16
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := e.call(http.MethodPost, "/events/"+id+"/holds", fmt.Sprintf("s%d", i), map[string]any{"seats": []string{"B-1-1", "B-1-2"}})
+			statuses[i] = r.status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var won, lost int
+	for _, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			won++
+		case http.StatusConflict:
+			lost++
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent holds of B-1-1,B-1-2: statuses %v, want one 201 and %d 409", n, statuses, n-1)
 	}
 }
 
-// TestHoldExpiry: an expired hold reads as expired, its seats can be held again, and releasing
-// it is still 204 without touching the new holder's seat. The server's clock is moved past the
-// TTL; redis-lock's holds live on Redis's own clock, so for it the TTL is short and real.
-func TestHoldExpiry(t *testing.T) {
-	tdb := newTestDB(t, "postgres")
-	for _, name := range strategies.Safe() {
-		t.Run(name, func(t *testing.T) {
-			realTime := name == "redis-lock"
-			var e *testEnv
-			if realTime {
-				e = newEnv(t, name, tdb, withHoldTTL(2*time.Second))
-			} else {
-				e = newEnv(t, name, tdb)
-			}
-			id := e.createEvent()
-			h := e.holdSeats(id, "alice", "A-2-1")
-			var got holdView
-			if realTime {
-				deadline := time.Now().Add(10 * time.Second)
-				for got.Status != "expired" && time.Now().Before(deadline) {
-					time.Sleep(50 * time.Millisecond)
-					e.must(http.StatusOK, http.MethodGet, "/holds/"+h.HoldID, "alice", nil).decode(t, &got)
-				}
-			} else {
-				e.clock.Advance(testHoldTTL + time.Second)
-				e.must(http.StatusOK, http.MethodGet, "/holds/"+h.HoldID, "alice", nil).decode(t, &got)
-			}
-			if got.Status != "expired" {
-				t.Fatalf("hold after its TTL: status %q, want expired", got.Status)
-			}
-			bob := e.holdSeats(id, "bob", "A-2-1")
-			// Releasing the expired hold must not give back the seat bob holds now.
-			e.must(http.StatusNoContent, http.MethodDelete, "/holds/"+h.HoldID, "alice", nil)
-			e.wantError(http.StatusConflict, "seat_unavailable", "", http.MethodPost, "/events/"+id+"/holds", "carol", map[string]any{"seats": []string{"A-2-1"}})
-			if realTime {
-				return // bob's short hold may itself have expired by now
-			}
-			e.must(http.StatusOK, http.MethodGet, "/holds/"+bob.HoldID, "bob", nil).decode(t, &got)
-			if got.Status != "held" {
-				t.Errorf("bob's hold after alice released her expired one: %q, want held", got.Status)
-			}
-		})
+// holdExpiry: an expired hold reads as expired, its seats can be held again, and releasing it
+// is still 204 without touching the new holder's seat. The server's clock is moved past the
+// TTL, or, with realTime, the test waits for the short TTL to pass.
+func holdExpiry(t *testing.T, e *testEnv, realTime bool) {
+	id := e.createEvent()
+	h := e.holdSeats(id, "alice", "A-2-1")
+	var got holdView
+	if realTime {
+		deadline := time.Now().Add(10 * time.Second)
+		for got.Status != "expired" && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			e.must(http.StatusOK, http.MethodGet, "/holds/"+h.HoldID, "alice", nil).decode(t, &got)
+		}
+	} else {
+		e.clock.Advance(testHoldTTL + time.Second)
+		e.must(http.StatusOK, http.MethodGet, "/holds/"+h.HoldID, "alice", nil).decode(t, &got)
+	}
+	if got.Status != "expired" {
+		t.Fatalf("hold after its TTL: status %q, want expired", got.Status)
+	}
+	bob := e.holdSeats(id, "bob", "A-2-1")
+	// Releasing the expired hold must not give back the seat bob holds now.
+	e.must(http.StatusNoContent, http.MethodDelete, "/holds/"+h.HoldID, "alice", nil)
+	e.wantError(http.StatusConflict, "seat_unavailable", "", http.MethodPost, "/events/"+id+"/holds", "carol", map[string]any{"seats": []string{"A-2-1"}})
+	if realTime {
+		return // bob's short hold may itself have expired by now
+	}
+	e.must(http.StatusOK, http.MethodGet, "/holds/"+bob.HoldID, "bob", nil).decode(t, &got)
+	if got.Status != "held" {
+		t.Errorf("bob's hold after alice released her expired one: %q, want held", got.Status)
 	}
 }
 
 // TestHoldNeedsAdmission: on an event with a waiting room, a hold needs this session's
 // admission token for this event.
 func TestHoldNeedsAdmission(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "status-expiry", tdb)
 	spec := testEventSpec("ev-wr-" + randomID())

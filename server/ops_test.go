@@ -10,6 +10,7 @@ import (
 )
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "pessimistic", tdb)
 	id := e.createEvent()
@@ -40,6 +41,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "mysql")
 	e := newEnv(t, "skip-locked", tdb)
 
@@ -64,6 +66,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestFailpoints(t *testing.T) {
+	t.Parallel()
 	tdb := newTestDB(t, "postgres")
 	e := newEnv(t, "status-expiry", tdb)
 	id := e.createEvent()

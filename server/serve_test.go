@@ -84,6 +84,7 @@ func httpDo(t *testing.T, method, url, session, body string) (int, string) {
 }
 
 func TestServe(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			_, redisURL := testsvc.Redis(t)
@@ -130,6 +131,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeRefusesBadOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		o    Options
@@ -160,6 +162,7 @@ func TestServeRefusesBadOptions(t *testing.T) {
 // blocking failpoint) does not keep Serve from returning; it is cut after the grace period and
 // answered 503, since its outcome is unknown to the client.
 func TestServeShutdownCutsOpenRequests(t *testing.T) {
+	t.Parallel()
 	base, stop := startServe(t, Options{
 		Addr: "127.0.0.1:0", Strategy: "pessimistic", DB: testsvc.PG(t), ShutdownGrace: 300 * time.Millisecond,
 	})
