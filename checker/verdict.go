@@ -211,8 +211,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "CHECK\tRESULT\tCOUNT\tFIRST COUNTEREXAMPLE")
 	for _, v := range r.Verdicts {
 		first := v.Note
-		if len(v.Examples) > 0 {
+		switch {
+		case len(v.Examples) > 0:
 			first = v.Examples[0].Summary()
+		case first == "" && v.Status == Pass:
+			first = fmt.Sprintf("%d checked", v.Checked)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", v.Check, v.Status, v.Count, oneLine(first, 160))
 	}

@@ -2,7 +2,113 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"stampede/checker"
 )
 
-func cmdCheck(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
+// cmdCheck judges a recorded run: stampede check DIR|history.jsonl [flags]. It prints the
+// verdict table and exits 0 when every check passed or was skipped, 1 on a violation (or when
+// the inputs cannot be read), 2 on bad usage and 3 when some seat was undecided.
+func cmdCheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: stampede check DIR|history.jsonl [flags]")
+		fmt.Fprintln(fs.Output(), "\nIn DIR it reads history.jsonl, and ledger.json and psp-ledger.json when present.")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 pass, 1 violation or unreadable input, 2 usage, 3 undecided.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	ledger := fs.String("ledger", "", "the booking system's ledger (GET /admin/ledger; an object, or an array with one per event)")
+	psp := fs.String("psp-ledger", "", "the payment processor's ledger (GET /ledger)")
+	skew := fs.Duration("clock-skew", 50*time.Millisecond, "how far the server's clock may be from the driver's")
+	timeout := fs.Duration("timeout", checker.DefaultTimeout, "porcupine's time budget per seat; a seat that runs out is undecided")
+	grace := fs.Duration("grace", 2*time.Second, "how long a seat may stay refused or held after its hold ended before it counts")
+	out := fs.String("out", "", "where to write visualizations of failing seats (default: the run directory, or the history's directory)")
+	examples := fs.Int("examples", checker.DefaultMaxExamples, "counterexamples kept per check")
+	details := fs.Bool("details", false, "print every counterexample with its operations")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{2}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError{2}
+	}
+	in, err := checkInput(fs.Arg(0), *ledger, *psp)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		in.Options.OutDir = *out
+	}
+	in.Options.ClockSkew, in.Options.Timeout, in.Options.Grace, in.Options.MaxExamples = *skew, *timeout, *grace, *examples
+	res, err := checker.Check(ctx, in)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("print result: %w", err)
+		}
+	} else {
+		if err := res.WriteTable(os.Stdout); err != nil {
+			return err
+		}
+		if *details {
+			if err := res.WriteDetails(os.Stdout); err != nil {
+				return err
+			}
+		}
+	}
+	switch res.Status {
+	case checker.Fail:
+		return exitError{1}
+	case checker.Unknown:
+		return exitError{3}
+	}
+	return nil
+}
+
+// checkInput resolves the positional argument (a run directory or a history file) and the
+// ledger flags into the checker's input.
+func checkInput(arg, ledger, psp string) (checker.Input, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return checker.Input{}, fmt.Errorf("history: %w", err)
+	}
+	var in checker.Input
+	if st.IsDir() {
+		if in, err = checker.LoadDir(arg); err != nil {
+			return checker.Input{}, err
+		}
+	} else {
+		in = checker.Input{HistoryPath: arg, Options: checker.Options{OutDir: filepath.Dir(arg)}}
+	}
+	if ledger != "" {
+		ls, err := checker.ReadLedgers(ledger)
+		if err != nil {
+			return checker.Input{}, err
+		}
+		in.Ledgers = ls
+	}
+	if psp != "" {
+		l, err := checker.ReadPSPLedger(psp)
+		if err != nil {
+			return checker.Input{}, err
+		}
+		in.PSP = l
+	}
+	return in, nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// copyTestdata copies files of checker/testdata into a fresh directory, so that the
+// visualizations a check writes land there.
+func copyTestdata(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for dst, src := range files {
+		b, err := os.ReadFile(filepath.Join("..", "..", "checker", "testdata", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCmdCheck(t *testing.T) {
+	run := copyTestdata(t, map[string]string{
+		"history.jsonl": "run/history.jsonl", "ledger.json": "run/ledger.json", "psp-ledger.json": "run/psp-ledger.json"})
+	bad := copyTestdata(t, map[string]string{"history.jsonl": "lin/bad-double-sale.jsonl"})
+	tests := []struct {
+		name string
+		args []string
+		code int // 0: no error
+	}{
+		{"clean run directory", []string{run}, 0},
+		{"flags after the directory", []string{run, "--clock-skew", "10ms", "--grace", "1s"}, 0},
+		{"history file with ledgers by flag", []string{filepath.Join(run, "history.jsonl"), "--ledger", filepath.Join(run, "ledger.json"),
+			"--psp-ledger", filepath.Join(run, "psp-ledger.json"), "--json"}, 0},
+		{"double sale", []string{"--details", bad}, 1},
+		{"no argument", nil, 2},
+		{"two arguments", []string{run, bad}, 2},
+		{"unknown flag", []string{"--frobnicate", run}, 2},
+		{"missing history", []string{filepath.Join(run, "nope.jsonl")}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := cmdCheck(context.Background(), tt.args)
+			code := 0
+			if err != nil {
+				code = 1
+				var ee exitError
+				if errors.As(err, &ee) {
+					code = ee.code
+				}
+			}
+			if code != tt.code {
+				t.Errorf("stampede check %v: exit %d (%v), want %d", tt.args, code, err, tt.code)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(bad, "linearizability-D-1-1.html")); err != nil {
+		t.Errorf("no visualization in the run directory: %v", err)
+	}
+}
