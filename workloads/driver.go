@@ -198,6 +198,17 @@ func New(cfg Config) (*Driver, error) {
 		d.metricsF, metrics = f, f
 	}
 	d.rec = newRecorder(d.clock, d.hist, metrics, cfg.OnRecord, d.client.inFlight.Load)
+	// The header goes first, before anything Annotate may write.
+	header := &history.Record{Client: -1, Op: history.KindHeader, Header: &history.Header{
+		Start: d.clock.Start().UnixNano(), Scenario: d.sc.Name, Seed: d.seed, Target: cfg.Target,
+		Strategy: cfg.Strategy, DB: cfg.DB, Shard: cfg.Shard.String(),
+	}}
+	if d.hist != nil {
+		if err := d.hist.Write(header); err != nil {
+			d.closeOutputs()
+			return nil, fmt.Errorf("driver: %w", err)
+		}
+	}
 	return d, nil
 }
 
@@ -228,7 +239,7 @@ func (d *Driver) Began() (time.Duration, bool) {
 }
 
 // Annotate writes a record that is not a client operation, such as a fault's start or end,
-// to the run's history. Times must be on the run's clock (Clock().Now()). Client is set to
+// to the run's history (after its header, which New writes). Times must be on the run's clock (Clock().Now()). Client is set to
 // -1 when it is 0.
 func (d *Driver) Annotate(rec *history.Record) error {
 	if rec.IsOperation() {
@@ -299,15 +310,6 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 			err = fmt.Errorf("driver: %w", cerr)
 		}
 	}()
-	header := &history.Record{Client: -1, Op: history.KindHeader, Header: &history.Header{
-		Start: d.clock.Start().UnixNano(), Scenario: d.sc.Name, Seed: d.seed, Target: d.cfg.Target,
-		Strategy: d.cfg.Strategy, DB: d.cfg.DB, Shard: d.cfg.Shard.String(),
-	}}
-	if d.hist != nil {
-		if err := d.hist.Write(header); err != nil {
-			return nil, fmt.Errorf("driver: %w", err)
-		}
-	}
 	if d.cfg.CreateEvents {
 		for _, spec := range d.sc.EventSpecs() {
 			if err := d.client.createEvent(ctx, spec); err != nil {

@@ -452,6 +452,9 @@ func TestAnnotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if recs[0].Op != history.KindHeader || recs[1].Op != history.KindFaultStart {
+		t.Errorf("history starts with %s, %s; want the header, then the fault written before Run", recs[0].Op, recs[1].Op)
+	}
 	found := false
 	for _, r := range recs {
 		if r.Op == history.KindFaultStart && r.Client == -1 && r.In.Fault == "redis-restart" {
