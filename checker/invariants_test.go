@@ -182,6 +182,13 @@ func TestViolationsCaught(t *testing.T) {
 				r := &f.recs[14] // the bot's hold, refused with not_admitted
 				r.Type, r.Out = history.Ok, history.Output{Status: 201, HoldID: "h5", Seats: []string{"A-1-4"}, ExpiresAt: 1700000010810000000, TTLMillis: 10000}
 			}},
+		{name: "hold for a session never admitted, among joins of a room that was off", check: CheckAdmission, count: 1, subject: "session bot5",
+			breakIt: func(f *fixture) {
+				r := &f.recs[14]
+				r.Type, r.Out = history.Ok, history.Output{Status: 201, HoldID: "h5", Seats: []string{"A-1-4"}, ExpiresAt: 1700000010810000000, TTLMillis: 10000}
+				f.recs = append(f.recs, history.Record{Client: 7, Op: history.OpJoin, Type: history.Ok, In: history.Input{Event: "e1", Session: "bot5"},
+					Call: 700 * ms, Ret: 701 * ms, Out: history.Output{Status: 409, Code: codeWaitingRoomOff}})
+			}},
 		{name: "seat refused long after its hold expired", check: CheckFalseSellOuts, count: 1, subject: "seat A-1-3",
 			opts:    Options{Grace: time.Second},
 			breakIt: func(f *fixture) { f.recs = append(f.recs, refusal(9, "A-1-3", 12000)) }},
@@ -251,6 +258,23 @@ func TestNotFalseSellOuts(t *testing.T) {
 				t.Errorf("%s = %s (%d), want pass; examples %+v", v.Check, v.Status, v.Count, v.Examples)
 			}
 		})
+	}
+}
+
+// TestAdmissionSkippedWhenRoomOff: with the room off, the driver records every join as ok
+// with waiting_room_off, and holds need no admission.
+func TestAdmissionSkippedWhenRoomOff(t *testing.T) {
+	f := loadFixture(t)
+	for i := range f.recs {
+		if f.recs[i].Op == history.OpJoin {
+			f.recs[i].Out = history.Output{Status: 409, Code: codeWaitingRoomOff}
+		}
+	}
+	r := &f.recs[14] // the bot's hold now succeeds: no room, no admission needed
+	r.Type, r.Out = history.Ok, history.Output{Status: 201, HoldID: "h5", Seats: []string{"A-1-4"}, ExpiresAt: 1700000010810000000, TTLMillis: 10000}
+	res := f.check(t, Options{})
+	if v := res.Verdict(CheckAdmission); v.Status != Skipped {
+		t.Errorf("admission with the room off = %s (%d), want skipped", v.Status, v.Count)
 	}
 }
 

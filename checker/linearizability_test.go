@@ -32,6 +32,7 @@ func TestGoldenLinearizable(t *testing.T) {
 		{"expiry then resale, within the skew tolerance", "ok-expiry-resale.jsonl", Options{ClockSkew: 50 * time.Millisecond}},
 		{"info operations", "ok-info.jsonl", Options{ClockSkew: 50 * time.Millisecond}},
 		{"confirm after expiry with nobody taking the seat", "ok-confirm-after-expiry.jsonl", Options{}},
+		{"hold lost in a Redis restart, seat sold to another", "ok-hold-lost-in-restart.jsonl", Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +73,10 @@ func TestGoldenNotLinearizable(t *testing.T) {
 			seat: "J-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
 		{name: "general-admission unit held twice", file: "bad-ga-unit.jsonl",
 			seat: "floor#u2", culprit: 2, involved: []int{1, 2}, message: "held by h1"},
+		{name: "confirm of a hold lost in a restart after the seat was sold", file: "bad-confirm-lost-hold.jsonl",
+			seat: "K-1-1", culprit: 6, involved: []int{4, 5, 6}, message: "sold to b2 (h2)", fault: "redis-restart"},
+		{name: "resale during a fault that loses no holds", file: "ok-hold-lost-in-restart.jsonl", opts: Options{HoldLossFaults: []string{}},
+			seat: "K-1-1", culprit: 4, involved: []int{1, 4}, message: "held by h1 until 10.010s", fault: "redis-restart"},
 		{name: "resale before expiry without skew tolerance", file: "ok-expiry-resale.jsonl",
 			seat: "A-2-3", culprit: 11, involved: []int{10, 11}, message: "held by h7 until 1.000s"},
 	}

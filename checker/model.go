@@ -399,7 +399,11 @@ func (m *seatModel) describeState(s seatState) string {
 		}
 		return seatAvailable
 	case stHeld:
-		return fmt.Sprintf("held by %s until %s", m.holdName(s.hold), fmtNanos(s.expiry))
+		h := m.ix.hold(s.hold)
+		if !h.known {
+			return fmt.Sprintf("held by %s (expiry unknown)", m.holdName(s.hold))
+		}
+		return fmt.Sprintf("held by %s until %s", m.holdName(s.hold), fmtNanos(h.expiry))
 	case stSold:
 		return fmt.Sprintf("sold to %s (%s)", m.bookingName(s.booking), m.holdName(s.hold))
 	}

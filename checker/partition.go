@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"stampede/history"
 )
@@ -17,6 +18,7 @@ const (
 	codeHoldLost        = "hold_lost"
 	codeHoldSold        = "hold_sold"
 	codePaymentDeclined = "payment_declined"
+	codeWaitingRoomOff  = "waiting_room_off"
 )
 
 // holdInfo is what the history says about one hold id.
@@ -41,8 +43,10 @@ type holdInfo struct {
 	expiry int64
 	eff    int64
 	known  bool
-	// anon is set for a hold of unknown outcome whose id the client never learned.
-	anon bool
+	// anon is set for a hold of unknown outcome whose id the client never learned; lossy for
+	// a hold a fault may have lost before it expired.
+	anon  bool
+	lossy bool
 }
 
 // checkoutRec is one checkout record, kept for the invariant and money checks.
@@ -313,7 +317,8 @@ func (ix *index) add(i int, r *history.Record) {
 		ix.faultRecs = append(ix.faultRecs, *r)
 		ix.maxRet = max(ix.maxRet, r.Ret)
 	case history.OpJoin:
-		if r.Type == history.Fail {
+		if r.Type == history.Fail || r.Out.Code == codeWaitingRoomOff {
+			// Refused, or the room was off (the driver records that join as ok).
 			return
 		}
 		k := joinKey{r.In.Event, r.In.Session}
@@ -462,7 +467,14 @@ func (ix *index) finalize() {
 	if ix.header != nil {
 		ix.skew += ix.header.ClockSkew
 	}
-	noHeaderExpiry := 0
+	ix.pairFaults()
+	var losing []FaultWindow
+	for _, w := range ix.faults {
+		if slices.Contains(ix.opts.HoldLossFaults, w.Name) {
+			losing = append(losing, w)
+		}
+	}
+	noHeaderExpiry, lost := 0, 0
 	for id := int32(1); id < ix.nholds; id++ {
 		h := ix.hold(id)
 		switch {
@@ -484,6 +496,19 @@ func (ix *index) finalize() {
 			}
 		}
 		h.eff = h.expiry - ix.skew
+		// A fault that loses holds, ending after this hold was asked for, may end it from the
+		// fault's start: the same step as an early expiry.
+		for _, w := range losing {
+			if w.End >= h.call && w.Start-ix.widen < h.eff {
+				h.eff = w.Start - ix.widen
+				if w.Start < h.expiry {
+					h.lossy = true
+				}
+			}
+		}
+		if h.lossy && h.out == oOk {
+			lost++
+		}
 		h.call -= ix.widen
 		h.ret += ix.widen
 	}
@@ -509,13 +534,15 @@ func (ix *index) finalize() {
 		}
 	}
 	ix.horizon = ix.maxRet + ix.widen + 1
-	ix.pairFaults()
 
 	if ix.header == nil && ix.nrec > 0 {
 		ix.warnings = append(ix.warnings, "the history has no header: server expiry times cannot be placed on the run axis, ttl_ms is used instead")
 	}
 	if noHeaderExpiry > 0 && ix.header != nil {
 		ix.warnings = append(ix.warnings, fmt.Sprintf("%d holds had expires_at but no header to place it", noHeaderExpiry))
+	}
+	if lost > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d holds overlapped a fault that loses holds (%s): they were allowed to end when it began", lost, strings.Join(ix.opts.HoldLossFaults, ", ")))
 	}
 	if ix.noExpiry > 0 {
 		ix.warnings = append(ix.warnings, fmt.Sprintf("%d ok holds had neither expires_at nor ttl_ms: they were allowed to expire at any time", ix.noExpiry))

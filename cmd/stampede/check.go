@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"stampede/checker"
@@ -34,6 +35,8 @@ func cmdCheck(ctx context.Context, args []string) error {
 	examples := fs.Int("examples", checker.DefaultMaxExamples, "counterexamples kept per check")
 	details := fs.Bool("details", false, "print every counterexample with its operations")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	lossFaults := fs.String("hold-loss-faults", strings.Join(checker.DefaultHoldLossFaults, ","),
+		"faults that may make the system lose holds, comma-separated (empty: none)")
 	if err := fs.Parse(reorder(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -52,6 +55,12 @@ func cmdCheck(ctx context.Context, args []string) error {
 		in.Options.OutDir = *out
 	}
 	in.Options.ClockSkew, in.Options.Timeout, in.Options.Grace, in.Options.MaxExamples = *skew, *timeout, *grace, *examples
+	in.Options.HoldLossFaults = []string{}
+	for _, f := range strings.Split(*lossFaults, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			in.Options.HoldLossFaults = append(in.Options.HoldLossFaults, f)
+		}
+	}
 	res, err := checker.Check(ctx, in)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func TestCmdCheck(t *testing.T) {
 		{"history file with ledgers by flag", []string{filepath.Join(run, "history.jsonl"), "--ledger", filepath.Join(run, "ledger.json"),
 			"--psp-ledger", filepath.Join(run, "psp-ledger.json"), "--json"}, 0},
 		{"double sale", []string{"--details", bad}, 1},
+		{"double sale, no hold-loss faults", []string{"--hold-loss-faults", "", bad}, 1},
 		{"no argument", nil, 2},
 		{"two arguments", []string{run, bad}, 2},
 		{"unknown flag", []string{"--frobnicate", run}, 2},
