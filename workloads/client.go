@@ -130,6 +130,20 @@ func (c *client) do(ctx context.Context, method, path, session string, hdr map[s
 // instead of buffering it.
 func (c *client) doCtx(ctx context.Context, method, path, session string, hdr map[string]string, body []byte, stream func(io.Reader) error) answer {
 	var a answer
+	if c.slots != nil && stream == nil {
+		// Wait for a slot before building anything, so a waiting request costs little.
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			// Never sent: the deadline passed while every connection was busy.
+			a.call = c.clock.Now()
+			a.ret = a.call
+			a.err = fmt.Errorf("wait for a connection: %w", ctx.Err())
+			a.typ = history.Fail
+			return a
+		}
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -165,19 +179,6 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	rt := hc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
-	}
-	if c.slots != nil && stream == nil {
-		select {
-		case c.slots <- struct{}{}:
-			defer func() { <-c.slots }()
-		case <-ctx.Done():
-			// Never sent: the deadline passed while every connection was busy.
-			a.call = c.clock.Now()
-			a.ret = a.call
-			a.err = fmt.Errorf("wait for a connection: %w", ctx.Err())
-			a.typ = history.Fail
-			return a
-		}
 	}
 	a.call = c.clock.Now()
 	resp, err := rt.RoundTrip(req)

@@ -58,8 +58,10 @@ type Config struct {
 	// CreateEvents makes the driver create the scenario's events (POST /admin/events) before
 	// the first arrival.
 	CreateEvents bool
-	// MaxActive bounds the users running at once (default 2,000,000); an arrival beyond it is
-	// dropped and counted, as k6 does, instead of delaying the schedule.
+	// MaxActive bounds the users running at once (default DefaultMaxActive); an arrival beyond
+	// it is dropped and counted, as k6 does, instead of delaying the schedule. It is what bounds
+	// the driver's memory when the target (or the driver's machine) falls behind: each running
+	// user costs roughly 10-30 KiB (its goroutine, its timer, its request).
 	MaxActive int
 	// Drain bounds the wait for running users after the last arrival (default: the scenario's
 	// longest flow bound plus a minute). Users still running then are cancelled.
@@ -73,6 +75,10 @@ type Config struct {
 
 // transportShards is how many transports the default client spreads users over.
 const transportShards = 8
+
+// DefaultMaxActive is the default bound on users running at once: enough for a waiting room
+// holding tens of thousands of buyers, small enough to keep the driver within about 2 GiB.
+const DefaultMaxActive = 60_000
 
 // DefaultMaxConns is the default bound on the driver's connections for ordinary requests.
 const DefaultMaxConns = 512
@@ -358,7 +364,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 	var wg sync.WaitGroup
 	maxActive := int64(d.cfg.MaxActive)
 	if maxActive <= 0 {
-		maxActive = 2_000_000
+		maxActive = DefaultMaxActive
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()

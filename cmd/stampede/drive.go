@@ -31,13 +31,14 @@ func cmdDrive(ctx context.Context, args []string) error {
 	var target, out, shard, runID string
 	var seed int64
 	var setup bool
-	var maxConns int
+	var maxConns, maxActive int
 	fs.StringVar(&target, "target", os.Getenv("STAMPEDE_TARGET"), "base URL of the booking system (STAMPEDE_TARGET)")
 	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
+	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
 	fs.Usage = func() {
 		o := fs.Output()
@@ -74,7 +75,7 @@ func cmdDrive(ctx context.Context, args []string) error {
 	}
 	sum, runErr := workloads.Run(ctx, workloads.Config{
 		Scenario: sc, Target: target, Seed: seed, Shard: sh, OutDir: out, Progress: os.Stderr,
-		CreateEvents: setup, RunID: runID, MaxConns: maxConns,
+		CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive,
 	})
 	if sum == nil {
 		return runErr
