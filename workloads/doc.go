@@ -31,7 +31,11 @@
 // HdrHistograms per operation, so a driver or a connection pool that falls behind shows up in
 // the intended latencies instead of hiding (wrk2's coordinated-omission correction). All users
 // share one tuned http.Transport (keep-alive, many idle connections per host) and every
-// request has a deadline (the scenario's request_timeout).
+// request has a deadline (the scenario's request_timeout). Two bounds keep a driver that
+// falls behind from drowning: at most MaxConns requests are in the transport at once (the rest
+// wait their turn, and the wait shows in their latency; one whose deadline passes before it
+// was sent is a fail), and at most MaxActive users run at once (an arrival beyond it is
+// dropped and counted, as k6 counts dropped iterations, so memory stays bounded).
 //
 // # Outcomes
 //
