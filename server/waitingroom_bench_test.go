@@ -37,8 +37,11 @@ import (
 //	admit_err_%         (admitted - rate x span) / (rate x span), over the span from the first
 //	                    admission step to the first step 10 s or more later
 //	max_step_gap_ms     the longest pause between two admission steps in that span
+//	server_cpu_%        the server's CPU time over that span (100 = one core)
 //	status_p50_ms, status_p99_ms
-//	                    latency of GET /queue/{ticket} measured during admission
+//	                    latency of GET /queue/{ticket} measured during admission, 8 clients
+//	status_idle_p99_ms  the same before any stream was open and with admission paused: the
+//	                    machine's baseline in the same run
 //	streams_admitted    streams that received their `admitted` event (all that were admitted)
 //
 // The setup takes about a minute; run it once: go test -run '^$' -bench WaitingRoom
@@ -85,6 +88,11 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	})
 	b.Logf("%d joins in %v", sessions, time.Since(start).Round(time.Millisecond))
 
+	// The same status requests with nothing else going on, as the machine's baseline.
+	stopIdle := sampleStatus(b, client, srv.url, tickets)
+	time.Sleep(3 * time.Second) // the sampling period
+	idle := stopIdle()
+
 	// 2. Every (sessions/streams)-th session opens a stream, spread over the whole queue.
 	start = time.Now()
 	step := sessions / streams
@@ -107,41 +115,13 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	// 3. Admission at rate; GET /queue/{ticket} sampled meanwhile.
 	adm := e.rdb
 	setRate(b, client, srv.url, rate)
-	measureCtx, stopSampling := context.WithCancel(ctx)
-	var lat []time.Duration
-	var latMu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			var mine []time.Duration
-			for i := w; measureCtx.Err() == nil; i += 8 {
-				n := (i * 7919) % sessions
-				req, _ := http.NewRequestWithContext(ctx, "GET", srv.url+"/queue/"+tickets[n], nil)
-				req.Header.Set("X-Session-Id", benchSession(n))
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Errorf("status: %v", err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d: %d", n, resp.StatusCode)
-					return
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			latMu.Lock()
-			lat = append(lat, mine...)
-			latMu.Unlock()
-		})
-	}
+	stopSampling := sampleStatus(b, client, srv.url, tickets)
 	b.ResetTimer()
+	cpu0, wall0 := procCPU(b, srv.cmd.Process.Pid), time.Now()
 	times := waitAdmissions(b, adm, window)
+	cpu := (procCPU(b, srv.cmd.Process.Pid) - cpu0).Seconds() / time.Since(wall0).Seconds() * 100
 	b.StopTimer()
-	stopSampling()
-	wg.Wait()
+	lat := stopSampling()
 	setRate(b, client, srv.url, 0)
 
 	m, ok := wrMeasureRate(times, window)
@@ -195,22 +175,69 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	}
 	_, peak := procMemory(b, srv.cmd.Process.Pid)
 
-	slices.Sort(lat)
-	p := func(q float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(float64(len(lat)-1)*q)].Microseconds()) / 1000
-	}
+	p := func(q float64) float64 { return quantileMS(lat, q) }
 	b.ReportMetric(float64(rss)/(1<<20), "server_rss_MB")
 	b.ReportMetric(float64(peak)/(1<<20), "server_peak_rss_MB")
 	b.ReportMetric(admitErr, "admit_err_%")
 	b.ReportMetric(p(0.5), "status_p50_ms")
 	b.ReportMetric(p(0.99), "status_p99_ms")
+	b.ReportMetric(quantileMS(idle, 0.99), "status_idle_p99_ms")
 	b.ReportMetric(float64(admittedStreams), "streams_admitted")
 	b.ReportMetric(float64(maxGap), "max_step_gap_ms")
-	b.Logf("sessions %d, streams %d: admitted %d in %v at %v/s (%.2f%%); %d status requests, p50 %.2f ms, p99 %.2f ms; server RSS %.1f MB, peak %.1f MB; %d streams admitted",
-		sessions, streams, admitted, m.span, rate, admitErr, len(lat), p(0.5), p(0.99), float64(rss)/(1<<20), float64(peak)/(1<<20), admittedStreams)
+	b.ReportMetric(cpu, "server_cpu_%")
+	b.Logf("sessions %d, streams %d: admitted %d in %v at %v/s (%.2f%%); %d status requests, p50 %.2f ms, p99 %.2f ms (idle p99 %.2f ms); server RSS %.1f MB, peak %.1f MB; %d streams admitted",
+		sessions, streams, admitted, m.span, rate, admitErr, len(lat), p(0.5), p(0.99), quantileMS(idle, 0.99), float64(rss)/(1<<20), float64(peak)/(1<<20), admittedStreams)
+}
+
+// sampleStatus sends GET /queue/{ticket} for spread-out tickets from 8 clients until the
+// returned function is called; that returns every latency, sorted.
+func sampleStatus(tb testing.TB, client *http.Client, base string, tickets []string) func() []time.Duration {
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		lat []time.Duration
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+	)
+	for w := range 8 {
+		wg.Go(func() {
+			var mine []time.Duration
+			for i := w; ctx.Err() == nil; i += 8 {
+				n := (i * 7919) % len(tickets)
+				req, _ := http.NewRequest("GET", base+"/queue/"+tickets[n], nil)
+				req.Header.Set("X-Session-Id", benchSession(n))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					tb.Errorf("status: %v", err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					tb.Errorf("status of %s: %d", benchSession(n), resp.StatusCode)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	return func() []time.Duration {
+		cancel()
+		wg.Wait()
+		slices.Sort(lat)
+		return lat
+	}
+}
+
+// quantileMS is the q quantile of sorted latencies, in milliseconds.
+func quantileMS(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(float64(len(sorted)-1)*q)].Microseconds()) / 1000
 }
 
 func benchSession(i int) string { return "bench-" + strconv.Itoa(i) }
@@ -426,6 +453,21 @@ func TestWaitingRoomBenchServer(t *testing.T) {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = hs.Shutdown(sctx)
+}
+
+// procCPU returns the user and system CPU time a process has used.
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatalf("read process stat: %v", err)
+	}
+	// Fields after the command name (which may hold spaces) start at state; utime and stime
+	// are the 14th and 15th fields of the line, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // procMemory returns a process's resident memory now and at its peak, in bytes.

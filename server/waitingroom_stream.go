@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,16 +35,89 @@ import (
 // connection cannot be taken over (HTTP/2, or a wrapper without Hijack) the handler stays and
 // streams through its ResponseWriter, fed through a one-slot channel.
 
-// streamMsg is one SSE event for a subscriber.
+// streamMsg is one SSE event for a subscriber: its JSON is data, or, for a position event,
+// status, encoded when the event is written.
 type streamMsg struct {
-	event string
-	data  []byte
+	event  string
+	data   []byte
+	status *queueStatus
 	// final ends the stream after this message.
 	final bool
 }
 
-func (m streamMsg) frame() []byte {
-	return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", m.event, m.data)
+// appendFrame appends the event as SSE to dst.
+func (m streamMsg) appendFrame(dst []byte) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, m.event...)
+	dst = append(dst, "\ndata: "...)
+	if m.status != nil {
+		dst = appendStatusJSON(dst, m.status)
+	} else {
+		dst = append(dst, m.data...)
+	}
+	return append(dst, "\n\n"...)
+}
+
+func (m streamMsg) frame() []byte { return m.appendFrame(nil) }
+
+// positionMsg is a position event for st.
+func positionMsg(st queueStatus) streamMsg { return streamMsg{event: "position", status: &st} }
+
+// appendStatusJSON appends st as JSON, the same bytes encoding/json writes. Position events are
+// most of what the streams carry (thousands a second), so they are encoded by hand, without
+// reflection or allocations; anything unusual goes through encoding/json.
+func appendStatusJSON(dst []byte, st *queueStatus) []byte {
+	if st.Admitted || st.AdmissionToken != "" || st.AdmissionExpiresAt != nil || !jsonPlain(st.Ticket) || !jsonPlain(st.EventID) {
+		b, err := json.Marshal(st)
+		if err != nil {
+			return append(dst, "{}"...)
+		}
+		return append(dst, b...)
+	}
+	dst = append(dst, `{"ticket":"`...)
+	dst = append(dst, st.Ticket...)
+	dst = append(dst, `","event_id":"`...)
+	dst = append(dst, st.EventID...)
+	dst = append(dst, `","position":`...)
+	dst = strconv.AppendInt(dst, st.Position, 10)
+	dst = append(dst, `,"length":`...)
+	dst = strconv.AppendInt(dst, st.Length, 10)
+	if st.ETASeconds != nil {
+		dst = append(dst, `,"eta_seconds":`...)
+		dst = appendJSONFloat(dst, *st.ETASeconds)
+	}
+	dst = append(dst, `,"admitted":false,"admit_per_second":`...)
+	dst = appendJSONFloat(dst, st.AdmitPerSecond)
+	return append(dst, '}')
+}
+
+// jsonPlain reports whether s needs no escaping in a JSON string (tickets and event ids are
+// base64url, dots, dashes and underscores).
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONFloat formats f as encoding/json does.
+func appendJSONFloat(dst []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }
 
 // streamSub is one open stream: conn is set for a taken-over connection, ch otherwise. The
@@ -198,7 +273,7 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 		if (changed && since >= q.streamMinInterval) || since >= q.heartbeat {
 			st := q.statusOf(s.ticket, s.t, queuePlace{Run: h.Run, Seq: s.seq, Position: pos, Length: h.Length, Rate: h.Rate})
 			s.lastPos, s.lastLen, s.lastSent = pos, h.Length, now
-			deliver(s, jsonMsg("position", st, false))
+			deliver(s, positionMsg(st))
 		}
 	}
 	if len(out) > 0 {
@@ -225,8 +300,9 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 }
 
 // streamWriters is how many goroutines write one tick's events to taken-over connections, so a
-// few slow clients do not hold up the others.
-const streamWriters = 8
+// slow client does not hold up the others. More would only compete with request handling for
+// the CPU: a write to a healthy client does not block.
+const streamWriters = 4
 
 // writeFrames writes jobs to their connections and drops the streams that ended or failed.
 func (q *queueState) writeFrames(event string, jobs []frameJob) {
@@ -241,14 +317,16 @@ func (q *queueState) writeFrames(event string, jobs []frameJob) {
 	)
 	for range min(streamWriters, (len(jobs)+63)/64) {
 		wg.Go(func() {
+			buf := make([]byte, 0, 512)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(jobs) {
 					return
 				}
 				j := jobs[i]
+				buf = j.msg.appendFrame(buf[:0])
 				_ = j.sub.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-				if _, err := j.sub.conn.Write(j.msg.frame()); err != nil || j.msg.final {
+				if _, err := j.sub.conn.Write(buf); err != nil || j.msg.final {
 					_ = j.sub.conn.Close()
 					j.sub.done = true
 					mu.Lock()
@@ -300,7 +378,7 @@ func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := q.statusOf(tk, t, p)
-	first := jsonMsg("position", st, false)
+	first := positionMsg(st)
 	if st.Admitted {
 		first = jsonMsg("admitted", st, true)
 	}
