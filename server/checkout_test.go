@@ -827,24 +827,32 @@ func ckForgetfulStrategy(t *testing.T, e *ckEnv) {
 // takes the seat meanwhile. A strategy that charges outside its transaction must refund (409
 // hold_lost); pessimistic, which charges with the seat locked, keeps the seat and the other
 // buyer is refused. Either way the seat is booked exactly once and money reconciles.
+//
+// The delay is made in front of the processor: the charge waits there until the other buyer's
+// hold has come back (or, when that hold is itself waiting for the charging transaction's
+// locks, for a second), so the order of events does not depend on timing.
 func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	b0, r0, c0 := e.counts(t)
 	s := e.server(t, nil)
 	ctx := context.Background()
 	s1, s2 := e.sess("p1"), e.sess("p2")
 	const ttl = 200 * time.Millisecond
-	arrived := make(chan struct{}, 8)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
 	hook := func(r *http.Request) {
-		if r.URL.Path == "/charges" {
-			arrived <- struct{}{}
+		if r.URL.Path != "/charges" {
+			return
 		}
+		once.Do(func() {
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-time.After(time.Second):
+			}
+		})
 	}
 	e.pspHook.Store(&hook)
 	defer e.pspHook.Store(nil)
-	if err := e.psp.SetFaults(payments.Faults{LatencyMS: 800}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = e.psp.SetFaults(payments.Faults{}) }()
 	seat := e.seat()
 	h1 := e.hold(t, s, s1, ttl, seat)
 	done := make(chan ckReply, 1)
@@ -855,7 +863,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 		t.Fatal("the charge never reached the processor")
 	}
 	// The charge is in flight; wait out the hold's lifetime, then another buyer tries.
-	time.Sleep(h1.Expires.Sub(e.clock.Now()) + 50*time.Millisecond)
+	time.Sleep(h1.Expires.Sub(e.clock.Now()) + 20*time.Millisecond)
 	type holdResult struct {
 		h   strategies.Hold
 		err error
@@ -865,13 +873,10 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 		h, err := s.cfg.Strategy.Hold(ctx, strategies.HoldRequest{EventID: e.ev.ID, Session: s2, Seats: []string{seat}})
 		other <- holdResult{h, err}
 	}()
-	r1 := <-done
-	o := <-other
-	e.pspHook.Store(nil)
-	if err := e.psp.SetFaults(payments.Faults{}); err != nil {
-		t.Fatal(err)
-	}
 	if s.checkout.inTx {
+		// The other hold waits for the seat's lock, held by the transaction that charges.
+		r1 := <-done
+		o := <-other
 		wantBooked(t, r1, h1.ID)
 		if !errors.Is(o.err, strategies.ErrUnavailable) {
 			t.Fatalf("the other buyer's hold: %v, want ErrUnavailable (the seat was sold)", o.err)
@@ -879,6 +884,9 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 		e.wantDelta(t, b0, r0, c0, 1, 0, 1)
 		return
 	}
+	o := <-other
+	close(release)
+	r1 := <-done
 	if o.err != nil {
 		t.Fatalf("the other buyer could not take the expired seat: %v", o.err)
 	}
@@ -901,7 +909,7 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 		}
 		c.psp = psp
 	}
-	s := e.server(t, fast)
+	s, short := e.server(t, nil), e.server(t, fast)
 	s1 := e.sess("u1")
 	setFaults := func(f payments.Faults) {
 		t.Helper()
@@ -914,10 +922,12 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 		name        string
 		faults      payments.Faults
 		wantCharged bool // the failed attempts charged
+		srv         *ckServer
 	}{
-		{"lost response", payments.Faults{LostResponseRate: 1}, true},
-		{"processor error", payments.Faults{ErrorRate: 1}, false},
-		{"processor timeout", payments.Faults{TimeoutRate: 1}, false},
+		{"lost response", payments.Faults{LostResponseRate: 1}, true, s},
+		{"processor error", payments.Faults{ErrorRate: 1}, false, s},
+		// A server whose processor deadline is short, so the held requests end soon.
+		{"processor timeout", payments.Faults{TimeoutRate: 1}, false, short},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -925,7 +935,7 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 			key := fmt.Sprintf("unknown-key-%d", i)
 			setFaults(tt.faults)
 			for attempt := range 2 {
-				wantCode(t, ckCheckout(t, s, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+				wantCode(t, ckCheckout(t, tt.srv, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
 				want := 0
 				if tt.wantCharged {
 					want = 1
