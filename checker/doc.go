@@ -13,14 +13,20 @@
 // say nothing about a seat (not_admitted, payment_declined, ...) are left out. Expiry is not
 // an operation anybody calls: it is a nondeterministic step of the model
 // (porcupine.NondeterministicModel) that may happen before any operation returning at or after
-// the hold's expires_at, less the clock-skew tolerance. A seat whose hold expired and that
-// nobody took since may still be confirmed by that hold, as the contract allows; a sold seat
-// never becomes available again. Operations of unknown outcome (type info) may take effect at
-// any point after their call, or never.
+// the hold's expires_at, less the clock-skew tolerance. A fault that loses holds
+// (Options.HoldLossFaults: a Redis restart or flush by default) may end a hold from the
+// fault's start in the same way. A seat whose hold ended so and that nobody took since may
+// still be confirmed by that hold, as the contract allows; a sold seat never becomes
+// available again, so no fault excuses a double sale. Operations of unknown outcome (type
+// info) may take effect at any point after their call, or never. General-admission units are
+// checked per unit id, which assumes a sold unit's id is never handed out again.
 //
 // Two sound reductions keep hot seats cheap without changing any verdict: operations called
 // after the first confirmed sale of a seat returned are checked directly against the sold
-// state, and refusals that fall inside a hold's certain lifetime are dropped. Seats are
+// state, and refusals that fall inside a hold's certain lifetime, or whose interval contains
+// another refusal's, are dropped; a seat is first checked without its refusals and reads of
+// held seats (illegal then, it is illegal, and proving it costs no search over the orders of
+// those observers). Seats are
 // checked in parallel by a bounded pool of workers, each with a timeout; a seat that times out
 // is Unknown, never a pass. A failing seat is minimized to the first operation that cannot be
 // explained (the culprit), reported with the operations that shaped the seat before it, and
