@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ import (
 //
 // The setup takes about a minute; run it once: go test -run '^$' -bench WaitingRoom
 // -benchtime 1x ./server/. With -short it uses 10,000 sessions and 1,000 streams.
+// STAMPEDE_WR_BENCH_CPUPROFILE=file writes the server's CPU profile there.
 func BenchmarkWaitingRoom(b *testing.B) {
 	sessions, streams := 100_000, 10_000
 	if testing.Short() {
@@ -446,6 +448,17 @@ func TestWaitingRoomBenchServer(t *testing.T) {
 	go func() { _ = hs.Serve(ln) }()
 	runDone := make(chan error, 1)
 	go func() { runDone <- s.Run(ctx) }()
+	if path := os.Getenv("STAMPEDE_WR_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatalf("cpu profile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatalf("cpu profile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("listening on %s\n", ln.Addr())
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	cancel()
