@@ -44,12 +44,18 @@ type testDB struct {
 // a registry of its own that the servers built on it share.
 func newTestDB(tb testing.TB, dialect string) *testDB {
 	tb.Helper()
+	return newTestDBPool(tb, dialect, 16)
+}
+
+// newTestDBPool is newTestDB with a pool of size connections.
+func newTestDBPool(tb testing.TB, dialect string, size int) *testDB {
+	tb.Helper()
 	dsn := testsvc.DB(tb, dialect)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	reg := prometheus.NewRegistry()
 	m := sqldb.NewMetrics(reg)
-	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: 16, Metrics: m})
+	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: size, Metrics: m})
 	if err != nil {
 		tb.Fatalf("open %s: %v", dialect, err)
 	}

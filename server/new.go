@@ -57,11 +57,12 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Run does the server's background work until ctx is done: the checkout completer, the
-// waiting-room admitter, and the strategy's own work (the status-expiry sweeper, unit-pool
+// waiting-room admitter, giving hogged connections back at the end (poolhog.go), and the
+// strategy's own work (the status-expiry sweeper, unit-pool
 // replenishment) when it is a strategies.Runner. When one of them fails, the others are stopped
 // and Run returns that first error; errors caused by ctx ending are not errors.
 func (s *Server) Run(ctx context.Context) error {
-	jobs := []func(context.Context) error{s.runCheckout, s.runQueue}
+	jobs := []func(context.Context) error{s.runCheckout, s.runQueue, s.runPoolHog}
 	if r, ok := s.strategy.(strategies.Runner); ok {
 		jobs = append(jobs, r.Run)
 	}

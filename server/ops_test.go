@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"stampede/internal/failpoint"
+	"stampede/internal/testsvc"
 )
 
 func TestMetrics(t *testing.T) {
@@ -92,4 +94,46 @@ func TestFailpoints(t *testing.T) {
 		t.Errorf("GET /admin/failpoints after disarming = %s, want []", r.body)
 	}
 	e.holdSeats(id, "dave", "A-1-3")
+}
+
+// TestPoolHog: the pool-exhaustion fault's endpoint holds the server's own connections (tag
+// chaos) until released; with the whole pool held, a hold cannot get a connection; afterwards
+// holds are served again.
+func TestPoolHog(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			tdb := newTestDBPool(t, dialect, 3)
+			e := newEnv(t, "status-expiry", tdb)
+			id := e.createEvent()
+
+			e.wantError(http.StatusBadRequest, "invalid_request", "conns", http.MethodPut, "/admin/pool-hog", "", map[string]int{"conns": 4})
+			e.wantError(http.StatusBadRequest, "invalid_request", "conns", http.MethodPut, "/admin/pool-hog", "", `{"conns":"all"}`)
+			var st poolHogStatus
+			e.must(http.StatusOK, http.MethodPut, "/admin/pool-hog", "", map[string]int{"conns": 0}).decode(t, &st)
+			if st.Conns != 2 || st.MaxConns != 3 {
+				t.Fatalf("PUT /admin/pool-hog {conns: 0} = %+v, want 2 of 3", st)
+			}
+			// One connection is left: holds still go through.
+			e.holdSeats(id, "alice", "A-1-1")
+			// The whole pool: a hold waits for a connection until its client gives up.
+			e.must(http.StatusOK, http.MethodPut, "/admin/pool-hog", "", map[string]int{"conns": 3}).decode(t, &st)
+			if got := tdb.metrics.Snapshot()["chaos"].Count; got != 2 {
+				t.Errorf("after replacing the hog: %d chaos connections given back, want the first 2", got)
+			}
+			req, _ := http.NewRequest(http.MethodPost, e.url+"/events/"+id+"/holds", strings.NewReader(`{"seats":["A-1-2"]}`))
+			req.Header.Set("X-Session-Id", "bob")
+			short := &http.Client{Timeout: 300 * time.Millisecond}
+			if resp, err := short.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("hold with every connection hogged answered %d, want no answer before the client's timeout", resp.StatusCode)
+			}
+			e.must(http.StatusNoContent, http.MethodDelete, "/admin/pool-hog", "", nil)
+			e.must(http.StatusNoContent, http.MethodDelete, "/admin/pool-hog", "", nil)
+			if got := tdb.metrics.Snapshot()["chaos"].Count; got != 5 {
+				t.Errorf("after release: %d chaos connections given back, want 5", got)
+			}
+			e.holdSeats(id, "carol", "A-1-3")
+		})
+	}
 }

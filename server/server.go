@@ -51,6 +51,8 @@ type Server struct {
 	store   *strategies.Store
 	metrics *serverMetrics
 	events  *eventMemo
+	// hog holds pooled connections for the pool-exhaustion fault (poolhog.go).
+	hog poolHog
 
 	// Each area keeps its state in its own file's type.
 	checkout *checkoutState
@@ -60,7 +62,7 @@ type Server struct {
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
 // events.go, holds.go, checkout.go, queue.go, search.go, ledger.go, health.go, failpoints.go,
-// contract.go. TestContractRouted keeps them and api.yaml in step.
+// poolhog.go, contract.go. TestContractRouted keeps them and api.yaml in step.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
@@ -68,6 +70,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
 	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
 	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
+	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)
+	s.mux.HandleFunc("DELETE /admin/pool-hog", s.handlePoolRelease)
 	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
 	s.mux.HandleFunc("GET /events", s.handleListEvents)
 	s.mux.HandleFunc("GET /events/search", s.handleSearch)
