@@ -179,7 +179,10 @@ func (q *queueState) event(ctx context.Context, id string) (strategies.Event, er
 		return strategies.Event{}, fmt.Errorf("event %s: %w", id, strategies.ErrEventNotFound)
 	}
 	v, err, _ := q.evGroup.Do(id, func() (any, error) {
-		ev, err := q.store.GetEvent(context.WithoutCancel(ctx), id)
+		// Shared by every concurrent join for the event: not cancelled with the first of them.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		ev, err := q.store.GetEvent(lctx, id)
 		if err != nil {
 			return nil, err
 		}

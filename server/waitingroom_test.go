@@ -631,6 +631,14 @@ func TestRedisRestartMidQueue(t *testing.T) {
 	if err := e.redis.Kill(); err != nil {
 		t.Fatalf("kill redis: %v", err)
 	}
+	// While Redis is down the outcome of a join is unknown: 503 unavailable.
+	var down wrErrorReply
+	if code := wrCall(t, s, "POST", "/events/ev/queue", "dora", "", &down); code != http.StatusServiceUnavailable || down.Error.Code != "unavailable" {
+		t.Fatalf("join with Redis down = %d %+v, want 503 unavailable", code, down.Error)
+	}
+	if code, _, er := wrStatus(t, s, a.Ticket, "alice"); code != http.StatusServiceUnavailable {
+		t.Fatalf("status with Redis down = %d %+v, want 503", code, er.Error)
+	}
 	if err := e.redis.Start(ctx); err != nil {
 		t.Fatalf("start redis: %v", err)
 	}
