@@ -31,7 +31,7 @@ import (
 // lost), without sleeping.
 
 const (
-	ckLease   = 5 * time.Second
+	ckLease   = 20 * time.Second
 	ckHoldTTL = time.Hour
 )
 
@@ -240,9 +240,16 @@ func (e *ckEnv) hold(tb testing.TB, s *ckServer, session string, ttl time.Durati
 	return h
 }
 
-// loseHold makes every current hold lost: the clock passes their TTL and, for Redis-backed
-// holds, the locks are gone (as after a Redis restart). Then session takes seat.
+// loseHold makes every current hold lost (expireHolds), then session takes seat.
 func (e *ckEnv) loseHold(tb testing.TB, s *ckServer, session, seat string) {
+	tb.Helper()
+	e.expireHolds(tb)
+	e.hold(tb, s, session, 0, seat)
+}
+
+// expireHolds makes every current hold lost: the clock passes their TTL and, for Redis-backed
+// holds, the locks are gone (as after a Redis restart).
+func (e *ckEnv) expireHolds(tb testing.TB) {
 	tb.Helper()
 	ctx := context.Background()
 	e.clock.Advance(ckHoldTTL + time.Minute)
@@ -259,7 +266,6 @@ func (e *ckEnv) loseHold(tb testing.TB, s *ckServer, session, seat string) {
 			tb.Fatalf("delete redis keys: %v", err)
 		}
 	}
-	e.hold(tb, s, session, 0, seat)
 }
 
 // ckCounter reads a counter's value.
@@ -836,7 +842,6 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	s := e.server(t, nil)
 	ctx := context.Background()
 	s1, s2 := e.sess("p1"), e.sess("p2")
-	const ttl = 200 * time.Millisecond
 	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	var once sync.Once
 	hook := func(r *http.Request) {
@@ -854,7 +859,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	e.pspHook.Store(&hook)
 	defer e.pspHook.Store(nil)
 	seat := e.seat()
-	h1 := e.hold(t, s, s1, ttl, seat)
+	h1 := e.hold(t, s, s1, 0, seat)
 	done := make(chan ckReply, 1)
 	go func() { done <- ckCheckout(t, s, h1.ID, s1, "slow-key-1", "card_ok") }()
 	select {
@@ -862,8 +867,8 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the charge never reached the processor")
 	}
-	// The charge is in flight; wait out the hold's lifetime, then another buyer tries.
-	time.Sleep(h1.Expires.Sub(e.clock.Now()) + 20*time.Millisecond)
+	// The charge is in flight; the hold's lifetime passes, then another buyer tries.
+	e.expireHolds(t)
 	type holdResult struct {
 		h   strategies.Hold
 		err error
