@@ -17,6 +17,7 @@ import (
 // was sold yet, the restarted server books and sells again, and the client's retry with the
 // same key never charges twice.
 func TestCrashAtAfterCharge(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ strategy, dialect string }{
 		{"status-expiry", "postgres"},
 		{"pessimistic", "mysql"}, // charges inside its transaction: the crash rolls the sale back
@@ -86,6 +87,7 @@ func TestCrashAtAfterCharge(t *testing.T) {
 // charges and the answer is lost, so the client is told the outcome is unknown (503). After the
 // window, the retry with the same key books with that very charge, made once.
 func TestAmbiguousChargeOnTrigger(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, serverOpts{strategy: "status-expiry", dialect: "postgres"})
 	h := s.hold("alice", "A-1-1")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -127,6 +129,7 @@ func TestAmbiguousChargeOnTrigger(t *testing.T) {
 // fencing token refuses its write, and it is refunded. The seat is sold once; every charge is
 // a booking or a refund.
 func TestRedisRestartBetweenLockAndWrite(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{"postgres", "mysql"} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()

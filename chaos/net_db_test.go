@@ -35,6 +35,7 @@ func throughProxy(t *testing.T, ps *Proxies, dsn string) (string, *NetProxy) {
 // puts them between the server and its database: latency slows every query, a partition hangs
 // them, a reset breaks them; after each recovery the pool serves queries again.
 func TestNetFaultsThroughDBProxy(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()

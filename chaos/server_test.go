@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,35 +27,45 @@ import (
 )
 
 // The reference server runs as a child process (`stampede serve`), as in a real run, so that
-// server-crash can kill it and a crash failpoint can kill it from inside. The binary is built
-// once, the first time a test needs it.
+// server-crash can kill it and a crash failpoint can kill it from inside. TestMain starts
+// building the binary at once, beside the tests that do not need it.
 var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
+	binDir   string
+	binPath  string
+	binErr   error
+	binBuilt = make(chan struct{})
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	go buildStampede()
 	code := m.Run()
+	<-binBuilt
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
 
+func buildStampede() {
+	defer close(binBuilt)
+	if testing.Short() {
+		binErr = errors.New("the reference server is not built in -short mode")
+		return
+	}
+	if binDir, binErr = os.MkdirTemp("", "stampede-chaos-test"); binErr != nil {
+		return
+	}
+	binPath = filepath.Join(binDir, "stampede")
+	out, err := exec.Command("go", "build", "-o", binPath, "stampede/cmd/stampede").CombinedOutput()
+	if err != nil {
+		binErr = fmt.Errorf("build stampede: %v\n%s", err, out)
+	}
+}
+
 func stampedeBinary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "stampede-chaos-test"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "stampede")
-		out, err := exec.Command("go", "build", "-o", binPath, "stampede/cmd/stampede").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("build stampede: %v\n%s", err, out)
-		}
-	})
+	<-binBuilt
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
@@ -326,6 +338,7 @@ func (s *refServer) schedule(ctx context.Context, raw ...map[string]any) func() 
 // ends without an answer, nothing was charged, the restarted server serves new holds and
 // checkouts, and the retry with the same key never charges twice.
 func TestServerCrashRestartsTheServer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, serverOpts{strategy: "status-expiry", dialect: "postgres"})
 	h := s.hold("alice", "A-1-1")
 	s.arm(failpoint.BeforeCharge, failpoint.Action{Kind: failpoint.Block})
@@ -380,6 +393,7 @@ func TestServerCrashRestartsTheServer(t *testing.T) {
 // the seat mid-payment; the first checkout is charged, then refunded (409 hold_lost naming the
 // refund), and the seat is sold once, to the other buyer. After recovery checkouts book at once.
 func TestPSPDelayRefundsThroughTheServer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ strategy, dialect string }{
 		{"status-expiry", "postgres"},
 		{"skip-locked", "mysql"},
@@ -448,6 +462,7 @@ func TestPSPDelayRefundsThroughTheServer(t *testing.T) {
 // inside its transaction) makes the next one wait for a connection; pool wait climbs, the hogs
 // show as conn_tag chaos, and after recovery holds are served again.
 func TestPoolExhaustionStarvesThePool(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, serverOpts{strategy: "status-expiry", dialect: "postgres", poolSize: 4})
 	ctx := context.Background()
 	f, _, _ := Lookup("pool-exhaustion")
