@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 	"stampede/server/payments"
@@ -79,6 +80,7 @@ func TestCheckout(t *testing.T) {
 		{"retries", ckRetries},
 		{"crash points", ckCrashPoints},
 		{"strategy forgets its booking", ckForgetfulStrategy},
+		{"failpoints", ckFailpoints},
 		{"slow processor", ckProcessorSlowerThanHold},
 		{"unknown outcomes", ckUnknownOutcomes},
 	}
@@ -202,7 +204,7 @@ func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strateg
 	}
 	s, err := New(Config{
 		DB: e.db, Strategy: st, Redis: e.rdb, KeyPrefix: e.prefix + "srv:",
-		PSPURL: e.pspURL, HoldTTL: ckHoldTTL, Registry: reg, Now: e.clock.Now,
+		PSPURL: e.pspURL, HoldTTL: ckHoldTTL, Registry: reg, Now: e.clock.Now, Failpoints: failpoint.New(),
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -827,6 +829,44 @@ func ckForgetfulStrategy(t *testing.T, e *ckEnv) {
 	forgetful := e.serverWith(t, func(st strategies.Strategy) strategies.Strategy { return ckForgetful{st} }, nil)
 	wantBooked(t, ckCheckout(t, forgetful, h.ID, s1, "forgetful-key", "card_ok"), h.ID)
 	e.wantDelta(t, b0, r0, c0, 1, 0, 1)
+}
+
+// ckFailpoints: the chaos failpoints of checkout (before-charge, after-charge, before-refund)
+// armed to fail once make a 503 that the retry with the same key resumes, with one charge.
+func ckFailpoints(t *testing.T, e *ckEnv) {
+	b0, r0, c0 := e.counts(t)
+	s := e.server(t, nil)
+	fp := s.cfg.Failpoints
+	s1 := e.sess("fp1")
+	arm := func(point string) {
+		t.Helper()
+		if err := fp.Arm(point, failpoint.Action{Kind: failpoint.Error, Times: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, point := range []string{failpoint.BeforeCharge, failpoint.AfterCharge} {
+		h := e.hold(t, s, s1, 0, e.seat())
+		key := "fp-key-" + point
+		arm(point)
+		wantCode(t, ckCheckout(t, s, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+		if st := fp.List(); len(st) != 1 || st[0].Hits != 1 {
+			t.Fatalf("failpoints after one checkout: %+v, want %s hit once", st, point)
+		}
+		fp.Disarm(point)
+		wantBooked(t, ckCheckout(t, s, h.ID, s1, key, "card_ok"), h.ID)
+	}
+	seat := e.seat()
+	h := e.hold(t, s, s1, 0, seat)
+	if r := ckCheckout(t, e.server(t, crashOnce(crashCharged)), h.ID, s1, "fp-key-refund", "card_ok"); !r.dropped {
+		t.Fatalf("crash at charged: %v", r)
+	}
+	e.loseHold(t, s, e.sess("fp2"), seat)
+	e.expireLeases()
+	arm(failpoint.BeforeRefund)
+	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+	fp.Disarm(failpoint.BeforeRefund)
+	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusConflict, codeHoldLost)
+	e.wantDelta(t, b0, r0, c0, 2, 1, 3)
 }
 
 // ckProcessorSlowerThanHold: the processor takes longer than the hold's TTL and another buyer
