@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -28,7 +30,11 @@ func main() {
 	scenario := flag.String("scenario", "", "herd mode: scenario file")
 	out := flag.String("out", "", "directory for history.jsonl and metrics.jsonl (empty: write the history to a discarding writer)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address during the run")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Print(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
