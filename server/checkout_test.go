@@ -75,6 +75,7 @@ func TestCheckout(t *testing.T) {
 		name string
 		run  func(*testing.T, *ckEnv)
 	}{
+		{"key store", ckKeyStore},
 		{"validation", ckValidation},
 		{"outcomes", ckOutcomes},
 		{"retries", ckRetries},
