@@ -140,7 +140,8 @@ func (lc *linChecker) checkPartition(ctx context.Context, pid int32, buf []porcu
 	if observers(kept) > 0 {
 		core = make([]seatOp, 0, len(kept))
 		for i := range kept {
-			if !isObserver(&kept[i]) {
+			// The offender after a sale stays, observer or not: it is what makes the seat illegal.
+			if !isObserver(&kept[i]) || (offender && i == len(kept)-1) {
 				core = append(core, kept[i])
 			}
 		}
@@ -634,9 +635,13 @@ func (lc *linChecker) verdict(ctx context.Context, rep *linReport) (Verdict, []s
 	}
 
 	// Explain a bounded number of failing partitions, those whose operations start earliest.
-	slices.SortFunc(illegal, func(a, b int32) int {
-		return cmp.Compare(rep.outcomes[a].ops[0].call, rep.outcomes[b].ops[0].call)
-	})
+	first := func(pid int32) int64 {
+		if ops := rep.outcomes[pid].ops; len(ops) > 0 {
+			return ops[0].call
+		}
+		return math.MaxInt64
+	}
+	slices.SortFunc(illegal, func(a, b int32) int { return cmp.Compare(first(a), first(b)) })
 	illegal = illegal[:min(len(illegal), maxExplained)]
 	exs := make([]explanation, len(illegal))
 	var next atomic.Int64

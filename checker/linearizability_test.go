@@ -71,6 +71,8 @@ func TestGoldenNotLinearizable(t *testing.T) {
 			seat: "H-1-1", culprit: 3, involved: []int{1, 2, 3}, message: "the seat was available"},
 		{name: "sold seat reported available", file: "bad-sold-then-available.jsonl",
 			seat: "J-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
+		{name: "sold seat reported held", file: "bad-sold-then-held.jsonl",
+			seat: "J-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
 		{name: "general-admission unit held twice", file: "bad-ga-unit.jsonl",
 			seat: "floor#u2", culprit: 2, involved: []int{1, 2}, message: "held by h1"},
 		{name: "confirm of a hold lost in a restart after the seat was sold", file: "bad-confirm-lost-hold.jsonl",
