@@ -28,6 +28,13 @@ import (
 // 503 that releases the key where it stands, so the retry with the same key resumes from the
 // last recovery point, with the same processor keys: a charge is never made twice, and every
 // charge ends in a booking or a refund. The completer (runCheckout) resumes keys nobody retried.
+//
+// Limits. A key resumed after its execution died between charge_requested and the processor's
+// answer, whose hold is lost by then, cannot tell "never charged" from "charged": it asks the
+// processor again under the same key, which replays the charge or makes it now, and refunds it.
+// Executions stop before their lease ends (budget), but a process frozen (SIGSTOP) past its lease
+// and then thawed could still finish a strategy write its successor no longer expects; the
+// key's own writes are fenced by the lease token, the strategy's are not.
 
 // Checkout defaults; tests shorten them through checkoutState.
 const (
