@@ -4,7 +4,7 @@ BIN       ?= bin/stampede
 PKGS      ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 14m
 
-.PHONY: build test lint demo bench chaos-matrix clean
+.PHONY: build test lint demo bench bench-driver chaos-matrix clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stampede
@@ -19,8 +19,14 @@ lint:
 demo: build
 	./$(BIN) run
 
+# Go benchmarks: strategies and HTTP holds per database, checkout, waiting room, checker, driver.
+# Heavy ones run once (their first iteration outlasts the bench time).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m $(PKGS)
+
+# The driver beside wrk and vegeta against a trivial endpoint, pinned to separate cores.
+bench-driver:
+	bash bench/driver.sh
 
 # Every fault x every safe strategy x PostgreSQL and MySQL (96 cells, plus naive under every
 # fault), about 25 minutes; the table of cells goes to $(MATRIX_OUT).
