@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 
 	"stampede/server"
+	"stampede/server/payments"
 	"stampede/strategies"
 )
 
@@ -39,6 +41,8 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&secret, "admission-secret", "", "secret that signs waiting-room admission tokens (default: random per process)")
 	fs.DurationVar(&o.SweepInterval, "sweep-interval", 0, "how often a sweeping strategy releases expired holds (default 1s)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	var withPSP string
+	fs.StringVar(&withPSP, "with-psp", "", "also run a payment processor on this address (e.g. 127.0.0.1:8081) and pay through it; overrides --psp")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: stampede serve --strategy NAME --db DSN [flags]")
 		fmt.Fprintln(stderr, "\nEvery flag may also be set as STAMPEDE_<FLAG>, e.g. STAMPEDE_HOLD_TTL=30s; flags win.")
@@ -65,7 +69,26 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	o.Ready = func(addr string) { fmt.Fprintf(stdout, "listening on %s\n", addr) }
-	return server.Serve(ctx, o, logger)
+	if withPSP == "" {
+		return server.Serve(ctx, o, logger)
+	}
+	// The processor beside the server: its own listener, stopped with the server.
+	ln, err := net.Listen("tcp", withPSP)
+	if err != nil {
+		return fmt.Errorf("with-psp: listen on %s: %w", withPSP, err)
+	}
+	o.PSP = "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "payment processor on %s\n", ln.Addr())
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pspDone := make(chan error, 1)
+	go func() { pspDone <- payments.Serve(pctx, ln, payments.New(payments.WithLogger(logger))) }()
+	err = server.Serve(ctx, o, logger)
+	stop()
+	if perr := <-pspDone; err == nil {
+		err = perr
+	}
+	return err
 }
 
 // flagsFromEnv sets every flag not given on the command line from STAMPEDE_<FLAG> when that
