@@ -100,10 +100,17 @@ var errCrashed = errors.New("checkout crashed at a test crash point")
 type chargesInTx interface{ ChargesInTransaction() bool }
 
 func (s *Server) initCheckout() error {
+	lease, idle := defaultLease, defaultIdle
+	if s.cfg.CheckoutLease > 0 {
+		lease = s.cfg.CheckoutLease
+	}
+	if s.cfg.CheckoutIdle > 0 {
+		idle = s.cfg.CheckoutIdle
+	}
 	c := &checkoutState{
-		keys:           &keyStore{db: s.cfg.DB, now: s.cfg.Now, lease: defaultLease},
-		budget:         defaultLease * 3 / 4,
-		idle:           defaultIdle,
+		keys:           &keyStore{db: s.cfg.DB, now: s.cfg.Now, lease: lease},
+		budget:         lease * 3 / 4,
+		idle:           idle,
 		completerEvery: defaultCompleterEvery,
 	}
 	if s.cfg.PSPURL != "" {
@@ -182,11 +189,16 @@ func (s *Server) runCheckout(ctx context.Context) error {
 
 // completeAbandoned makes one completer pass and returns how many keys it resumed.
 func (s *Server) completeAbandoned(ctx context.Context) (int, error) {
+	return s.completeIdle(ctx, s.checkout.idle)
+}
+
+// completeIdle resumes the unfinished keys untouched for idle whose lease is free or expired.
+func (s *Server) completeIdle(ctx context.Context, idle time.Duration) (int, error) {
 	c := s.checkout
 	if c.psp == nil || s.cfg.Strategy == nil {
 		return 0, nil
 	}
-	keys, err := c.keys.abandoned(ctx, c.keys.clock().Add(-c.idle), completerBatch)
+	keys, err := c.keys.abandoned(ctx, c.keys.clock().Add(-idle), completerBatch)
 	if err != nil {
 		return 0, err
 	}

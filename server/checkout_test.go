@@ -84,6 +84,7 @@ func TestCheckout(t *testing.T) {
 		{"failpoints", ckFailpoints},
 		{"slow processor", ckProcessorSlowerThanHold},
 		{"unknown outcomes", ckUnknownOutcomes},
+		{"settle", ckSettle},
 	}
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {

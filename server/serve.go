@@ -48,6 +48,9 @@ type Options struct {
 	AdmissionSecret []byte
 	// SweepInterval is how often a sweeping strategy releases expired holds; 0 means 1 s.
 	SweepInterval time.Duration
+	// CheckoutLease and CheckoutIdle tune checkout recovery (see Config); 0 means the defaults.
+	CheckoutLease time.Duration
+	CheckoutIdle  time.Duration
 	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
 	// rest (open waiting-room streams); 0 means 5 s.
 	ShutdownGrace time.Duration
@@ -161,6 +164,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 	srv, err := New(Config{
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
+		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
 	})
 	if err != nil {
 		return err

@@ -34,8 +34,13 @@ type Config struct {
 	// Failpoints are the points a chaos schedule arms through /admin/failpoints; nil disables
 	// them (the endpoints then answer 404).
 	Failpoints *failpoint.Set
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// CheckoutLease is how long a checkout execution owns its idempotency key; 0 means 45 s.
+	// It must outlast the slowest payment. CheckoutIdle is how long an unfinished key must be
+	// untouched before the completer resumes it; 0 means a minute.
+	CheckoutLease time.Duration
+	CheckoutIdle  time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -68,6 +73,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("GET /api.yaml", s.handleContract)
 	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
+	s.mux.HandleFunc("POST /admin/checkout/settle", s.handleSettle)
 	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
 	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
 	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)

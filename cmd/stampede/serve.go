@@ -41,6 +41,8 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&secret, "admission-secret", "", "secret that signs waiting-room admission tokens (default: random per process)")
 	fs.DurationVar(&o.SweepInterval, "sweep-interval", 0, "how often a sweeping strategy releases expired holds (default 1s)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&o.CheckoutLease, "checkout-lease", 0, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", 0, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 	var withPSP string
 	fs.StringVar(&withPSP, "with-psp", "", "also run a payment processor on this address (e.g. 127.0.0.1:8081) and pay through it; overrides --psp")
 	fs.Usage = func() {

@@ -131,6 +131,10 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	began, _ := d.Began()
 	s.progress.printf("   herd done: %d users, %d requests in %.1fs; checking\n", sum.Arrived, sum.Requests, sum.Elapsed.Seconds())
 
+	if s.o.Target == "" {
+		s.settle(ctx, base)
+	}
+
 	// Ledgers: what the system believes, and what the processor did.
 	ledgers, err := s.fetchLedgers(ctx, base, sc.EventIDs())
 	if err != nil {
@@ -279,7 +283,8 @@ func (s *single) startServer(ctx context.Context, target *chaos.Target, pspURL s
 	args := []string{"serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--strategy", s.strategy,
 		"--db", serverDB, "--redis", serverRedis, "--psp", serverPSP,
 		"--key-prefix", "stampede:" + s.strategy + ":" + s.db + ":",
-		"--admission-secret", strconv.FormatUint(a, 16), "--sweep-interval", "500ms", "--log-level", "warn"}
+		"--admission-secret", strconv.FormatUint(a, 16), "--sweep-interval", "500ms", "--log-level", "warn",
+		"--checkout-lease", checkoutLease.String(), "--checkout-idle", "3s"}
 	if s.sc.HoldTTL > 0 {
 		args = append(args, "--hold-ttl", s.sc.HoldTTL.String())
 	}
@@ -303,6 +308,58 @@ func (s *single) startServer(ctx context.Context, target *chaos.Target, pspURL s
 	s.defer_(func() { _ = proc.Stop(5 * time.Second) })
 	target.Server, target.ServerProc = base, proc
 	return base, nil
+}
+
+// checkoutLease is the server's checkout lease in runs: longer than any payment a scenario
+// slows down, short enough that a crashed server's checkouts are resumed soon after the herd.
+const checkoutLease = 10 * time.Second
+
+// settle asks the server to finish every checkout left open (a client that gave up, a server
+// that crashed mid-payment) and waits until none is, so the ledgers are compared on settled
+// accounts: a charge still in flight is neither booked nor refunded yet. It waits at most the
+// checkout lease plus a margin, then lets the checker judge what is left.
+func (s *single) settle(ctx context.Context, base string) {
+	deadline := time.Now().Add(checkoutLease + 15*time.Second)
+	for {
+		b, err := post(ctx, base+"/admin/checkout/settle")
+		var out struct{ Resumed, Open int }
+		if err == nil {
+			err = json.Unmarshal(b, &out)
+		}
+		if err == nil && out.Open == 0 {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.progress.printf("   %d checkouts still open after waiting to settle (%v)\n", out.Open, err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func post(ctx context.Context, u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("POST %s: %s", u, resp.Status)
+	}
+	return b, nil
 }
 
 func (s *single) needsProxies() bool {
