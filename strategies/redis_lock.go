@@ -86,6 +86,9 @@ type RedisLock struct {
 	fp        *failpoint.Set
 	retention time.Duration
 	grace     time.Duration
+	// unfenced switches on the broken variant redis-lock-unfenced (broken.go): a seat confirm
+	// skips both lock checks and writes the sale with no fence or status condition.
+	unfenced bool
 
 	holdSeatsScript, holdGAScript, confirmScript, finalizeScript, releaseScript, initScript *redis.Script
 
@@ -184,7 +187,12 @@ func NewRedisLock(d Deps, opts ...RedisLockOption) (*RedisLock, error) {
 func newRedisLock(d Deps) (Strategy, error) { return NewRedisLock(d) }
 
 // Name is the strategy's registry name.
-func (s *RedisLock) Name() string { return "redis-lock" }
+func (s *RedisLock) Name() string {
+	if s.unfenced {
+		return "redis-lock-unfenced"
+	}
+	return "redis-lock"
+}
 
 // Keys.
 func (s *RedisLock) seatKey(event, seat string) string {
@@ -619,7 +627,9 @@ func (s *RedisLock) Confirm(ctx context.Context, r ConfirmRequest) (Booking, err
 	case StatusReleased:
 		return Booking{}, fmt.Errorf("confirm %s: released: %w", h.ID, ErrHoldExpired)
 	}
-	switch n, err := s.checkLock(ctx, h, "check"); {
+	// The broken variant (unfenced, seat holds only) trusts the lock it once had: no check.
+	trustLock := s.unfenced && h.Tier == ""
+	switch n, err := s.lockCheck(ctx, h, "check", trustLock); {
 	case err != nil:
 		return Booking{}, fmt.Errorf("confirm %s: %w", h.ID, err)
 	case n == -2:
@@ -643,7 +653,7 @@ func (s *RedisLock) Confirm(ctx context.Context, r ConfirmRequest) (Booking, err
 	}
 	// From here on the buyer has paid: every failure is ErrHoldLost (the caller refunds) unless
 	// the booking turns out to exist.
-	switch n, err := s.checkLock(ctx, h, "claim"); {
+	switch n, err := s.lockCheck(ctx, h, "claim", trustLock); {
 	case err != nil:
 		return s.lost(ctx, h, b, err)
 	case n != 1:
@@ -664,8 +674,14 @@ func (s *RedisLock) Confirm(ctx context.Context, r ConfirmRequest) (Booking, err
 			}
 		} else {
 			args := appendArgs([]any{h.ID, b.ID, h.Token, h.EventID}, h.Seats)
+			guard := " AND status <> 'sold' AND fence < ?"
+			if trustLock {
+				guard = "" // the broken variant: neither the fence nor the seat's status is checked
+			} else {
+				args = append(args, h.Token)
+			}
 			n, err := tx.Exec(ctx, "UPDATE seats SET status = 'sold', hold_id = ?, booking_id = ?, expires_at = NULL, fence = ? WHERE event_id = ? AND seat_id IN ("+
-				inList(len(h.Seats))+") AND status <> 'sold' AND fence < ?", append(args, h.Token)...)
+				inList(len(h.Seats))+")"+guard, args...)
 			if err != nil {
 				return fmt.Errorf("sell seats: %w", err)
 			}

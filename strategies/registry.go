@@ -64,11 +64,13 @@ type constructor struct {
 
 // registry is every strategy by name, built here in one place.
 var registry = map[string]constructor{
-	"pessimistic":   {new: newPessimistic, about: "SELECT ... FOR UPDATE in seat order; the charge runs inside the transaction"},
-	"status-expiry": {new: newStatusExpiry, about: "one conditional UPDATE with the implicit-status rule, plus a sweeper"},
-	"redis-lock":    {new: newRedisLock, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
-	"skip-locked":   {new: newSkipLocked, about: "one row per unit, FOR UPDATE SKIP LOCKED; GA from a bounded unit pool"},
-	"naive":         {new: newNaive, unsafe: true, about: "read then write without lock or condition: sells seats twice on purpose"},
+	"pessimistic":         {new: newPessimistic, about: "SELECT ... FOR UPDATE in seat order; the charge runs inside the transaction"},
+	"status-expiry":       {new: newStatusExpiry, about: "one conditional UPDATE with the implicit-status rule, plus a sweeper"},
+	"redis-lock":          {new: newRedisLock, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
+	"skip-locked":         {new: newSkipLocked, about: "one row per unit, FOR UPDATE SKIP LOCKED; GA from a bounded unit pool"},
+	"naive":               {new: newNaive, unsafe: true, about: "read then write without lock or condition: sells seats twice on purpose"},
+	"redis-lock-unfenced": {new: newRedisLockUnfenced, unsafe: true, about: "redis-lock whose confirm skips the lock checks and the fencing token: broken on purpose"},
+	"status-expiry-blind": {new: newStatusExpiryBlind, unsafe: true, about: "status-expiry whose confirm sells the seats whoever holds them: broken on purpose"},
 }
 
 // Names lists the strategies; Safe lists those that are not unsafe on purpose.
