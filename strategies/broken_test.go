@@ -1,0 +1,169 @@
+package strategies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"stampede/internal/testsvc"
+)
+
+// brokenVariants are the strategies broken on purpose besides naive, each with the safe
+// strategy it is a variant of.
+var brokenVariants = []struct{ name, safe string }{
+	{"redis-lock-unfenced", "redis-lock"},
+	{"status-expiry-blind", "status-expiry"},
+}
+
+func TestBrokenVariantsRegisteredAsUnsafe(t *testing.T) {
+	db := openDB(t, "postgres", 2)
+	for _, v := range brokenVariants {
+		t.Run(v.name, func(t *testing.T) {
+			if !Unsafe(v.name) || Unsafe(v.safe) {
+				t.Fatalf("Unsafe(%s) = %v, Unsafe(%s) = %v; want true, false", v.name, Unsafe(v.name), v.safe, Unsafe(v.safe))
+			}
+			if !slices.Contains(Names(), v.name) || slices.Contains(Safe(), v.name) {
+				t.Fatalf("Names() = %v, Safe() = %v; want %s in the first only", Names(), Safe(), v.name)
+			}
+			if !strings.Contains(About(v.name), "broken on purpose") {
+				t.Fatalf("About(%s) = %q, want it to say it is broken on purpose", v.name, About(v.name))
+			}
+			_, err := New(v.name, Deps{DB: db}, false)
+			if err == nil || !strings.Contains(err.Error(), "--allow-unsafe") {
+				t.Fatalf("New(%s, allowUnsafe=false) = %v, want a refusal naming --allow-unsafe", v.name, err)
+			}
+		})
+	}
+}
+
+// brokenEnv is a fresh database of one dialect with a settable clock, and a private Redis.
+type brokenEnv struct {
+	*lkEnv
+	rdb *redis.Client
+}
+
+func newBrokenEnv(tb testing.TB, dialect string) *brokenEnv {
+	tb.Helper()
+	e := newLKEnv(tb, dialect)
+	_, url := testsvc.Redis(tb)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", url, err)
+	}
+	rdb := redis.NewClient(opts)
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return &brokenEnv{lkEnv: e, rdb: rdb}
+}
+
+// strategy builds the named strategy through the registry (unsafe ones allowed) with a Redis
+// prefix of its own, and creates a one-seat event for it.
+func (e *brokenEnv) strategy(tb testing.TB, name, event string) Strategy {
+	tb.Helper()
+	d := e.deps()
+	d.Redis, d.KeyPrefix = e.rdb, name+":"+event+":"
+	s, err := New(name, d, true)
+	if err != nil {
+		tb.Fatalf("New(%s) = %v", name, err)
+	}
+	if s.Name() != name {
+		tb.Fatalf("New(%s).Name() = %q", name, s.Name())
+	}
+	e.createEvent(tb, s, Event{ID: event, Name: "Ev", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 1}}})
+	return s
+}
+
+// TestBrokenVariantsSellTwice shows on both databases that each broken variant sells a seat
+// twice where its safe strategy does not. Buyer A holds the only seat; A's hold expires (the
+// application clock moves past it); buyer B holds the seat and buys it; A's confirm, either
+// after B bought or while A was paying, then books the seat as well. The safe strategies,
+// in the same steps, refuse A: before the charge (ErrHoldExpired) or after it (ErrHoldLost).
+func TestBrokenVariantsSellTwice(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newBrokenEnv(t, dialect)
+			var names []string
+			for _, v := range brokenVariants {
+				names = append(names, v.name, v.safe)
+			}
+			scenarios := []struct {
+				name string
+				// safeErr is what the safe strategy's confirm of A returns.
+				safeErr error
+				// duringPayment makes the expiry, and B's hold and purchase, happen inside A's
+				// charge; otherwise they happen before A confirms.
+				duringPayment bool
+			}{
+				{"confirm after the other buyer bought", ErrHoldExpired, false},
+				{"other buyer bought during the payment", ErrHoldLost, true},
+			}
+			for i, sc := range scenarios {
+				for _, name := range names {
+					t.Run(sc.name+"/"+name, func(t *testing.T) {
+						event := fmt.Sprintf("ev%d-%s", i, name)
+						s := e.strategy(t, name, event)
+						seat := []string{"A-1-1"}
+						a, err := s.Hold(ctx, HoldRequest{EventID: event, Session: "a", Seats: seat})
+						if err != nil {
+							t.Fatalf("A's Hold = %v", err)
+						}
+						var bBooking string
+						otherBuyer := func() {
+							e.clock.Advance(11 * time.Minute) // past A's 10-minute hold
+							bh, err := s.Hold(ctx, HoldRequest{EventID: event, Session: "b", Seats: seat})
+							if err != nil {
+								t.Fatalf("B's Hold after A's expired = %v", err)
+							}
+							b, err := s.Confirm(ctx, ConfirmRequest{HoldID: bh.ID, Charge: func(context.Context, Hold) (Charge, error) {
+								return Charge{ID: "ch_b"}, nil
+							}})
+							if err != nil {
+								t.Fatalf("B's Confirm = %v", err)
+							}
+							bBooking = b.ID
+						}
+						if !sc.duringPayment {
+							otherBuyer()
+						}
+						charges := 0
+						ab, err := s.Confirm(ctx, ConfirmRequest{HoldID: a.ID, Charge: func(context.Context, Hold) (Charge, error) {
+							charges++
+							if sc.duringPayment {
+								otherBuyer()
+							}
+							return Charge{ID: "ch_a"}, nil
+						}})
+						booked := lkBookedSeats(t, e.lkEnv, event)["A-1-1"]
+						if Unsafe(name) {
+							if err != nil {
+								t.Fatalf("A's Confirm of an expired hold whose seat B bought = %v, want the broken variant to book it", err)
+							}
+							slices.Sort(booked)
+							want := []string{ab.ID, bBooking}
+							slices.Sort(want)
+							if !slices.Equal(booked, want) {
+								t.Fatalf("bookings of A-1-1 = %v, want both A's and B's %v: the seat sold twice", booked, want)
+							}
+							return
+						}
+						if !errors.Is(err, sc.safeErr) {
+							t.Fatalf("A's Confirm = %v, %v; want %v", ab, err, sc.safeErr)
+						}
+						if !slices.Equal(booked, []string{bBooking}) {
+							t.Fatalf("bookings of A-1-1 = %v, want only B's %s", booked, bBooking)
+						}
+						if wantCharges := map[bool]int{false: 0, true: 1}[sc.duringPayment]; charges != wantCharges {
+							t.Fatalf("A was charged %d times, want %d", charges, wantCharges)
+						}
+					})
+				}
+			}
+		})
+	}
+}
