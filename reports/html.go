@@ -98,7 +98,7 @@ func runCharts(r Run) (htmlRun, error) {
 	if err != nil {
 		return hr, err
 	}
-	hr.Latency, err = timeChart("Latency over time (from intended start)", "ms", r.Series, []string{"p50", "p99"},
+	hr.Latency, err = timeChart("Hold latency over time (p50 sent, p99 from intended start)", "ms", r.Series, []string{"hold p50", "hold p99"},
 		func(p Point, i int) float64 { return []float64{p.P50, p.P99}[i] }, r.Faults)
 	if err != nil {
 		return hr, err
