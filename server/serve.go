@@ -35,7 +35,8 @@ type Options struct {
 	PSP string
 	// HoldTTL is the hold lifetime; 0 means 10 minutes.
 	HoldTTL time.Duration
-	// AllowUnsafe lets the naive strategy run.
+	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
+	// status-expiry-blind).
 	AllowUnsafe bool
 	// SafetyNet adds the UNIQUE constraint on booked seats (off in verification runs).
 	SafetyNet bool

@@ -29,7 +29,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	fs.StringVar(&o.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the herd and the faults (default: the scenario's)")
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/<scenario>-<time>)")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the naive strategy, which sells seats twice on purpose")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, "linearizability search bound per seat (default 30s)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")

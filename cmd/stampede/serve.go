@@ -34,7 +34,7 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&o.Redis, "redis", "", "Redis URL (redis://host:port/db); needed by redis-lock, the waiting room and the read cache")
 	fs.StringVar(&o.PSP, "psp", server.DefaultPSP, "payment processor base URL")
 	fs.DurationVar(&o.HoldTTL, "hold-ttl", 0, "hold lifetime (default 10m)")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the naive strategy, which sells seats twice on purpose")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
 	fs.BoolVar(&o.SafetyNet, "safety-net", false, "add a UNIQUE constraint on booked seats (off in verification runs)")
 	fs.IntVar(&o.PoolSize, "pool-size", 0, "database connection pool size (default 20)")
 	fs.StringVar(&o.KeyPrefix, "key-prefix", "stampede:", "prefix of every Redis key")
