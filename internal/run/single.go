@@ -340,27 +340,7 @@ func (s *single) settle(ctx context.Context, base string) {
 	}
 }
 
-func post(ctx context.Context, u string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST %s: %s", u, resp.Status)
-	}
-	return b, nil
-}
+func post(ctx context.Context, u string) ([]byte, error) { return call(ctx, http.MethodPost, u) }
 
 func (s *single) needsProxies() bool {
 	for _, e := range s.entries {
@@ -464,10 +444,13 @@ func fetchPSP(ctx context.Context, pspURL string) (*checker.PSPLedger, error) {
 	return &l, nil
 }
 
-func get(ctx context.Context, u string) ([]byte, error) {
+func get(ctx context.Context, u string) ([]byte, error) { return call(ctx, http.MethodGet, u) }
+
+// call sends a body-less request and returns the body of a 200 answer.
+func call(ctx context.Context, method, u string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +464,7 @@ func get(ctx context.Context, u string) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, strings.TrimSpace(string(b[:min(len(b), 300)])))
+		return nil, fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b[:min(len(b), 300)])))
 	}
 	return b, nil
 }
