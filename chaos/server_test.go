@@ -90,6 +90,9 @@ type serverOpts struct {
 	holdTTL  time.Duration
 	poolSize int
 	redis    bool // a private Redis (redis-lock needs one)
+	// lease is the server's checkout lease: how long a crashed attempt keeps its key from
+	// the retry; 0 means the server's default (45 s).
+	lease time.Duration
 }
 
 func startServer(t *testing.T, o serverOpts) *refServer {
@@ -117,6 +120,9 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 	}
 	if o.poolSize > 0 {
 		args = append(args, "--pool-size", strconv.Itoa(o.poolSize))
+	}
+	if o.lease > 0 {
+		args = append(args, "--checkout-lease", o.lease.String())
 	}
 	tg := &Target{Server: base, PSP: hs.URL, DB: dsn, Rand: rand.New(rand.NewPCG(7, 7))}
 	if o.redis || o.strategy == "redis-lock" {
@@ -262,6 +268,20 @@ func (s *refServer) checkout(ctx context.Context, session, holdID, key string) a
 		map[string]string{"payment_method": "card_ok"})
 }
 
+// resume retries a checkout interrupted by a crash: the dead attempt keeps the key for the
+// server's checkout lease (409 idempotency_in_progress), after which the retry takes it over.
+// It gives up after limit and returns the last answer.
+func (s *refServer) resume(ctx context.Context, session, holdID, key string, limit time.Duration) answer {
+	deadline := time.Now().Add(limit)
+	for {
+		a := s.checkout(ctx, session, holdID, key)
+		if a.status != http.StatusConflict || a.code() != "idempotency_in_progress" || time.Now().After(deadline) {
+			return a
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // serverLedger is the part of GET /admin/ledger the tests read.
 type serverLedger struct {
 	Bookings []struct {
@@ -336,10 +356,11 @@ func (s *refServer) schedule(ctx context.Context, raw ...map[string]any) func() 
 // TestServerCrashRestartsTheServer: server-crash kills the child process with a checkout in
 // flight (parked at before-charge) and starts it again on the same port; the client's connection
 // ends without an answer, nothing was charged, the restarted server serves new holds and
-// checkouts, and the retry with the same key never charges twice.
+// checkouts, and the retry with the same key books, with one charge, once the dead attempt's
+// checkout lease (2 s here) is over.
 func TestServerCrashRestartsTheServer(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverOpts{strategy: "status-expiry", dialect: "postgres"})
+	s := startServer(t, serverOpts{strategy: "status-expiry", dialect: "postgres", lease: 2 * time.Second})
 	h := s.hold("alice", "A-1-1")
 	s.arm(failpoint.BeforeCharge, failpoint.Action{Kind: failpoint.Block})
 	inflight := make(chan answer, 1)
@@ -367,25 +388,17 @@ func TestServerCrashRestartsTheServer(t *testing.T) {
 	if a := s.checkout(context.Background(), "bob", h2, "key-crash-2"); a.status != http.StatusCreated {
 		t.Fatalf("checkout after the restart = %s, want 201", a)
 	}
-	// The retry of the interrupted checkout books, or is told the dead attempt still owns the
-	// key; it never charges twice.
-	retry := s.checkout(context.Background(), "alice", h, "key-crash-1")
-	if n := len(s.chargesFor(h)); n > 1 {
-		t.Fatalf("%d charges for hold %s after the retry, want at most 1", n, h)
-	}
-	switch {
-	case retry.status == http.StatusCreated:
-		if n := len(s.chargesFor(h)); n != 1 {
-			t.Fatalf("the retry booked with %d charges, want 1", n)
-		}
-		if l := s.ledger(); len(l.Bookings) != 2 || len(l.Refunds) != 0 {
-			t.Fatalf("ledger after the crash: %d bookings, %d refunds; want 2 and 0", len(l.Bookings), len(l.Refunds))
-		}
-	case retry.status == http.StatusConflict && retry.code() == "idempotency_in_progress":
-		t.Skipf("known server issue: after a crash the dead attempt keeps its idempotency key leased for 45 s "+
-			"(server/checkout.go defaultLease), so the client's retry gets %s instead of resuming", retry)
-	default:
+	// The retry of the interrupted checkout resumes once the dead attempt's lease is over, and
+	// books with one charge.
+	retry := s.resume(context.Background(), "alice", h, "key-crash-1", 10*time.Second)
+	if retry.status != http.StatusCreated {
 		t.Fatalf("retry after the restart = %s, want the booking", retry)
+	}
+	if n := len(s.chargesFor(h)); n != 1 {
+		t.Fatalf("%d charges for hold %s after the retry, want 1", n, h)
+	}
+	if l := s.ledger(); len(l.Bookings) != 2 || len(l.Refunds) != 0 {
+		t.Fatalf("ledger after the crash: %d bookings, %d refunds; want 2 and 0", len(l.Bookings), len(l.Refunds))
 	}
 }
 
@@ -468,9 +481,6 @@ func TestPoolExhaustionStarvesThePool(t *testing.T) {
 	f, _, _ := Lookup("pool-exhaustion")
 	p, _ := poolExhaustionSpec.resolve(nil)
 	rec, err := f.Inject(ctx, s.target, p)
-	if err != nil && (strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "405")) {
-		t.Skipf("pool-exhaustion: the reference server has no PUT/DELETE /admin/pool-hog {conns} endpoint yet (%v)", err)
-	}
 	if err != nil {
 		t.Fatalf("pool-exhaustion: %v", err)
 	}
