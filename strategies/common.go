@@ -657,7 +657,9 @@ func (b *sqlBase) release(ctx context.Context, holdID string) error {
 				return err
 			}
 		} else {
-			_, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = NULL, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = ?",
+			// The seats keep hold_id: the last holder. Only that hold may still book them
+			// (seatRow.ownedBy); an available seat's hold_id is never reported as a holder.
+			_, err := tx.Exec(ctx, "UPDATE seats SET status = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = ?",
 				append(appendArgs([]any{SeatAvailable, h.EventID}, h.Seats), h.ID, SeatHeld)...)
 			if err != nil {
 				return fmt.Errorf("free seats: %w", err)
@@ -720,9 +722,11 @@ func sweep(ctx context.Context, db sqldb.DB, now time.Time, batch int) (int, err
 	if len(seatHolds) > 0 {
 		slices.Sort(seatHolds)
 		err := db.Tx(ctx, tagSweeper, func(tx sqldb.Tx) error {
+			// The seats keep hold_id (the last holder), so a hold that expired can be booked
+			// later only if nobody held its seats after it.
 			args := appendArgs([]any{SeatAvailable}, seatHolds)
 			args = append(args, SeatHeld, now)
-			if _, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = NULL, expires_at = NULL WHERE hold_id IN ("+inList(len(seatHolds))+") AND status = ? AND expires_at <= ?", args...); err != nil {
+			if _, err := tx.Exec(ctx, "UPDATE seats SET status = ?, expires_at = NULL WHERE hold_id IN ("+inList(len(seatHolds))+") AND status = ? AND expires_at <= ?", args...); err != nil {
 				return fmt.Errorf("free seats: %w", err)
 			}
 			args = appendArgs([]any{StatusExpired}, seatHolds)
@@ -796,6 +800,13 @@ type seatRow struct {
 	ID, Status, HoldID, BookingID string
 	Expires                       *time.Time
 	PriceCents                    int64
+}
+
+// ownedBy reports whether a confirm of hold may sell the seat: hold is its last holder (held,
+// expired or not, or given back by release or sweep with nobody holding it since) and it is not
+// sold. A seat another hold took after this one, live, expired or released, is not.
+func (s seatRow) ownedBy(hold string) bool {
+	return s.HoldID == hold && s.Status != SeatSold
 }
 
 // free reports whether the seat can be held at now: available, or held by an expired hold.

@@ -77,9 +77,9 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 }
 
 // Confirm locks the hold's seats (or tier) and the hold, checks the seats are still the hold's
-// or free by the implicit-status rule (an expired hold whose seats nobody holds now still
-// counts), charges inside the transaction, marks
-// the seats sold and writes the booking. A hold whose seats were taken is ErrHoldExpired with
+// (this hold is their last holder and they are not sold: an expired hold whose seats nobody
+// held since still counts, one whose seats another hold took since does not), charges inside
+// the transaction, marks the seats sold and writes the booking. A hold whose seats were taken is ErrHoldExpired with
 // nothing charged: pessimistic never loses a hold after the charge, except when the database
 // fails between the charge and the commit (ErrHoldLost).
 func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
@@ -120,7 +120,7 @@ func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, e
 				if s.Status == SeatSold && s.HoldID == h.ID {
 					continue // sold by this hold: the hold row below says so
 				}
-				if !(s.Status == SeatHeld && s.HoldID == h.ID) && !s.free(now) {
+				if !s.ownedBy(h.ID) {
 					return fmt.Errorf("hold %s: seat %s was taken after it expired: %w", h.ID, s.ID, ErrHoldExpired)
 				}
 			}

@@ -622,10 +622,13 @@ func (s *SkipLocked) Sweep(ctx context.Context) (int, error) {
 	var n int64
 	err = s.db.Tx(ctx, tagSweeper, func(tx sqldb.Tx) error {
 		args := append(appendArgs(nil, ids), now)
-		for _, table := range []string{"seats", "ga_units"} {
-			if _, err := tx.Exec(ctx, "UPDATE "+table+" SET status = 'available', hold_id = NULL, expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
-				return fmt.Errorf("free %s: %w", table, err)
-			}
+		// Seats keep hold_id (the last holder), so an expired hold can still be booked only if
+		// nobody held its seats since; GA units are interchangeable and forget it.
+		if _, err := tx.Exec(ctx, "UPDATE seats SET status = 'available', expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
+			return fmt.Errorf("free seats: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
+			return fmt.Errorf("free ga_units: %w", err)
 		}
 		var err error
 		n, err = tx.Exec(ctx, "UPDATE holds SET status = 'expired' WHERE id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...)
@@ -683,10 +686,16 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 	switch h.Status {
 	case StatusSold:
 		return alreadySold(ctx, s.store, h, r.BookingID)
-	case StatusReleased, StatusExpired:
+	case StatusReleased:
 		return Booking{}, fmt.Errorf("confirm %s: %s: %w", h.ID, h.Status, ErrHoldExpired)
+	case StatusExpired:
+		// A swept seat hold may still be booked while it is its seats' last holder; swept GA
+		// units went back to the pool.
+		if h.Tier != "" {
+			return Booking{}, fmt.Errorf("confirm %s: %s: %w", h.ID, h.Status, ErrHoldExpired)
+		}
 	}
-	if expired(h.Expires, s.now()) {
+	if h.Status == StatusExpired || expired(h.Expires, s.now()) {
 		ours, err := s.stillOurs(ctx, h)
 		if err != nil {
 			return Booking{}, err
@@ -714,7 +723,7 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 			n, err = tx.Exec(ctx, "UPDATE ga_units SET status = 'sold', booking_id = ? WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
 				append(appendArgs([]any{b.ID, h.EventID, h.Tier}, h.Units), h.ID)...)
 		} else {
-			n, err = tx.Exec(ctx, "UPDATE seats SET status = 'sold', booking_id = ? WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = 'held'",
+			n, err = tx.Exec(ctx, "UPDATE seats SET status = 'sold', booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND "+seatOursSQL,
 				append(appendArgs([]any{b.ID, h.EventID}, h.Seats), h.ID)...)
 		}
 		if err != nil {
@@ -747,11 +756,17 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 	return Booking{}, fmt.Errorf("confirm %s after the charge: %v: %w", h.ID, err, ErrHoldLost)
 }
 
+// seatOursSQL selects seats a confirm of the hold given as its parameter may sell: the hold is
+// the seat's last holder (held, expired or not, or given back by release or sweep with nobody
+// holding it since) and the seat is not sold.
+const seatOursSQL = "hold_id = ? AND status IN ('held', 'available')"
+
 // errLostRows is an internal signal: the hold's seats or units are no longer all its own.
 var errLostRows = errors.New("seats or units no longer held by the hold")
 
-// stillOurs reports whether every seat or unit of an expired hold is still held by it (nobody
-// took them since it expired), so that it may still be booked.
+// stillOurs reports whether every seat or unit of an expired hold is still its own (nobody
+// held them since it expired: seatOursSQL for seats, still held by it for units), so that it
+// may still be booked.
 func (s *SkipLocked) stillOurs(ctx context.Context, h Hold) (bool, error) {
 	var n int
 	var err error
@@ -759,7 +774,7 @@ func (s *SkipLocked) stillOurs(ctx context.Context, h Hold) (bool, error) {
 		err = s.db.QueryRow(ctx, tagCheckout, "SELECT COUNT(*) FROM ga_units WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
 			[]any{&n}, append(appendArgs([]any{h.EventID, h.Tier}, h.Units), h.ID)...)
 	} else {
-		err = s.db.QueryRow(ctx, tagCheckout, "SELECT COUNT(*) FROM seats WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = 'held'",
+		err = s.db.QueryRow(ctx, tagCheckout, "SELECT COUNT(*) FROM seats WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND "+seatOursSQL,
 			[]any{&n}, append(appendArgs([]any{h.EventID}, h.Seats), h.ID)...)
 	}
 	if err != nil {
@@ -788,7 +803,8 @@ func (s *SkipLocked) Release(ctx context.Context, holdID string) error {
 			_, err = tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
 				append(appendArgs([]any{h.EventID, h.Tier}, h.Units), h.ID)...)
 		} else {
-			_, err = tx.Exec(ctx, "UPDATE seats SET status = 'available', hold_id = NULL, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = 'held'",
+			// The seats keep hold_id, the last holder (see Sweep).
+			_, err = tx.Exec(ctx, "UPDATE seats SET status = 'available', expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = 'held'",
 				append(appendArgs([]any{h.EventID}, h.Seats), h.ID)...)
 		}
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 // or held by an expired hold (the implicit-status rule), so a lagging sweeper never keeps a seat
 // off sale. A multi-seat hold is all-or-nothing: when fewer rows changed than were asked for,
 // the transaction rolls back. Confirm checks the hold, charges OUTSIDE any transaction, then
-// marks the seats sold with another conditional UPDATE (still held by this hold, or free again
-// and nobody else's); when any seat is gone the hold is lost after the charge (ErrHoldLost, the
+// marks the seats sold with another conditional UPDATE (this hold is still the seat's last
+// holder and it is not sold); when any seat is gone the hold is lost after the charge (ErrHoldLost, the
 // caller refunds). The sweeper (Run) releases stale holds in bounded batches. General admission
 // keeps a counter per tier plus holds rows; only unexpired holds count as held.
 type statusExpiry struct {
@@ -125,7 +125,8 @@ func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []str
 
 // Confirm books the hold. Before the charge it refuses a released hold, and an expired one
 // whose seats (or reclaimed units) someone else has taken (ErrHoldExpired, nothing charged).
-// After the charge, a seat that is no longer the hold's or free is ErrHoldLost.
+// After the charge, a seat that is no longer the hold's (sold, or held by another hold since,
+// even one that expired or was released in turn) is ErrHoldLost.
 func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
 	h, err := loadHold(ctx, onDB{s.db, tagCheckout}, r.HoldID, false)
 	if err != nil {
@@ -177,11 +178,14 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 			}
 		} else {
 			args := appendArgs([]any{SeatSold, h.ID, bookingID, h.EventID}, h.Seats)
-			guard := " AND ((status = ? AND hold_id = ?) OR status = ? OR (status = ? AND expires_at <= ?))"
+			// The seat must still be this hold's (its last holder, held or given back) and not
+			// sold: a seat someone else held after this hold expired is lost, even when that
+			// other hold has expired or been released in turn.
+			guard := " AND hold_id = ? AND status IN (?, ?)"
 			if s.blind {
 				guard = "" // the broken variant: no condition on who holds the seat, or whether it is sold
 			} else {
-				args = append(args, SeatHeld, h.ID, SeatAvailable, SeatHeld, now)
+				args = append(args, h.ID, SeatHeld, SeatAvailable)
 			}
 			n, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+
 				inList(len(h.Seats))+")"+guard, args...)
@@ -223,8 +227,9 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 	return Booking{}, fmt.Errorf("confirm %s: outcome unknown after the charge: %w", h.ID, err)
 }
 
-// stillThere checks, before any charge, that an expired hold's seats are still its own or free,
-// or that its reclaimed units are still available: ErrHoldExpired otherwise.
+// stillThere checks, before any charge, that an expired hold's seats are still its own (nobody
+// held them since, see seatRow.ownedBy), or that its reclaimed units are still available:
+// ErrHoldExpired otherwise.
 func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
 	q := onDB{s.db, tagCheckout}
 	now := s.now()
@@ -246,7 +251,7 @@ func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
 		return err
 	}
 	for _, r := range rows {
-		if !(r.Status == SeatHeld && r.HoldID == h.ID) && !r.free(now) {
+		if !r.ownedBy(h.ID) {
 			return fmt.Errorf("expired and seat %s was taken: %w", r.ID, ErrHoldExpired)
 		}
 	}
