@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"stampede/internal/testsvc"
 )
 
-// TestLastHolder checks the seat confirm rule of the SQL strategies: an expired hold may still
+// TestLastHolder checks the seat confirm rule of every safe strategy: an expired hold may still
 // be booked only while it is its seats' last holder. A seat that another hold took after it
 // expired is lost, even when that other hold has expired or been released in turn.
 func TestLastHolder(t *testing.T) {
@@ -44,14 +46,18 @@ func TestLastHolder(t *testing.T) {
 		{"nobody touched the seat", nil, nil, true},
 		{"the sweeper ran", func(t *testing.T, f *fixture) { mustSweep(t, f) }, nil, true},
 	}
+	_, redisURL := testsvc.Redis(t)
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatalf("parse redis url: %v", err)
+	}
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			su := &suite{dialect: dialect, db: openDB(t, dialect, 8)}
+			rdb := redis.NewClient(opts)
+			t.Cleanup(func() { _ = rdb.Close() })
+			su := &suite{dialect: dialect, db: openDB(t, dialect, 8), rdb: rdb}
 			for _, name := range Safe() {
-				if name == "redis-lock" {
-					continue
-				}
 				t.Run(name, func(t *testing.T) {
 					for _, c := range cases {
 						t.Run(c.name, func(t *testing.T) {

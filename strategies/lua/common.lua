@@ -6,6 +6,11 @@
 -- its key is missing or its hold has expired on the application clock. The two clocks agree in
 -- production; tests move the application clock.
 
+-- last_holders is the hash, beside the event's fence counter, of each seat's latest hold token.
+local function last_holders(fence)
+  return fence .. ':last'
+end
+
 -- seat_state classifies a seat key's value v for hold at now: 'free', 'ours', 'taken' or 'sold'.
 local function seat_state(v, now, hold)
   if not v then

@@ -33,9 +33,15 @@ if q > 0 then
   end
   return 1
 end
+-- A free seat is still ours only if no later hold took it in between (the contract: an expired
+-- hold may be booked when none of its seats was taken by anyone else).
+local mine = tonumber(redis.call('HGET', KEYS[2], 'token') or '0')
 for i = 5, #KEYS do
   local st = seat_state(redis.call('GET', KEYS[i]), now, hold)
   if st == 'taken' or st == 'sold' then
+    return 0
+  end
+  if st == 'free' and tonumber(redis.call('HGET', last_holders(KEYS[1]), KEYS[i]) or '0') > mine then
     return 0
   end
 end

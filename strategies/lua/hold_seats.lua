@@ -21,6 +21,9 @@ local token = redis.call('INCR', KEYS[1])
 local value = hold .. '|' .. ARGV[3]
 for i = 4, #KEYS do
   redis.call('SET', KEYS[i], value, 'PX', ARGV[4])
+  -- The seat's last holder outlives the lock, so a confirm can tell "free because nobody came"
+  -- from "free because someone else held it after me and let go".
+  redis.call('HSET', last_holders(KEYS[1]), KEYS[i], token)
 end
 set_hold(KEYS[2], KEYS[3], hold, token, ARGV[5], ARGV[6], 7)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[2])
