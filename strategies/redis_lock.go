@@ -725,6 +725,12 @@ func (s *RedisLock) lost(ctx context.Context, h Hold, b Booking, cause error) (B
 	case err == nil:
 		return Booking{}, fmt.Errorf("confirm %s: booking id %s belongs to hold %s: %w", h.ID, b.ID, got.HoldID, ErrInvalid)
 	case errors.Is(err, ErrBookingNotFound):
+		// The sale certainly did not happen and the buyer will be refunded: give back what the
+		// confirm's claim took now, rather than keeping the seats from others for its grace.
+		keys := append([]string{s.holdKey(h.ID)}, s.confirmKeys(h)...)
+		if rerr := s.releaseScript.Run(dctx, s.rdb, keys, h.ID, h.Quantity).Err(); rerr != nil {
+			s.log.Warn("redis-lock: release the claim of a lost confirm", "hold", h.ID, "err", rerr)
+		}
 		return Booking{}, fmt.Errorf("confirm %s after the charge: %v: %w", h.ID, cause, ErrHoldLost)
 	}
 	return Booking{}, fmt.Errorf("confirm %s after the charge: %w (and reading the booking back: %v)", h.ID, cause, err)
