@@ -2,12 +2,10 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,7 +99,7 @@ func runDir(t *testing.T, c matrixCell) string {
 // matrixResult is one line of the matrix table.
 type matrixResult struct {
 	cell    matrixCell
-	outcome string // pass, FAIL, caught (naive failed as it must), skip
+	outcome string // pass, FAIL, caught (naive failed as it must), error, skip (out of time)
 	run     reports.Run
 	secs    float64
 	note    string
@@ -134,87 +132,6 @@ func matrixTable(results []matrixResult) string {
 			m.cell.db, m.outcome, m.run.Bookings, m.run.Refunds, m.run.LostHolds, n, failed, m.secs)
 	}
 	return b.String()
-}
-
-// knownIssue says whether a cell failed only in a way already traced to a strategy bug, and
-// which: redis-lock keeping a seat claimed for its 30 s confirm grace after a sale failed and was
-// refunded (ev.refunded tells, from the run's ledger, that each such seat's hold was refunded);
-// chaos.TestFailedSaleFreesTheSeat reproduces it deterministically.
-func knownIssue(c matrixCell, r reports.Run, ev evidence) string {
-	_, names := anomalies(r)
-	if len(names) != 1 {
-		return ""
-	}
-	var failed reports.Check
-	for _, ch := range r.Checks {
-		if ch.Result == reports.Fail {
-			failed = ch
-		}
-	}
-	switch {
-	case c.strategy == "redis-lock" && failed.Name == "seat-states":
-		var seats []string
-		for _, line := range append([]string{failed.Counterexample}, failed.Details...) {
-			m := claimedSeat.FindStringSubmatch(line)
-			if m == nil {
-				return ""
-			}
-			seats = append(seats, m[1])
-		}
-		if int64(len(seats)) < failed.Count {
-			return ""
-		}
-		if ok, why := ev.refunded(seats); ok {
-			return "redis-lock: seat kept claimed after a refunded sale: " + why
-		}
-	}
-	return ""
-}
-
-// evidence looks into what a run left behind, to tell known failures from new ones.
-type evidence struct {
-	refunded func(seats []string) (bool, string)
-}
-
-var claimedSeat = regexp.MustCompile(`^seat (\S+): held, but no active hold has it$`)
-
-// refundedHolds reads a run's ledger.json and says whether each seat is held by a hold the
-// server refunded.
-func refundedHolds(dir string, seats []string) (bool, string) {
-	b, err := os.ReadFile(filepath.Join(dir, "ledger.json"))
-	if err != nil {
-		return false, err.Error()
-	}
-	var ledgers []struct {
-		Seats []struct {
-			ID     string `json:"id"`
-			HoldID string `json:"hold_id"`
-		} `json:"seats"`
-		Refunds []struct {
-			HoldID string `json:"hold_id"`
-		} `json:"refunds"`
-	}
-	if err := json.Unmarshal(b, &ledgers); err != nil {
-		return false, err.Error()
-	}
-	holdOf, refunded := map[string]string{}, map[string]bool{}
-	for _, l := range ledgers {
-		for _, st := range l.Seats {
-			holdOf[st.ID] = st.HoldID
-		}
-		for _, rf := range l.Refunds {
-			refunded[rf.HoldID] = true
-		}
-	}
-	var out []string
-	for _, seat := range seats {
-		h := holdOf[seat]
-		if h == "" || !refunded[h] {
-			return false, fmt.Sprintf("seat %s is held by %q, which was not refunded", seat, h)
-		}
-		out = append(out, fmt.Sprintf("seat %s by refunded hold %s", seat, h))
-	}
-	return true, strings.Join(out, "; ")
 }
 
 // stamped prefixes each progress line with the time since the cell started.
@@ -367,12 +284,6 @@ func TestChaosMatrix(t *testing.T) {
 				res.note = "fault not injected: " + msg
 			}
 			n, failed := anomalies(r)
-			var known string
-			if n > 0 && c.strategy != "naive" {
-				known = knownIssue(c, r, evidence{
-					refunded: func(seats []string) (bool, string) { return refundedHolds(filepath.Join(dir, r.Dir), seats) },
-				})
-			}
 			if c.strategy == "naive" {
 				if r.Verdict == reports.Fail && n > 0 {
 					res.outcome = "caught"
@@ -384,9 +295,6 @@ func TestChaosMatrix(t *testing.T) {
 			switch {
 			case n == 0 && injected:
 				res.outcome = "pass"
-			case n > 0 && known != "":
-				res.outcome, res.note = "known", known
-				t.Skipf("known issue (%s): %v\n%s", res.note, failed, report())
 			default:
 				res.outcome = "FAIL"
 				if !injected {
