@@ -1,13 +1,10 @@
 package run
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
 
 	"stampede/checker"
 	"stampede/reports"
@@ -16,27 +13,6 @@ import (
 // doubleSale matches the no-double-sale counterexample of a seat of the scenarios' inventory
 // (section-row-seat).
 var doubleSale = regexp.MustCompile(`^seat \S+-\d+-\d+: the ledger has two bookings`)
-
-// runScenario is runE2E with another scenario of testdata.
-func runScenario(t *testing.T, scenario string, o Options) (*reports.Summary, string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end runs skipped in -short mode")
-	}
-	o.Scenario = filepath.Join("testdata", scenario)
-	o.Binary = stampedeBin
-	o.Out = t.TempDir()
-	var log bytes.Buffer
-	o.Progress = &log
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	sum, dir, err := Run(ctx, o)
-	t.Logf("progress:\n%s", log.String())
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	return sum, dir
-}
 
 // check returns the run's check of that name, or nil.
 func check(r reports.Run, name string) *reports.Check {
@@ -86,7 +62,7 @@ func TestRunCatchesRedisLockUnfenced(t *testing.T) {
 // seat, and on status-expiry itself in the same run as the control: the broken variant sells
 // seats twice, the safe strategy passes every check (it refunds the late payers).
 func TestRunCatchesStatusExpiryBlind(t *testing.T) {
-	sum, dir := runScenario(t, "broken.yaml", Options{Strategies: []string{"status-expiry-blind", "status-expiry"},
+	sum, dir := runE2E(t, Options{Scenario: "testdata/broken.yaml", Strategies: []string{"status-expiry-blind", "status-expiry"},
 		DBs: []string{"postgres"}, AllowUnsafe: true})
 	if len(sum.Runs) != 2 {
 		t.Fatalf("%d runs, want 2", len(sum.Runs))

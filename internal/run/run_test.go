@@ -47,7 +47,9 @@ func runE2E(t *testing.T, o Options) (*reports.Summary, string) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testsvc.Unavailable(t, "redis-server is not installed")
 	}
-	o.Scenario = "testdata/e2e.yaml"
+	if o.Scenario == "" {
+		o.Scenario = "testdata/e2e.yaml"
+	}
 	o.Binary = stampedeBin
 	o.Out = t.TempDir()
 	var log bytes.Buffer
