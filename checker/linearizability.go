@@ -286,6 +286,13 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 			if c, ok := coCall[o.hold]; !ok || o.call < c {
 				coCall[o.hold] = o.call
 			}
+			// A checkout refused as hold_lost or hold_expired, or of unknown outcome, may free
+			// the seat as a release does (seatModel.apply).
+			if o.out == oInfo || o.out == oFail && o.code == fGone {
+				if c, ok := relCall[o.hold]; !ok || o.call < c {
+					relCall[o.hold] = o.call
+				}
+			}
 		}
 	}
 	var wins []window

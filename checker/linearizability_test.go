@@ -33,6 +33,7 @@ func TestGoldenLinearizable(t *testing.T) {
 		{"info operations", "ok-info.jsonl", Options{ClockSkew: 50 * time.Millisecond}},
 		{"confirm after expiry with nobody taking the seat", "ok-confirm-after-expiry.jsonl", Options{}},
 		{"hold lost in a Redis restart, seat sold to another", "ok-hold-lost-in-restart.jsonl", Options{}},
+		{"seat freed by a checkout answered hold_lost, sold to another", "ok-hold-lost-frees-seat.jsonl", Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +80,8 @@ func TestGoldenNotLinearizable(t *testing.T) {
 			seat: "K-1-1", culprit: 6, involved: []int{4, 5, 6}, message: "sold to b2 (h2)", fault: "redis-restart"},
 		{name: "resale during a fault that loses no holds", file: "ok-hold-lost-in-restart.jsonl", opts: Options{HoldLossFaults: []string{}},
 			seat: "K-1-1", culprit: 4, involved: []int{1, 4}, message: "held by h1 until 10.010s", fault: "redis-restart"},
+		{name: "resale of a held seat before its checkout answered hold_lost", file: "bad-resale-before-hold-lost.jsonl",
+			seat: "L-1-1", culprit: 2, involved: []int{1, 2}, message: "held by h1"},
 		{name: "resale before expiry without skew tolerance", file: "ok-expiry-resale.jsonl",
 			seat: "A-2-3", culprit: 11, involved: []int{10, 11}, message: "held by h7 until 1.000s"},
 	}

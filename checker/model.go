@@ -230,6 +230,13 @@ func (m *seatModel) apply(p seatState, o *seatOp, ret int64, dst []seatState) []
 			}
 		}
 	case kCheckout:
+		if (o.out == oInfo || o.out == oFail && o.code == fGone) && p.st == stHeld && p.hold == o.hold {
+			// A checkout refused as hold_expired or hold_lost (or whose outcome is unknown) may
+			// have ended its hold at once, within the checkout: a server that gives up a hold
+			// during payment (and refunds) frees its seats then, not at the hold's expiry. The
+			// hold keeps the seat's history, as after an expiry.
+			dst = append(dst, seatState{st: stAvail, hold: o.hold, floor: p.floor})
+		}
 		switch o.out {
 		case oOk, oInfo:
 			switch {
