@@ -33,3 +33,21 @@ func (p *Process) Running() bool {
 		return true
 	}
 }
+
+// Exited returns an error saying how the process ended, with the end of its log, when it
+// exited on its own (it crashed, or killed itself at a crash failpoint and was not started
+// again); nil while it runs, and after Kill, Stop or Restart.
+func (p *Process) Exited() error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	select {
+	case <-done:
+	default:
+		return nil
+	}
+	return fmt.Errorf("%s (pid %d) exited on its own (%s); see %s%s", p.name, cmd.Process.Pid, exitText(cmd, nil), p.log, logTail(p.log))
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,14 +85,22 @@ func (p *Process) Start(ctx context.Context) error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = sysProcAttr(p.cred)
-	if err := cmd.Start(); err != nil {
+	if err := spawn(cmd); err != nil {
 		logf.Close()
 		p.mu.Unlock()
 		return fmt.Errorf("start %s (%s): %w", p.name, p.bin, err)
 	}
 	done := make(chan struct{})
 	go func() {
-		_ = cmd.Wait() // exit status is expected to be non-zero after a kill
+		err := cmd.Wait() // exit status is expected to be non-zero after a kill
+		p.mu.Lock()
+		own := p.cmd == cmd // not stopped by Kill, Stop or Restart: it exited on its own
+		p.mu.Unlock()
+		if own {
+			// Say so in its log, where whoever finds it gone will look.
+			fmt.Fprintf(logf, "stampede: %s (pid %d) exited on its own at %s: %v\n", p.name, cmd.Process.Pid,
+				time.Now().Format(time.RFC3339Nano), exitText(cmd, err))
+		}
 		logf.Close()
 		close(done)
 	}()
@@ -119,6 +128,41 @@ func (p *Process) Start(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// exitText says how a process ended.
+func exitText(cmd *exec.Cmd, err error) string {
+	if cmd.ProcessState != nil {
+		return cmd.ProcessState.String()
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "exit status 0"
+}
+
+// spawns carries process starts to the one goroutine that makes them (spawn).
+var (
+	spawns    = make(chan func())
+	spawnOnce sync.Once
+)
+
+// spawn starts cmd from a goroutine locked to an OS thread that lives as long as stampede. The
+// parent-death signal (Pdeathsig) fires when the thread that started a child exits, not the
+// process: started by a goroutine locked to its thread that then ends (the runtime retires such
+// threads), a service would be killed in the middle of a run.
+func spawn(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread stays for the process's life
+			for f := range spawns {
+				f()
+			}
+		}()
+	})
+	errc := make(chan error, 1)
+	spawns <- func() { errc <- cmd.Start() }
+	return <-errc
 }
 
 // sysProcAttr puts a child in its own process group (so a Ctrl-C to stampede does not reach it

@@ -131,6 +131,13 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	began, _ := d.Began()
 	s.progress.printf("   herd done: %d users, %d requests in %.1fs; checking\n", sum.Arrived, sum.Requests, sum.Elapsed.Seconds())
 
+	if proc, ok := target.ServerProc.(*local.Process); ok {
+		// A server that died during the herd and was not started again is a finding in itself;
+		// nothing after this point could reach it.
+		if err := proc.Exited(); err != nil {
+			return fmt.Errorf("the reference server died during the run: %w", err)
+		}
+	}
 	if s.o.Target == "" {
 		s.settle(ctx, base)
 	}
