@@ -60,6 +60,9 @@ type Run struct {
 
 	Bookings  int64 `json:"bookings"`
 	Refunds   int64 `json:"refunds"`
+	// LostHolds counts checkouts refused because the system no longer had their hold: lost
+	// during payment (hold_lost, refunded) or forgotten before it (hold_not_found for a hold
+	// the system granted, as after a Redis restart).
 	LostHolds int64 `json:"lost_holds"`
 	// ChargedCents and RefundedCents come from the processor's ledger.
 	ChargedCents  int64 `json:"charged_cents"`

@@ -48,7 +48,7 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 	}
 	if op := sum.Ops["checkout"]; op != nil {
 		r.Throughput.BookingsPerSec = float64(op.Outcomes.Ok) / secs
-		r.LostHolds = op.Codes["hold_lost"]
+		r.LostHolds = op.Codes["hold_lost"] + op.Codes["hold_not_found"]
 	}
 	for _, l := range ledgers {
 		r.Bookings += int64(len(l.Bookings))
