@@ -174,12 +174,6 @@ func TestChaosMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the chaos matrix is skipped in -short mode")
 	}
-	// Off in `make test` until two intermittent cells are fixed (a redis-lock hold lost after a
-	// redis-flush had ended, and a server that died during a psp-delay cell); run it with
-	// STAMPEDE_CHAOS_MATRIX=reduced or long (make chaos-matrix, make chaos-matrix-reduced).
-	if os.Getenv("STAMPEDE_CHAOS_MATRIX") == "" {
-		t.Skip("set STAMPEDE_CHAOS_MATRIX=reduced or long to run the chaos matrix")
-	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testsvc.Unavailable(t, "redis-server is not installed")
 	}
