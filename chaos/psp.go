@@ -12,10 +12,13 @@ import (
 var (
 	pspDelaySpec = Spec{
 		Name:   "psp-delay",
-		About:  "every payment answer is delayed: slower than the hold TTL, holds expire mid-payment",
+		About:  "payment answers are delayed: slower than the hold TTL, holds expire mid-payment",
 		Needs:  "the processor's admin endpoint",
 		Window: true,
-		Params: []Param{{Name: "delay", Kind: "duration", Default: "5s", About: "added to every processor answer"}},
+		Params: []Param{
+			{Name: "delay", Kind: "duration", Default: "5s", About: "added to each delayed processor answer"},
+			{Name: "rate", Kind: "float", Default: "1", About: "fraction of answers delayed, chosen with the run's seed"},
+		},
 	}
 	pspErrorsSpec = Spec{
 		Name:   "psp-errors",
@@ -38,11 +41,12 @@ var (
 
 // pspSettings is the processor's PUT /admin/faults body (psp.yaml).
 type pspSettings struct {
-	LatencyMs        int64   `json:"latency_ms"`
-	ErrorRate        float64 `json:"error_rate"`
-	TimeoutRate      float64 `json:"timeout_rate"`
-	LostResponseRate float64 `json:"lost_response_rate"`
-	Seed             uint64  `json:"seed"`
+	LatencyMs        int64    `json:"latency_ms"`
+	LatencyRate      *float64 `json:"latency_rate,omitempty"`
+	ErrorRate        float64  `json:"error_rate"`
+	TimeoutRate      float64  `json:"timeout_rate"`
+	LostResponseRate float64  `json:"lost_response_rate"`
+	Seed             uint64   `json:"seed"`
 }
 
 // pspFault switches the processor's failure modes for a window. Overlapping processor faults
@@ -59,6 +63,9 @@ func (f pspFault) Inject(ctx context.Context, t *Target, p Params) (func(context
 	switch f.name {
 	case "psp-delay":
 		s.LatencyMs = p.Duration("delay").Milliseconds()
+		if r := p.Float("rate"); r < 1 {
+			s.LatencyRate = &r
+		}
 	case "psp-errors":
 		s.ErrorRate, s.TimeoutRate = p.Float("error_rate"), p.Float("timeout_rate")
 	case "psp-ambiguous":
@@ -91,6 +98,9 @@ func (t *Target) putPSP(ctx context.Context) error {
 	t.mu.Lock()
 	for _, s := range t.psp {
 		m.LatencyMs = max(m.LatencyMs, s.LatencyMs)
+		if s.LatencyRate != nil {
+			m.LatencyRate = s.LatencyRate
+		}
 		m.ErrorRate = max(m.ErrorRate, s.ErrorRate)
 		m.TimeoutRate = max(m.TimeoutRate, s.TimeoutRate)
 		m.LostResponseRate = max(m.LostResponseRate, s.LostResponseRate)

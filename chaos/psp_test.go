@@ -60,7 +60,7 @@ func charge(ctx context.Context, c *payments.Client, key string) (payments.Charg
 func (pr *processor) healthy(t *testing.T) {
 	t.Helper()
 	f := pr.p.Faults()
-	if f.LatencyMS != 0 || f.ErrorRate != 0 || f.TimeoutRate != 0 || f.LostResponseRate != 0 {
+	if f.LatencyMS != 0 || f.LatencyRate != nil || f.ErrorRate != 0 || f.TimeoutRate != 0 || f.LostResponseRate != 0 {
 		t.Fatalf("processor faults after recovery = %+v, want all off", f)
 	}
 }
@@ -100,6 +100,38 @@ func TestPSPDelay(t *testing.T) {
 	}
 	if _, err := charge(ctx, patient, "delay-3"); err != nil {
 		t.Fatalf("charge after recovery: %v", err)
+	}
+}
+
+// TestPSPDelayRate: with a rate, only that fraction of answers is delayed, chosen by the
+// processor from a seed the run's seed gives: the same run delays the same requests.
+func TestPSPDelayRate(t *testing.T) {
+	ctx := context.Background()
+	delayed := func() (int64, float64) {
+		pr := newProcessor(t, 5)
+		c := pr.client(t, 10*time.Second)
+		rec := inject(t, "psp-delay", pr.target, map[string]any{"delay": "2ms", "rate": 0.25})
+		f := pr.p.Faults()
+		if f.LatencyRate == nil {
+			t.Fatalf("processor faults %+v: no latency_rate after psp-delay with rate 0.25", f)
+		}
+		for i := range 80 {
+			if _, err := charge(ctx, c, fmt.Sprintf("rate-%d", i)); err != nil {
+				t.Fatalf("charge %d: %v", i, err)
+			}
+		}
+		if err := rec(ctx); err != nil {
+			t.Fatalf("recover: %v", err)
+		}
+		pr.healthy(t)
+		return pr.p.Stats().Delayed, *f.LatencyRate
+	}
+	n, rate := delayed()
+	if rate != 0.25 || n < 8 || n > 32 {
+		t.Errorf("rate %v delayed %d of 80 charges, want about 20", rate, n)
+	}
+	if m, _ := delayed(); m != n {
+		t.Errorf("the same seed delayed %d charges, then %d", n, m)
 	}
 }
 

@@ -19,8 +19,12 @@ import (
 // the delay is still processed, as a real processor would, so a long latency is itself a source
 // of unknown outcomes.
 type Faults struct {
-	// LatencyMS delays every charge and refund answer, in milliseconds (0..600000).
+	// LatencyMS delays charge and refund answers, in milliseconds (0..600000): every one, or
+	// the fraction LatencyRate of them.
 	LatencyMS int64 `json:"latency_ms"`
+	// LatencyRate, when set, is the fraction of requests delayed (0..1), chosen from the seeded
+	// source like the other fates; left out, every request is.
+	LatencyRate *float64 `json:"latency_rate,omitempty"`
 	// ErrorRate is the fraction of requests answered 500 without charging (0..1).
 	ErrorRate float64 `json:"error_rate"`
 	// TimeoutRate is the fraction of requests held past any sensible deadline without charging.
@@ -44,7 +48,7 @@ func (f Faults) Validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"error_rate", f.ErrorRate}, {"timeout_rate", f.TimeoutRate}, {"lost_response_rate", f.LostResponseRate}} {
+	}{{"error_rate", f.ErrorRate}, {"timeout_rate", f.TimeoutRate}, {"lost_response_rate", f.LostResponseRate}, {"latency_rate", f.latencyRate()}} {
 		if !(r.v >= 0 && r.v <= 1) { // also rejects NaN
 			return fmt.Errorf("%s: %v is outside 0..1", r.name, r.v)
 		}
@@ -54,6 +58,14 @@ func (f Faults) Validate() error {
 
 // Latency is LatencyMS as a duration.
 func (f Faults) Latency() time.Duration { return time.Duration(f.LatencyMS) * time.Millisecond }
+
+// latencyRate is LatencyRate, 1 when left out.
+func (f Faults) latencyRate() float64 {
+	if f.LatencyRate == nil {
+		return 1
+	}
+	return *f.LatencyRate
+}
 
 // fate is what the fault decision made of one request.
 type fate int
@@ -76,14 +88,17 @@ type injector struct {
 	faults Faults
 	seed   int64
 	rng    *rand.Rand
+	// slow draws which requests a partial latency delays: a stream of its own, so delaying
+	// some requests does not change which ones fail.
+	slow *rand.Rand
 }
 
 func newInjector(seed int64) *injector {
-	return &injector{seed: seed, rng: newRand(seed)}
+	return &injector{seed: seed, rng: newRand(seed, 0x5eed_57a3_9ede), slow: newRand(seed, 0x51_0e_de1a)}
 }
 
-func newRand(seed int64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), 0x5eed_57a3_9ede))
+func newRand(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
 }
 
 // set replaces the faults, reseeding when f.Seed is set.
@@ -94,8 +109,8 @@ func (in *injector) set(f Faults) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if f.Seed != nil {
-		in.seed = *f.Seed
-		in.rng = newRand(in.seed)
+		fresh := newInjector(*f.Seed)
+		in.seed, in.rng, in.slow = fresh.seed, fresh.rng, fresh.slow
 	}
 	seed := in.seed
 	f.Seed = &seed
@@ -119,17 +134,21 @@ func (in *injector) decide() (fate, time.Duration) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.faults
+	latency := f.Latency()
+	if r := f.latencyRate(); latency > 0 && r < 1 && in.slow.Float64() >= r {
+		latency = 0
+	}
 	if f.ErrorRate == 0 && f.TimeoutRate == 0 && f.LostResponseRate == 0 {
-		return fateNormal, f.Latency()
+		return fateNormal, latency
 	}
 	u := in.rng.Float64()
 	switch {
 	case u < f.ErrorRate:
-		return fateError, f.Latency()
+		return fateError, latency
 	case u < f.ErrorRate+f.TimeoutRate:
-		return fateTimeout, f.Latency()
+		return fateTimeout, latency
 	case u < f.ErrorRate+f.TimeoutRate+f.LostResponseRate:
-		return fateLost, f.Latency()
+		return fateLost, latency
 	}
-	return fateNormal, f.Latency()
+	return fateNormal, latency
 }

@@ -27,7 +27,8 @@ type Processor struct {
 	closing   chan struct{}
 
 	// fates counts the fault decisions made, by fate, for Stats.
-	fates [4]atomic.Int64
+	fates   [4]atomic.Int64
+	delayed atomic.Int64
 }
 
 var _ http.Handler = (*Processor)(nil)
@@ -99,6 +100,8 @@ type Stats struct {
 	Errors       int64 `json:"errors"`
 	Timeouts     int64 `json:"timeouts"`
 	LostResponse int64 `json:"lost_responses"`
+	// Delayed counts the requests the latency fault slowed.
+	Delayed int64 `json:"delayed"`
 }
 
 // Stats returns the fault decisions made so far.
@@ -108,6 +111,7 @@ func (p *Processor) Stats() Stats {
 		Errors:       p.fates[fateError].Load(),
 		Timeouts:     p.fates[fateTimeout].Load(),
 		LostResponse: p.fates[fateLost].Load(),
+		Delayed:      p.delayed.Load(),
 	}
 }
 
@@ -191,6 +195,7 @@ func (p *Processor) admit(w http.ResponseWriter, r *http.Request) (proceed, lose
 	f, latency := p.faults.decide()
 	p.fates[f].Add(1)
 	if latency > 0 {
+		p.delayed.Add(1)
 		t := time.NewTimer(latency)
 		select {
 		case <-t.C:

@@ -251,6 +251,7 @@ func TestFaultValidation(t *testing.T) {
 		{"huge latency", `{"latency_ms":600001}`, "latency_ms"},
 		{"rate above one", `{"error_rate":1.5}`, "error_rate"},
 		{"negative rate", `{"timeout_rate":-0.1}`, "timeout_rate"},
+		{"latency rate above one", `{"latency_ms":5,"latency_rate":2}`, "latency_rate"},
 		{"wrong type", `{"error_rate":"half"}`, `error_rate\": want number`},
 	}
 	for _, tt := range tests {
@@ -387,6 +388,63 @@ func TestFaultsAreSeeded(t *testing.T) {
 	}
 	if c := outcomes(43); c == a {
 		t.Errorf("seeds 42 and 43 gave the same sequence %s", a)
+	}
+}
+
+// TestLatencyRate: a partial latency delays the fraction of requests it names, the same ones
+// for the same seed, and does not change which requests the other faults hit.
+func TestLatencyRate(t *testing.T) {
+	draw := func(f Faults) (delayed, fates string) {
+		in := newInjector(1)
+		if err := in.set(f); err != nil {
+			t.Fatal(err)
+		}
+		var d, b strings.Builder
+		for range 200 {
+			fa, lat := in.decide()
+			d.WriteByte(".D"[min(lat, 1)])
+			b.WriteString(fa.String()[:1])
+		}
+		return d.String(), b.String()
+	}
+	seed, other := int64(42), int64(43)
+	half := 0.5
+	a, fatesA := draw(Faults{LatencyMS: 10, LatencyRate: &half, ErrorRate: 0.3, Seed: &seed})
+	if n := strings.Count(a, "D"); n < 70 || n > 130 {
+		t.Errorf("latency_rate 0.5 delayed %d of 200 requests", n)
+	}
+	if b, _ := draw(Faults{LatencyMS: 10, LatencyRate: &half, ErrorRate: 0.3, Seed: &seed}); b != a {
+		t.Errorf("seed 42 delayed %s, then %s", a, b)
+	}
+	if c, _ := draw(Faults{LatencyMS: 10, LatencyRate: &half, ErrorRate: 0.3, Seed: &other}); c == a {
+		t.Errorf("seeds 42 and 43 delayed the same requests")
+	}
+	if _, fatesB := draw(Faults{ErrorRate: 0.3, Seed: &seed}); fatesB != fatesA {
+		t.Errorf("a partial latency changed which requests fail:\n%s\n%s", fatesA, fatesB)
+	}
+	if all, _ := draw(Faults{LatencyMS: 10, Seed: &seed}); strings.Contains(all, ".") {
+		t.Errorf("latency without a rate skipped requests: %s", all)
+	}
+
+	// Over HTTP: the processor counts what it delayed.
+	p, c, _ := newTestProcessor(t)
+	none := 0.0
+	if err := p.SetFaults(Faults{LatencyMS: 1, LatencyRate: &none}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := c.Charge(context.Background(), fmt.Sprintf("lr-%d", i), ChargeRequest{AmountCents: 1, Reference: "h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.SetFaults(Faults{LatencyMS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Charge(context.Background(), "lr-all", ChargeRequest{AmountCents: 1, Reference: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Delayed != 1 {
+		t.Errorf("stats %+v: want exactly the one request of latency rate 1 delayed", st)
 	}
 }
 
