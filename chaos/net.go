@@ -26,10 +26,11 @@ var (
 	}
 	netResetSpec = Spec{
 		Name:   "net-reset",
-		About:  "reset (TCP RST) every connection between the server and a backing service, new ones too, for `for`",
+		About:  "reset (TCP RST) the connections between the server and a backing service, new ones too, for `for`",
 		Needs:  "a network proxy in the path (the run puts one there)",
 		Window: true,
-		Params: []Param{netTargetParam},
+		Params: []Param{netTargetParam, {Name: "fraction", Kind: "float", Default: "1",
+			About: "fraction of connections cut, chosen with the run's seed (below 1 they are closed at their next data)"}},
 	}
 )
 
@@ -65,6 +66,11 @@ func (f netFault) Inject(ctx context.Context, t *Target, p Params) (func(context
 				Attributes: map[string]any{"timeout": 0}})
 		}
 	case "net-reset":
+		if fr := p.Float("fraction"); fr < 1 {
+			toxics = append(toxics, Toxic{Name: "stampede-reset", Type: seededResetType, Stream: "upstream", Toxicity: 1,
+				Attributes: map[string]any{"fraction": fr, "seed": t.randUint64()}})
+			break
+		}
 		toxics = append(toxics, Toxic{Name: "stampede-reset", Type: "reset_peer", Stream: "upstream", Toxicity: 1,
 			Attributes: map[string]any{"timeout": 0}})
 	}

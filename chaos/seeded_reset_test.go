@@ -1,0 +1,99 @@
+package chaos
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoServer answers every byte it reads, until the test ends.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestNetResetFraction: with a fraction, net-reset cuts about that share of connections, the
+// same ones (by the order they are opened) for the same run seed, and none after recovery.
+func TestNetResetFraction(t *testing.T) {
+	upstream := echoServer(t)
+	ctx := context.Background()
+	// pattern opens 60 connections one after another during the fault and says which were cut.
+	pattern := func(seed uint64) string {
+		ps := NewProxies()
+		defer ps.Close()
+		px, err := ps.Start("echo", upstream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := &Target{Proxies: map[string]Proxy{"psp": px}, Rand: rand.New(rand.NewPCG(seed, 9))}
+		rec := inject(t, "net-reset", tg, map[string]any{"target": "psp", "fraction": 0.4})
+		var b strings.Builder
+		for range 60 {
+			b.WriteByte(".X"[boolInt(!echoes(t, px.Addr()))])
+		}
+		if err := rec(ctx); err != nil {
+			t.Fatalf("recover: %v", err)
+		}
+		for i := range 5 {
+			if !echoes(t, px.Addr()) {
+				t.Fatalf("connection %d after recovery was cut", i)
+			}
+		}
+		return b.String()
+	}
+	a := pattern(7)
+	if n := strings.Count(a, "X"); n < 12 || n > 36 {
+		t.Errorf("fraction 0.4 cut %d of 60 connections: %s", n, a)
+	}
+	if b := pattern(7); b != a {
+		t.Errorf("the same seed cut different connections:\n%s\n%s", a, b)
+	}
+	if c := pattern(8); c == a {
+		t.Errorf("seeds 7 and 8 cut the same connections: %s", a)
+	}
+}
+
+// echoes opens a connection to addr, sends a byte and reports whether it came back.
+func echoes(t *testing.T, addr string) bool {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte{'x'}); err != nil {
+		return false
+	}
+	var buf [1]byte
+	_, err = io.ReadFull(c, buf[:])
+	return err == nil && buf[0] == 'x'
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
