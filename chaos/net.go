@@ -15,7 +15,8 @@ var (
 		About:  "add latency to every packet between the server and a backing service",
 		Needs:  "a network proxy in the path (the run puts one there)",
 		Window: true,
-		Params: []Param{netTargetParam, {Name: "latency", Kind: "duration", Default: "100ms", About: "added each way"}},
+		Params: []Param{netTargetParam, {Name: "latency", Kind: "duration", Default: "100ms", About: "added each way"},
+			{Name: "jitter", Kind: "duration", Default: "0s", About: "each delay varies by up to this much either way, drawn with the run's seed"}},
 	}
 	netPartitionSpec = Spec{
 		Name:   "net-partition",
@@ -55,10 +56,15 @@ func (f netFault) Inject(ctx context.Context, t *Target, p Params) (func(context
 	var toxics []Toxic
 	switch f.name {
 	case "net-latency":
-		ms := p.Duration("latency").Milliseconds()
+		ms, jitter := p.Duration("latency").Milliseconds(), p.Duration("jitter").Milliseconds()
 		for _, s := range []string{"upstream", "downstream"} {
-			toxics = append(toxics, Toxic{Name: "stampede-latency-" + s, Type: "latency", Stream: s, Toxicity: 1,
-				Attributes: map[string]any{"latency": ms}})
+			tx := Toxic{Name: "stampede-latency-" + s, Type: "latency", Stream: s, Toxicity: 1,
+				Attributes: map[string]any{"latency": ms}}
+			if jitter > 0 {
+				tx.Type = seededLatencyType
+				tx.Attributes = map[string]any{"latency": ms, "jitter": jitter, "seed": t.randUint64()}
+			}
+			toxics = append(toxics, tx)
 		}
 	case "net-partition":
 		for _, s := range []string{"upstream", "downstream"} {

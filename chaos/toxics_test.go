@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,57 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestSeededLatencyJitter: each connection's delays are latency ± jitter, drawn from a source
+// seeded by the toxic's seed and the connection's order, so they repeat with the seed.
+func TestSeededLatencyJitter(t *testing.T) {
+	delays := func(seed uint64) []time.Duration {
+		tx := &seededLatency{Latency: 100, Jitter: 40, Seed: seed}
+		_ = tx.NewState() // the first connection
+		r := tx.NewState().(*rand.Rand)
+		var out []time.Duration
+		for range 50 {
+			out = append(out, tx.delay(r))
+		}
+		return out
+	}
+	a := delays(3)
+	seen := map[time.Duration]bool{}
+	for _, d := range a {
+		if d < 60*time.Millisecond || d > 140*time.Millisecond {
+			t.Fatalf("delay %s outside 100ms ± 40ms", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("50 delays took only %d values: %v", len(seen), a)
+	}
+	if b := delays(3); !slices.Equal(a, b) {
+		t.Errorf("seed 3 drew %v, then %v", a, b)
+	}
+	if c := delays(4); slices.Equal(a, c) {
+		t.Errorf("seeds 3 and 4 drew the same delays")
+	}
+
+	// Through a proxy: a round trip takes two delays.
+	upstream := echoServer(t)
+	ps := NewProxies()
+	defer ps.Close()
+	px, err := ps.Start("echo", upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &Target{Proxies: map[string]Proxy{"db": px}, Rand: rand.New(rand.NewPCG(1, 1))}
+	rec := inject(t, "net-latency", tg, map[string]any{"latency": "60ms", "jitter": "20ms"})
+	start := time.Now()
+	if !echoes(t, px.Addr()) {
+		t.Fatal("no echo under net-latency")
+	}
+	if d := time.Since(start); d < 80*time.Millisecond {
+		t.Errorf("round trip took %s under 60ms ± 20ms each way, want >= 80ms", d)
+	}
+	if err := rec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
