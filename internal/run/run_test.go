@@ -103,10 +103,11 @@ func TestRunEverySafeStrategy(t *testing.T) {
 	}
 }
 
-// TestRunCatchesNaive runs the unsafe strategy: the verdict is fail and the report names the
-// seats sold twice.
+// TestRunCatchesNaive runs the unsafe strategy on testdata/naive.yaml (hot reserved seats,
+// payments slower than the hold TTL): the verdict is fail, the report names the seats sold
+// twice, and linearizability fails with porcupine's visualization linked from the report.
 func TestRunCatchesNaive(t *testing.T) {
-	sum, dir := runE2E(t, Options{Strategies: []string{"naive"}, DBs: []string{"postgres"}, AllowUnsafe: true})
+	sum, dir := runE2E(t, Options{Scenario: "testdata/naive.yaml", Strategies: []string{"naive"}, DBs: []string{"postgres"}, AllowUnsafe: true})
 	if sum.Verdict != reports.Fail {
 		t.Fatalf("naive verdict = %s, want fail", sum.Verdict)
 	}
