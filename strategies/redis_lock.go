@@ -635,6 +635,11 @@ func (s *RedisLock) Confirm(ctx context.Context, r ConfirmRequest) (Booking, err
 	case n == -2:
 		return Booking{}, fmt.Errorf("confirm %s: released: %w", h.ID, ErrHoldExpired)
 	case n != 1:
+		// A concurrent confirm of this very hold may have sold the seats since the hold was
+		// read: then the answer is the sale, not an expiry.
+		if now, found, err := s.redisHold(ctx, h.ID); err == nil && found && now.Status == StatusSold {
+			return alreadySold(ctx, s.store, now, r.BookingID)
+		}
 		return Booking{}, fmt.Errorf("confirm %s: expired and taken: %w", h.ID, ErrHoldExpired)
 	}
 	if expired(h.Expires, s.clock()) {
