@@ -33,7 +33,7 @@ var matrixRows = []struct{ fault, entry string }{
 	{"psp-delay", "{at: 1s, fault: psp-delay, for: 1500ms, delay: 3s}"},
 	{"psp-errors", "{at: 1s, fault: psp-errors, for: 2s, error_rate: 0.3, timeout_rate: 0.1}"},
 	{"psp-ambiguous", "{at: 1s, fault: psp-ambiguous, for: 2s, rate: 0.3}"},
-	{"pool-exhaustion", "{at: 1s, fault: pool-exhaustion, for: 1500ms}"},
+	{"pool-exhaustion", "{at: 1s, fault: pool-exhaustion, for: 1500ms, conns: 20}"}, // the server's whole pool
 	{"db-conn-kill", "{at: 1500ms, fault: db-conn-kill}"},
 	{"net-latency", "{at: 1s, fault: net-latency, for: 2s, target: db, latency: 20ms}"},
 	{"net-partition", "{at: 1s, fault: net-partition, for: 1s, target: db}"},
@@ -120,16 +120,21 @@ func anomalies(r reports.Run) (int64, []string) {
 
 func matrixTable(results []matrixResult) string {
 	var b strings.Builder
-	b.WriteString("| fault | strategy | db | outcome | bookings | refunds | lost holds | anomalies | failed checks | seconds |\n")
-	b.WriteString("|---|---|---|---|---:|---:|---:|---:|---|---:|\n")
+	b.WriteString("| fault | strategy | db | outcome | bookings | refunds | lost holds | unknown outcomes | hold p99 ms | checkout p99 ms | anomalies | failed checks | seconds |\n")
+	b.WriteString("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, m := range results {
 		n, names := anomalies(m.run)
 		failed := strings.Join(names, ", ")
 		if m.note != "" {
 			failed = strings.TrimPrefix(strings.Join([]string{failed, m.note}, "; "), "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %d | %d | %s | %.1f |\n", m.cell.fault(), m.cell.strategy,
-			m.cell.db, m.outcome, m.run.Bookings, m.run.Refunds, m.run.LostHolds, n, failed, m.secs)
+		var unknown int64
+		for _, oc := range m.run.Outcomes {
+			unknown += oc["info"]
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %d | %d | %.0f | %.0f | %d | %s | %.1f |\n", m.cell.fault(), m.cell.strategy,
+			m.cell.db, m.outcome, m.run.Bookings, m.run.Refunds, m.run.LostHolds, unknown,
+			m.run.Latency["hold"].P99, m.run.Latency["checkout"].P99, n, failed, m.secs)
 	}
 	return b.String()
 }
