@@ -58,8 +58,8 @@ type Run struct {
 	// Outcomes counts results per operation: ok, fail, info, and fail codes (seat_unavailable...).
 	Outcomes map[string]map[string]int64 `json:"outcomes"`
 
-	Bookings  int64 `json:"bookings"`
-	Refunds   int64 `json:"refunds"`
+	Bookings int64 `json:"bookings"`
+	Refunds  int64 `json:"refunds"`
 	// LostHolds counts checkouts refused because the system no longer had their hold: lost
 	// during payment (hold_lost, refunded) or forgotten before it (hold_not_found for a hold
 	// the system granted, as after a Redis restart).
