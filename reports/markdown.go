@@ -41,6 +41,10 @@ func Markdown(w io.Writer, s *Summary) error {
 		}
 		b.WriteString("\n")
 	}
+	if n := notInjected(s); n > 0 {
+		fmt.Fprintf(&b, "**%d scheduled %s not injected**: the target could not undergo %s, so the verdict does not cover %s (see the runs below).\n\n",
+			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
+	}
 	fmt.Fprintf(&b, "Scenario `%s`, seed %d, %s.\n\n", s.Scenario, s.Seed, fmtDuration(s.DurationSeconds))
 
 	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | faults |\n")
@@ -65,6 +69,17 @@ func Markdown(w io.Writer, s *Summary) error {
 					ce += fmt.Sprintf(" ([visualization](%s))", c.Visualization)
 				}
 				fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", c.Name, badge(c.Result), c.Count, ce)
+			}
+			b.WriteString("\n")
+		}
+		if len(r.Faults) > 0 {
+			b.WriteString("| fault | window | parameters | result |\n|---|---|---|---|\n")
+			for _, f := range r.Faults {
+				res := "injected"
+				if f.Error != "" {
+					res = "**not injected**: " + mdEscape(f.Error)
+				}
+				fmt.Fprintf(&b, "| %s | %.1f s - %.1f s | %s | %s |\n", f.Fault, f.Start, f.End, mdEscape(paramList(f.Params)), res)
 			}
 			b.WriteString("\n")
 		}
@@ -120,9 +135,45 @@ func faultList(fs []FaultWindow) string {
 	}
 	names := make([]string, 0, len(fs))
 	for _, f := range fs {
-		names = append(names, fmt.Sprintf("%s@%.0fs", f.Fault, f.Start))
+		name := fmt.Sprintf("%s@%.0fs", f.Fault, f.Start)
+		if f.Error != "" {
+			name += " (not injected)"
+		}
+		names = append(names, name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// notInjected counts the scheduled faults of every run that the target could not undergo.
+func notInjected(s *Summary) int {
+	n := 0
+	for _, r := range s.Runs {
+		for _, f := range r.Faults {
+			if f.Error != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// paramList is a fault's parameters as k=v, sorted; "-" when there are none.
+func paramList(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func fmtDuration(sec float64) string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,8 @@ func sample() *Summary {
 				Latency:    map[string]Percentiles{"hold": {Count: 1100, P50: 2, P90: 5, P99: 12, P999: 30, Max: 31}},
 				Outcomes:   map[string]map[string]int64{"hold": {"ok": 900, "fail": 200}},
 				Bookings:   400,
-				Faults:     faults,
+				Faults: append(slices.Clone(faults), FaultWindow{Fault: "redis-pause", Start: 15, End: 15,
+					Error: "redis-pause: a Redis process the run started: not supported by this target"}),
 				Checks: []Check{
 					{Name: "linearizability", Result: Fail, Count: 3, Counterexample: "seat A-1-7 sold twice: bookings b_1 (client 4) and b_2 (client 9) | after redis-restart",
 						Visualization: "naive-postgres/linearizability-A-1-7.html"},
