@@ -42,8 +42,9 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// JUnit writes junit.xml: one test suite per strategy x database, each check and each SLO a
-// test case, so CI systems show them natively. An unknown check is a failure: it proved nothing.
+// JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO and each
+// fault a test case (a fault the target could not undergo is skipped, with the reason), so CI
+// systems show them natively. An unknown check is a failure: it proved nothing.
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
@@ -74,6 +75,15 @@ func JUnit(w io.Writer, s *Summary) error {
 				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
 			if !o.Pass {
 				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
+			}
+			suite.Cases = append(suite.Cases, tc)
+		}
+		for _, f := range r.Faults {
+			// A fault is a case too: injected, or skipped with the reason the target gave.
+			tc := junitCase{Name: fmt.Sprintf("fault %s at %.1fs", f.Fault, f.Start), Classname: class,
+				SystemOut: fmt.Sprintf("injected %.1fs-%.1fs %s", f.Start, f.End, paramList(f.Params))}
+			if f.Error != "" {
+				tc.SystemOut, tc.Skipped = "", &junitSkipped{Message: "not injected: " + f.Error}
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

@@ -181,8 +181,13 @@ func TestJUnit(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("junit.xml does not parse: %v\n%s", err, buf.String())
 	}
-	if len(got.Suites) != 2 || got.Tests != 7 || got.Failures != 4 {
-		t.Fatalf("junit: %d suites, %d tests, %d failures; want 2, 7, 4 (unknown counts as failure)", len(got.Suites), got.Tests, got.Failures)
+	// 2 checks + 1 SLO + 2 faults for skip-locked; 3 checks + 1 SLO + 3 faults for naive.
+	if len(got.Suites) != 2 || got.Tests != 12 || got.Failures != 4 {
+		t.Fatalf("junit: %d suites, %d tests, %d failures; want 2, 12, 4 (unknown counts as failure)", len(got.Suites), got.Tests, got.Failures)
+	}
+	last := got.Suites[1].Cases[len(got.Suites[1].Cases)-1]
+	if got.Suites[1].Skipped != 1 || last.Skipped == nil || !strings.Contains(last.Skipped.Message, "not injected: redis-pause") {
+		t.Errorf("naive suite: %d skipped, last case %+v; want the redis-pause that was not injected skipped with its reason", got.Suites[1].Skipped, last)
 	}
 	if c := got.Suites[1].Cases[0]; c.Name != "check linearizability" || c.Failure == nil || !strings.Contains(c.Failure.Body, "A-1-7") {
 		t.Fatalf("first naive case = %+v, want a failed linearizability check naming seat A-1-7", c)
