@@ -184,6 +184,16 @@ func TestChaosMatrix(t *testing.T) {
 	}
 	long := os.Getenv("STAMPEDE_CHAOS_MATRIX") == "long"
 	rotate, _ := strconv.Atoi(os.Getenv("STAMPEDE_MATRIX_ROTATE"))
+	// STAMPEDE_MATRIX_SEED runs every cell with another seed than matrix.yaml's (11): other
+	// arrivals, choices and fault decisions, to explore beyond the schedule CI repeats.
+	var seed int64
+	if v := os.Getenv("STAMPEDE_MATRIX_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n == 0 {
+			t.Fatalf("STAMPEDE_MATRIX_SEED=%q: want a non-zero integer", v)
+		}
+		seed = n
+	}
 	safe, naive := matrixCells(long, max(rotate, 0))
 
 	limit := 10 * time.Minute
@@ -225,6 +235,9 @@ func TestChaosMatrix(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		table := matrixTable(results)
+		if seed != 0 {
+			table = fmt.Sprintf("Seed %d (STAMPEDE_MATRIX_SEED).\n\n", seed) + table
+		}
 		t.Logf("chaos matrix (%d cells):\n%s", len(results), table)
 		if out := os.Getenv("STAMPEDE_MATRIX_OUT"); out != "" {
 			if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
@@ -247,7 +260,7 @@ func TestChaosMatrix(t *testing.T) {
 			}
 			start := time.Now()
 			log := &stamped{start: start}
-			sum, dir, err := Run(ctx, Options{Scenario: scenario(c.row), Strategies: []string{c.strategy},
+			sum, dir, err := Run(ctx, Options{Scenario: scenario(c.row), Seed: seed, Strategies: []string{c.strategy},
 				DBs: []string{c.db}, Services: svc, Binary: stampedeBin, Out: runDir(t, c), Progress: log,
 				AllowUnsafe: c.strategy == "naive"})
 			res.secs = time.Since(start).Seconds()
