@@ -63,10 +63,7 @@ func TestCrashAtAfterCharge(t *testing.T) {
 			// The retry resumes once the dead attempt's lease is over, and books with the charge
 			// made before the crash: never a second one.
 			retry := s.resume(ctx, "alice", h, "key-fp-1", 10*time.Second)
-			var b struct {
-				ChargeID string `json:"charge_id"`
-			}
-			if retry.status != http.StatusCreated || json.Unmarshal(retry.body, &b) != nil || b.ChargeID != ch[0].ID {
+			if retry.status != http.StatusCreated || retry.chargeID() != ch[0].ID {
 				t.Fatalf("retry after the restart = %s, want 201 paid by the charge made before the crash, %s", retry, ch[0].ID)
 			}
 			if n := len(s.chargesFor(h)); n != 1 {
@@ -109,10 +106,7 @@ func TestAmbiguousChargeOnTrigger(t *testing.T) {
 		t.Fatalf("before-charge still armed after the trigger (%d hits)", n)
 	}
 	retry := s.checkout(ctx, "alice", h, "key-amb-1")
-	var b struct {
-		ChargeID string `json:"charge_id"`
-	}
-	if retry.status != http.StatusCreated || json.Unmarshal(retry.body, &b) != nil || b.ChargeID != ch[0].ID {
+	if retry.status != http.StatusCreated || retry.chargeID() != ch[0].ID {
 		t.Fatalf("retry after recovery = %s, want 201 paid by charge %s", retry, ch[0].ID)
 	}
 	if n := len(s.chargesFor(h)); n != 1 {

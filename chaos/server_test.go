@@ -130,30 +130,8 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 		args = append(args, "--redis", url)
 		tg.Redis, tg.RedisURL = proc, url
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "STAMPEDE_") {
-			env = append(env, kv)
-		}
-	}
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	hc := &http.Client{Timeout: 10 * time.Second}
-	ready := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("healthz: %s", resp.Status)
-		}
-		return nil
-	}
-	proc, err := local.NewProcess("server", bin, args, env, port, logPath, ready)
+	proc, err := local.NewProcess("server", bin, args, local.EnvWithout("STAMPEDE_"), port, logPath, local.HTTPReady(base+"/healthz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +146,7 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 		}
 	})
 	tg.ServerProc = proc
-	s := &refServer{t: t, base: base, proc: proc, psp: psp, target: tg, http: hc}
+	s := &refServer{t: t, base: base, proc: proc, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
 	s.event = "chaos-" + strings.ReplaceAll(o.strategy, "-", "")
 	s.mustDo(http.StatusCreated, http.MethodPost, "/admin/events", "", map[string]any{
 		"id": s.event, "name": "Chaos night",
@@ -201,6 +179,15 @@ func (a answer) code() string {
 	}
 	_ = json.Unmarshal(a.body, &e)
 	return e.Error.Code
+}
+
+// chargeID is the charge_id of a checkout's answer, "" when it has none.
+func (a answer) chargeID() string {
+	var b struct {
+		ChargeID string `json:"charge_id"`
+	}
+	_ = json.Unmarshal(a.body, &b)
+	return b.ChargeID
 }
 
 func (a answer) String() string {

@@ -209,6 +209,16 @@ type sweeper interface {
 
 // TestConformance runs one suite for every safe strategy on every database.
 func TestConformance(t *testing.T) {
+	forEachSafe(t, 24, func(t *testing.T, su *suite, name string) {
+		for _, c := range conformanceCases {
+			t.Run(c.name, func(t *testing.T) { c.run(t, su, name) })
+		}
+	})
+}
+
+// forEachSafe runs fn as a subtest for every safe strategy on every database, the databases in
+// parallel, each with a pool of conns connections and a client of a private Redis.
+func forEachSafe(t *testing.T, conns int, fn func(t *testing.T, su *suite, name string)) {
 	_, redisURL := testsvc.Redis(t)
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -219,13 +229,9 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			rdb := redis.NewClient(opts)
 			t.Cleanup(func() { _ = rdb.Close() })
-			su := &suite{dialect: dialect, db: openDB(t, dialect, 24), rdb: rdb}
+			su := &suite{dialect: dialect, db: openDB(t, dialect, conns), rdb: rdb}
 			for _, name := range Safe() {
-				t.Run(name, func(t *testing.T) {
-					for _, c := range conformanceCases {
-						t.Run(c.name, func(t *testing.T) { c.run(t, su, name) })
-					}
-				})
+				t.Run(name, func(t *testing.T) { fn(t, su, name) })
 			}
 		})
 	}

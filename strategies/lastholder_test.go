@@ -5,10 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"stampede/internal/testsvc"
 )
 
 // TestLastHolder checks the seat confirm rule of every safe strategy: an expired hold may still
@@ -46,87 +42,72 @@ func TestLastHolder(t *testing.T) {
 		{"nobody touched the seat", nil, nil, true},
 		{"the sweeper ran", func(t *testing.T, f *fixture) { mustSweep(t, f) }, nil, true},
 	}
-	_, redisURL := testsvc.Redis(t)
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatalf("parse redis url: %v", err)
-	}
-	for _, dialect := range testsvc.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			rdb := redis.NewClient(opts)
-			t.Cleanup(func() { _ = rdb.Close() })
-			su := &suite{dialect: dialect, db: openDB(t, dialect, 8), rdb: rdb}
-			for _, name := range Safe() {
-				t.Run(name, func(t *testing.T) {
-					for _, c := range cases {
-						t.Run(c.name, func(t *testing.T) {
-							f := su.build(t, name, conformanceEvent(), nil)
-							ctx := context.Background()
-							a := f.mustHold("a", "A-1-1", "A-1-2")
-							f.clock.Advance(2 * time.Minute)
-							if c.during != nil && name == "pessimistic" {
-								t.Skip("pessimistic charges with the seats locked: nobody can take them during the charge")
-							}
-							if c.between != nil {
-								c.between(t, f)
-							}
-							var ch countingCharge
-							if c.during != nil {
-								ch.during = func(Hold) { c.during(t, f) }
-							}
-							b, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: a.ID, Charge: ch.fn})
-							if c.want {
-								if err != nil {
-									t.Fatalf("Confirm(A) = %v, want a booking", err)
-								}
-								if b.HoldID != a.ID {
-									t.Fatalf("booking %+v is not A's", b)
-								}
-								for _, id := range []string{"A-1-1", "A-1-2"} {
-									if s := f.seat(id); s.Status != SeatSold || s.BookingID != b.ID {
-										t.Fatalf("seat %s = %+v, want sold to %s", id, s, b.ID)
-									}
-								}
-								return
-							}
-							switch {
-							case errors.Is(err, ErrHoldExpired):
-							case errors.Is(err, ErrHoldLost):
-								if ch.calls.Load() == 0 {
-									t.Fatalf("Confirm(A) = %v without a charge, want ErrHoldExpired", err)
-								}
-							default:
-								t.Fatalf("Confirm(A) = %v (booking %+v), want ErrHoldExpired or ErrHoldLost", err, b)
-							}
-							if errors.Is(err, ErrHoldExpired) && ch.calls.Load() != 0 && name != "pessimistic" {
-								t.Fatalf("Confirm(A) = ErrHoldExpired after %d charges, want ErrHoldLost", ch.calls.Load())
-							}
-							if bs := f.bookings(); len(bs) != 0 {
-								t.Fatalf("bookings after a lost confirm: %+v, want none", bs)
-							}
-							if got := f.status(a.ID); got == StatusSold {
-								t.Fatalf("hold A is %s, want not sold", got)
-							}
-							for _, id := range []string{"A-1-1", "A-1-2"} {
-								s := f.seat(id)
-								if s.Status == SeatSold {
-									t.Fatalf("seat %s was sold: %+v", id, s)
-								}
-								if s.Status == SeatAvailable && s.HoldID != "" {
-									t.Fatalf("available seat %s reports holder %s", id, s.HoldID)
-								}
-							}
-							// The seat stays sellable to someone new.
-							if _, err := f.hold("c", "A-1-1", "A-1-2"); err != nil {
-								t.Fatalf("Hold(C) after A lost = %v, want a hold", err)
-							}
-						})
+	forEachSafe(t, 8, func(t *testing.T, su *suite, name string) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				f := su.build(t, name, conformanceEvent(), nil)
+				ctx := context.Background()
+				a := f.mustHold("a", "A-1-1", "A-1-2")
+				f.clock.Advance(2 * time.Minute)
+				if c.during != nil && name == "pessimistic" {
+					t.Skip("pessimistic charges with the seats locked: nobody can take them during the charge")
+				}
+				if c.between != nil {
+					c.between(t, f)
+				}
+				var ch countingCharge
+				if c.during != nil {
+					ch.during = func(Hold) { c.during(t, f) }
+				}
+				b, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: a.ID, Charge: ch.fn})
+				if c.want {
+					if err != nil {
+						t.Fatalf("Confirm(A) = %v, want a booking", err)
 					}
-				})
-			}
-		})
-	}
+					if b.HoldID != a.ID {
+						t.Fatalf("booking %+v is not A's", b)
+					}
+					for _, id := range []string{"A-1-1", "A-1-2"} {
+						if s := f.seat(id); s.Status != SeatSold || s.BookingID != b.ID {
+							t.Fatalf("seat %s = %+v, want sold to %s", id, s, b.ID)
+						}
+					}
+					return
+				}
+				switch {
+				case errors.Is(err, ErrHoldExpired):
+				case errors.Is(err, ErrHoldLost):
+					if ch.calls.Load() == 0 {
+						t.Fatalf("Confirm(A) = %v without a charge, want ErrHoldExpired", err)
+					}
+				default:
+					t.Fatalf("Confirm(A) = %v (booking %+v), want ErrHoldExpired or ErrHoldLost", err, b)
+				}
+				if errors.Is(err, ErrHoldExpired) && ch.calls.Load() != 0 && name != "pessimistic" {
+					t.Fatalf("Confirm(A) = ErrHoldExpired after %d charges, want ErrHoldLost", ch.calls.Load())
+				}
+				if bs := f.bookings(); len(bs) != 0 {
+					t.Fatalf("bookings after a lost confirm: %+v, want none", bs)
+				}
+				if got := f.status(a.ID); got == StatusSold {
+					t.Fatalf("hold A is %s, want not sold", got)
+				}
+				for _, id := range []string{"A-1-1", "A-1-2"} {
+					s := f.seat(id)
+					if s.Status == SeatSold {
+						t.Fatalf("seat %s was sold: %+v", id, s)
+					}
+					if s.Status == SeatAvailable && s.HoldID != "" {
+						t.Fatalf("available seat %s reports holder %s", id, s.HoldID)
+					}
+				}
+				// The seat stays sellable to someone new.
+				if _, err := f.hold("c", "A-1-1", "A-1-2"); err != nil {
+					t.Fatalf("Hold(C) after A lost = %v, want a hold", err)
+				}
+			})
+		}
+	})
 }
 
 // mustSweep runs the strategy's sweeper once.

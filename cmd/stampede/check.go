@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,11 +36,8 @@ func cmdCheck(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	lossFaults := fs.String("hold-loss-faults", strings.Join(checker.DefaultHoldLossFaults, ","),
 		"faults that may make the system lose holds, comma-separated (empty: none)")
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -49,11 +49,8 @@ func cmdDrive(ctx context.Context, args []string) error {
 		fmt.Fprintln(o, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -162,11 +159,8 @@ func drivePlan(args []string, stdout io.Writer) error {
 	fs.Int64Var(&seed, "seed", 0, "seed (default: the scenario's)")
 	fs.IntVar(&users, "users", 20, "print the first N users of the shard (0: all)")
 	fs.StringVar(&shard, "shard", "", "only the users of shard i/n")
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(fs.Output(), "usage: stampede drive plan scenario.yaml [--seed N] [--users N] [--shard i/n]")

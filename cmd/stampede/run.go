@@ -35,11 +35,8 @@ func cmdRun(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 1 {
 		return fmt.Errorf("one scenario file at most, got %q", fs.Args())
@@ -79,6 +76,19 @@ func verdictLine(s *reports.Summary) string {
 		return fmt.Sprintf("PASS: %d of %d runs passed: no seat sold twice, no money lost, SLOs held", len(s.Runs), len(s.Runs))
 	}
 	return fmt.Sprintf("FAIL: %d of %d runs failed", failed, len(s.Runs))
+}
+
+// parseFlags parses args into fs (a leading positional argument first moved after the flags,
+// see reorder). done is true when the command has nothing more to do: -h was asked for (err
+// nil: the usage is printed) or a flag was wrong (exit status 2: the flag package said why).
+func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, exitError{2}
+	}
+	return false, nil
 }
 
 // reorder moves a leading positional argument after the flags, so that both

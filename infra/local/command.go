@@ -3,7 +3,11 @@ package local
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
+	"strings"
+	"time"
 )
 
 // NewProcess describes a program of stampede's own (the reference server, run as a child
@@ -50,4 +54,37 @@ func (p *Process) Exited() error {
 		return nil
 	}
 	return fmt.Errorf("%s (pid %d) exited on its own (%s); see %s%s", p.name, cmd.Process.Pid, exitText(cmd, nil), p.log, logTail(p.log))
+}
+
+// HTTPReady is a readiness check for NewProcess: ready once GET url answers 200 (a server's
+// /healthz).
+func HTTPReady(url string) func(context.Context) error {
+	c := &http.Client{Timeout: 2 * time.Second}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// EnvWithout is this process's environment without the variables whose names start with
+// prefix: a child given it reads only the configuration passed on its command line.
+func EnvWithout(prefix string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, prefix) {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,24 +29,36 @@ func TestProcessOutlivesStartingThread(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	errc := make(chan error, 1)
-	for started := false; !started; {
-		onMain := make(chan bool, 1)
+	tid := 0
+	for tid == 0 {
+		tids := make(chan int, 1)
 		go func() {
 			runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 			if syscall.Gettid() == os.Getpid() {
-				onMain <- true
+				tids <- 0
 				<-release
 				return
 			}
-			onMain <- false
+			tids <- syscall.Gettid()
 			errc <- p.Start(context.Background())
 		}()
-		started = !<-onMain
+		tid = <-tids
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Kill() })
+	// The premise: the thread that started the process is gone.
+	task := filepath.Join("/proc/self/task", strconv.Itoa(tid))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(task); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d that started the process still runs after 5s", tid)
+		}
+	}
+	// A parent-death signal would be on its way now; give the kill time to land.
 	time.Sleep(300 * time.Millisecond)
 	if !p.Running() {
 		t.Fatalf("the process died with the thread that started it: %v", p.Exited())

@@ -299,13 +299,8 @@ func (s *single) startServer(ctx context.Context, target *chaos.Target, pspURL s
 		args = append(args, "--allow-unsafe")
 	}
 	// The server reads STAMPEDE_* variables too; give it none but ours.
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "STAMPEDE_") {
-			env = append(env, kv)
-		}
-	}
-	proc, err := local.NewProcess("server", s.o.Binary, args, env, port, filepath.Join(s.dir, "server.log"), healthy(base))
+	proc, err := local.NewProcess("server", s.o.Binary, args, local.EnvWithout("STAMPEDE_"), port,
+		filepath.Join(s.dir, "server.log"), local.HTTPReady(base+"/healthz"))
 	if err != nil {
 		return "", err
 	}
@@ -384,25 +379,6 @@ func hostPort(dsn string) string {
 		return u.Host
 	}
 	return ""
-}
-
-func healthy(base string) func(context.Context) error {
-	c := &http.Client{Timeout: 2 * time.Second}
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("healthz: %s", resp.Status)
-		}
-		return nil
-	}
 }
 
 func flushRedis(ctx context.Context, u string) error {
