@@ -23,12 +23,12 @@ func cmdPSP(ctx context.Context, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede psp [flags]\n\nFlags (also from STAMPEDE_PSP_<FLAG>, e.g. STAMPEDE_PSP_ADDR; a flag wins):")
 		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nFailure modes are switched at run time: PUT /admin/faults {latency_ms, error_rate, timeout_rate, lost_response_rate, seed}.")
+		fmt.Fprintln(fs.Output(), "\nFailure modes are switched at run time: PUT /admin/faults {latency_ms, latency_rate, error_rate, timeout_rate, lost_response_rate, seed}.")
 	}
 	if err := pspEnvDefaults(fs, os.LookupEnv); err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	if fs.NArg() > 0 {

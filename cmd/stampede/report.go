@@ -17,8 +17,8 @@ func cmdReport(_ context.Context, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede report DIR\n\nRe-renders the reports of a run directory from its summary.json.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
