@@ -1,8 +1,6 @@
 package checker
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -183,114 +181,22 @@ func Check(ctx context.Context, in Input) (Result, error) {
 	return res, nil
 }
 
-// readInto streams a history file into the index. Decoding JSON is most of the cost of
-// reading, so lines are decoded in batches by opts.Workers goroutines and handed to the
-// index in file order; the rules are history.Reader's (unknown fields rejected, every record
-// validated, lines up to 16 MiB, blank lines skipped) and errors name the line.
+// readInto streams a history file into the index, decoding on opts.Workers goroutines
+// (history.Stream); errors name the line.
 func readInto(ctx context.Context, ix *index, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open history: %w", err)
 	}
 	defer f.Close()
-
-	type batch struct {
-		first int // line number of the first line, 1-based
-		lines [][]byte
-		recs  []history.Record
-		err   error
-		done  chan struct{}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan *batch)
-	order := make(chan *batch, 4*ix.opts.Workers)
-	var scanErr error
-	go func() {
-		defer close(order)
-		defer close(jobs)
-		s := bufio.NewScanner(f)
-		s.Buffer(make([]byte, 64<<10), 16<<20)
-		line := 0
-		b := &batch{first: 1, done: make(chan struct{})}
-		flush := func() bool {
-			select {
-			case jobs <- b:
-			case <-ctx.Done():
-				return false
-			}
-			select {
-			case order <- b:
-			case <-ctx.Done():
-				return false
-			}
-			b = &batch{first: line + 1, done: make(chan struct{})}
-			return true
-		}
-		for s.Scan() {
-			line++
-			b.lines = append(b.lines, bytes.Clone(s.Bytes()))
-			if len(b.lines) == readBatch && !flush() {
-				return
-			}
-		}
-		if err := s.Err(); err != nil {
-			scanErr = fmt.Errorf("history line %d: %w", line+1, err)
-		}
-		flush()
-	}()
-	for w := 0; w < ix.opts.Workers; w++ {
-		go func() {
-			for b := range jobs {
-				b.recs, b.err = decodeLines(b.first, b.lines)
-				b.lines = nil
-				close(b.done)
-			}
-		}()
-	}
 	i := 0
-	for b := range order {
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return fmt.Errorf("read history: %w", ctx.Err())
-		}
-		if b.err != nil {
-			return fmt.Errorf("read %s: %w", path, b.err)
-		}
-		for j := range b.recs {
-			ix.add(i, &b.recs[j])
-			i++
-		}
-	}
-	if scanErr != nil {
-		return fmt.Errorf("read %s: %w", path, scanErr)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("read history: %w", err)
+	err = history.Stream(ctx, f, ix.opts.Workers, func(rec *history.Record) error {
+		ix.add(i, rec)
+		i++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
-}
-
-// readBatch is how many lines one decoding job takes.
-const readBatch = 2048
-
-// decodeLines decodes JSON lines as history.Reader does; first is the first line's number.
-func decodeLines(first int, lines [][]byte) ([]history.Record, error) {
-	recs := make([]history.Record, 0, len(lines))
-	for k, raw := range lines {
-		b := bytes.TrimSpace(raw)
-		if len(b) == 0 {
-			continue
-		}
-		var rec history.Record
-		if err := decodeRecord(b, &rec); err != nil {
-			return nil, fmt.Errorf("history line %d: %w", first+k, err)
-		}
-		if err := rec.Validate(); err != nil {
-			return nil, fmt.Errorf("history line %d: %w", first+k, err)
-		}
-		recs = append(recs, rec)
-	}
-	return recs, nil
 }

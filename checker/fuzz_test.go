@@ -1,16 +1,10 @@
 package checker
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -18,62 +12,6 @@ import (
 
 	"stampede/history"
 )
-
-// FuzzDecodeRecord holds the fast history-line decoder to encoding/json's answers: whenever
-// the fast path accepts a line, encoding/json (strict, as history.Reader) accepts it too and
-// decodes the same record; and decodeRecord as a whole agrees with encoding/json always.
-func FuzzDecodeRecord(f *testing.F) {
-	for _, dir := range []string{filepath.Join("testdata", "lin"), filepath.Join("testdata", "run")} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				f.Fatal(err)
-			}
-			s := bufio.NewScanner(bytes.NewReader(b))
-			for s.Scan() {
-				f.Add(bytes.Clone(s.Bytes()))
-			}
-		}
-	}
-	for _, s := range []string{
-		`{"client":1,"op":"hold","in":{"seats":[]},"call":-0,"ret":1,"out":{},"type":"ok"}`,
-		`{"client":1,"Op":"hold","call":0,"ret":1,"type":"ok"}`,
-		`{"client":1,"op":"hold","in":{"event":"a"},"in":{"seats":["x"]},"call":0,"ret":1,"type":"ok"}`,
-		`{"client":1.0,"op":"hold","call":0,"ret":1,"type":"ok"}`,
-		`{"client":1,"op":"h\u006fld","call":0,"ret":1,"type":"ok"} trailing`,
-		`{"client":9223372036854775807,"op":"read","call":-9223372036854775808,"ret":1,"type":"info","out":{"replayed":true}}`,
-		`{"client":-1,"op":"fault-start","in":{"fault":"x","params":{"a":"1","a":"2"}},"call":5,"ret":5,"type":"ok"}`,
-		`{"client":1,"op":"hold","in":null,"call":0,"ret":1,"type":"ok","header":{}}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, line []byte) {
-		var want history.Record
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		wantErr := dec.Decode(&want)
-
-		var fast history.Record
-		p := fastParser{b: line}
-		if err := p.record(&fast); err == nil {
-			if wantErr != nil {
-				t.Fatalf("fast path accepted %q, encoding/json: %v", line, wantErr)
-			}
-			if !reflect.DeepEqual(fast, want) {
-				t.Fatalf("fast path decoded %q as\n%+v\nencoding/json as\n%+v", line, fast, want)
-			}
-		}
-		var got history.Record
-		err := decodeRecord(line, &got)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("decodeRecord(%q) error %v, encoding/json error %v", line, err, wantErr)
-		}
-		if err == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("decodeRecord(%q) = %+v, encoding/json %+v", line, got, want)
-		}
-	})
-}
 
 // fuzzHistory builds a small history over two seats from fuzz bytes: five bytes an operation.
 func fuzzHistory(data []byte) []history.Record {

@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"stampede/history"
 )
 
 // File names the checker looks for in a run directory.
 const (
-	HistoryFile   = "history.jsonl"
+	HistoryFile   = history.FileName
 	LedgerFile    = "ledger.json"
 	PSPLedgerFile = "psp-ledger.json"
 )

@@ -4,7 +4,13 @@
 // checker, reports) speaks it; it imports only the standard library.
 //
 // A history is JSON Lines: one Record a line, written as the run goes by a Writer and read back
-// by a Reader. Times are monotonic nanoseconds since the run's start; the first line (a header
-// record) gives the wall-clock time of that start, so server times such as a hold's expires_at
-// can be placed on the same axis.
+// by a Reader, or by Stream, which decodes on several goroutines for a large history. Both
+// decode with Decode, which takes a fast path for the plain JSON a Writer produces and leaves
+// anything else to encoding/json, with the same results and errors. A run directory keeps its
+// history in FileName. Times are monotonic nanoseconds since the run's start; the first line
+// (a header record) gives the wall-clock time of that start, so server times such as a hold's
+// expires_at can be placed on the same axis.
+//
+// Files: history.go (the Record and its parts), io.go (Writer, Reader, ReadAll, ReadFile),
+// decode.go (Decode and its fast path) and stream.go (Stream).
 package history

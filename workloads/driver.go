@@ -189,7 +189,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 	}
 	if d.hist == nil && cfg.OutDir != "" {
-		w, err := history.Create(filepath.Join(cfg.OutDir, "history.jsonl"))
+		w, err := history.Create(filepath.Join(cfg.OutDir, history.FileName))
 		if err != nil {
 			return nil, fmt.Errorf("driver: %w", err)
 		}

@@ -1,31 +1,33 @@
-package checker
+package history
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-
-	"stampede/history"
 )
 
-// Decoding history lines with encoding/json is most of the cost of checking a large history.
-// decodeRecord first tries a small decoder that knows only the shape of a history.Record and
-// only the plainest JSON: exact lowercase keys, ASCII strings without escapes, integers
-// without fraction or exponent, no nulls. Anything else, including every error, falls back to
-// encoding/json with unknown fields rejected (what history.Reader does), so the result and the
-// error messages are the standard decoder's. FuzzDecodeRecord holds the two to the same answers.
+// Decoding lines with encoding/json is most of the cost of reading a large history. Decode
+// first tries a small decoder that knows only the shape of a Record and only the plainest
+// JSON: exact lowercase keys, ASCII strings without escapes, integers without fraction or
+// exponent, no nulls. Anything else, including every error, falls back to encoding/json with
+// unknown fields rejected, so the result and the error messages are the standard decoder's.
+// FuzzDecode holds the two to the same answers.
 
 // errSlow sends a line to encoding/json.
 var errSlow = errors.New("not on the fast path")
 
-// decodeRecord decodes one history line into rec.
-func decodeRecord(b []byte, rec *history.Record) error {
-	p := fastParser{b: b}
+// Decode decodes one line of a history (a JSON object, without its newline) into rec, which
+// it zeroes first. Unknown fields are an error, as are values of the wrong type; the errors
+// are encoding/json's. Decode does not validate the record (see Record.Validate): Reader and
+// Stream do both. It is safe for concurrent use on different records.
+func Decode(line []byte, rec *Record) error {
+	*rec = Record{}
+	p := fastParser{b: line}
 	if err := p.record(rec); err == nil {
 		return nil
 	}
-	*rec = history.Record{}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	*rec = Record{}
+	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	return dec.Decode(rec)
 }
@@ -198,7 +200,7 @@ func (p *fastParser) object(field func(key []byte) error) error {
 	}
 }
 
-func (p *fastParser) record(r *history.Record) error {
+func (p *fastParser) record(r *Record) error {
 	err := p.object(func(k []byte) error {
 		var err error
 		switch string(k) {
@@ -221,7 +223,7 @@ func (p *fastParser) record(r *history.Record) error {
 			s, err = p.strBytes()
 			r.Type = typeOf(s)
 		case "header":
-			h := &history.Header{}
+			h := &Header{}
 			err = p.header(h)
 			r.Header = h
 		default:
@@ -240,26 +242,26 @@ func (p *fastParser) record(r *history.Record) error {
 }
 
 // kindOf and typeOf return the package constants for the common values, saving an allocation.
-func kindOf(s []byte) history.Kind {
-	for _, k := range [...]history.Kind{history.OpHold, history.OpCheckout, history.OpRelease, history.OpRead,
-		history.OpBrowse, history.OpJoin, history.KindHeader, history.KindFaultStart, history.KindFaultEnd} {
+func kindOf(s []byte) Kind {
+	for _, k := range [...]Kind{OpHold, OpCheckout, OpRelease, OpRead,
+		OpBrowse, OpJoin, KindHeader, KindFaultStart, KindFaultEnd} {
 		if string(k) == string(s) {
 			return k
 		}
 	}
-	return history.Kind(s)
+	return Kind(s)
 }
 
-func typeOf(s []byte) history.Type {
-	for _, t := range [...]history.Type{history.Ok, history.Fail, history.Info} {
+func typeOf(s []byte) Type {
+	for _, t := range [...]Type{Ok, Fail, Info} {
 		if string(t) == string(s) {
 			return t
 		}
 	}
-	return history.Type(s)
+	return Type(s)
 }
 
-func (p *fastParser) input(in *history.Input) error {
+func (p *fastParser) input(in *Input) error {
 	return p.object(func(k []byte) error {
 		var err error
 		switch string(k) {
@@ -295,7 +297,7 @@ func (p *fastParser) input(in *history.Input) error {
 	})
 }
 
-func (p *fastParser) output(out *history.Output) error {
+func (p *fastParser) output(out *Output) error {
 	return p.object(func(k []byte) error {
 		var err error
 		switch string(k) {
@@ -336,7 +338,7 @@ func (p *fastParser) output(out *history.Output) error {
 	})
 }
 
-func (p *fastParser) header(h *history.Header) error {
+func (p *fastParser) header(h *Header) error {
 	return p.object(func(k []byte) error {
 		var err error
 		switch string(k) {
