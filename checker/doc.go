@@ -47,4 +47,15 @@
 // Each check yields a Verdict (pass, fail, unknown or skipped, a count, the first
 // counterexamples with the seat, clients, operations, times and the fault window they
 // followed); Check gathers them in a Result that reports render and `stampede check` prints.
+//
+// # Files
+//
+// check.go (Options, Input and Check), load.go (reading a run directory and the ledgers),
+// ledger.go (the ledgers' types), partition.go (the index: records projected onto seats),
+// model.go (the sequential model of one seat), linearizability.go (checking every seat with
+// porcupine), reduce.go (the reductions), explain.go (minimizing a failing seat to its
+// culprit), visualize.go (porcupine's HTML), invariants.go (what the invariant checks share),
+// sales.go (no double sale, bookings exist), inventory.go (seat states, general-admission
+// capacity), money.go (charges, idempotency), admission.go (the waiting room),
+// availability.go (false sell-outs, leaked holds) and verdict.go (Verdict and Result).
 package checker
