@@ -5,13 +5,17 @@
 // drive any system that implements it; it imports neither the reference server nor its
 // strategies.
 //
-// The files follow one concern each: scenario.go (the Scenario spec and its validation, with
-// errors that name the file, line and field), pacer.go (arrival profiles behind the one-method
-// Pacer interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
-// ok/fail/info classification), flows.go (browse, buy with the waiting room, bot),
-// driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go
-// (the end-of-run Summary), progress.go (the live terminal display) and shard.go/merge.go
-// (sharded runs and merging their histories).
+// The files follow one concern each: scenario.go (the Scenario spec, Load and Parse),
+// validate.go (the errors that name the file, line and field, and the validator's helpers),
+// yamlindex.go (the line of every field), values.go (rates, durations, ranges and fractions as
+// written), inventory.go (what is on sale and the events created for it), arrivals.go (the
+// arrival profile as written), mix.go (the user mix: flows and seat picks), slo.go (the
+// objectives), pacer.go (arrival profiles behind the one-method Pacer interface), plan.go (the
+// seeded per-user plan), client.go (the HTTP client and the ok/fail/info classification),
+// flows.go (browse, buy with the waiting room, bot), driver.go (the open-model scheduler),
+// recorder.go (history and metrics.jsonl), summary.go (the end-of-run Summary), progress.go
+// (the live terminal display) and shard.go/merge.go (sharded runs and merging their
+// histories).
 //
 // # Determinism
 //

@@ -2,9 +2,32 @@ package workloads
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+// Inventory describes the events a scenario sells: each of Events events has Sections
+// sections (named A, B, ..., Z, AA, ...) of Rows rows of SeatsPerRow seats, plus the
+// general-admission tiers.
+type Inventory struct {
+	Events      int
+	Sections    int
+	Rows        int
+	SeatsPerRow int
+	// PriceCents is the price of a reserved seat; default 5000.
+	PriceCents int
+	GATiers    []GATier
+	// Performer, Venue and City describe the events for the browse and search pages.
+	Performer, Venue, City string
+}
+
+// GATier is a general-admission tier: Quantity interchangeable units.
+type GATier struct {
+	Name       string
+	Quantity   int
+	PriceCents int
+}
 
 // EventSpec is the body of POST /admin/events (api.yaml components.schemas.EventSpec).
 type EventSpec struct {
@@ -178,4 +201,93 @@ func (l layout) block(rank, count int) []string {
 		out = append(out, SeatID(sec, row, n))
 	}
 	return out
+}
+
+var (
+	tierRE    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	seatIDRE  = regexp.MustCompile(`^([A-Za-z0-9]{1,8})-([0-9]{1,3})-([0-9]{1,3})$`)
+	maxPerRow = 500
+)
+
+// fileInventory mirrors the inventory section of a scenario file.
+type fileInventory struct {
+	Events      *int         `yaml:"events"`
+	Sections    int          `yaml:"sections"`
+	Rows        int          `yaml:"rows"`
+	SeatsPerRow int          `yaml:"seats_per_row"`
+	PriceCents  *int         `yaml:"price_cents"`
+	GATiers     []fileGATier `yaml:"ga_tiers"`
+	Performer   string       `yaml:"performer"`
+	Venue       string       `yaml:"venue"`
+	City        string       `yaml:"city"`
+}
+
+// fileGATier mirrors one tier of inventory.ga_tiers of a scenario file.
+type fileGATier struct {
+	Name       string `yaml:"name"`
+	Quantity   int    `yaml:"quantity"`
+	PriceCents *int   `yaml:"price_cents"`
+}
+
+func (v *validator) inventory(fi *fileInventory) Inventory {
+	if fi == nil {
+		v.errf("inventory", "missing: say what is on sale (events, sections, rows, seats_per_row, ga_tiers)")
+		return Inventory{}
+	}
+	inv := Inventory{
+		Events: 1, Sections: fi.Sections, Rows: fi.Rows, SeatsPerRow: fi.SeatsPerRow,
+		PriceCents: DefaultPriceCents, Performer: fi.Performer, Venue: fi.Venue, City: fi.City,
+	}
+	if fi.Events != nil {
+		inv.Events = *fi.Events
+		if inv.Events < 1 || inv.Events > 1000 {
+			v.errf("inventory.events", "%d: must be 1..1000", inv.Events)
+		}
+	}
+	if fi.PriceCents != nil {
+		inv.PriceCents = *fi.PriceCents
+		if inv.PriceCents < 1 {
+			v.errf("inventory.price_cents", "must be >= 1")
+		}
+	}
+	seated := fi.Sections != 0 || fi.Rows != 0 || fi.SeatsPerRow != 0
+	if seated {
+		if fi.Sections < 1 || fi.Sections > 702 {
+			v.errf("inventory.sections", "%d: must be 1..702", fi.Sections)
+		}
+		if fi.Rows < 1 || fi.Rows > maxPerRow {
+			v.errf("inventory.rows", "%d: must be 1..%d", fi.Rows, maxPerRow)
+		}
+		if fi.SeatsPerRow < 1 || fi.SeatsPerRow > maxPerRow {
+			v.errf("inventory.seats_per_row", "%d: must be 1..%d", fi.SeatsPerRow, maxPerRow)
+		}
+	}
+	seen := map[string]bool{}
+	for i, t := range fi.GATiers {
+		field := fmt.Sprintf("inventory.ga_tiers[%d]", i)
+		gt := GATier{Name: t.Name, Quantity: t.Quantity, PriceCents: DefaultPriceCents}
+		switch {
+		case t.Name == "":
+			v.errf(field+".name", "missing")
+		case !tierRE.MatchString(t.Name):
+			v.errf(field+".name", "%q: use 1-32 of A-Z a-z 0-9 _ -", t.Name)
+		case seen[t.Name]:
+			v.errf(field+".name", "%q: tier named twice", t.Name)
+		}
+		seen[t.Name] = true
+		if t.Quantity < 1 || t.Quantity > 10_000_000 {
+			v.errf(field+".quantity", "%d: must be 1..10000000", t.Quantity)
+		}
+		if t.PriceCents != nil {
+			gt.PriceCents = *t.PriceCents
+			if gt.PriceCents < 1 {
+				v.errf(field+".price_cents", "must be >= 1")
+			}
+		}
+		inv.GATiers = append(inv.GATiers, gt)
+	}
+	if !seated && len(fi.GATiers) == 0 {
+		v.errf("inventory", "nothing on sale: give sections, rows and seats_per_row, or ga_tiers")
+	}
+	return inv
 }
