@@ -35,6 +35,10 @@ type Spec struct {
 	// Window is true when the fault lasts for `for` and then recovers.
 	Window bool
 	Params []Param
+	// LosesHolds is true when the fault may make the system forget holds it granted (a Redis
+	// restart or flush takes every lock with it). The checker lets a hold taken before such a
+	// fault ended end at its start, as if it had expired then; sold seats are never lost.
+	LosesHolds bool
 }
 
 // Param is one parameter of a fault.
@@ -103,6 +107,18 @@ func Specs() []Spec {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// HoldLosingFaults names the faults whose Spec has LosesHolds, sorted: what a runner tells the
+// checker (checker.Options.HoldLossFaults).
+func HoldLosingFaults() []string {
+	var names []string
+	for _, s := range Specs() {
+		if s.LosesHolds {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // Lookup returns the named fault and its spec.

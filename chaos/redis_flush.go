@@ -8,9 +8,10 @@ import (
 )
 
 var redisFlushSpec = Spec{
-	Name:  "redis-flush",
-	About: "FLUSHDB on the server's Redis database: every lock, hold and queue entry gone, the process stays up",
-	Needs: "a Redis URL",
+	Name:       "redis-flush",
+	About:      "FLUSHDB on the server's Redis database: every lock, hold and queue entry gone, the process stays up",
+	Needs:      "a Redis URL",
+	LosesHolds: true,
 }
 
 type redisFlush struct{}

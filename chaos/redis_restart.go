@@ -6,9 +6,10 @@ import (
 )
 
 var redisRestartSpec = Spec{
-	Name:  "redis-restart",
-	About: "kill -9 the Redis process and start it again empty: every lock, hold and queue entry gone",
-	Needs: "a Redis process the run started",
+	Name:       "redis-restart",
+	About:      "kill -9 the Redis process and start it again empty: every lock, hold and queue entry gone",
+	Needs:      "a Redis process the run started",
+	LosesHolds: true,
 }
 
 type redisRestart struct{}

@@ -48,13 +48,11 @@ type Options struct {
 	MaxVisualizations int
 	// HoldLossFaults names the faults that may make the system lose holds (a Redis restart or
 	// flush takes every lock with it). A hold taken before such a fault ended may end from the
-	// fault's start, as if it had expired then; sold seats are never lost. Nil means
-	// DefaultHoldLossFaults; an empty, non-nil slice means none.
+	// fault's start, as if it had expired then; sold seats are never lost. The checker knows no
+	// fault by itself: the runner names them (package chaos marks them, chaos.HoldLosingFaults).
+	// Empty means none, the strict reading: no hold is excused.
 	HoldLossFaults []string
 }
-
-// DefaultHoldLossFaults are the faults of package chaos that lose holds.
-var DefaultHoldLossFaults = []string{"redis-restart", "redis-flush"}
 
 func (o Options) withDefaults() (Options, error) {
 	switch {
@@ -79,9 +77,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxVisualizations == 0 {
 		o.MaxVisualizations = DefaultVisualizations
-	}
-	if o.HoldLossFaults == nil {
-		o.HoldLossFaults = DefaultHoldLossFaults
 	}
 	return o, nil
 }

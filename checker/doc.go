@@ -14,10 +14,10 @@
 // an operation anybody calls: it is a nondeterministic step of the model
 // (porcupine.NondeterministicModel) that may happen before any operation returning at or after
 // the hold's expires_at, less the clock-skew tolerance. A fault that loses holds
-// (Options.HoldLossFaults: a Redis restart or flush by default) may end a hold from the
-// fault's start in the same way, and a checkout answered hold_lost or hold_expired (or of
-// unknown outcome) may end its own hold at once, as a server that gives up a hold during
-// payment frees its seats then. A seat whose hold ended so and that nobody took since may
+// (Options.HoldLossFaults: the runner names those that package chaos marks, a Redis restart
+// or flush) may end a hold from the fault's start in the same way, and a checkout answered
+// hold_lost or hold_expired (or of unknown outcome) may end its own hold at once, as a server
+// that gives up a hold during payment frees its seats then. A seat whose hold ended so and that nobody took since may
 // still be confirmed by that hold, as the contract allows; a sold seat never becomes
 // available again, so no fault excuses a double sale. Operations of unknown outcome (type
 // info) may take effect at any point after their call, or never. General-admission units are

@@ -152,7 +152,8 @@ func FuzzCheck(f *testing.F) {
 	f.Add([]byte{0, 0, 3, 0, 5, 16, 0, 3, 0, 5, 4, 1, 4, 1, 1, 1, 15, 2, 0, 0, 3, 2, 2, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs := fuzzHistory(data)
-		opts := Options{ClockSkew: time.Duration(len(data)%3) * time.Millisecond, Timeout: 10 * time.Second, MaxExamples: 100, MaxVisualizations: -1}
+		opts := Options{ClockSkew: time.Duration(len(data)%3) * time.Millisecond, Timeout: 10 * time.Second, MaxExamples: 100, MaxVisualizations: -1,
+			HoldLossFaults: restartLosesHolds}
 		res, err := Check(context.Background(), Input{History: recs, Options: opts})
 		if err != nil {
 			t.Fatalf("Check: %v", err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"stampede/chaos"
 	"stampede/checker"
 )
 
@@ -34,7 +35,7 @@ func cmdCheck(ctx context.Context, args []string) error {
 	examples := fs.Int("examples", checker.DefaultMaxExamples, "counterexamples kept per check")
 	details := fs.Bool("details", false, "print every counterexample with its operations")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
-	lossFaults := fs.String("hold-loss-faults", strings.Join(checker.DefaultHoldLossFaults, ","),
+	lossFaults := fs.String("hold-loss-faults", strings.Join(chaos.HoldLosingFaults(), ","),
 		"faults that may make the system lose holds, comma-separated (empty: none)")
 	if done, err := parseFlags(fs, args); done {
 		return err

@@ -29,6 +29,7 @@ func TestCmdCheck(t *testing.T) {
 	run := copyTestdata(t, map[string]string{
 		"history.jsonl": "run/history.jsonl", "ledger.json": "run/ledger.json", "psp-ledger.json": "run/psp-ledger.json"})
 	bad := copyTestdata(t, map[string]string{"history.jsonl": "lin/bad-double-sale.jsonl"})
+	lost := copyTestdata(t, map[string]string{"history.jsonl": "lin/ok-hold-lost-in-restart.jsonl"})
 	tests := []struct {
 		name string
 		args []string
@@ -40,6 +41,8 @@ func TestCmdCheck(t *testing.T) {
 			"--psp-ledger", filepath.Join(run, "psp-ledger.json"), "--json"}, 0},
 		{"double sale", []string{"--details", bad}, 1},
 		{"double sale, no hold-loss faults", []string{"--hold-loss-faults", "", bad}, 1},
+		{"hold lost in a Redis restart, the faults chaos marks as losing holds", []string{lost}, 0},
+		{"hold lost in a Redis restart, no hold-loss faults", []string{"--hold-loss-faults", "", lost}, 1},
 		{"no argument", nil, 2},
 		{"two arguments", []string{run, bad}, 2},
 		{"unknown flag", []string{"--frobnicate", run}, 2},

@@ -158,7 +158,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		Ledgers:     ledgers,
 		PSP:         pspLedger,
 		Options: checker.Options{ClockSkew: 50 * time.Millisecond, Grace: 2 * time.Second,
-			OutDir: s.dir, Timeout: s.o.CheckTimeout},
+			OutDir: s.dir, Timeout: s.o.CheckTimeout, HoldLossFaults: chaos.HoldLosingFaults()},
 	})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
