@@ -49,7 +49,7 @@ func sample() *Summary {
 				Pool:   map[string]PoolStats{"hold": {Count: 810, WaitMeanMs: 0.4, WaitMaxMs: 12, HoldMeanMs: 2.1, HoldMaxMs: 30}, "checkout": {Count: 300, WaitMeanMs: 1.5, WaitMaxMs: 40, HoldMeanMs: 3, HoldMaxMs: 50}},
 				Faults: faults,
 				Checks: []Check{{Name: "linearizability", Result: Pass, Count: 400}, {Name: "money", Result: Pass, Count: 257}},
-				SLOs:   []SLO{{Name: "hold_p99", Target: 250, Actual: 31.2, Unit: "ms", Pass: true}},
+				SLOs:   []SLO{{Name: "hold_p99", Metric: "p99", Op: "hold", Target: 250, Actual: 31.2, Unit: Millis, Pass: true}},
 				Series: series(1),
 			},
 			{
@@ -66,7 +66,7 @@ func sample() *Summary {
 					{Name: "no-double-sale", Result: Fail, Count: 3, Counterexample: "seat A-1-7: b_1, b_2"},
 					{Name: "money", Result: Unknown, Count: 0, Counterexample: "processor ledger missing"},
 				},
-				SLOs:   []SLO{{Name: "hold_p99", Target: 10, Actual: 12, Unit: "ms", Pass: false}},
+				SLOs:   []SLO{{Name: "hold_p99", Metric: "p99", Op: "hold", Target: 10, Actual: 12, Unit: Millis, Pass: false}},
 				Series: series(1.5),
 			},
 		},
@@ -126,6 +126,12 @@ func TestSummarySchema(t *testing.T) {
 		"lost_holds", "pool", "faults", "checks", "slos", "series"} {
 		if _, ok := run[k]; !ok {
 			t.Errorf("summary.json run lacks %q", k)
+		}
+	}
+	slo := run["slos"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "target", "actual", "unit", "pass"} {
+		if _, ok := slo[k]; !ok {
+			t.Errorf("summary.json SLO lacks %q", k)
 		}
 	}
 	lat := run["latency"].(map[string]any)["hold"].(map[string]any)

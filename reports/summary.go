@@ -128,14 +128,29 @@ type Check struct {
 	Visualization string `json:"visualization,omitempty"`
 }
 
-// SLO is one service-level objective of the scenario.
+// SLO is one service-level objective of the scenario, checked against the run.
 type SLO struct {
-	Name   string  `json:"name"`
+	// Name is the objective as the scenario names it (hold_p99, checkout_p99, error_rate).
+	Name string `json:"name"`
+	// Metric is what it measures: the p99 latency of Op from each request's intended start
+	// ("p99"), or the run's share of errors ("error_rate").
+	Metric string `json:"metric,omitempty"`
+	Op     string `json:"op,omitempty"`
+	// Target is the objective's limit and Actual what the run measured, both in Unit.
 	Target float64 `json:"target"`
 	Actual float64 `json:"actual"`
-	Unit   string  `json:"unit"`
+	Unit   Unit    `json:"unit"`
 	Pass   bool    `json:"pass"`
 }
+
+// Unit is the unit of an SLO's figures.
+type Unit string
+
+// Units of SLO figures.
+const (
+	Millis  Unit = "ms"
+	Percent Unit = "%"
+)
 
 // Point is one second of the herd.
 type Point struct {
@@ -208,11 +223,11 @@ func Load(dir string) (*Summary, error) {
 	return &s, nil
 }
 
-func fmtVal(v float64, unit string) string {
+func fmtVal(v float64, unit Unit) string {
 	switch unit {
-	case "ms":
+	case Millis:
 		return fmt.Sprintf("%.0f ms", v)
-	case "%":
+	case Percent:
 		return fmt.Sprintf("%.2f%%", v)
 	}
 	return fmt.Sprintf("%g%s", v, unit)

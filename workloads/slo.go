@@ -1,6 +1,9 @@
 package workloads
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // SLO holds the run's service-level objectives; zero fields are not checked.
 type SLO struct {
@@ -31,4 +34,90 @@ func (v *validator) slo(fs *fileSLO) SLO {
 		slo.ErrorRateSet = true
 	}
 	return slo
+}
+
+// SLOMetric names what an objective measures.
+type SLOMetric string
+
+// Metrics of the objectives.
+const (
+	// MetricP99 is the 99th percentile latency of one operation (SLOResult.Op), measured from
+	// each request's intended start (coordinated omission included).
+	MetricP99 SLOMetric = "p99"
+	// MetricErrorRate is the run's share of errors (Summary.ErrorRate).
+	MetricErrorRate SLOMetric = "error_rate"
+)
+
+// Unit says how a Measure reads.
+type Unit string
+
+// Units of a Measure.
+const (
+	// UnitDuration is a latency: Measure.Duration.
+	UnitDuration Unit = "duration"
+	// UnitRatio is a share: Measure.Ratio, 0.005 for 0.5%.
+	UnitRatio Unit = "ratio"
+)
+
+// Measure is one figure of an objective, a threshold or what the run observed: a duration or
+// a ratio, as Unit says; the other field is zero.
+type Measure struct {
+	Unit     Unit          `json:"unit"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	Ratio    float64       `json:"ratio,omitempty"`
+}
+
+func durationMeasure(d time.Duration) Measure { return Measure{Unit: UnitDuration, Duration: d} }
+
+func ratioMeasure(r float64) Measure { return Measure{Unit: UnitRatio, Ratio: r} }
+
+// String formats m as a scenario file writes it: "250ms", "0.50%".
+func (m Measure) String() string {
+	if m.Unit == UnitRatio {
+		return fmt.Sprintf("%.2f%%", m.Ratio*100)
+	}
+	return m.Duration.String()
+}
+
+// SLOResult is one objective checked against the run.
+type SLOResult struct {
+	// Name is the objective as the scenario names it: hold_p99, checkout_p99 or error_rate.
+	Name   string    `json:"name"`
+	Metric SLOMetric `json:"metric"`
+	// Op is the operation a latency metric measures (hold, checkout); empty otherwise.
+	Op string `json:"op,omitempty"`
+	// Threshold is the objective's limit, Observed what the run measured; the objective holds
+	// (Pass) when Observed is at most Threshold.
+	Threshold Measure `json:"threshold"`
+	Observed  Measure `json:"observed"`
+	Pass      bool    `json:"pass"`
+	// Limit and Value are Threshold and Observed as text, the fields drive-summary.json had
+	// before the typed ones.
+	Limit string `json:"limit"`
+	Value string `json:"value"`
+}
+
+func newSLOResult(name string, metric SLOMetric, op string, threshold, observed Measure, pass bool) SLOResult {
+	return SLOResult{Name: name, Metric: metric, Op: op, Threshold: threshold, Observed: observed, Pass: pass,
+		Limit: threshold.String(), Value: observed.String()}
+}
+
+// checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.
+func (s *Summary) checkSLO(slo SLO) {
+	lat := func(name, op string, limit time.Duration) {
+		if limit <= 0 {
+			return
+		}
+		var v time.Duration
+		if o := s.Ops[op]; o != nil {
+			v = o.Intended.P99
+		}
+		s.SLO = append(s.SLO, newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(v), v <= limit))
+	}
+	lat("hold_p99", "hold", slo.HoldP99)
+	lat("checkout_p99", "checkout", slo.CheckoutP99)
+	if slo.ErrorRateSet {
+		s.SLO = append(s.SLO, newSLOResult("error_rate", MetricErrorRate, "", ratioMeasure(slo.ErrorRate), ratioMeasure(s.ErrorRate),
+			s.ErrorRate <= slo.ErrorRate))
+	}
 }

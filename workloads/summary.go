@@ -87,14 +87,6 @@ func latencyOf(h *hdr.Histogram) Latency {
 	}
 }
 
-// SLOResult is one objective checked against the run.
-type SLOResult struct {
-	Name  string `json:"name"`
-	Limit string `json:"limit"`
-	Value string `json:"value"`
-	Pass  bool   `json:"pass"`
-}
-
 // Passed reports whether every SLO held.
 func (s *Summary) Passed() bool {
 	for _, r := range s.SLO {
@@ -103,28 +95,6 @@ func (s *Summary) Passed() bool {
 		}
 	}
 	return true
-}
-
-// checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.
-func (s *Summary) checkSLO(slo SLO) {
-	lat := func(name, op string, limit time.Duration) {
-		if limit <= 0 {
-			return
-		}
-		var v time.Duration
-		if o := s.Ops[op]; o != nil {
-			v = o.Intended.P99
-		}
-		s.SLO = append(s.SLO, SLOResult{Name: name, Limit: limit.String(), Value: v.String(), Pass: v <= limit})
-	}
-	lat("hold_p99", "hold", slo.HoldP99)
-	lat("checkout_p99", "checkout", slo.CheckoutP99)
-	if slo.ErrorRateSet {
-		s.SLO = append(s.SLO, SLOResult{
-			Name: "error_rate", Limit: fmt.Sprintf("%.2f%%", slo.ErrorRate*100),
-			Value: fmt.Sprintf("%.2f%%", s.ErrorRate*100), Pass: s.ErrorRate <= slo.ErrorRate,
-		})
-	}
 }
 
 // WriteText writes a k6-style end-of-run summary for a terminal.
@@ -163,7 +133,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if !r.Pass {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, r.Value, r.Limit)
+		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, r.Observed, r.Threshold)
 	}
 	if s.Interrupted {
 		b.WriteString("interrupted before every user finished\n")

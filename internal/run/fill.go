@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -100,9 +99,7 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 		r.Checks = append(r.Checks, c)
 	}
 	for _, o := range sum.SLO {
-		target, unit := sloValue(o.Limit)
-		actual, _ := sloValue(o.Value)
-		r.SLOs = append(r.SLOs, reports.SLO{Name: o.Name, Target: target, Actual: actual, Unit: unit, Pass: o.Pass})
+		r.SLOs = append(r.SLOs, slo(o))
 	}
 	r.Series = series(filepath.Join(dir, "metrics.jsonl"), began)
 }
@@ -112,19 +109,19 @@ func percentiles(n int64, l workloads.Latency) reports.Percentiles {
 	return reports.Percentiles{Count: n, P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
 }
 
-// sloValue reads an SLO figure as the driver writes it ("250ms", "1.2s", "0.5%") into a
-// number and its unit (ms or %).
-func sloValue(s string) (float64, string) {
-	s = strings.TrimSpace(s)
-	if strings.HasSuffix(s, "%") {
-		f, _ := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-		return f, "%"
+// slo puts an objective's figures in the report's units: milliseconds for a latency, percent
+// (to two places) for a share.
+func slo(o workloads.SLOResult) reports.SLO {
+	out := reports.SLO{Name: o.Name, Metric: string(o.Metric), Op: o.Op, Pass: o.Pass}
+	figure := func(m workloads.Measure) (float64, reports.Unit) {
+		if m.Unit == workloads.UnitRatio {
+			return round2(m.Ratio * 100), reports.Percent
+		}
+		return float64(m.Duration) / 1e6, reports.Millis
 	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return float64(d) / 1e6, "ms"
-	}
-	f, _ := strconv.ParseFloat(s, 64)
-	return f, ""
+	out.Target, out.Unit = figure(o.Threshold)
+	out.Actual, _ = figure(o.Observed)
+	return out
 }
 
 // series reads metrics.jsonl into one point a second, on the herd's axis.

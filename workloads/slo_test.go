@@ -1,0 +1,72 @@
+package workloads
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestCheckSLO(t *testing.T) {
+	ms := time.Millisecond
+	ops := map[string]*OpSummary{
+		"hold":     {Intended: Latency{P99: 31 * ms}},
+		"checkout": {Intended: Latency{P99: 1200 * ms}},
+	}
+	tests := []struct {
+		name      string
+		slo       SLO
+		errorRate float64
+		want      []SLOResult
+	}{
+		{"none", SLO{}, 0.3, nil},
+		{"latencies held and missed", SLO{HoldP99: 250 * ms, CheckoutP99: time.Second}, 0, []SLOResult{
+			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
+				Observed: Measure{Unit: UnitDuration, Duration: 31 * ms}, Pass: true, Limit: "250ms", Value: "31ms"},
+			{Name: "checkout_p99", Metric: MetricP99, Op: "checkout", Threshold: Measure{Unit: UnitDuration, Duration: time.Second},
+				Observed: Measure{Unit: UnitDuration, Duration: 1200 * ms}, Pass: false, Limit: "1s", Value: "1.2s"},
+		}},
+		{"error rate of zero is an objective", SLO{ErrorRateSet: true}, 0.004, []SLOResult{
+			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio},
+				Observed: Measure{Unit: UnitRatio, Ratio: 0.004}, Pass: false, Limit: "0.00%", Value: "0.40%"},
+		}},
+		{"error rate held", SLO{ErrorRate: 0.005, ErrorRateSet: true}, 0.005, []SLOResult{
+			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio, Ratio: 0.005},
+				Observed: Measure{Unit: UnitRatio, Ratio: 0.005}, Pass: true, Limit: "0.50%", Value: "0.50%"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Summary{Ops: ops, ErrorRate: tt.errorRate}
+			s.checkSLO(tt.slo)
+			if !reflect.DeepEqual(s.SLO, tt.want) {
+				t.Errorf("checkSLO(%+v) =\n%+v\nwant\n%+v", tt.slo, s.SLO, tt.want)
+			}
+		})
+	}
+}
+
+// TestSLOResultJSON pins drive-summary.json's SLO fields: the text ones it always had and the
+// typed ones beside them.
+func TestSLOResultJSON(t *testing.T) {
+	s := &Summary{Ops: map[string]*OpSummary{"hold": {Intended: Latency{P99: 31 * time.Millisecond}}}}
+	s.checkSLO(SLO{HoldP99: 250 * time.Millisecond})
+	b, err := json.Marshal(s.SLO[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"name": "hold_p99", "metric": "p99", "op": "hold", "pass": true, "limit": "250ms", "value": "31ms",
+		"threshold": map[string]any{"unit": "duration", "duration_ns": 250e6},
+		"observed":  map[string]any{"unit": "duration", "duration_ns": 31e6}}
+	if !reflect.DeepEqual(raw, want) {
+		t.Errorf("SLO result as JSON = %v, want %v", raw, want)
+	}
+	var back SLOResult
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, s.SLO[0]) {
+		t.Errorf("SLO result read back = %+v (%v), want %+v", back, err, s.SLO[0])
+	}
+}
