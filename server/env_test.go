@@ -115,21 +115,7 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 // until the test ends.
 func (e *testEnv) run() {
 	e.tb.Helper()
-	runServer(e.tb, e.srv)
-}
-
-// runServer runs s's background work until tb ends, failing tb if it returns an error.
-func runServer(tb testing.TB, s *Server) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
+	testsvc.Go(e.tb, e.srv.Run)
 }
 
 // with returns a copy of e that reports to tb (a subtest) instead.

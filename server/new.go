@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"stampede/server/api"
 	"stampede/server/checkout"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
@@ -48,17 +49,17 @@ func New(cfg Config) (*Server, error) {
 		metrics:  m,
 		events:   newEventMemo(),
 	}
+	deps := api.Deps{Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now}
 	s.checkout, err = checkout.New(checkout.Config{
-		DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw), Bookings: s.store,
-		PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints, Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle,
-		Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now,
+		Deps: deps, DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw),
+		Bookings: s.store, PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints,
+		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.room, err = waitingroom.New(waitingroom.Config{
-		Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
-		Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now,
+		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
 	})
 	if err != nil {
 		return nil, err

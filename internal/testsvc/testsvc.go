@@ -1,7 +1,7 @@
 // Package testsvc gives tests real services: a fresh PostgreSQL or MySQL database on the
 // machine's server (dropped afterwards), migrated and opened when asked (MigratedDB), and an
-// ephemeral Redis process of the test's own (Redis, RedisClient); and the test clock the server's
-// and the strategies' tests share (Clock).
+// ephemeral Redis process of the test's own (Redis, RedisClient); the test clock the server's and
+// the strategies' tests share (Clock), and background work that ends with the test (Go).
 //
 // The servers default to the ones every development and CI machine runs (127.0.0.1:5432 trust
 // auth, 127.0.0.1:3306 root without password); STAMPEDE_TEST_PG and STAMPEDE_TEST_MYSQL
@@ -189,6 +189,21 @@ func RedisClient(tb testing.TB) (*local.Process, *redis.Client) {
 	rdb := redis.NewClient(opts)
 	tb.Cleanup(func() { _ = rdb.Close() })
 	return p, rdb
+}
+
+// Go runs run in a goroutine until tb ends (a server's or a component's background work): at
+// cleanup its context is cancelled and it is waited for, and an error it returns fails tb.
+func Go(tb testing.TB, run func(context.Context) error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("background run: %v", err)
+		}
+	})
 }
 
 // Clock is real time plus an offset a test advances, so that holds, leases and admissions

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -184,8 +185,9 @@ func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strateg
 		st = wrap(st)
 	}
 	s, err := New(Config{
-		DB: e.db, Strategy: st, ChargesInTx: ChargesInTx(st), Bookings: e.store, PSPURL: e.pspURL,
-		Failpoints: failpoint.New(), Lease: ckLease, Idle: ckLease, Table: testTable, Registry: reg, Now: e.clock.Now,
+		Deps: api.Deps{Table: testTable, Registry: reg, Logger: slog.New(slog.DiscardHandler), Now: e.clock.Now},
+		DB:   e.db, Strategy: st, ChargesInTx: ChargesInTx(st), Bookings: e.store, PSPURL: e.pspURL,
+		Failpoints: failpoint.New(), Lease: ckLease, Idle: ckLease,
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -34,6 +33,10 @@ const (
 
 // Config is what a Service is built from.
 type Config struct {
+	// Deps are the server's error table (Errors are this package's rows of it), the registry
+	// of the checkout metrics, the logger of the completer's and unknown outcomes' reports, and
+	// the clock of the idempotency keys' leases and idle times. Required.
+	api.Deps
 	// DB holds the idempotency keys and the record of payments; without it every checkout
 	// answers 503 unavailable.
 	DB sqldb.DB
@@ -55,15 +58,6 @@ type Config struct {
 	// completer resumes it; 0 means a minute.
 	Lease time.Duration
 	Idle  time.Duration
-	// Table answers errors: the server's error table (Errors are this package's rows of it).
-	// Required.
-	Table api.Table
-	// Registry receives the checkout metrics; nil means a new one.
-	Registry prometheus.Registerer
-	// Logger receives the completer's and unknown outcomes' reports; nil discards them.
-	Logger *slog.Logger
-	// Now is the clock of the idempotency keys' leases and idle times; nil means time.Now.
-	Now func() time.Time
 }
 
 // Bookings finds bookings; a *strategies.Store is one.
@@ -133,17 +127,8 @@ type Service struct {
 
 // New builds a Service from cfg; Run is its completer.
 func New(cfg Config) (*Service, error) {
-	if cfg.Table == nil {
-		return nil, errors.New("new checkout: no error table")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Registry == nil {
-		cfg.Registry = prometheus.NewRegistry()
+	if err := cfg.Deps.Check(); err != nil {
+		return nil, fmt.Errorf("new checkout: %w", err)
 	}
 	lease, idle := defaultLease, defaultIdle
 	if cfg.Lease > 0 {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"stampede/strategies"
 )
 
@@ -114,7 +116,7 @@ func TestQueueTicket(t *testing.T) {
 }
 
 func TestCheckAdmissionOnlyWhenWaitingRoomOn(t *testing.T) {
-	s, err := New(Config{Secret: []byte("k"), Table: testTable})
+	s, err := New(Config{Deps: testDeps(prometheus.NewRegistry()), Secret: []byte("k")})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

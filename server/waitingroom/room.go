@@ -2,13 +2,11 @@ package waitingroom
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
@@ -18,6 +16,10 @@ import (
 
 // Config is what a Room is built from.
 type Config struct {
+	// Deps are the server's error table (Errors are this package's rows of it), the registry
+	// of the waiting room's metrics, the logger of its background failures, and the clock
+	// admission tokens are checked with. Required.
+	api.Deps
 	// Redis holds the queues, shared by every server process; nil answers every queue request
 	// 503 unavailable (admission checks need no Redis).
 	Redis *redis.Client
@@ -28,15 +30,6 @@ type Config struct {
 	Secret []byte
 	// Events reads an event's waiting-room settings; nil answers every event unknown.
 	Events Events
-	// Table answers errors: the server's error table (Errors are this package's rows of it).
-	// Required.
-	Table api.Table
-	// Registry receives the waiting room's metrics; nil means a new one.
-	Registry prometheus.Registerer
-	// Logger receives background failures; nil discards them.
-	Logger *slog.Logger
-	// Now is the clock admission tokens are checked with; nil means time.Now.
-	Now func() time.Time
 }
 
 // Events reads events; a *strategies.Store is one.
@@ -114,17 +107,8 @@ type cachedEvent struct {
 
 // New builds a Room from cfg; Run does its background work.
 func New(cfg Config) (*Room, error) {
-	if cfg.Table == nil {
-		return nil, errors.New("new waiting room: no error table")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Registry == nil {
-		cfg.Registry = prometheus.NewRegistry()
+	if err := cfg.Deps.Check(); err != nil {
+		return nil, fmt.Errorf("new waiting room: %w", err)
 	}
 	sign, generated, err := newSigner(cfg.Secret)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -58,6 +59,12 @@ func (s *testEvents) GetEvent(_ context.Context, id string) (strategies.Event, e
 // testTable is the server's error table as far as the waiting room's answers go.
 var testTable = slices.Concat(api.Common, Errors, api.Unknown)
 
+// testDeps are the server's dependencies as a test gives them: testTable, reg, no logging, the
+// real clock.
+func testDeps(reg prometheus.Registerer) api.Deps {
+	return api.Deps{Table: testTable, Registry: reg, Logger: slog.New(slog.DiscardHandler), Now: time.Now}
+}
+
 // testRoom is a Room behind the waiting room's routes, as the server routes them.
 type testRoom struct {
 	*Room
@@ -71,9 +78,7 @@ func (q *testRoom) ServeHTTP(w http.ResponseWriter, r *http.Request) { q.mux.Ser
 func (e *testEnv) room(tb testing.TB, tune func(*Room)) *testRoom {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
-	q, err := New(Config{
-		Redis: e.rdb, KeyPrefix: "t:", Secret: []byte("test-secret"), Events: e.events, Table: testTable, Registry: reg,
-	})
+	q, err := New(Config{Deps: testDeps(reg), Redis: e.rdb, KeyPrefix: "t:", Secret: []byte("test-secret"), Events: e.events})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -86,20 +91,6 @@ func (e *testEnv) room(tb testing.TB, tune func(*Room)) *testRoom {
 	mux.HandleFunc("GET /queue/{ticket}/stream", q.HandleStream)
 	mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", q.HandleSetRate)
 	return &testRoom{Room: q, mux: mux, reg: reg}
-}
-
-// runRoom runs q's admitter until the test ends.
-func runRoom(tb testing.TB, q *testRoom) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- q.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
 }
 
 // event adds an event to the environment's store.
@@ -390,7 +381,7 @@ func TestAdmissionRateHolds(t *testing.T) {
 	const rate = 250.0
 	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: rate})
 	wrJoinMany(t, s, "ev", "u", 1500, rate)
-	runRoom(t, s)
+	testsvc.Go(t, s.Run)
 
 	// Measure over at least 2 s of the Redis clock, from the first admission step to the first
 	// step 2 s or more later: the sessions admitted after the first step and up to the last are
