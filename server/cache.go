@@ -12,6 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"stampede/internal/luareply"
+	"stampede/internal/promreg"
 )
 
 // The read path. Event pages, the event list and search results are cached in Redis,
@@ -67,6 +70,7 @@ type cacheState struct {
 }
 
 func (s *Server) initCache() error {
+	var err error
 	s.cache = &cacheState{
 		rdb:          s.cfg.Redis,
 		prefix:       s.cfg.KeyPrefix,
@@ -77,11 +81,14 @@ func (s *Server) initCache() error {
 		loadTimeout:  10 * time.Second,
 		redisTimeout: 250 * time.Millisecond,
 		now:          time.Now,
-		requests: wrRegister(s.cfg.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: promreg.Register(s.cfg.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stampede_cache_requests_total",
 			Help: "Read-path cache lookups by key kind and result: hit, stale (served while another reader reloads), " +
 				"coalesced (shared another request's lookup in this process), miss (loaded), error (Redis failed; loaded).",
-		}, []string{"kind", "result"})),
+		}, []string{"kind", "result"}), &err),
+	}
+	if err != nil {
+		return fmt.Errorf("new server: register cache metrics: %w", err)
 	}
 	return nil
 }
@@ -148,10 +155,10 @@ func (c *cacheState) lookup(ctx context.Context, key string, load func(context.C
 		b, lerr := loadJSON(ctx, load)
 		return b, cacheError, lerr
 	}
-	gen := luaStr(res[0])
+	gen := luareply.String(res[0])
 	entry, lock := base+gen, c.prefix+"cache:lock:"+key+":"+gen
-	if luaPresent(res[1]) {
-		soft, body, ok := decodeEntry(luaStr(res[1]))
+	if luareply.Present(res[1]) {
+		soft, body, ok := decodeEntry(luareply.String(res[1]))
 		if ok {
 			if c.now().Before(soft) {
 				return body, cacheHit, nil
@@ -263,7 +270,7 @@ var errCacheInvalidate = errors.New("invalidate read-path cache")
 // invalidateEvent drops the cached pages of an event (and the lists that show it), in every
 // process sharing the Redis, and this process's copy of the event's waiting-room settings.
 func (s *Server) invalidateEvent(ctx context.Context, eventID string) error {
-	s.queue.forgetEvent(eventID)
+	s.room.ForgetEvent(eventID)
 	c := s.cache
 	if c.rdb == nil {
 		return nil

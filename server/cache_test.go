@@ -14,8 +14,8 @@ import (
 	"stampede/strategies"
 )
 
-// wrCacheCount reads the cache counter of one result.
-func wrCacheCount(s *Server, kind, result string) float64 {
+// cacheCount reads the cache counter of one result.
+func cacheCount(s *Server, kind, result string) float64 {
 	var m dto.Metric
 	if err := s.cache.requests.WithLabelValues(kind, result).Write(&m); err != nil {
 		panic(err)
@@ -24,14 +24,14 @@ func wrCacheCount(s *Server, kind, result string) float64 {
 }
 
 // eventLoader loads an event from the store, counting loads.
-func wrEventLoader(e *wrEnv, id string, loads *atomic.Int64) func(context.Context) (any, error) {
+func eventLoader(e *storeEnv, id string, loads *atomic.Int64) func(context.Context) (any, error) {
 	return func(ctx context.Context) (any, error) {
 		loads.Add(1)
 		return e.store.GetEvent(ctx, id)
 	}
 }
 
-func wrCachedEvent(tb testing.TB, s *Server, key string, load func(context.Context) (any, error)) strategies.Event {
+func cachedEvent(tb testing.TB, s *Server, key string, load func(context.Context) (any, error)) strategies.Event {
 	tb.Helper()
 	b, err := s.cached(context.Background(), key, load)
 	if err != nil {
@@ -46,7 +46,7 @@ func wrCachedEvent(tb testing.TB, s *Server, key string, load func(context.Conte
 
 func TestCacheInvalidationOnEventChange(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	a, b := e.server(t, nil), e.server(t, nil) // two processes sharing the cache
 	e.event(t, "ev1", nil)
 	e.event(t, "ev2", nil)
@@ -56,16 +56,16 @@ func TestCacheInvalidationOnEventChange(t *testing.T) {
 		return e.store.ListEvents(ctx)
 	}
 
-	if ev := wrCachedEvent(t, a, eventCacheKey("ev1"), wrEventLoader(e, "ev1", &loads1)); ev.Name != "Show ev1" {
+	if ev := cachedEvent(t, a, eventCacheKey("ev1"), eventLoader(e, "ev1", &loads1)); ev.Name != "Show ev1" {
 		t.Fatalf("first read: %+v", ev)
 	}
-	wrCachedEvent(t, b, eventCacheKey("ev1"), wrEventLoader(e, "ev1", &loads1))
-	wrCachedEvent(t, a, eventCacheKey("ev2"), wrEventLoader(e, "ev2", &loads2))
+	cachedEvent(t, b, eventCacheKey("ev1"), eventLoader(e, "ev1", &loads1))
+	cachedEvent(t, a, eventCacheKey("ev2"), eventLoader(e, "ev2", &loads2))
 	if _, err := a.cached(t.Context(), listCacheKey, list); err != nil {
 		t.Fatalf("list: %v", err)
 	}
-	if loads1.Load() != 1 || wrCacheCount(b, "event", cacheHit) != 1 {
-		t.Fatalf("ev1 loaded %d times, %v hits on the second server; want 1 load and 1 hit", loads1.Load(), wrCacheCount(b, "event", cacheHit))
+	if loads1.Load() != 1 || cacheCount(b, "event", cacheHit) != 1 {
+		t.Fatalf("ev1 loaded %d times, %v hits on the second server; want 1 load and 1 hit", loads1.Load(), cacheCount(b, "event", cacheHit))
 	}
 
 	// The event changes in the database, and its writer invalidates.
@@ -75,7 +75,7 @@ func TestCacheInvalidationOnEventChange(t *testing.T) {
 	if err := a.invalidateEvent(t.Context(), "ev1"); err != nil {
 		t.Fatalf("invalidateEvent: %v", err)
 	}
-	if ev := wrCachedEvent(t, b, eventCacheKey("ev1"), wrEventLoader(e, "ev1", &loads1)); ev.Name != "Renamed" {
+	if ev := cachedEvent(t, b, eventCacheKey("ev1"), eventLoader(e, "ev1", &loads1)); ev.Name != "Renamed" {
 		t.Fatalf("read after invalidation on the other server: name %q, want Renamed", ev.Name)
 	}
 	if loads1.Load() != 2 {
@@ -88,7 +88,7 @@ func TestCacheInvalidationOnEventChange(t *testing.T) {
 	if listLoads.Load() != 2 {
 		t.Fatalf("list loaded %d times, want 2 (invalidated with ev1)", listLoads.Load())
 	}
-	wrCachedEvent(t, b, eventCacheKey("ev2"), wrEventLoader(e, "ev2", &loads2))
+	cachedEvent(t, b, eventCacheKey("ev2"), eventLoader(e, "ev2", &loads2))
 	if loads2.Load() != 1 {
 		t.Fatalf("ev2 loaded %d times, want 1 (not invalidated by ev1)", loads2.Load())
 	}
@@ -96,7 +96,7 @@ func TestCacheInvalidationOnEventChange(t *testing.T) {
 
 func TestCacheSlowLoadDoesNotOutliveInvalidation(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	s := e.server(t, nil)
 	started, release := make(chan struct{}), make(chan struct{})
 	var n atomic.Int64
@@ -133,7 +133,7 @@ func TestCacheSlowLoadDoesNotOutliveInvalidation(t *testing.T) {
 
 func TestCacheStampedeOnColdKey(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	tune := func(s *Server) { s.cache.missWait = 5 * time.Second }
 	servers := []*Server{e.server(t, tune), e.server(t, tune)}
 	var loads atomic.Int64
@@ -161,8 +161,8 @@ func TestCacheStampedeOnColdKey(t *testing.T) {
 	}
 	var coalesced, hits float64
 	for _, s := range servers {
-		coalesced += wrCacheCount(s, "search", cacheCoalesced)
-		hits += wrCacheCount(s, "search", cacheHit)
+		coalesced += cacheCount(s, "search", cacheCoalesced)
+		hits += cacheCount(s, "search", cacheHit)
 	}
 	if coalesced+hits != 99 {
 		t.Fatalf("coalesced %v + hits %v, want 99", coalesced, hits)
@@ -171,7 +171,7 @@ func TestCacheStampedeOnColdKey(t *testing.T) {
 
 func TestCacheServesStaleWhileOneReloads(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	var clock atomic.Int64
 	clock.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
@@ -195,8 +195,8 @@ func TestCacheServesStaleWhileOneReloads(t *testing.T) {
 	if b, _ := a.cached(ctx, "events", load); string(b) != "1" || version.Load() != 1 {
 		t.Fatalf("stale read = %s after %d loads, want 1 without loading", b, version.Load())
 	}
-	if wrCacheCount(a, "events", cacheStale) != 1 {
-		t.Fatalf("stale count %v, want 1", wrCacheCount(a, "events", cacheStale))
+	if cacheCount(a, "events", cacheStale) != 1 {
+		t.Fatalf("stale count %v, want 1", cacheCount(a, "events", cacheStale))
 	}
 	// The lock is free: this reader reloads.
 	if err := e.rdb.Del(ctx, lock).Err(); err != nil {
@@ -212,7 +212,7 @@ func TestCacheServesStaleWhileOneReloads(t *testing.T) {
 
 func TestCacheWithoutRedis(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	s := e.server(t, nil)
 	var loads atomic.Int64
 	load := func(context.Context) (any, error) { loads.Add(1); return "v", nil }
@@ -225,8 +225,8 @@ func TestCacheWithoutRedis(t *testing.T) {
 	if err != nil || string(b) != `"v"` || loads.Load() != 1 {
 		t.Fatalf("cached with Redis down = %s, %v after %d loads; want the loaded value", b, err, loads.Load())
 	}
-	if wrCacheCount(s, "events", cacheError) != 1 {
-		t.Fatalf("error count %v, want 1", wrCacheCount(s, "events", cacheError))
+	if cacheCount(s, "events", cacheError) != 1 {
+		t.Fatalf("error count %v, want 1", cacheCount(s, "events", cacheError))
 	}
 	ictx, icancel := context.WithTimeout(ctx, time.Second)
 	defer icancel()
@@ -237,7 +237,7 @@ func TestCacheWithoutRedis(t *testing.T) {
 
 func TestCacheDoesNotKeepErrors(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	s := e.server(t, nil)
 	boom := errors.New("boom")
 	calls := 0

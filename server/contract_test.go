@@ -11,6 +11,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"stampede/server/api"
 )
 
 // TestContractRouted checks that every operation of api.yaml has a route, and that no route
@@ -79,6 +81,6 @@ func TestContractServed(t *testing.T) {
 		t.Errorf("GET /api.yaml = %d %q (%d bytes), want 200 application/yaml with the contract", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
 	}
 	if !strings.HasPrefix(w.Body.String(), "openapi: 3") {
-		t.Errorf("GET /api.yaml starts %q, want an OpenAPI 3 document", truncate(w.Body.String(), 20))
+		t.Errorf("GET /api.yaml starts %q, want an OpenAPI 3 document", api.Truncate(w.Body.String(), 20))
 	}
 }

@@ -1,14 +1,25 @@
 // Package server is the reference booking server: the HTTP API of api.yaml (embedded, the
-// contract's source of truth) over a strategies.Strategy, with checkout and idempotency keys,
-// the waiting room, the cached read path, admin endpoints and Prometheus metrics. The fake
-// payment processor lives in server/payments. The server never imports the harness.
+// contract's source of truth) over a strategies.Strategy, with the cached read path, admin
+// endpoints and Prometheus metrics. It routes every endpoint, maps every error to its answer in
+// one table (errors.go), and composes the capabilities that live in sub-packages: the waiting
+// room (server/waitingroom), checkout with idempotency keys (server/checkout) and the fake
+// payment processor (server/payments); server/api is the vocabulary they share. Those never
+// import the server, and the server never imports the harness.
 //
-// Waiting room. An event with a waiting room has a queue in Redis, shared by every server
-// process: sessions are admitted in the order they joined, at the event's rate (changeable at
-// run time), and get an HMAC-signed admission token bound to session and event that holds need.
-// When Redis loses the queue (a restart without persistence), the queue is not rebuilt or
-// silently reordered: tickets carry the run id of their queue, so old tickets are answered 404
-// ticket_not_found saying the queue was reset, sessions that join again get places in a new
-// queue in their new join order, and tokens already issued stay valid until they expire, since
-// they are checked without Redis. waitingroom.go has the details.
+// Files:
+//
+//	server.go      Config, Server, the routes
+//	new.go         New (builds the server and its areas), Run (their background work)
+//	serve.go       Serve and Options: a whole server process
+//	errors.go      the error table
+//	metrics.go     HTTP and strategy metrics, the instrumented strategy
+//	events.go      events: create, list, get, seat map; the hold path's event memo
+//	holds.go       holds: take, read, release
+//	ledger.go      bookings and GET /admin/ledger
+//	search.go      GET /events/search
+//	cache.go       the read-path cache in Redis
+//	health.go      GET /healthz
+//	failpoints.go  the chaos failpoints' admin endpoints
+//	poolhog.go     the pool-exhaustion fault
+//	contract.go    GET /api.yaml
 package server

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,13 +22,6 @@ import (
 	"stampede/internal/testsvc"
 	"stampede/strategies"
 )
-
-// testClock is real time plus an offset a test advances, shared by the server and its
-// strategy, so that holds expire without sleeping.
-type testClock struct{ off atomic.Int64 }
-
-func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *testClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // testDB is one migrated database of a dialect, shared by the servers of one test.
 type testDB struct {
@@ -50,19 +42,9 @@ func newTestDB(tb testing.TB, dialect string) *testDB {
 // newTestDBPool is newTestDB with a pool of size connections.
 func newTestDBPool(tb testing.TB, dialect string, size int) *testDB {
 	tb.Helper()
-	dsn := testsvc.DB(tb, dialect)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	reg := prometheus.NewRegistry()
 	m := sqldb.NewMetrics(reg)
-	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: size, Metrics: m})
-	if err != nil {
-		tb.Fatalf("open %s: %v", dialect, err)
-	}
-	tb.Cleanup(db.Close)
-	if err := strategies.Migrate(ctx, db); err != nil {
-		tb.Fatalf("migrate %s: %v", dialect, err)
-	}
+	db := testsvc.MigratedDB(tb, dialect, sqldb.Options{MaxConns: size, Metrics: m}, strategies.Migrate)
 	return &testDB{dialect: dialect, db: db, metrics: m, reg: reg}
 }
 
@@ -72,7 +54,7 @@ type testEnv struct {
 	name     string
 	url      string
 	srv      *Server
-	clock    *testClock
+	clock    *testsvc.Clock
 	rdb      *redis.Client
 	redis    *local.Process
 	fps      *failpoint.Set
@@ -101,14 +83,8 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 	for _, o := range opts {
 		o(&ec)
 	}
-	proc, url := testsvc.Redis(tb)
-	ropts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("parse redis url %s: %v", url, err)
-	}
-	rdb := redis.NewClient(ropts)
-	tb.Cleanup(func() { _ = rdb.Close() })
-	clock := &testClock{}
+	proc, rdb := testsvc.RedisClient(tb)
+	clock := &testsvc.Clock{}
 	fps := failpoint.New()
 	prefix := "t:" + randomID() + ":"
 	st, err := strategies.New(name, strategies.Deps{
@@ -133,6 +109,13 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(hs.Close)
 	return &testEnv{tb: tb, name: name, url: hs.URL, srv: srv, clock: clock, rdb: rdb, redis: proc, fps: fps, strategy: st, client: hs.Client()}
+}
+
+// run runs the server's background work (the waiting room's admitter, the checkout completer)
+// until the test ends.
+func (e *testEnv) run() {
+	e.tb.Helper()
+	testsvc.Go(e.tb, e.srv.Run)
 }
 
 // with returns a copy of e that reports to tb (a subtest) instead.
@@ -265,4 +248,53 @@ func (e *testEnv) holdSeats(eventID, session string, seats ...string) holdView {
 	var h holdView
 	e.must(http.StatusCreated, http.MethodPost, "/events/"+eventID+"/holds", session, map[string]any{"seats": seats}).decode(e.tb, &h)
 	return h
+}
+
+// storeEnv is a migrated database with its store and a private Redis that several Servers can
+// share, as several server processes share them in production.
+type storeEnv struct {
+	db    sqldb.DB
+	store *strategies.Store
+	redis *local.Process
+	rdb   *redis.Client
+}
+
+func newStoreEnv(tb testing.TB, dialect string) *storeEnv {
+	tb.Helper()
+	db := testsvc.MigratedDB(tb, dialect, sqldb.Options{MaxConns: 8}, strategies.Migrate)
+	proc, rdb := testsvc.RedisClient(tb)
+	return &storeEnv{db: db, store: strategies.NewStore(db, nil), redis: proc, rdb: rdb}
+}
+
+// server builds a Server (status-expiry) on the environment; tune, when given, adjusts it
+// before use.
+func (e *storeEnv) server(tb testing.TB, tune func(*Server)) *Server {
+	tb.Helper()
+	st, err := strategies.New("status-expiry", strategies.Deps{DB: e.db}, false)
+	if err != nil {
+		tb.Fatalf("strategy: %v", err)
+	}
+	s, err := New(Config{
+		DB: e.db, Strategy: st, Redis: e.rdb, KeyPrefix: "t:", Registry: prometheus.NewRegistry(),
+		AdmissionSecret: []byte("test-secret"),
+	})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	if tune != nil {
+		tune(s)
+	}
+	return s
+}
+
+// event creates an event through the store.
+func (e *storeEnv) event(tb testing.TB, id string, wr *strategies.WaitingRoom) strategies.Event {
+	tb.Helper()
+	ev, _, err := e.store.CreateEvent(context.Background(), strategies.Event{
+		ID: id, Name: "Show " + id, Sections: []strategies.Section{{Name: "A", Rows: 1, SeatsPerRow: 4}}, WaitingRoom: wr,
+	})
+	if err != nil {
+		tb.Fatalf("create event %s: %v", id, err)
+	}
+	return ev
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -32,7 +33,7 @@ func (sp eventSpec) event() (strategies.Event, error) {
 	if sp.StartsAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *sp.StartsAt)
 		if err != nil {
-			return e, invalid("starts_at", "starts_at %q: want an RFC 3339 date-time such as 2026-07-01T19:30:00Z", truncate(*sp.StartsAt, 64))
+			return e, api.Invalid("starts_at", "starts_at %q: want an RFC 3339 date-time such as 2026-07-01T19:30:00Z", api.Truncate(*sp.StartsAt, 64))
 		}
 		e.StartsAt = &t
 	}
@@ -46,7 +47,7 @@ func (sp eventSpec) event() (strategies.Event, error) {
 // the event, so PrepareEvent must be idempotent. The event's cached pages are dropped afterwards.
 func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 	var spec eventSpec
-	if err := decodeJSON(r, &spec); err != nil {
+	if err := api.DecodeJSON(r, &spec); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -71,13 +72,13 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 	if err := s.invalidateEvent(ctx, ev.ID); err != nil {
 		// The event exists and is prepared; a stale list for a cache TTL is not worth failing
 		// the request the client would then retry.
-		loggerFrom(ctx).Warn("invalidate cached event pages", "event", ev.ID, "err", err)
+		api.Logger(ctx).Warn("invalidate cached event pages", "event", ev.ID, "err", err)
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, ev)
+	api.WriteJSON(w, status, ev)
 }
 
 // eventList is the body of GET /events.
@@ -98,12 +99,12 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, b)
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // handleGetEvent is GET /events/{event_id}, through the read-path cache (eventCacheKey).
 func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
-	id, err := eventIDFrom(r)
+	id, err := api.EventID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -115,7 +116,7 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, b)
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // seatView is one seat of GET /events/{id}/seats: which hold or booking has it is not shown to
@@ -155,7 +156,7 @@ func tierViews(ts []strategies.TierState) []tierView {
 // handleSeats is GET /events/{event_id}/seats: live availability from the strategy, never
 // cached, with the implicit-status rule (a seat whose hold expired is available).
 func (s *Server) handleSeats(w http.ResponseWriter, r *http.Request) {
-	id, err := eventIDFrom(r)
+	id, err := api.EventID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -169,7 +170,7 @@ func (s *Server) handleSeats(w http.ResponseWriter, r *http.Request) {
 	for _, st := range a.Seats {
 		v.Seats = append(v.Seats, seatView{ID: st.ID, Status: st.Status, PriceCents: st.PriceCents})
 	}
-	writeJSON(w, http.StatusOK, v)
+	api.WriteJSON(w, http.StatusOK, v)
 }
 
 // rfc3339 formats t as the contract writes times: RFC 3339 with nanoseconds, UTC.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -54,7 +55,7 @@ func TestCreateEvent(t *testing.T) {
 		{name: "tier quantity zero", body: `{"id":"ev-t1","name":"n","ga_tiers":[{"name":"f","quantity":0}]}`, status: 400, field: "ga_tiers[0].quantity"},
 		{name: "bad starts_at", body: `{"id":"ev-t1","name":"n","starts_at":"tomorrow"}`, status: 400, field: "starts_at", msg: "RFC 3339"},
 		{name: "negative admit rate", body: `{"id":"ev-t1","name":"n","waiting_room":{"enabled":true,"admit_per_second":-1}}`, status: 400, field: "waiting_room.admit_per_second"},
-		{name: "oversized", body: `{"id":"ev-t1","name":"` + strings.Repeat("n", maxBodyBytes) + `"}`, status: 413},
+		{name: "oversized", body: `{"id":"ev-t1","name":"` + strings.Repeat("n", api.MaxBodyBytes) + `"}`, status: 413},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,10 +4,11 @@ import (
 	"net/http"
 
 	"stampede/internal/failpoint"
+	"stampede/server/api"
 )
 
 // errNoFailpoints answers the failpoint endpoints of a server built without a failpoint set.
-var errNoFailpoints = &apiError{Status: http.StatusNotFound, Code: codeInvalidRequest, Message: "failpoints are not enabled on this server"}
+var errNoFailpoints = &api.Error{Status: http.StatusNotFound, Code: api.CodeInvalidRequest, Message: "failpoints are not enabled on this server"}
 
 // handleListFailpoints is GET /admin/failpoints: the armed points with their hit counts
 // (a JSON array of failpoint.Status), which a chaos schedule polls.
@@ -20,7 +21,7 @@ func (s *Server) handleListFailpoints(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []failpoint.Status{}
 	}
-	writeJSON(w, http.StatusOK, list)
+	api.WriteJSON(w, http.StatusOK, list)
 }
 
 // handleArmFailpoint is PUT /admin/failpoints/{name} with a failpoint.Action body: 200 with the
@@ -32,20 +33,20 @@ func (s *Server) handleArmFailpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	var a failpoint.Action
-	if err := decodeJSON(r, &a); err != nil {
+	if err := api.DecodeJSON(r, &a); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	if err := a.Validate(); err != nil {
-		writeError(w, r, invalid("action", "%s", err.Error()))
+		writeError(w, r, api.Invalid("action", "%s", err.Error()))
 		return
 	}
 	if err := s.cfg.Failpoints.Arm(name, a); err != nil {
-		writeError(w, r, invalid("name", "%s", err.Error()))
+		writeError(w, r, api.Invalid("name", "%s", err.Error()))
 		return
 	}
-	loggerFrom(r.Context()).Info("failpoint armed", "name", name, "action", a.Kind, "from", a.From, "times", a.Times)
-	writeJSON(w, http.StatusOK, failpoint.Status{Name: name, Action: a})
+	api.Logger(r.Context()).Info("failpoint armed", "name", name, "action", a.Kind, "from", a.From, "times", a.Times)
+	api.WriteJSON(w, http.StatusOK, failpoint.Status{Name: name, Action: a})
 }
 
 // handleDisarmFailpoint is DELETE /admin/failpoints/{name}: 204, also for a point not armed.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"stampede/server/api"
 )
 
 // healthTimeout bounds each dependency check of /healthz.
@@ -31,7 +33,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		checks["database"] = "unreachable"
 		failed = append(failed, "database")
-		loggerFrom(ctx).Warn("health: database", "err", err)
+		api.Logger(ctx).Warn("health: database", "err", err)
 	} else {
 		checks["database"] = "ok"
 	}
@@ -42,7 +44,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			checks["redis"] = "unreachable"
 			failed = append(failed, "redis")
-			loggerFrom(ctx).Warn("health: redis", "err", err)
+			api.Logger(ctx).Warn("health: redis", "err", err)
 		} else {
 			checks["redis"] = "ok"
 		}
@@ -53,11 +55,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 			msg += " and " + failed[1]
 		}
 		msg += " unreachable"
-		writeJSON(w, http.StatusServiceUnavailable, struct {
-			Error  *apiError         `json:"error"`
+		api.WriteJSON(w, http.StatusServiceUnavailable, struct {
+			Error  *api.Error        `json:"error"`
 			Checks map[string]string `json:"checks"`
-		}{&apiError{Code: codeUnavailable, Message: msg}, checks})
+		}{&api.Error{Code: api.CodeUnavailable, Message: msg}, checks})
 		return
 	}
-	writeJSON(w, http.StatusOK, health{Status: "ok", Strategy: s.strategy.Name(), Checks: checks})
+	api.WriteJSON(w, http.StatusOK, health{Status: "ok", Strategy: s.strategy.Name(), Checks: checks})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"stampede/internal/failpoint"
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -32,36 +33,36 @@ func (hr holdRequest) validate() error {
 	hasGA := hr.Tier != nil || hr.Quantity != nil
 	switch {
 	case hasSeats && hasGA:
-		return invalid("seats", "give either seats or tier and quantity, not both")
+		return api.Invalid("seats", "give either seats or tier and quantity, not both")
 	case !hasSeats && !hasGA:
-		return invalid("seats", "give seats, or tier and quantity")
+		return api.Invalid("seats", "give seats, or tier and quantity")
 	case hasSeats:
 		seats := *hr.Seats
 		if len(seats) < 1 || len(seats) > maxSeatsPerHold {
-			return invalid("seats", "seats: want 1..%d seat ids, got %d", maxSeatsPerHold, len(seats))
+			return api.Invalid("seats", "seats: want 1..%d seat ids, got %d", maxSeatsPerHold, len(seats))
 		}
 		seen := make(map[string]bool, len(seats))
 		for i, id := range seats {
 			field := fmt.Sprintf("seats[%d]", i)
 			switch {
 			case id == "":
-				return invalid(field, "%s: empty seat id", field)
+				return api.Invalid(field, "%s: empty seat id", field)
 			case len(id) > maxSeatIDLen:
-				return invalid(field, "%s: seat id longer than %d characters", field, maxSeatIDLen)
+				return api.Invalid(field, "%s: seat id longer than %d characters", field, maxSeatIDLen)
 			case seen[id]:
-				return invalid(field, "%s: seat %s is listed twice", field, id)
+				return api.Invalid(field, "%s: seat %s is listed twice", field, id)
 			}
 			seen[id] = true
 		}
 	default:
 		if hr.Tier == nil || *hr.Tier == "" {
-			return invalid("tier", "tier: required with quantity")
+			return api.Invalid("tier", "tier: required with quantity")
 		}
 		if hr.Quantity == nil {
-			return invalid("quantity", "quantity: required with tier")
+			return api.Invalid("quantity", "quantity: required with tier")
 		}
 		if q := *hr.Quantity; q < 1 || q > maxQuantityPerHold {
-			return invalid("quantity", "quantity: want 1..%d, got %d", maxQuantityPerHold, q)
+			return api.Invalid("quantity", "quantity: want 1..%d, got %d", maxQuantityPerHold, q)
 		}
 	}
 	return nil
@@ -106,18 +107,18 @@ func (s *Server) viewHold(h strategies.Hold) holdView {
 // seat_unavailable (error.seats names the seats when the strategy says which) or sold_out, 404
 // seat_not_found or tier_not_found.
 func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
-	eventID, err := eventIDFrom(r)
+	eventID, err := api.EventID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	session, err := sessionFrom(r)
+	session, err := api.Session(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	var req holdRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -132,7 +133,7 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ev.WaitingRoom != nil && ev.WaitingRoom.Enabled {
-		if err := s.checkAdmission(ctx, ev, session, req.AdmissionToken); err != nil {
+		if err := s.room.CheckAdmission(ctx, ev, session, req.AdmissionToken); err != nil {
 			writeError(w, r, err)
 			return
 		}
@@ -151,29 +152,29 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
 	if err := s.cfg.Failpoints.Eval(ctx, failpoint.AfterHold); err != nil {
 		// The hold was taken but the client will not hear of it: its outcome is unknown to
 		// the client, which is what 503 says.
-		writeError(w, r, fmt.Errorf("after hold %s: %w: %w", h.ID, errUnavailable, err))
+		writeError(w, r, fmt.Errorf("after hold %s: %w: %w", h.ID, api.ErrUnavailable, err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, s.viewHold(h))
+	api.WriteJSON(w, http.StatusCreated, s.viewHold(h))
 }
 
 // ownHold returns the {hold_id} hold when it belongs to the request's session:
 // 400 without a valid session, 404 hold_not_found, 403 not_your_hold.
 func (s *Server) ownHold(r *http.Request) (strategies.Hold, error) {
-	session, err := sessionFrom(r)
+	session, err := api.Session(r)
 	if err != nil {
 		return strategies.Hold{}, err
 	}
 	id := r.PathValue("hold_id")
 	if id == "" || len(id) > 64 {
-		return strategies.Hold{}, fmt.Errorf("hold %q: %w", truncate(id, 80), strategies.ErrHoldNotFound)
+		return strategies.Hold{}, fmt.Errorf("hold %q: %w", api.Truncate(id, 80), strategies.ErrHoldNotFound)
 	}
 	h, err := s.cfg.Strategy.GetHold(r.Context(), id)
 	if err != nil {
 		return h, err
 	}
 	if h.Session != session {
-		return h, fmt.Errorf("hold %s: %w", id, errNotYourHold)
+		return h, fmt.Errorf("hold %s: %w", id, api.ErrNotYourHold)
 	}
 	return h, nil
 }
@@ -186,7 +187,7 @@ func (s *Server) handleGetHold(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.viewHold(h))
+	api.WriteJSON(w, http.StatusOK, s.viewHold(h))
 }
 
 // handleRelease is DELETE /holds/{hold_id}: 204 when the seats are given back, and again for a

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"stampede/internal/testsvc"
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -47,7 +50,7 @@ func TestHoldRequestValidation(t *testing.T) {
 		{name: "quantity eleven", body: `{"tier":"floor","quantity":11}`, status: 400, code: "invalid_request", field: "quantity"},
 		{name: "tier without quantity", body: `{"tier":"floor"}`, status: 400, code: "invalid_request", field: "quantity"},
 		{name: "quantity without tier", body: `{"quantity":2}`, status: 400, code: "invalid_request", field: "tier"},
-		{name: "oversized", body: `{"seats":["A-1-1"],"pad":"` + strings.Repeat("x", maxBodyBytes) + `"}`, status: 413, code: "invalid_request"},
+		{name: "oversized", body: `{"seats":["A-1-1"],"pad":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`, status: 413, code: "invalid_request"},
 		{name: "unknown seat", body: `{"seats":["A-1-1","Z-9-9"]}`, status: 404, code: "seat_not_found"},
 		{name: "unknown tier", body: `{"tier":"balcony","quantity":1}`, status: 404, code: "tier_not_found"},
 		{name: "unknown event", path: "/events/nope/holds", body: `{"seats":["A-1-1"]}`, status: 404, code: "event_not_found"},
@@ -287,27 +290,86 @@ func holdExpiry(t *testing.T, e *testEnv, realTime bool) {
 }
 
 // TestHoldNeedsAdmission: on an event with a waiting room, a hold needs this session's
-// admission token for this event.
+// admission token for this event, which the session gets through the queue, on both databases.
 func TestHoldNeedsAdmission(t *testing.T) {
 	t.Parallel()
-	tdb := newTestDB(t, "postgres")
-	e := newEnv(t, "status-expiry", tdb)
-	spec := testEventSpec("ev-wr-" + randomID())
-	spec["waiting_room"] = map[string]any{"enabled": true, "admit_per_second": 0}
-	var ev strategies.Event
-	e.must(http.StatusCreated, http.MethodPost, "/admin/events", "", spec).decode(t, &ev)
-	path := "/events/" + ev.ID + "/holds"
-	now := e.clock.Now()
-	token := e.srv.queue.sign.admissionToken(ev.ID, "alice", now, time.Minute)
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			tdb := newTestDB(t, dialect)
+			e := newEnv(t, "status-expiry", tdb)
+			e.run()
+			ev, other := e.createWaitingRoomEvent(1000), e.createWaitingRoomEvent(1000)
+			path := "/events/" + ev + "/holds"
+			token := e.admit(ev, "alice")
+			otherToken := e.admit(other, "alice")
 
-	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}})
-	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": "forged"})
-	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "bob", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
-	other := e.srv.queue.sign.admissionToken("another-event", "alice", now, time.Minute)
-	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": other})
-	// Refused holds took nothing; the admitted session gets the seat.
-	e.must(http.StatusCreated, http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
-	// An event without a waiting room ignores tokens.
-	plain := e.createEvent()
-	e.must(http.StatusCreated, http.MethodPost, "/events/"+plain+"/holds", "bob", map[string]any{"seats": []string{"A-1-1"}})
+			e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}})
+			e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": "forged"})
+			e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "bob", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+			e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": otherToken})
+			// Refused holds took nothing; the admitted session gets the seat.
+			e.must(http.StatusCreated, http.MethodPost, path, "alice", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+			// An event without a waiting room ignores tokens.
+			plain := e.createEvent()
+			e.must(http.StatusCreated, http.MethodPost, "/events/"+plain+"/holds", "bob", map[string]any{"seats": []string{"A-1-1"}})
+			// The waiting room counts its checks on the server's registry.
+			metrics := string(e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
+			for _, want := range []string{
+				`stampede_admission_checks_total{result="missing"} 1`,
+				`stampede_admission_checks_total{result="forged"} 1`,
+				`stampede_admission_checks_total{result="other_session"} 1`,
+				`stampede_admission_checks_total{result="other_event"} 1`,
+				`stampede_admission_checks_total{result="ok"} 1`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+		})
+	}
+}
+
+// FuzzHoldRequest checks the hold request's decoding and validation together: no body panics,
+// every refusal is a 4xx invalid_request, and every accepted request is exactly one of 1..10
+// distinct non-empty seats or a tier with a quantity of 1..10.
+func FuzzHoldRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"seats":["A-1-1"]}`, `{"tier":"floor","quantity":2}`, `{"seats":["A-1-1"],"tier":"f","quantity":1}`,
+		`{"seats":[]}`, `{"seats":["A","A"]}`, `{"quantity":"2","tier":"x"}`, `{"tier":"x","quantity":11}`, `{}`, `null`,
+		`{"seats":null}`, `{"seats":[""]}`, `{"tier":"","quantity":1}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/events/e/holds", strings.NewReader(body))
+		var hr holdRequest
+		err := api.DecodeJSON(r, &hr)
+		if err == nil {
+			err = hr.validate()
+		}
+		if err != nil {
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != api.CodeInvalidRequest || ae.Message == "" {
+				t.Fatalf("hold request %q refused with %#v, want a 4xx invalid_request with a message", body, err)
+			}
+			return
+		}
+		switch {
+		case hr.Seats != nil:
+			seats := *hr.Seats
+			if hr.Tier != nil || hr.Quantity != nil || len(seats) < 1 || len(seats) > maxSeatsPerHold {
+				t.Fatalf("hold request %q accepted as %+v", body, hr)
+			}
+			seen := map[string]bool{}
+			for _, s := range seats {
+				if s == "" || len(s) > maxSeatIDLen || seen[s] {
+					t.Fatalf("hold request %q accepted with seat %q", body, s)
+				}
+				seen[s] = true
+			}
+		case hr.Tier == nil || *hr.Tier == "" || hr.Quantity == nil || *hr.Quantity < 1 || *hr.Quantity > maxQuantityPerHold:
+			t.Fatalf("hold request %q accepted as tier %v quantity %v", body, hr.Tier, hr.Quantity)
+		}
+	})
 }

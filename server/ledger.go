@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"stampede/server/api"
+	"stampede/server/checkout"
 	"stampede/strategies"
 )
 
@@ -42,7 +44,7 @@ func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewBooking(b))
+	api.WriteJSON(w, http.StatusOK, viewBooking(b))
 }
 
 // ledgerSeat is one seat of the ledger: its status and who has it. hold_id is a compatible
@@ -56,13 +58,13 @@ type ledgerSeat struct {
 
 // ledger is api.yaml's Ledger.
 type ledger struct {
-	EventID  string         `json:"event_id"`
-	AsOf     string         `json:"as_of"`
-	Bookings []bookingView  `json:"bookings"`
-	Holds    []holdView     `json:"holds"`
-	Refunds  []RefundRecord `json:"refunds"`
-	Seats    []ledgerSeat   `json:"seats"`
-	Tiers    []tierView     `json:"ga_tiers"`
+	EventID  string                  `json:"event_id"`
+	AsOf     string                  `json:"as_of"`
+	Bookings []bookingView           `json:"bookings"`
+	Holds    []holdView              `json:"holds"`
+	Refunds  []checkout.RefundRecord `json:"refunds"`
+	Seats    []ledgerSeat            `json:"seats"`
+	Tiers    []tierView              `json:"ga_tiers"`
 }
 
 // handleLedger is GET /admin/ledger?event=ID: what the server believes it sold (every bookings
@@ -72,11 +74,11 @@ type ledger struct {
 func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("event")
 	if id == "" {
-		writeError(w, r, invalid("event", "event: query parameter required"))
+		writeError(w, r, api.Invalid("event", "event: query parameter required"))
 		return
 	}
-	if !idPattern.MatchString(id) {
-		writeError(w, r, invalid("event", "event %q: want 1..64 characters of [A-Za-z0-9._-]", truncate(id, 80)))
+	if err := api.CheckEventID("event", id); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -90,7 +92,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	refunds, err := s.refunds(ctx, id)
+	refunds, err := s.checkout.Refunds(ctx, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -110,7 +112,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		Tiers:    tierViews(a.Tiers),
 	}
 	if l.Refunds == nil {
-		l.Refunds = []RefundRecord{}
+		l.Refunds = []checkout.RefundRecord{}
 	}
 	for _, b := range bookings {
 		l.Bookings = append(l.Bookings, viewBooking(b))
@@ -121,5 +123,5 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 	for _, st := range a.Seats {
 		l.Seats = append(l.Seats, ledgerSeat{ID: st.ID, Status: st.Status, HoldID: st.HoldID, BookingID: st.BookingID})
 	}
-	writeJSON(w, http.StatusOK, l)
+	api.WriteJSON(w, http.StatusOK, l)
 }

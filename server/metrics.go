@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"stampede/internal/promreg"
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -60,35 +62,16 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		}, []string{"strategy", "op"}),
 	}
 	var err error
-	m.requests = registerOrReuse(reg, m.requests, &err)
-	m.inFlight = registerOrReuse(reg, m.inFlight, &err)
-	m.outcomes = registerOrReuse(reg, m.outcomes, &err)
-	m.opSeconds = registerOrReuse(reg, m.opSeconds, &err)
-	registerOrReuse(reg, collectors.NewGoCollector(), &err)
-	registerOrReuse(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &err)
+	m.requests = promreg.Register(reg, m.requests, &err)
+	m.inFlight = promreg.Register(reg, m.inFlight, &err)
+	m.outcomes = promreg.Register(reg, m.outcomes, &err)
+	m.opSeconds = promreg.Register(reg, m.opSeconds, &err)
+	promreg.Register(reg, collectors.NewGoCollector(), &err)
+	promreg.Register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &err)
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// registerOrReuse registers c on reg and returns it, or the collector reg already has under the
-// same description. Any other registration error is stored in *errp.
-func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	if *errp == nil {
-		*errp = err
-	}
-	return c
 }
 
 // instrument wraps the mux: it counts requests in flight, times each request under its route
@@ -98,7 +81,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		s.metrics.inFlight.Inc()
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(withLogger(r.Context(), s.cfg.Logger))
+		r = r.WithContext(api.WithLogger(r.Context(), s.cfg.Logger))
 		defer func() {
 			s.metrics.inFlight.Dec()
 			// The mux records the matched pattern on the request it was given.

@@ -10,12 +10,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"stampede/server/api"
+	"stampede/server/checkout"
+	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
 
 // New builds a Server from cfg. Config.DB and Config.Strategy are required. Each area
-// initialises its own state: initCheckout in checkout.go, initQueue in queue.go, initCache in
-// cache.go. New registers the server's metrics on cfg.Registry (a new registry when nil).
+// initialises its own state: checkout.New, waitingroom.New, and initCache in cache.go. New
+// registers the server's metrics on cfg.Registry (a new registry when nil).
 func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("new server: no database")
@@ -46,23 +49,37 @@ func New(cfg Config) (*Server, error) {
 		metrics:  m,
 		events:   newEventMemo(),
 	}
-	for _, init := range []func() error{s.initCheckout, s.initQueue, s.initCache} {
-		if err := init(); err != nil {
-			return nil, err
-		}
+	deps := api.Deps{Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now}
+	s.checkout, err = checkout.New(checkout.Config{
+		Deps: deps, DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw),
+		Bookings: s.store, PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints,
+		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.room, err = waitingroom.New(waitingroom.Config{
+		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initCache(); err != nil {
+		return nil, err
 	}
 	s.routes()
 	s.handler = s.instrument(s.mux)
 	return s, nil
 }
 
-// Run does the server's background work until ctx is done: the checkout completer, the
-// waiting-room admitter, giving hogged connections back at the end (poolhog.go), and the
+// Run does the server's background work until ctx is done: the checkout completer
+// (checkout.Service.Run), the waiting-room admitter (waitingroom.Room.Run), giving hogged
+// connections back at the end (poolhog.go), and the
 // strategy's own work (the status-expiry sweeper, unit-pool
 // replenishment) when it is a strategies.Runner. When one of them fails, the others are stopped
 // and Run returns that first error; errors caused by ctx ending are not errors.
 func (s *Server) Run(ctx context.Context) error {
-	jobs := []func(context.Context) error{s.runCheckout, s.runQueue, s.runPoolHog}
+	jobs := []func(context.Context) error{s.checkout.Run, s.room.Run, s.runPoolHog}
 	if r, ok := s.strategy.(strategies.Runner); ok {
 		jobs = append(jobs, r.Run)
 	}

@@ -19,6 +19,7 @@ func TestMetrics(t *testing.T) {
 	e.holdSeats(id, "alice", "A-1-1")
 	e.call(http.MethodPost, "/events/"+id+"/holds", "bob", map[string]any{"seats": []string{"A-1-1"}})
 	e.call(http.MethodGet, "/no/such/route", "", nil)
+	e.must(http.StatusOK, http.MethodGet, "/events", "", nil)
 
 	r := e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil)
 	body := string(r.body)
@@ -30,6 +31,7 @@ func TestMetrics(t *testing.T) {
 		`stampede_strategy_operations_total{op="hold",outcome="ok",strategy="pessimistic"} 1`,
 		`stampede_strategy_operations_total{op="hold",outcome="seat_unavailable",strategy="pessimistic"} 1`,
 		`stampede_strategy_operation_duration_seconds_count{op="hold",strategy="pessimistic"} 2`,
+		`stampede_cache_requests_total{kind="events",result="miss"} 1`,
 		`stampede_db_pool_wait_seconds_count{tag="hold"}`,
 		`stampede_db_conn_hold_seconds_count{tag="hold"}`,
 		`stampede_http_requests_in_flight 1`, // the /metrics request itself

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"stampede/internal/sqldb"
+	"stampede/server/api"
 )
 
 // The pool-exhaustion fault: PUT /admin/pool-hog makes the server hold some of its own pooled
@@ -51,7 +52,7 @@ type poolHogStatus struct {
 // when they could not all be taken within hogAcquireLimit (then none is held).
 func (s *Server) handlePoolHog(w http.ResponseWriter, r *http.Request) {
 	var req poolHogRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -61,18 +62,18 @@ func (s *Server) handlePoolHog(w http.ResponseWriter, r *http.Request) {
 		n = size - 1
 	}
 	if n < 0 || n > size {
-		writeError(w, r, invalid("conns", "conns: want 0..%d (the pool size; 0 means all but one), got %d", size, req.Conns))
+		writeError(w, r, api.Invalid("conns", "conns: want 0..%d (the pool size; 0 means all but one), got %d", size, req.Conns))
 		return
 	}
 	s.hog.op.Lock()
 	defer s.hog.op.Unlock()
 	s.hog.stop()
 	if err := s.hog.start(r.Context(), s.cfg.DB, n); err != nil {
-		writeError(w, r, fmt.Errorf("hog %d connections: %w: %w", n, errUnavailable, err))
+		writeError(w, r, fmt.Errorf("hog %d connections: %w: %w", n, api.ErrUnavailable, err))
 		return
 	}
-	loggerFrom(r.Context()).Warn("pool hog: holding database connections", "conns", n, "pool", size)
-	writeJSON(w, http.StatusOK, poolHogStatus{Conns: n, MaxConns: size})
+	api.Logger(r.Context()).Warn("pool hog: holding database connections", "conns", n, "pool", size)
+	api.WriteJSON(w, http.StatusOK, poolHogStatus{Conns: n, MaxConns: size})
 }
 
 // handlePoolRelease is DELETE /admin/pool-hog: 204 once every hogged connection is back in the
@@ -81,7 +82,7 @@ func (s *Server) handlePoolRelease(w http.ResponseWriter, r *http.Request) {
 	s.hog.op.Lock()
 	defer s.hog.op.Unlock()
 	if n := s.hog.stop(); n > 0 {
-		loggerFrom(r.Context()).Warn("pool hog: released database connections", "conns", n)
+		api.Logger(r.Context()).Warn("pool hog: released database connections", "conns", n)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"stampede/internal/sqldb"
+	"stampede/server/api"
 	"stampede/strategies"
 )
 
@@ -40,15 +41,15 @@ var searchWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
 // searchWords validates q and returns its lowercased words.
 func searchWords(q string) ([]string, error) {
 	if !utf8.ValidString(q) {
-		return nil, invalid("q", "q: not valid UTF-8")
+		return nil, api.Invalid("q", "q: not valid UTF-8")
 	}
 	n := utf8.RuneCountInString(q)
 	if strings.TrimSpace(q) == "" || n > searchMaxLen {
-		return nil, invalid("q", "q: want 1..%d characters, got %d", searchMaxLen, n)
+		return nil, api.Invalid("q", "q: want 1..%d characters, got %d", searchMaxLen, n)
 	}
 	words := searchWord.FindAllString(strings.ToLower(q), -1)
 	if len(words) == 0 {
-		return nil, invalid("q", "q: want at least one letter or digit")
+		return nil, api.Invalid("q", "q: want at least one letter or digit")
 	}
 	return words, nil
 }
@@ -82,7 +83,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, b)
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // sameWords reports whether raw is exactly its words separated by single spaces (ignoring case),

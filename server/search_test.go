@@ -23,12 +23,12 @@ var searchFixture = []strategies.Event{
 	{ID: "opera", Name: "Tosca", Performer: "Wiener Staatsoper", Venue: "Staatsoper", City: "Wien"},
 }
 
-func searchIDs(tb testing.TB, s *Server, q string) (int, []string, wrErrorReply) {
+func searchIDs(tb testing.TB, s *Server, q string) (int, []string, errorResponse) {
 	tb.Helper()
 	r := httptest.NewRequest("GET", "/events/search?q="+url.QueryEscape(q), nil)
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, r)
-	var er wrErrorReply
+	var er errorResponse
 	if w.Code != http.StatusOK {
 		_ = json.Unmarshal(w.Body.Bytes(), &er)
 		return w.Code, nil, er
@@ -49,7 +49,7 @@ func TestSearch(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range []string{"postgres", "mysql"} {
 		t.Run(dialect, func(t *testing.T) {
-			e := newWREnv(t, dialect)
+			e := newStoreEnv(t, dialect)
 			s := e.server(t, nil)
 			for _, ev := range searchFixture {
 				ev.Sections = []strategies.Section{{Name: "A", Rows: 1, SeatsPerRow: 2}}
@@ -93,7 +93,7 @@ func TestSearch(t *testing.T) {
 
 func TestSearchValidatesQ(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "postgres")
+	e := newStoreEnv(t, "postgres")
 	s := e.server(t, nil)
 	for _, tc := range []struct {
 		name, q string
@@ -119,7 +119,7 @@ func TestSearchValidatesQ(t *testing.T) {
 
 func TestSearchIsCached(t *testing.T) {
 	t.Parallel()
-	e := newWREnv(t, "mysql")
+	e := newStoreEnv(t, "mysql")
 	s := e.server(t, nil)
 	ev := searchFixture[0]
 	ev.Sections = []strategies.Section{{Name: "A", Rows: 1, SeatsPerRow: 2}}
@@ -132,7 +132,7 @@ func TestSearchIsCached(t *testing.T) {
 	if _, ids, _ := searchIDs(t, s, "Wembley"); len(ids) != 1 {
 		t.Fatalf("second search = %v", ids)
 	}
-	if hits := wrCacheCount(s, "search", cacheHit); hits != 1 {
+	if hits := cacheCount(s, "search", cacheHit); hits != 1 {
 		t.Fatalf("search cache hits %v, want 1 (same words, other case)", hits)
 	}
 	// A new event invalidates the search results.

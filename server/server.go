@@ -10,6 +10,8 @@ import (
 
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
+	"stampede/server/checkout"
+	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
 
@@ -59,21 +61,23 @@ type Server struct {
 	// hog holds pooled connections for the pool-exhaustion fault (poolhog.go).
 	hog poolHog
 
-	// Each area keeps its state in its own file's type.
-	checkout *checkoutState
-	queue    *queueState
+	// Each area keeps its state in its own type: the waiting room and checkout in their
+	// packages, the read-path cache in cache.go.
+	checkout *checkout.Service
+	room     *waitingroom.Room
 	cache    *cacheState
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
-// events.go, holds.go, checkout.go, queue.go, search.go, ledger.go, health.go, failpoints.go,
-// poolhog.go, contract.go. TestContractRouted keeps them and api.yaml in step.
+// events.go, holds.go, search.go, ledger.go, health.go, failpoints.go, poolhog.go, contract.go,
+// and in the waiting room's and checkout's packages. TestContractRouted keeps them and api.yaml
+// in step.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("GET /api.yaml", s.handleContract)
 	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
-	s.mux.HandleFunc("POST /admin/checkout/settle", s.handleSettle)
+	s.mux.HandleFunc("POST /admin/checkout/settle", s.checkout.HandleSettle)
 	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
 	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
 	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)
@@ -83,16 +87,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /events/search", s.handleSearch)
 	s.mux.HandleFunc("GET /events/{event_id}", s.handleGetEvent)
 	s.mux.HandleFunc("GET /events/{event_id}/seats", s.handleSeats)
-	s.mux.HandleFunc("POST /events/{event_id}/queue", s.handleJoinQueue)
-	s.mux.HandleFunc("GET /queue/{ticket}", s.handleQueueStatus)
-	s.mux.HandleFunc("GET /queue/{ticket}/stream", s.handleQueueStream)
+	s.mux.HandleFunc("POST /events/{event_id}/queue", s.room.HandleJoin)
+	s.mux.HandleFunc("GET /queue/{ticket}", s.room.HandleStatus)
+	s.mux.HandleFunc("GET /queue/{ticket}/stream", s.room.HandleStream)
 	s.mux.HandleFunc("POST /events/{event_id}/holds", s.handleHold)
 	s.mux.HandleFunc("GET /holds/{hold_id}", s.handleGetHold)
 	s.mux.HandleFunc("DELETE /holds/{hold_id}", s.handleRelease)
-	s.mux.HandleFunc("POST /holds/{hold_id}/checkout", s.handleCheckout)
+	s.mux.HandleFunc("POST /holds/{hold_id}/checkout", s.checkout.Handle)
 	s.mux.HandleFunc("GET /bookings/{booking_id}", s.handleGetBooking)
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
-	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.handleSetWaitingRoom)
+	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
 }
 
 // ServeHTTP implements http.Handler.

@@ -25,17 +25,11 @@ import (
 //
 //	go test -run '^$' -bench 'BenchmarkHold' -benchtime 3000x ./strategies/
 func BenchmarkHold(b *testing.B) {
-	_, redisURL := testsvc.Redis(b)
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		b.Fatalf("parse redis url: %v", err)
-	}
+	_, rdb := testsvc.RedisClient(b)
 	dbs := map[string]sqldb.DB{}
 	for _, dialect := range testsvc.Dialects {
 		dbs[dialect] = openDB(b, dialect, 32)
 	}
-	rdb := redis.NewClient(opts)
-	b.Cleanup(func() { _ = rdb.Close() })
 	for _, name := range Safe() {
 		b.Run(name, func(b *testing.B) {
 			for _, dialect := range testsvc.Dialects {

@@ -51,13 +51,7 @@ type brokenEnv struct {
 func newBrokenEnv(tb testing.TB, dialect string) *brokenEnv {
 	tb.Helper()
 	e := newLKEnv(tb, dialect)
-	_, url := testsvc.Redis(tb)
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", url, err)
-	}
-	rdb := redis.NewClient(opts)
-	tb.Cleanup(func() { _ = rdb.Close() })
+	_, rdb := testsvc.RedisClient(tb)
 	return &brokenEnv{lkEnv: e, rdb: rdb}
 }
 

@@ -17,14 +17,6 @@ import (
 	"stampede/internal/testsvc"
 )
 
-// testClock is the strategies' clock in tests: real time plus an offset the test advances, so
-// holds expire without sleeping. Strategies that also rely on real time (Redis TTLs) see the
-// real part.
-type testClock struct{ off atomic.Int64 }
-
-func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *testClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
 // suite is one database (and one Redis) that every strategy's cases share; each case creates
 // its own event and strategy instance, so cases do not see each other.
 type suite struct {
@@ -38,7 +30,7 @@ type fixture struct {
 	tb    testing.TB
 	name  string
 	s     Strategy
-	clock *testClock
+	clock *testsvc.Clock
 	store *Store
 	db    sqldb.DB
 	ev    Event
@@ -60,7 +52,7 @@ const notYet = "not implemented yet"
 // implemented yet.
 func (su *suite) build(tb testing.TB, name string, ev Event, deps func(*Deps)) *fixture {
 	tb.Helper()
-	clock := &testClock{}
+	clock := &testsvc.Clock{}
 	d := Deps{DB: su.db, Redis: su.rdb, KeyPrefix: "t:" + newID("") + ":", HoldTTL: time.Minute, Now: clock.Now}
 	if deps != nil {
 		deps(&d)
@@ -217,18 +209,12 @@ func TestConformance(t *testing.T) {
 }
 
 // forEachSafe runs fn as a subtest for every safe strategy on every database, the databases in
-// parallel, each with a pool of conns connections and a client of a private Redis.
+// parallel, each with a pool of conns connections and a private Redis.
 func forEachSafe(t *testing.T, conns int, fn func(t *testing.T, su *suite, name string)) {
-	_, redisURL := testsvc.Redis(t)
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatalf("parse redis url: %v", err)
-	}
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			rdb := redis.NewClient(opts)
-			t.Cleanup(func() { _ = rdb.Close() })
+			_, rdb := testsvc.RedisClient(t)
 			su := &suite{dialect: dialect, db: openDB(t, dialect, conns), rdb: rdb}
 			for _, name := range Safe() {
 				t.Run(name, func(t *testing.T) { fn(t, su, name) })

@@ -27,13 +27,7 @@ type rlEnv struct {
 func newRLEnv(tb testing.TB, dialect string) *rlEnv {
 	tb.Helper()
 	e := newLKEnv(tb, dialect)
-	p, url := testsvc.Redis(tb)
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", url, err)
-	}
-	rdb := redis.NewClient(opts)
-	tb.Cleanup(func() { _ = rdb.Close() })
+	p, rdb := testsvc.RedisClient(tb)
 	d := e.deps()
 	d.Redis, d.KeyPrefix = rdb, "rl:"
 	s, err := NewRedisLock(d)

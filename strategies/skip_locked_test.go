@@ -49,16 +49,7 @@ type lkEnv struct {
 
 func newLKEnv(tb testing.TB, dialect string) *lkEnv {
 	tb.Helper()
-	ctx := context.Background()
-	dsn := testsvc.DB(tb, dialect)
-	db, err := sqldb.Open(ctx, dsn, sqldb.Options{MaxConns: 24})
-	if err != nil {
-		tb.Fatalf("open %s: %v", dialect, err)
-	}
-	tb.Cleanup(db.Close)
-	if err := Migrate(ctx, db); err != nil {
-		tb.Fatalf("migrate %s: %v", dialect, err)
-	}
+	db := openDB(tb, dialect, 24)
 	clock := newLKClock()
 	return &lkEnv{dialect: dialect, db: db, store: NewStore(db, clock.Now), clock: clock}
 }
@@ -448,14 +439,7 @@ func BenchmarkSkipLockedGAHold(b *testing.B) {
 
 func benchGAHold(b *testing.B, dialect, mode string, workers int) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testsvc.DB(b, dialect), sqldb.Options{MaxConns: workers})
-	if err != nil {
-		b.Fatalf("open %s: %v", dialect, err)
-	}
-	b.Cleanup(db.Close)
-	if err := Migrate(ctx, db); err != nil {
-		b.Fatalf("migrate: %v", err)
-	}
+	db := openDB(b, dialect, workers)
 	capacity := int64(b.N) + 2*defaultPoolSize
 	pool := defaultPoolSize
 	if mode == "delete" {

@@ -18,16 +18,7 @@ import (
 // openDB gives the test a fresh, migrated database of the dialect, closed at cleanup.
 func openDB(tb testing.TB, dialect string, maxConns int) sqldb.DB {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testsvc.DB(tb, dialect), sqldb.Options{MaxConns: maxConns})
-	if err != nil {
-		tb.Fatalf("open %s: %v", dialect, err)
-	}
-	tb.Cleanup(db.Close)
-	if err := Migrate(ctx, db); err != nil {
-		tb.Fatalf("migrate %s: %v", dialect, err)
-	}
-	return db
+	return testsvc.MigratedDB(tb, dialect, sqldb.Options{MaxConns: maxConns}, Migrate)
 }
 
 // loadSpec reads an event spec fixture from testdata.

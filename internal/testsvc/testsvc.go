@@ -1,5 +1,7 @@
 // Package testsvc gives tests real services: a fresh PostgreSQL or MySQL database on the
-// machine's server (dropped afterwards), and an ephemeral Redis process of the test's own.
+// machine's server (dropped afterwards), migrated and opened when asked (MigratedDB), and an
+// ephemeral Redis process of the test's own (Redis, RedisClient); the test clock the server's and
+// the strategies' tests share (Clock), and background work that ends with the test (Go).
 //
 // The servers default to the ones every development and CI machine runs (127.0.0.1:5432 trust
 // auth, 127.0.0.1:3306 root without password); STAMPEDE_TEST_PG and STAMPEDE_TEST_MYSQL
@@ -15,13 +17,16 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"stampede/infra/local"
+	"stampede/internal/sqldb"
 )
 
 // Unavailable skips the test with reason, or fails it under CI.
@@ -140,6 +145,24 @@ func DB(tb testing.TB, dialect string) string {
 // Dialects are the databases every strategy test runs on.
 var Dialects = []string{"postgres", "mysql"}
 
+// MigratedDB opens a fresh database of the dialect (see DB) with opts, applies migrate to it and
+// closes it at cleanup. migrate is strategies.Migrate; it is passed in because the strategies'
+// own tests use this package too.
+func MigratedDB(tb testing.TB, dialect string, opts sqldb.Options, migrate func(context.Context, sqldb.DB) error) sqldb.DB {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sqldb.Open(ctx, DB(tb, dialect), opts)
+	if err != nil {
+		tb.Fatalf("open %s: %v", dialect, err)
+	}
+	tb.Cleanup(db.Close)
+	if err := migrate(ctx, db); err != nil {
+		tb.Fatalf("migrate %s: %v", dialect, err)
+	}
+	return db
+}
+
 // Redis starts a Redis process of the test's own and returns it (for restarts and pauses) and
 // its redis:// URL. It is killed at cleanup.
 func Redis(tb testing.TB) (*local.Process, string) {
@@ -153,3 +176,44 @@ func Redis(tb testing.TB) (*local.Process, string) {
 	tb.Cleanup(func() { _ = p.Kill() })
 	return p, local.RedisURL(p)
 }
+
+// RedisClient starts a Redis of the test's own (see Redis) and returns it with a client of it;
+// the client is closed at cleanup.
+func RedisClient(tb testing.TB) (*local.Process, *redis.Client) {
+	tb.Helper()
+	p, url := Redis(tb)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("parse redis url %s: %v", url, err)
+	}
+	rdb := redis.NewClient(opts)
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return p, rdb
+}
+
+// Go runs run in a goroutine until tb ends (a server's or a component's background work): at
+// cleanup its context is cancelled and it is waited for, and an error it returns fails tb.
+func Go(tb testing.TB, run func(context.Context) error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("background run: %v", err)
+		}
+	})
+}
+
+// Clock is real time plus an offset a test advances, so that holds, leases and admissions
+// expire without sleeping. Give its Now to the code under test as its clock; parts that rely on
+// real time (Redis TTLs) see the real part. The zero Clock is real time; it is safe for
+// concurrent use.
+type Clock struct{ off atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+
+// Advance moves the clock d ahead.
+func (c *Clock) Advance(d time.Duration) { c.off.Add(int64(d)) }

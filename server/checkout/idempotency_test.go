@@ -1,8 +1,11 @@
-package server
+package checkout
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +131,29 @@ func containsKey(keys [][2]string, session, key string) bool {
 		}
 	}
 	return false
+}
+
+func TestIdempotencyKeyFrom(t *testing.T) {
+	tests := []struct {
+		header  string
+		wantErr error
+	}{
+		{header: "12345678"},
+		{header: strings.Repeat("k", 128)},
+		{header: "", wantErr: ErrMissingIdempotencyKey},
+		{header: "1234567", wantErr: ErrInvalidIdempotencyKey},
+		{header: strings.Repeat("k", 129), wantErr: ErrInvalidIdempotencyKey},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("len%d", len(tc.header)), func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/x", nil)
+			if tc.header != "" {
+				r.Header.Set("Idempotency-Key", tc.header)
+			}
+			_, err := idempotencyKey(r)
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("idempotencyKey(%d chars) = %v, want %v", len(tc.header), err, tc.wantErr)
+			}
+		})
+	}
 }

@@ -1,4 +1,4 @@
-package server
+package waitingroom
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"stampede/internal/luareply"
 )
 
 // The waiting room keeps one queue per event in Redis. Every key of event E starts with
@@ -54,21 +56,21 @@ import (
 // stay valid until they expire. A rate set at run time through the admin endpoint is lost with
 // the rest; the event's configured rate applies again from the next join.
 
-// wrKeyTTL is how long an event's queue keys live after its last join (or rate change), so a
+// keyTTL is how long an event's queue keys live after its last join (or rate change), so a
 // shared Redis does not keep abandoned queues forever.
-const wrKeyTTL = 48 * time.Hour
+const keyTTL = 48 * time.Hour
 
-// wrKeys are the Redis keys of one event's waiting room.
-type wrKeys struct {
+// queueKeys are the Redis keys of one event's waiting room.
+type queueKeys struct {
 	meta, q, joined, adm, bucket, rate string
 }
 
-func (q *queueState) keys(event string) wrKeys {
+func (q *Room) keys(event string) queueKeys {
 	b := q.prefix + "wr:" + event
-	return wrKeys{meta: b + ":meta", q: b + ":q", joined: b + ":joined", adm: b + ":adm", bucket: b + ":bucket", rate: b + ":rate"}
+	return queueKeys{meta: b + ":meta", q: b + ":q", joined: b + ":joined", adm: b + ":adm", bucket: b + ":bucket", rate: b + ":rate"}
 }
 
-func (k wrKeys) list() []string { return []string{k.meta, k.q, k.joined, k.adm, k.bucket, k.rate} }
+func (k queueKeys) list() []string { return []string{k.meta, k.q, k.joined, k.adm, k.bucket, k.rate} }
 
 // joinScript adds a session to the queue unless it is already waiting or holds a live
 // admission. KEYS: meta q joined adm bucket rate active. ARGV: session, new run id, configured
@@ -198,17 +200,17 @@ type queuePlace struct {
 
 // errQueueReset: the ticket's queue run is gone (Redis lost the queue); the session must join
 // again. It maps to 404 ticket_not_found with this message.
-var errQueueReset = fmt.Errorf("%w: the waiting room was reset (its Redis data was lost) after this ticket was issued; join the queue again", errTicketNotFound)
+var errQueueReset = fmt.Errorf("%w: the waiting room was reset (its Redis data was lost) after this ticket was issued; join the queue again", ErrTicketNotFound)
 
 // errAdmissionExpired: the session was admitted, but its admission has run out.
-var errAdmissionExpired = fmt.Errorf("%w: the admission of this ticket has expired; join the queue again", errTicketNotFound)
+var errAdmissionExpired = fmt.Errorf("%w: the admission of this ticket has expired; join the queue again", ErrTicketNotFound)
 
 // errNoRedis: a waiting-room operation on a server configured without Redis.
 var errNoRedis = errors.New("the waiting room needs Redis, and the server has none configured")
 
 // join puts session into event's queue (see joinScript). The state is joinNew, joinWaiting or
 // joinAdmitted.
-func (q *queueState) join(ctx context.Context, event, session string, rate float64) (queuePlace, string, error) {
+func (q *Room) join(ctx context.Context, event, session string, rate float64) (queuePlace, string, error) {
 	if q.rdb == nil {
 		return queuePlace{}, "", errNoRedis
 	}
@@ -218,28 +220,28 @@ func (q *queueState) join(ctx context.Context, event, session string, rate float
 		return queuePlace{}, "", err
 	}
 	res, err := joinScript.Run(ctx, q.rdb, []string{k.meta, k.q, k.joined, k.adm, k.bucket, k.rate, q.activeKey()},
-		session, run, formatRate(rate), event, int64(wrKeyTTL/time.Second), q.tokenTTL.Milliseconds()).Slice()
+		session, run, formatRate(rate), event, int64(keyTTL/time.Second), q.tokenTTL.Milliseconds()).Slice()
 	if err != nil {
 		return queuePlace{}, "", fmt.Errorf("join queue of %s: %w", event, err)
 	}
 	if len(res) != 7 {
 		return queuePlace{}, "", fmt.Errorf("join queue of %s: unexpected reply %v", event, res)
 	}
-	p := queuePlace{Run: luaStr(res[0]), Seq: luaNum(res[2]), Length: luaNum(res[4]), Rate: parseRate(res[6])}
-	state := luaStr(res[1])
+	p := queuePlace{Run: luareply.String(res[0]), Seq: luareply.Int(res[2]), Length: luareply.Int(res[4]), Rate: parseRate(res[6])}
+	state := luareply.String(res[1])
 	switch state {
 	case joinAdmitted:
-		p.Admitted = time.UnixMilli(luaNum(res[5]))
+		p.Admitted = time.UnixMilli(luareply.Int(res[5]))
 	default:
-		p.Position = luaNum(res[3]) + 1
+		p.Position = luareply.Int(res[3]) + 1
 	}
 	return p, state, nil
 }
 
 // status reads the standing of t's session. It returns errQueueReset when the queue's run is not
-// t's, errAdmissionExpired when the admission ran out, and errTicketNotFound when the session is
+// t's, errAdmissionExpired when the admission ran out, and ErrTicketNotFound when the session is
 // neither waiting nor admitted.
-func (q *queueState) status(ctx context.Context, t queueTicket) (queuePlace, error) {
+func (q *Room) status(ctx context.Context, t queueTicket) (queuePlace, error) {
 	if q.rdb == nil {
 		return queuePlace{}, errNoRedis
 	}
@@ -251,21 +253,21 @@ func (q *queueState) status(ctx context.Context, t queueTicket) (queuePlace, err
 	if len(res) != 6 {
 		return queuePlace{}, fmt.Errorf("read queue of %s: unexpected reply %v", t.Event, res)
 	}
-	if run := luaStr(res[0]); run != t.Run {
+	if run := luareply.String(res[0]); run != t.Run {
 		return queuePlace{}, errQueueReset
 	}
-	p := queuePlace{Run: t.Run, Length: luaNum(res[3]), Rate: parseRate(res[5])}
+	p := queuePlace{Run: t.Run, Length: luareply.Int(res[3]), Rate: parseRate(res[5])}
 	switch {
-	case luaPresent(res[1]):
-		p.Seq = luaNum(res[1])
-		p.Position = luaNum(res[2]) + 1
-	case luaPresent(res[4]):
-		p.Admitted = time.UnixMilli(luaNum(res[4]))
+	case luareply.Present(res[1]):
+		p.Seq = luareply.Int(res[1])
+		p.Position = luareply.Int(res[2]) + 1
+	case luareply.Present(res[4]):
+		p.Admitted = time.UnixMilli(luareply.Int(res[4]))
 		if !q.now().Before(p.Admitted.Add(q.tokenTTL)) {
 			return queuePlace{}, errAdmissionExpired
 		}
 	default:
-		return queuePlace{}, fmt.Errorf("%w: the session is not in the queue of event %s", errTicketNotFound, t.Event)
+		return queuePlace{}, fmt.Errorf("%w: the session is not in the queue of event %s", ErrTicketNotFound, t.Event)
 	}
 	return p, nil
 }
@@ -278,7 +280,7 @@ type queueHead struct {
 	Rate   float64
 }
 
-func (q *queueState) head(ctx context.Context, event string) (queueHead, error) {
+func (q *Room) head(ctx context.Context, event string) (queueHead, error) {
 	k := q.keys(event)
 	res, err := headScript.Run(ctx, q.rdb, []string{k.meta, k.q, k.rate}).Slice()
 	if err != nil {
@@ -287,24 +289,24 @@ func (q *queueState) head(ctx context.Context, event string) (queueHead, error) 
 	if len(res) != 4 {
 		return queueHead{}, fmt.Errorf("read head of queue %s: unexpected reply %v", event, res)
 	}
-	h := queueHead{Run: luaStr(res[0]), Length: luaNum(res[2]), Rate: parseRate(res[3])}
-	if luaPresent(res[1]) {
-		h.Seq = luaNum(res[1])
+	h := queueHead{Run: luareply.String(res[0]), Length: luareply.Int(res[2]), Rate: parseRate(res[3])}
+	if luareply.Present(res[1]) {
+		h.Seq = luareply.Int(res[1])
 	}
 	return h, nil
 }
 
 // admittedAt reads the admission times of sessions of event; a session that is not admitted has
 // the zero time.
-func (q *queueState) admittedAt(ctx context.Context, event string, sessions []string) ([]time.Time, error) {
+func (q *Room) admittedAt(ctx context.Context, event string, sessions []string) ([]time.Time, error) {
 	vals, err := q.rdb.HMGet(ctx, q.keys(event).adm, sessions...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read admissions of %s: %w", event, err)
 	}
 	out := make([]time.Time, len(sessions))
 	for i, v := range vals {
-		if luaPresent(v) {
-			out[i] = time.UnixMilli(luaNum(v))
+		if luareply.Present(v) {
+			out[i] = time.UnixMilli(luareply.Int(v))
 		}
 	}
 	return out, nil
@@ -319,7 +321,7 @@ type admitStep struct {
 }
 
 // admitEvent runs one admission step for event (see admitScript).
-func (q *queueState) admitEvent(ctx context.Context, event string) (admitStep, error) {
+func (q *Room) admitEvent(ctx context.Context, event string) (admitStep, error) {
 	k := q.keys(event)
 	res, err := admitScript.Run(ctx, q.rdb, []string{k.q, k.joined, k.adm, k.bucket, k.rate, q.activeKey()},
 		event, q.burstSeconds, q.maxBatch).Slice()
@@ -329,27 +331,27 @@ func (q *queueState) admitEvent(ctx context.Context, event string) (admitStep, e
 	if len(res) < 3 || (len(res)-3)%2 != 0 {
 		return admitStep{}, fmt.Errorf("admit from queue of %s: unexpected reply of %d values", event, len(res))
 	}
-	st := admitStep{Length: luaNum(res[0]), Rate: parseRate(res[1])}
+	st := admitStep{Length: luareply.Int(res[0]), Rate: parseRate(res[1])}
 	for i := 3; i < len(res); i += 2 {
-		st.Sessions = append(st.Sessions, luaStr(res[i]))
-		st.Waits = append(st.Waits, time.Duration(luaNum(res[i+1]))*time.Millisecond)
+		st.Sessions = append(st.Sessions, luareply.String(res[i]))
+		st.Waits = append(st.Waits, time.Duration(luareply.Int(res[i+1]))*time.Millisecond)
 	}
 	return st, nil
 }
 
 // setRate changes event's admission rate for every server sharing the Redis, from the next tick.
-func (q *queueState) setRate(ctx context.Context, event string, rate float64) error {
+func (q *Room) setRate(ctx context.Context, event string, rate float64) error {
 	if q.rdb == nil {
 		return errNoRedis
 	}
-	if err := q.rdb.Set(ctx, q.keys(event).rate, formatRate(rate), wrKeyTTL).Err(); err != nil {
+	if err := q.rdb.Set(ctx, q.keys(event).rate, formatRate(rate), keyTTL).Err(); err != nil {
 		return fmt.Errorf("set admission rate of %s: %w", event, err)
 	}
 	return nil
 }
 
 // activeEvents lists the events that have sessions waiting.
-func (q *queueState) activeEvents(ctx context.Context) ([]string, error) {
+func (q *Room) activeEvents(ctx context.Context) ([]string, error) {
 	evs, err := q.rdb.SMembers(ctx, q.activeKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list waiting rooms: %w", err)
@@ -357,10 +359,10 @@ func (q *queueState) activeEvents(ctx context.Context) ([]string, error) {
 	return evs, nil
 }
 
-func (q *queueState) activeKey() string { return q.prefix + "wr:active" }
+func (q *Room) activeKey() string { return q.prefix + "wr:active" }
 
-// wrRandomHex returns n random bytes in hex.
-func wrRandomHex(n int) (string, error) {
+// randomHex returns n random bytes in hex.
+func randomHex(n int) (string, error) {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
@@ -370,7 +372,7 @@ func wrRandomHex(n int) (string, error) {
 
 // newRunID returns a fresh random queue run id.
 func newRunID() (string, error) {
-	id, err := wrRandomHex(8)
+	id, err := randomHex(8)
 	if err != nil {
 		return "", fmt.Errorf("queue run id: %w", err)
 	}
@@ -380,50 +382,12 @@ func newRunID() (string, error) {
 func formatRate(r float64) string { return strconv.FormatFloat(r, 'g', -1, 64) }
 
 func parseRate(v any) float64 {
-	if !luaPresent(v) {
+	if !luareply.Present(v) {
 		return 0
 	}
-	f, err := strconv.ParseFloat(luaStr(v), 64)
+	f, err := strconv.ParseFloat(luareply.String(v), 64)
 	if err != nil || f < 0 {
 		return 0
 	}
 	return f
-}
-
-// luaPresent reports whether a script reply value is set: Lua's false arrives as nil over RESP2
-// and as a boolean false over RESP3.
-func luaPresent(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	}
-	return true
-}
-
-// luaStr and luaNum read the values of a Lua script's reply (strings, integers, or nil for false).
-func luaStr(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return ""
-}
-
-func luaNum(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
-			return n
-		}
-		if f, err := strconv.ParseFloat(x, 64); err == nil {
-			return int64(f)
-		}
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-package server
+package waitingroom
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"stampede/server/api"
 )
 
 // Queue streams. GET /queue/{ticket}/stream holds a Server-Sent Events response open and sends
@@ -22,7 +24,7 @@ import (
 // Cost. Streams do not read Redis. Each event with open streams in a process has one
 // broadcaster goroutine that reads the queue's head, length and rate once per streamTick (one
 // script call) and derives every subscriber's position from its join number (position =
-// seq - head + 1, see waitingroom.go); only when subscribers were admitted does it read their
+// seq - head + 1, see queue.go); only when subscribers were admitted does it read their
 // admission times, in one HMGET for all of them.
 //
 // Memory. An HTTP/1.1 stream is taken over from net/http (Hijack) once its first event is
@@ -153,7 +155,7 @@ type broadcaster struct {
 
 // subscribe registers sub with its event's broadcaster, starting one if needed. It returns
 // false once the server is stopping.
-func (q *queueState) subscribe(sub *streamSub) bool {
+func (q *Room) subscribe(sub *streamSub) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	select {
@@ -173,7 +175,7 @@ func (q *queueState) subscribe(sub *streamSub) bool {
 }
 
 // unsubscribe removes subs of event; a broadcaster without subscribers ends at its next tick.
-func (q *queueState) unsubscribe(event string, subs ...*streamSub) {
+func (q *Room) unsubscribe(event string, subs ...*streamSub) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	b := q.rooms[event]
@@ -190,7 +192,7 @@ func (q *queueState) unsubscribe(event string, subs ...*streamSub) {
 
 // broadcast is a broadcaster's loop: it ends when it has no subscribers left or the server
 // stops, closing the connections it owns.
-func (q *queueState) broadcast(b *broadcaster) {
+func (q *Room) broadcast(b *broadcaster) {
 	t := time.NewTicker(q.streamTick)
 	defer t.Stop()
 	var subs []*streamSub
@@ -234,7 +236,7 @@ type frameJob struct {
 }
 
 // broadcastTick reads the queue's head once and updates every subscriber.
-func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
+func (q *Room) broadcastTick(event string, subs []*streamSub) error {
 	ctx, cancel := context.WithTimeout(context.Background(), max(4*q.streamTick, 2*time.Second))
 	defer cancel()
 	h, err := q.head(ctx, event)
@@ -260,7 +262,7 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 		}
 		if s.t.Run != h.Run {
 			q.metrics.staleTickets.Inc()
-			deliver(s, errorMsg(errQueueReset))
+			deliver(s, q.errorMsg(errQueueReset))
 			continue
 		}
 		if h.Length == 0 || s.seq < h.Seq {
@@ -288,11 +290,11 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 		}
 		for i, s := range out {
 			if at[i].IsZero() {
-				deliver(s, errorMsg(fmt.Errorf("%w: the session is no longer in the queue of event %s", errTicketNotFound, event)))
+				deliver(s, q.errorMsg(fmt.Errorf("%w: the session is no longer in the queue of event %s", ErrTicketNotFound, event)))
 				continue
 			}
 			st := q.statusOf(s.ticket, s.t, queuePlace{Run: h.Run, Length: h.Length, Rate: h.Rate, Admitted: at[i]})
-			deliver(s, jsonMsg("admitted", st, true))
+			deliver(s, q.jsonMsg("admitted", st, true))
 		}
 	}
 	q.writeFrames(event, jobs)
@@ -305,7 +307,7 @@ func (q *queueState) broadcastTick(event string, subs []*streamSub) error {
 const streamWriters = 4
 
 // writeFrames writes jobs to their connections and drops the streams that ended or failed.
-func (q *queueState) writeFrames(event string, jobs []frameJob) {
+func (q *Room) writeFrames(event string, jobs []frameJob) {
 	if len(jobs) == 0 {
 		return
 	}
@@ -340,18 +342,17 @@ func (q *queueState) writeFrames(event string, jobs []frameJob) {
 	q.unsubscribe(event, closed...)
 }
 
-func jsonMsg(event string, v any, final bool) streamMsg {
+func (q *Room) jsonMsg(event string, v any, final bool) streamMsg {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return errorMsg(err)
+		return q.errorMsg(err)
 	}
 	return streamMsg{event: event, data: b, final: final}
 }
 
 // errorMsg is the final `error` event for err, with the api.yaml Error body.
-func errorMsg(err error) streamMsg {
-	ae, _ := toAPIError(err)
-	b, _ := json.Marshal(errorBody{Error: ae})
+func (q *Room) errorMsg(err error) streamMsg {
+	b, _ := json.Marshal(api.ErrorBody{Error: q.table.Answer(err)})
 	return streamMsg{event: "error", data: b, final: true}
 }
 
@@ -363,24 +364,23 @@ const streamWriteTimeout = 5 * time.Second
 const streamHeader = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" +
 	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n"
 
-// handleQueueStream is GET /queue/{ticket}/stream. Errors found before the stream starts (bad
+// HandleStream is GET /queue/{ticket}/stream. Errors found before the stream starts (bad
 // session, unknown ticket, Redis down) are ordinary JSON error responses.
-func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request) {
-	q := s.queue
+func (q *Room) HandleStream(w http.ResponseWriter, r *http.Request) {
 	tk, t, err := q.ticketFrom(r)
 	if err != nil {
-		writeError(w, r, err)
+		q.table.Write(w, r, err)
 		return
 	}
 	p, err := q.lookup(r, t)
 	if err != nil {
-		writeError(w, r, err)
+		q.table.Write(w, r, err)
 		return
 	}
 	st := q.statusOf(tk, t, p)
 	first := positionMsg(st)
 	if st.Admitted {
-		first = jsonMsg("admitted", st, true)
+		first = q.jsonMsg("admitted", st, true)
 	}
 	sub := &streamSub{ticket: tk, t: t, seq: p.Seq, lastPos: p.Position, lastLen: p.Length, lastSent: time.Now()}
 
@@ -405,7 +405,7 @@ func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamHere streams through the ResponseWriter, for connections that cannot be taken over.
-func (q *queueState) streamHere(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, sub *streamSub, first streamMsg) {
+func (q *Room) streamHere(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, sub *streamSub, first streamMsg) {
 	// A stream outlives any read or write timeout the http.Server has; each write gets its own.
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})

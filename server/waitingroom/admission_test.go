@@ -1,9 +1,8 @@
-package server
+package waitingroom
 
 import (
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"stampede/strategies"
 )
 
-func testSigner(tb testing.TB, secret string) *wrSigner {
+func testSigner(tb testing.TB, secret string) *signer {
 	tb.Helper()
 	g, generated, err := newSigner([]byte(secret))
 	if err != nil {
@@ -75,11 +74,10 @@ func TestAdmissionTokenRefusals(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("verifyAdmission = %v, want %v", err, tc.want)
 			}
-			if !errors.Is(err, errNotAdmitted) {
-				t.Fatalf("verifyAdmission = %v, which does not wrap errNotAdmitted", err)
+			if !errors.Is(err, ErrNotAdmitted) {
+				t.Fatalf("verifyAdmission = %v, which does not wrap ErrNotAdmitted", err)
 			}
-			ae, _ := toAPIError(err)
-			if ae.Status != 403 || ae.Code != "not_admitted" {
+			if ae := testTable.Answer(err); ae.Status != 403 || ae.Code != "not_admitted" {
 				t.Fatalf("error maps to %d %s, want 403 not_admitted", ae.Status, ae.Code)
 			}
 		})
@@ -111,32 +109,32 @@ func TestQueueTicket(t *testing.T) {
 		t.Fatalf("parseTicket(ticket(%+v)) = %+v, %v", want, got, err)
 	}
 	for _, bad := range []string{"", "x", g.admissionToken("ev.1", "sess:9", time.Now(), time.Minute), testSigner(t, "other").ticket(want)} {
-		if _, err := g.parseTicket(bad); !errors.Is(err, errTicketNotFound) {
-			t.Errorf("parseTicket(%q) = %v, want errTicketNotFound", bad, err)
+		if _, err := g.parseTicket(bad); !errors.Is(err, ErrTicketNotFound) {
+			t.Errorf("parseTicket(%q) = %v, want ErrTicketNotFound", bad, err)
 		}
 	}
 }
 
 func TestCheckAdmissionOnlyWhenWaitingRoomOn(t *testing.T) {
-	s := &Server{cfg: Config{AdmissionSecret: []byte("k"), Now: time.Now, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)}}
-	if err := s.initQueue(); err != nil {
-		t.Fatalf("initQueue: %v", err)
+	s, err := New(Config{Deps: testDeps(prometheus.NewRegistry()), Secret: []byte("k")})
+	if err != nil {
+		t.Fatalf("New: %v", err)
 	}
 	off := strategies.Event{ID: "e"}
-	if err := s.checkAdmission(t.Context(), off, "s", ""); err != nil {
-		t.Fatalf("checkAdmission without a waiting room = %v, want nil", err)
+	if err := s.CheckAdmission(t.Context(), off, "s", ""); err != nil {
+		t.Fatalf("CheckAdmission without a waiting room = %v, want nil", err)
 	}
 	disabled := strategies.Event{ID: "e", WaitingRoom: &strategies.WaitingRoom{Enabled: false, AdmitPerSecond: 5}}
-	if err := s.checkAdmission(t.Context(), disabled, "s", "junk"); err != nil {
-		t.Fatalf("checkAdmission with a disabled waiting room = %v, want nil", err)
+	if err := s.CheckAdmission(t.Context(), disabled, "s", "junk"); err != nil {
+		t.Fatalf("CheckAdmission with a disabled waiting room = %v, want nil", err)
 	}
 	on := strategies.Event{ID: "e", WaitingRoom: &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 5}}
-	if err := s.checkAdmission(t.Context(), on, "s", ""); !errors.Is(err, errTokenMissing) {
-		t.Fatalf("checkAdmission without a token = %v, want errTokenMissing", err)
+	if err := s.CheckAdmission(t.Context(), on, "s", ""); !errors.Is(err, errTokenMissing) {
+		t.Fatalf("CheckAdmission without a token = %v, want errTokenMissing", err)
 	}
-	tok := s.queue.sign.admissionToken("e", "s", s.cfg.Now(), time.Minute)
-	if err := s.checkAdmission(t.Context(), on, "s", tok); err != nil {
-		t.Fatalf("checkAdmission with a valid token = %v", err)
+	tok := s.sign.admissionToken("e", "s", s.now(), time.Minute)
+	if err := s.CheckAdmission(t.Context(), on, "s", tok); err != nil {
+		t.Fatalf("CheckAdmission with a valid token = %v", err)
 	}
 }
 
@@ -152,8 +150,8 @@ func FuzzVerifyAdmission(f *testing.F) {
 		if err == nil && (a.Event != event || a.Session != session || !now.Before(a.Expires)) {
 			t.Fatalf("accepted %q for %q/%q: %+v", token, event, session, a)
 		}
-		if err != nil && !errors.Is(err, errNotAdmitted) {
-			t.Fatalf("error %v does not wrap errNotAdmitted", err)
+		if err != nil && !errors.Is(err, ErrNotAdmitted) {
+			t.Fatalf("error %v does not wrap ErrNotAdmitted", err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package server
+package waitingroom
 
 import (
 	"bufio"
@@ -21,10 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"stampede/internal/sqldb"
+	"stampede/infra/local"
 	"stampede/strategies"
 )
 
@@ -46,7 +45,7 @@ import (
 //	streams_admitted    streams that received their `admitted` event (all that were admitted)
 //
 // The setup takes about a minute; run it once: go test -run '^$' -bench WaitingRoom
-// -benchtime 1x ./server/. With -short it uses 10,000 sessions and 1,000 streams.
+// -benchtime 1x ./server/waitingroom/. With -short it uses 10,000 sessions and 1,000 streams.
 // STAMPEDE_WR_BENCH_CPUPROFILE=file writes the server's CPU profile there.
 func BenchmarkWaitingRoom(b *testing.B) {
 	sessions, streams := 100_000, 10_000
@@ -58,8 +57,7 @@ func BenchmarkWaitingRoom(b *testing.B) {
 		window = 10 * time.Second
 	)
 	raiseFileLimit(b)
-	e := newWREnv(b, "postgres")
-	e.event(b, "onsale", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
+	e := newTestEnv(b)
 	srv := startBenchServer(b, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -372,11 +370,10 @@ type benchServer struct {
 
 const benchServerEnv = "STAMPEDE_WR_BENCH_SERVER"
 
-func startBenchServer(tb testing.TB, e *wrEnv) *benchServer {
+func startBenchServer(tb testing.TB, e *testEnv) *benchServer {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitingRoomBenchServer$", "-test.v")
-	cmd.Env = append(os.Environ(), benchServerEnv+"=1",
-		"STAMPEDE_WR_BENCH_DB="+e.dsn, "STAMPEDE_WR_BENCH_REDIS="+e.redisURL)
+	cmd.Env = append(os.Environ(), benchServerEnv+"=1", "STAMPEDE_WR_BENCH_REDIS="+local.RedisURL(e.redis))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -412,8 +409,9 @@ func startBenchServer(tb testing.TB, e *wrEnv) *benchServer {
 	return nil
 }
 
-// TestWaitingRoomBenchServer is the child process of BenchmarkWaitingRoom: a server on the
-// benchmark's database and Redis, until its stdin closes. It does nothing in a normal test run.
+// TestWaitingRoomBenchServer is the child process of BenchmarkWaitingRoom: a Room behind the
+// waiting room's routes on the benchmark's Redis, with the event "onsale" (admission paused),
+// until its stdin closes. It does nothing in a normal test run.
 func TestWaitingRoomBenchServer(t *testing.T) {
 	if os.Getenv(benchServerEnv) != "1" {
 		t.Skip("the server process of BenchmarkWaitingRoom")
@@ -421,25 +419,15 @@ func TestWaitingRoomBenchServer(t *testing.T) {
 	raiseFileLimit(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := sqldb.Open(ctx, os.Getenv("STAMPEDE_WR_BENCH_DB"), sqldb.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatalf("open db: %v", err)
-	}
-	defer db.Close()
 	opt, err := redis.ParseURL(os.Getenv("STAMPEDE_WR_BENCH_REDIS"))
 	if err != nil {
 		t.Fatalf("redis url: %v", err)
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	st, err := strategies.New("status-expiry", strategies.Deps{DB: db}, false)
-	if err != nil {
-		t.Fatalf("strategy: %v", err)
-	}
-	s, err := New(Config{DB: db, Strategy: st, Redis: rdb, KeyPrefix: "t:", Registry: prometheus.NewRegistry(), AdmissionSecret: []byte("bench")})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	e := &testEnv{rdb: rdb, events: &testEvents{m: map[string]strategies.Event{}}}
+	e.event(t, "onsale", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
+	s := e.room(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

@@ -1,4 +1,4 @@
-package server
+package checkout
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
+	"stampede/server/api"
 	"stampede/server/payments"
 	"stampede/strategies"
 )
@@ -36,11 +38,6 @@ const (
 	ckHoldTTL = time.Hour
 )
 
-type ckClock struct{ off atomic.Int64 }
-
-func (c *ckClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *ckClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
 // ckEnv is one strategy on a shared database with its own processor, Redis prefix, clock and
 // event (section A, seats at 5000 cents).
 type ckEnv struct {
@@ -48,7 +45,7 @@ type ckEnv struct {
 	db     sqldb.DB
 	rdb    *redis.Client
 	prefix string
-	clock  *ckClock
+	clock  *testsvc.Clock
 	psp    *payments.Processor
 	pspURL string
 	// pspHook, when set, sees every processor request before the processor does.
@@ -64,13 +61,7 @@ type ckEnv struct {
 // on it, and its scenarios run in order on distinct seats, each ending with the money
 // reconciled and no idempotency key left open.
 func TestCheckout(t *testing.T) {
-	_, url := testsvc.Redis(t)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	_, rdb := testsvc.RedisClient(t)
 	scenarios := []struct {
 		name string
 		run  func(*testing.T, *ckEnv)
@@ -89,7 +80,7 @@ func TestCheckout(t *testing.T) {
 	for _, dialect := range testsvc.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel() // one database each; nothing else is shared but the Redis server
-			db := ckDB(t, dialect)
+			db := testsvc.MigratedDB(t, dialect, sqldb.Options{MaxConns: 16}, strategies.Migrate)
 			for _, name := range strategies.Safe() {
 				t.Run(name, func(t *testing.T) {
 					e := newCkEnv(t, name, db, rdb, 200)
@@ -108,27 +99,12 @@ func TestCheckout(t *testing.T) {
 	}
 }
 
-// ckDB opens a fresh, migrated database of dialect, dropped when tb ends.
-func ckDB(tb testing.TB, dialect string) sqldb.DB {
-	tb.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testsvc.DB(tb, dialect), sqldb.Options{MaxConns: 16})
-	if err != nil {
-		tb.Fatalf("open %s: %v", dialect, err)
-	}
-	tb.Cleanup(db.Close)
-	if err := strategies.Migrate(ctx, db); err != nil {
-		tb.Fatalf("migrate: %v", err)
-	}
-	return db
-}
-
 // newCkEnv builds an env for strategy name on db whose event has (at least) seats seats in
 // section A, rows of up to 500.
 func newCkEnv(tb testing.TB, name string, db sqldb.DB, rdb *redis.Client, seats int) *ckEnv {
 	tb.Helper()
 	ctx := context.Background()
-	e := &ckEnv{name: name, db: db, rdb: rdb, prefix: "ck:" + randomHex(4) + ":", clock: &ckClock{}}
+	e := &ckEnv{name: name, db: db, rdb: rdb, prefix: "ck:" + randomHex(4) + ":", clock: &testsvc.Clock{}}
 	st := e.strategy(tb) // skips a strategy that has not landed
 	e.psp = payments.New(payments.WithSeed(1))
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -183,21 +159,25 @@ func (e *ckEnv) strategy(tb testing.TB) strategies.Strategy {
 	return st
 }
 
-// ckServer is one server process: a Server behind its own httptest listener.
+// testTable is the server's error table as far as checkout's answers go.
+var testTable = slices.Concat(api.Common, Errors, api.Unknown)
+
+// ckServer is one server process: a Service behind checkout's routes, as the server routes
+// them, on its own httptest listener.
 type ckServer struct {
-	*Server
+	*Service
 	url string
 	reg *prometheus.Registry
 }
 
-// server starts a fresh server on the env's database; tune adjusts its checkout state.
-func (e *ckEnv) server(tb testing.TB, tune func(*checkoutState)) *ckServer {
+// server starts a fresh server on the env's database; tune adjusts its Service.
+func (e *ckEnv) server(tb testing.TB, tune func(*Service)) *ckServer {
 	tb.Helper()
 	return e.serverWith(tb, nil, tune)
 }
 
 // serverWith is server with the strategy wrapped by wrap (when not nil).
-func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strategies.Strategy, tune func(*checkoutState)) *ckServer {
+func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strategies.Strategy, tune func(*Service)) *ckServer {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	st := e.strategy(tb)
@@ -205,27 +185,28 @@ func (e *ckEnv) serverWith(tb testing.TB, wrap func(strategies.Strategy) strateg
 		st = wrap(st)
 	}
 	s, err := New(Config{
-		DB: e.db, Strategy: st, Redis: e.rdb, KeyPrefix: e.prefix + "srv:",
-		PSPURL: e.pspURL, HoldTTL: ckHoldTTL, Registry: reg, Now: e.clock.Now, Failpoints: failpoint.New(),
+		Deps: api.Deps{Table: testTable, Registry: reg, Logger: slog.New(slog.DiscardHandler), Now: e.clock.Now},
+		DB:   e.db, Strategy: st, ChargesInTx: ChargesInTx(st), Bookings: e.store, PSPURL: e.pspURL,
+		Failpoints: failpoint.New(), Lease: ckLease, Idle: ckLease,
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
-	s.checkout.keys.lease = ckLease
-	s.checkout.budget = ckLease * 3 / 4
-	s.checkout.idle = ckLease
 	if tune != nil {
-		tune(s.checkout)
+		tune(s)
 	}
-	hs := httptest.NewServer(s)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /holds/{hold_id}/checkout", s.Handle)
+	mux.HandleFunc("POST /admin/checkout/settle", s.HandleSettle)
+	hs := httptest.NewServer(mux)
 	tb.Cleanup(hs.Close)
-	return &ckServer{Server: s, url: hs.URL, reg: reg}
+	return &ckServer{Service: s, url: hs.URL, reg: reg}
 }
 
 // crashOnce makes the server's executions die at point, once.
-func crashOnce(point string) func(*checkoutState) {
+func crashOnce(point string) func(*Service) {
 	var fired atomic.Bool
-	return func(c *checkoutState) {
+	return func(c *Service) {
 		c.crashAt = func(p string) bool { return p == point && fired.CompareAndSwap(false, true) }
 	}
 }
@@ -237,7 +218,7 @@ func (e *ckEnv) expireLeases() { e.clock.Advance(2*ckLease + time.Second) }
 // hold takes seats for session through the server's strategy.
 func (e *ckEnv) hold(tb testing.TB, s *ckServer, session string, ttl time.Duration, seats ...string) strategies.Hold {
 	tb.Helper()
-	h, err := s.cfg.Strategy.Hold(context.Background(), strategies.HoldRequest{EventID: e.ev.ID, Session: session, Seats: seats, TTL: ttl})
+	h, err := s.strategy.Hold(context.Background(), strategies.HoldRequest{EventID: e.ev.ID, Session: session, Seats: seats, TTL: ttl})
 	if err != nil {
 		tb.Fatalf("hold %v for %s: %v", seats, session, err)
 	}
@@ -472,7 +453,7 @@ func (e *ckEnv) wantDelta(tb testing.TB, b0, r0, c0, booked, refunded, charged i
 // hold_not_found for a strategy whose holds vanish with their locks (redis-lock after a restart).
 func wantGone(tb testing.TB, r ckReply) {
 	tb.Helper()
-	if !(r.status == http.StatusConflict && r.code == codeHoldExpired) && !(r.status == http.StatusNotFound && r.code == codeHoldNotFound) {
+	if !(r.status == http.StatusConflict && r.code == api.CodeHoldExpired) && !(r.status == http.StatusNotFound && r.code == api.CodeHoldNotFound) {
 		tb.Fatalf("checkout: got %v, want 409 hold_expired or 404 hold_not_found", r)
 	}
 }
@@ -515,7 +496,7 @@ func ckValidation(t *testing.T, e *ckEnv) {
 				Error struct{ Code, Field string } `json:"error"`
 			}
 			_ = json.Unmarshal(raw, &eb)
-			if resp.StatusCode != http.StatusBadRequest || eb.Error.Code != codeInvalidRequest || eb.Error.Field != tt.field {
+			if resp.StatusCode != http.StatusBadRequest || eb.Error.Code != api.CodeInvalidRequest || eb.Error.Field != tt.field {
 				t.Errorf("checkout %s: got %d %s, want 400 invalid_request naming %q", tt.name, resp.StatusCode, raw, tt.field)
 			}
 		})
@@ -527,7 +508,7 @@ func ckValidation(t *testing.T, e *ckEnv) {
 	if c := e.psp.Ledger().ChargesFor(h.ID); len(c) != 0 {
 		t.Errorf("processor charged %d times, want 0", len(c))
 	}
-	if err := s.cfg.Strategy.Release(context.Background(), h.ID); err != nil {
+	if err := s.strategy.Release(context.Background(), h.ID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -549,27 +530,27 @@ func ckOutcomes(t *testing.T, e *ckEnv) {
 	if again.status != http.StatusCreated || !again.replayed || again.raw != first.raw {
 		t.Fatalf("replay = %v, want the stored 201 with Idempotent-Replayed", again)
 	}
-	wantCode(t, ckCheckout(t, s, h1.ID, s1, "key-books-1", "card_other"), http.StatusUnprocessableEntity, codeIdempotencyConflict)
+	wantCode(t, ckCheckout(t, s, h1.ID, s1, "key-books-1", "card_other"), http.StatusUnprocessableEntity, api.CodeIdempotencyConflict)
 	// Keys are scoped to the session: another session's same key is another request.
-	wantCode(t, ckCheckout(t, s, h1.ID, s2, "key-books-1", "card_ok"), http.StatusForbidden, codeNotYourHold)
+	wantCode(t, ckCheckout(t, s, h1.ID, s2, "key-books-1", "card_ok"), http.StatusForbidden, api.CodeNotYourHold)
 	// Paid under one key, the hold is sold for every other key, with nothing charged.
-	wantCode(t, ckCheckout(t, s, h1.ID, s1, "key-books-2", "card_ok"), http.StatusConflict, codeHoldSold)
+	wantCode(t, ckCheckout(t, s, h1.ID, s1, "key-books-2", "card_ok"), http.StatusConflict, api.CodeHoldSold)
 
 	h2 := e.hold(t, s, s1, 0, e.seat())
-	wantCode(t, ckCheckout(t, s, h2.ID, s1, "key-decline", payments.DeclinedMethod), http.StatusPaymentRequired, codePaymentDeclined)
+	wantCode(t, ckCheckout(t, s, h2.ID, s1, "key-decline", payments.DeclinedMethod), http.StatusPaymentRequired, api.CodePaymentDeclined)
 	if r := ckCheckout(t, s, h2.ID, s1, "key-decline", payments.DeclinedMethod); r.status != http.StatusPaymentRequired || !r.replayed {
 		t.Fatalf("decline replay = %v, want the stored 402", r)
 	}
 	// A decline leaves the hold alone: another card under a new key books it.
 	wantBooked(t, ckCheckout(t, s, h2.ID, s1, "key-decline-then-ok", "card_ok"), h2.ID)
 
-	wantCode(t, ckCheckout(t, s, "h_nope", s1, "key-unknown", "card_ok"), http.StatusNotFound, codeHoldNotFound)
+	wantCode(t, ckCheckout(t, s, "h_nope", s1, "key-unknown", "card_ok"), http.StatusNotFound, api.CodeHoldNotFound)
 
 	h3 := e.hold(t, s, s1, 0, e.seat())
-	if err := s.cfg.Strategy.Release(context.Background(), h3.ID); err != nil {
+	if err := s.strategy.Release(context.Background(), h3.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, ckCheckout(t, s, h3.ID, s1, "key-released", "card_ok"), http.StatusConflict, codeHoldExpired)
+	wantCode(t, ckCheckout(t, s, h3.ID, s1, "key-released", "card_ok"), http.StatusConflict, api.CodeHoldExpired)
 
 	seat4 := e.seat()
 	h4 := e.hold(t, s, s1, 0, seat4)
@@ -577,10 +558,10 @@ func ckOutcomes(t *testing.T, e *ckEnv) {
 	wantGone(t, ckCheckout(t, s, h4.ID, s1, "key-expired", "card_ok"))
 
 	e.wantDelta(t, b0, r0, c0, 2, 0, 2)
-	if got := ckCounter(t, s.checkout.outcomes.WithLabelValues(e.name, "booked")); got != 2 {
+	if got := ckCounter(t, s.outcomes.WithLabelValues(e.name, "booked")); got != 2 {
 		t.Errorf("outcomes_total{booked} = %v, want 2", got)
 	}
-	if got := ckCounter(t, s.checkout.outcomes.WithLabelValues(e.name, "replayed")); got != 2 {
+	if got := ckCounter(t, s.outcomes.WithLabelValues(e.name, "replayed")); got != 2 {
 		t.Errorf("outcomes_total{replayed} = %v, want 2", got)
 	}
 	families, err := s.reg.Gather()
@@ -651,7 +632,7 @@ func ckRetries(t *testing.T, e *ckEnv) {
 		wg.Wait()
 		close(release)
 		for i, r := range replies {
-			if r.status != http.StatusConflict || r.code != codeIdempotencyInProgress {
+			if r.status != http.StatusConflict || r.code != api.CodeIdempotencyInProgress {
 				t.Errorf("duplicate %d while the first runs: %v, want 409 idempotency_in_progress", i, r)
 			}
 		}
@@ -699,8 +680,8 @@ func ckRetries(t *testing.T, e *ckEnv) {
 			switch {
 			case r.status == http.StatusCreated:
 				booked++
-			case r.status == http.StatusConflict && r.code == codeHoldSold:
-			case r.status == http.StatusConflict && r.code == codeHoldLost && r.refundID != "":
+			case r.status == http.StatusConflict && r.code == api.CodeHoldSold:
+			case r.status == http.StatusConflict && r.code == api.CodeHoldLost && r.refundID != "":
 				refunds++
 			default:
 				t.Errorf("request %d: %v, want 201, 409 hold_sold or 409 hold_lost with a refund", i, r)
@@ -726,7 +707,7 @@ type ckCrashCase struct {
 	crashes   []string
 	loseAfter int // -1: the hold is never lost
 	completer bool
-	want      string // "booked", codeHoldLost or "gone" (hold_expired or hold_not_found)
+	want      string // "booked", api.CodeHoldLost or "gone" (hold_expired or hold_not_found)
 }
 
 var ckCrashCases = []ckCrashCase{
@@ -736,10 +717,10 @@ var ckCrashCases = []ckCrashCase{
 	{"confirmed", []string{crashConfirmed}, -1, true, "booked"},
 	{"booked", []string{crashBooked}, -1, false, "booked"},
 	{"booked, by completer", []string{crashBooked}, -1, true, "booked"},
-	{"charged, hold lost", []string{crashCharged}, 0, false, codeHoldLost},
-	{"charged, hold lost, refund decided", []string{crashCharged, crashRefundDecided}, 0, true, codeHoldLost},
-	{"charged, hold lost, refunded", []string{crashCharged, crashRefunded}, 0, false, codeHoldLost},
-	{"charge requested, hold lost", []string{crashChargeRequested}, 0, false, codeHoldLost},
+	{"charged, hold lost", []string{crashCharged}, 0, false, api.CodeHoldLost},
+	{"charged, hold lost, refund decided", []string{crashCharged, crashRefundDecided}, 0, true, api.CodeHoldLost},
+	{"charged, hold lost, refunded", []string{crashCharged, crashRefunded}, 0, false, api.CodeHoldLost},
+	{"charge requested, hold lost", []string{crashChargeRequested}, 0, false, api.CodeHoldLost},
 	{"started, hold lost", []string{crashStarted}, 0, true, "gone"},
 }
 
@@ -761,7 +742,7 @@ func ckCrashPoints(t *testing.T, e *ckEnv) {
 			}
 			// Until its lease expires, the dead execution still owns the key.
 			if j == 0 {
-				wantCode(t, ckCheckout(t, base, h.ID, s1, key, "card_ok"), http.StatusConflict, codeIdempotencyInProgress)
+				wantCode(t, ckCheckout(t, base, h.ID, s1, key, "card_ok"), http.StatusConflict, api.CodeIdempotencyInProgress)
 			}
 			if j == tc.loseAfter {
 				e.loseHold(t, s, e.sess("c2"), seat)
@@ -786,8 +767,8 @@ func ckCrashPoints(t *testing.T, e *ckEnv) {
 		case "booked":
 			wantBooked(t, r, h.ID)
 			wantBookings++
-		case codeHoldLost:
-			wantCode(t, r, http.StatusConflict, codeHoldLost)
+		case api.CodeHoldLost:
+			wantCode(t, r, http.StatusConflict, api.CodeHoldLost)
 			if r.refundID == "" {
 				t.Fatalf("%s: hold_lost without a refund_id: %v", tc.name, r)
 			}
@@ -838,7 +819,7 @@ func ckForgetfulStrategy(t *testing.T, e *ckEnv) {
 func ckFailpoints(t *testing.T, e *ckEnv) {
 	b0, r0, c0 := e.counts(t)
 	s := e.server(t, nil)
-	fp := s.cfg.Failpoints
+	fp := s.failpoints
 	s1 := e.sess("fp1")
 	arm := func(point string) {
 		t.Helper()
@@ -850,7 +831,7 @@ func ckFailpoints(t *testing.T, e *ckEnv) {
 		h := e.hold(t, s, s1, 0, e.seat())
 		key := "fp-key-" + point
 		arm(point)
-		wantCode(t, ckCheckout(t, s, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+		wantCode(t, ckCheckout(t, s, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, api.CodeUnavailable)
 		if st := fp.List(); len(st) != 1 || st[0].Hits != 1 {
 			t.Fatalf("failpoints after one checkout: %+v, want %s hit once", st, point)
 		}
@@ -865,9 +846,9 @@ func ckFailpoints(t *testing.T, e *ckEnv) {
 	e.loseHold(t, s, e.sess("fp2"), seat)
 	e.expireLeases()
 	arm(failpoint.BeforeRefund)
-	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusServiceUnavailable, api.CodeUnavailable)
 	fp.Disarm(failpoint.BeforeRefund)
-	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusConflict, codeHoldLost)
+	wantCode(t, ckCheckout(t, s, h.ID, s1, "fp-key-refund", "card_ok"), http.StatusConflict, api.CodeHoldLost)
 	e.wantDelta(t, b0, r0, c0, 2, 1, 3)
 }
 
@@ -917,10 +898,10 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	}
 	other := make(chan holdResult, 1)
 	go func() {
-		h, err := s.cfg.Strategy.Hold(ctx, strategies.HoldRequest{EventID: e.ev.ID, Session: s2, Seats: []string{seat}})
+		h, err := s.strategy.Hold(ctx, strategies.HoldRequest{EventID: e.ev.ID, Session: s2, Seats: []string{seat}})
 		other <- holdResult{h, err}
 	}()
-	if s.checkout.inTx {
+	if s.inTx {
 		// The other hold waits for the seat's lock, held by the transaction that charges.
 		r1 := <-done
 		o := <-other
@@ -937,7 +918,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 	if o.err != nil {
 		t.Fatalf("the other buyer could not take the expired seat: %v", o.err)
 	}
-	wantCode(t, r1, http.StatusConflict, codeHoldLost)
+	wantCode(t, r1, http.StatusConflict, api.CodeHoldLost)
 	if r1.refundID == "" {
 		t.Fatalf("hold_lost without refund_id: %v", r1)
 	}
@@ -949,7 +930,7 @@ func ckProcessorSlowerThanHold(t *testing.T, e *ckEnv) {
 // resumable; the retries never charge twice.
 func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 	b0, r0, c0 := e.counts(t)
-	fast := func(c *checkoutState) {
+	fast := func(c *Service) {
 		psp, err := payments.NewClient(e.pspURL, payments.WithTimeout(300*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
@@ -982,7 +963,7 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 			key := fmt.Sprintf("unknown-key-%d", i)
 			setFaults(tt.faults)
 			for attempt := range 2 {
-				wantCode(t, ckCheckout(t, tt.srv, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+				wantCode(t, ckCheckout(t, tt.srv, h.ID, s1, key, "card_ok"), http.StatusServiceUnavailable, api.CodeUnavailable)
 				want := 0
 				if tt.wantCharged {
 					want = 1
@@ -1012,11 +993,11 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 		e.expireLeases()
 		setFaults(payments.Faults{LostResponseRate: 1})
 		for range 2 {
-			wantCode(t, ckCheckout(t, s, h.ID, s1, "lost-refund-key", "card_ok"), http.StatusServiceUnavailable, codeUnavailable)
+			wantCode(t, ckCheckout(t, s, h.ID, s1, "lost-refund-key", "card_ok"), http.StatusServiceUnavailable, api.CodeUnavailable)
 		}
 		setFaults(payments.Faults{})
 		r := ckCheckout(t, s, h.ID, s1, "lost-refund-key", "card_ok")
-		wantCode(t, r, http.StatusConflict, codeHoldLost)
+		wantCode(t, r, http.StatusConflict, api.CodeHoldLost)
 		l := e.psp.Ledger()
 		charges := l.ChargesFor(h.ID)
 		if len(charges) != 1 {
@@ -1025,22 +1006,15 @@ func ckUnknownOutcomes(t *testing.T, e *ckEnv) {
 		if rf, ok := l.RefundOf(charges[0].ID); !ok || rf.ID != r.refundID {
 			t.Fatalf("refund of %s = %+v, want %s", charges[0].ID, rf, r.refundID)
 		}
-		// The ledger endpoint shows the refund the way the checker reads it.
-		resp, err := ckHTTP.Get(s.url + "/admin/ledger?event=" + e.ev.ID)
+		// Refunds lists the refund the way the ledger shows it to the checker.
+		refunds, err := s.Refunds(context.Background(), e.ev.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		var led struct {
-			Refunds []RefundRecord `json:"refunds"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&led); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.ContainsFunc(led.Refunds, func(x RefundRecord) bool {
-			return x.RefundID == r.refundID && x.HoldID == h.ID && x.Reason == "hold_lost" && x.AmountCents == 5000
+		if !slices.ContainsFunc(refunds, func(x RefundRecord) bool {
+			return x.RefundID == r.refundID && x.ChargeID == charges[0].ID && x.HoldID == h.ID && x.Reason == "hold_lost" && x.AmountCents == 5000
 		}) {
-			t.Errorf("GET /admin/ledger refunds = %+v, want %s for hold %s", led.Refunds, r.refundID, h.ID)
+			t.Errorf("Refunds = %+v, want %s of charge %s for hold %s", refunds, r.refundID, charges[0].ID, h.ID)
 		}
 	})
 

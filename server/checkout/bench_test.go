@@ -1,4 +1,4 @@
-package server
+package checkout
 
 import (
 	"context"
@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 	"stampede/server/payments"
@@ -26,8 +24,8 @@ import (
 // hold is not timed). They report latency percentiles of the checkout request and, per
 // connection tag, the mean and longest wait for a pooled database connection.
 //
-//	go test -run XXX -bench 'BenchmarkCheckout$' -benchtime 400x ./server
-//	go test -run XXX -bench 'BenchmarkCheckoutSlowProcessor' -benchtime 100x ./server
+//	go test -run XXX -bench 'BenchmarkCheckout$' -benchtime 400x ./server/checkout
+//	go test -run XXX -bench 'BenchmarkCheckoutSlowProcessor' -benchtime 100x ./server/checkout
 
 // ckBenchOpts shape one benchmark.
 type ckBenchOpts struct {
@@ -50,13 +48,7 @@ func BenchmarkCheckoutSlowProcessor(b *testing.B) {
 }
 
 func ckBenchAll(b *testing.B, o ckBenchOpts) {
-	_, url := testsvc.Redis(b)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	b.Cleanup(func() { _ = rdb.Close() })
+	_, rdb := testsvc.RedisClient(b)
 	for _, dialect := range testsvc.Dialects {
 		dsn := testsvc.DB(b, dialect)
 		migrated := false
@@ -84,7 +76,7 @@ func ckBenchAll(b *testing.B, o ckBenchOpts) {
 func ckBench(b *testing.B, e *ckEnv, o ckBenchOpts) {
 	s := e.server(b, nil)
 	// Long enough for the slowest checkout of a starved pool.
-	s.checkout.keys.lease, s.checkout.budget = 2*time.Minute, 90*time.Second
+	s.keys.lease, s.budget = 2*time.Minute, 90*time.Second
 	session := e.sess("bench")
 	holds := make([]string, b.N)
 	for i := range holds {

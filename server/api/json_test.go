@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"encoding/json"
@@ -39,28 +39,28 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "nested field", body: `{"sections":[{"rows":"x"}]}`, wantStatus: 400, wantField: "sections.rows", wantMsg: "want integer"},
 		{name: "array at top", body: `[1,2]`, wantStatus: 400, wantMsg: "want a JSON object, got array"},
 		{name: "two objects", body: `{"quantity":1}{"quantity":2}`, wantStatus: 400, wantMsg: "unexpected data after"},
-		{name: "too large", body: `{"tier":"` + strings.Repeat("x", maxBodyBytes) + `"}`, wantStatus: 413, wantMsg: "larger than 1048576 bytes"},
+		{name: "too large", body: `{"tier":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, wantStatus: 413, wantMsg: "larger than 1048576 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(tc.body))
 			var v decodeTarget
-			err := decodeJSON(r, &v)
+			err := DecodeJSON(r, &v)
 			if tc.wantStatus == 0 {
 				if err != nil {
-					t.Fatalf("decodeJSON(%q) = %v, want nil", tc.body, err)
+					t.Fatalf("DecodeJSON(%q) = %v, want nil", tc.body, err)
 				}
 				return
 			}
-			var ae *apiError
+			var ae *Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("decodeJSON(%q) = %v (%T), want *apiError", tc.body, err, err)
+				t.Fatalf("DecodeJSON(%q) = %v (%T), want *Error", tc.body, err, err)
 			}
-			if ae.Status != tc.wantStatus || ae.Code != codeInvalidRequest || ae.Field != tc.wantField {
-				t.Errorf("decodeJSON(%q) = status %d code %q field %q, want %d invalid_request %q", tc.body, ae.Status, ae.Code, ae.Field, tc.wantStatus, tc.wantField)
+			if ae.Status != tc.wantStatus || ae.Code != CodeInvalidRequest || ae.Field != tc.wantField {
+				t.Errorf("DecodeJSON(%q) = status %d code %q field %q, want %d invalid_request %q", tc.body, ae.Status, ae.Code, ae.Field, tc.wantStatus, tc.wantField)
 			}
 			if !strings.Contains(ae.Message, tc.wantMsg) {
-				t.Errorf("decodeJSON(%q) message %q, want it to contain %q", tc.body, ae.Message, tc.wantMsg)
+				t.Errorf("DecodeJSON(%q) message %q, want it to contain %q", tc.body, ae.Message, tc.wantMsg)
 			}
 		})
 	}
@@ -75,78 +75,34 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(body))
 		var v decodeTarget
-		err := decodeJSON(r, &v)
+		err := DecodeJSON(r, &v)
 		if err == nil {
 			return
 		}
-		var ae *apiError
-		if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != codeInvalidRequest {
-			t.Fatalf("decodeJSON(%q) = %#v, want a 4xx invalid_request", body, err)
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != CodeInvalidRequest {
+			t.Fatalf("DecodeJSON(%q) = %#v, want a 4xx invalid_request", body, err)
 		}
 	})
 }
 
 func TestWriteJSON(t *testing.T) {
 	w := httptest.NewRecorder()
-	writeJSON(w, http.StatusCreated, map[string]int{"a": 1})
+	WriteJSON(w, http.StatusCreated, map[string]int{"a": 1})
 	if w.Code != http.StatusCreated || w.Header().Get("Content-Type") != "application/json" {
-		t.Fatalf("writeJSON: status %d content type %q, want 201 application/json", w.Code, w.Header().Get("Content-Type"))
+		t.Fatalf("WriteJSON: status %d content type %q, want 201 application/json", w.Code, w.Header().Get("Content-Type"))
 	}
 	var got map[string]int
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got["a"] != 1 {
-		t.Fatalf("writeJSON body %q: %v", w.Body.String(), err)
+		t.Fatalf("WriteJSON body %q: %v", w.Body.String(), err)
 	}
 	if w.Header().Get("Content-Length") != "8" {
 		t.Errorf("Content-Length = %q, want 8 for %q", w.Header().Get("Content-Length"), w.Body.String())
 	}
 
 	w = httptest.NewRecorder()
-	writeJSON(w, http.StatusOK, map[string]any{"f": func() {}})
+	WriteJSON(w, http.StatusOK, map[string]any{"f": func() {}})
 	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `"internal"`) {
-		t.Errorf("writeJSON(unencodable) = %d %q, want 500 internal", w.Code, w.Body.String())
+		t.Errorf("WriteJSON(unencodable) = %d %q, want 500 internal", w.Code, w.Body.String())
 	}
-}
-
-// FuzzHoldRequest checks the hold request's decoding and validation together: no body panics,
-// every refusal is a 4xx invalid_request, and every accepted request is exactly one of 1..10
-// distinct non-empty seats or a tier with a quantity of 1..10.
-func FuzzHoldRequest(f *testing.F) {
-	for _, s := range []string{
-		`{"seats":["A-1-1"]}`, `{"tier":"floor","quantity":2}`, `{"seats":["A-1-1"],"tier":"f","quantity":1}`,
-		`{"seats":[]}`, `{"seats":["A","A"]}`, `{"quantity":"2","tier":"x"}`, `{"tier":"x","quantity":11}`, `{}`, `null`,
-		`{"seats":null}`, `{"seats":[""]}`, `{"tier":"","quantity":1}`,
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/events/e/holds", strings.NewReader(body))
-		var hr holdRequest
-		err := decodeJSON(r, &hr)
-		if err == nil {
-			err = hr.validate()
-		}
-		if err != nil {
-			var ae *apiError
-			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != codeInvalidRequest || ae.Message == "" {
-				t.Fatalf("hold request %q refused with %#v, want a 4xx invalid_request with a message", body, err)
-			}
-			return
-		}
-		switch {
-		case hr.Seats != nil:
-			seats := *hr.Seats
-			if hr.Tier != nil || hr.Quantity != nil || len(seats) < 1 || len(seats) > maxSeatsPerHold {
-				t.Fatalf("hold request %q accepted as %+v", body, hr)
-			}
-			seen := map[string]bool{}
-			for _, s := range seats {
-				if s == "" || len(s) > maxSeatIDLen || seen[s] {
-					t.Fatalf("hold request %q accepted with seat %q", body, s)
-				}
-				seen[s] = true
-			}
-		case hr.Tier == nil || *hr.Tier == "" || hr.Quantity == nil || *hr.Quantity < 1 || *hr.Quantity > maxQuantityPerHold:
-			t.Fatalf("hold request %q accepted as tier %v quantity %v", body, hr.Tier, hr.Quantity)
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package server
+package waitingroom
 
 import (
 	"crypto/hmac"
@@ -33,34 +33,34 @@ const (
 // carrying a valid signature; callers wrap it with what they were parsing.
 var errBadSignedValue = errors.New("malformed or forged")
 
-// wrSigner signs and checks tokens and tickets with one secret. It is safe for concurrent use.
-type wrSigner struct {
+// signer signs and checks tokens and tickets with one secret. It is safe for concurrent use.
+type signer struct {
 	secret []byte
 }
 
-// newSigner returns a wrSigner over secret, or over 32 random bytes when secret is empty. The
+// newSigner returns a signer over secret, or over 32 random bytes when secret is empty. The
 // second result reports whether the secret was generated: such a secret dies with the process,
 // so tokens from a restarted or another process are refused (give every process the same
-// AdmissionSecret).
-func newSigner(secret []byte) (*wrSigner, bool, error) {
+// Config.Secret).
+func newSigner(secret []byte) (*signer, bool, error) {
 	if len(secret) > 0 {
-		return &wrSigner{secret: append([]byte(nil), secret...)}, false, nil
+		return &signer{secret: append([]byte(nil), secret...)}, false, nil
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, false, fmt.Errorf("generate admission secret: %w", err)
 	}
-	return &wrSigner{secret: b}, true, nil
+	return &signer{secret: b}, true, nil
 }
 
-func (g *wrSigner) mac(payload []byte) []byte {
+func (g *signer) mac(payload []byte) []byte {
 	m := hmac.New(sha256.New, g.secret)
 	m.Write(payload)
 	return m.Sum(nil)
 }
 
 // sign joins fields with '|' and returns the signed value.
-func (g *wrSigner) sign(fields ...string) string {
+func (g *signer) sign(fields ...string) string {
 	payload := []byte(strings.Join(fields, "|"))
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(g.mac(payload))
@@ -68,7 +68,7 @@ func (g *wrSigner) sign(fields ...string) string {
 
 // parseSigned checks v's signature and returns its fields when its kind is kind and it has n
 // fields (kind included). Any other value gives errBadSignedValue.
-func (g *wrSigner) parseSigned(v, kind string, n int) ([]string, error) {
+func (g *signer) parseSigned(v, kind string, n int) ([]string, error) {
 	p, s, ok := strings.Cut(v, ".")
 	if !ok || len(v) > 2048 {
 		return nil, errBadSignedValue
@@ -100,25 +100,25 @@ type admissionClaims struct {
 // admissionToken signs an admission of session to event, issued at issued and valid for ttl.
 // Times are kept to the millisecond. The same inputs always give the same token, so every
 // process that reads the same admission record from Redis hands out the same token.
-func (g *wrSigner) admissionToken(event, session string, issued time.Time, ttl time.Duration) string {
+func (g *signer) admissionToken(event, session string, issued time.Time, ttl time.Duration) string {
 	return g.sign(kindAdmission, event, session,
 		strconv.FormatInt(issued.UnixMilli(), 10), strconv.FormatInt(issued.Add(ttl).UnixMilli(), 10))
 }
 
-// Reasons an admission token is refused; each wraps errNotAdmitted, so the error table answers
+// Reasons an admission token is refused; each wraps ErrNotAdmitted, so the error table answers
 // 403 not_admitted, and the message tells the client which.
 var (
-	errTokenMissing      = fmt.Errorf("%w: no admission_token; join the queue at POST /events/{id}/queue first", errNotAdmitted)
-	errTokenForged       = fmt.Errorf("%w: admission token is malformed or its signature is wrong", errNotAdmitted)
-	errTokenOtherEvent   = fmt.Errorf("%w: admission token was issued for another event", errNotAdmitted)
-	errTokenOtherSession = fmt.Errorf("%w: admission token was issued to another session", errNotAdmitted)
-	errTokenExpired      = fmt.Errorf("%w: admission token has expired; join the queue again", errNotAdmitted)
+	errTokenMissing      = fmt.Errorf("%w: no admission_token; join the queue at POST /events/{id}/queue first", ErrNotAdmitted)
+	errTokenForged       = fmt.Errorf("%w: admission token is malformed or its signature is wrong", ErrNotAdmitted)
+	errTokenOtherEvent   = fmt.Errorf("%w: admission token was issued for another event", ErrNotAdmitted)
+	errTokenOtherSession = fmt.Errorf("%w: admission token was issued to another session", ErrNotAdmitted)
+	errTokenExpired      = fmt.Errorf("%w: admission token has expired; join the queue again", ErrNotAdmitted)
 )
 
 // verifyAdmission checks that token admits session to event at now. It returns the admission,
 // or one of errTokenMissing, errTokenForged, errTokenOtherEvent, errTokenOtherSession,
-// errTokenExpired (all wrapping errNotAdmitted).
-func (g *wrSigner) verifyAdmission(token, event, session string, now time.Time) (admissionClaims, error) {
+// errTokenExpired (all wrapping ErrNotAdmitted).
+func (g *signer) verifyAdmission(token, event, session string, now time.Time) (admissionClaims, error) {
 	if token == "" {
 		return admissionClaims{}, errTokenMissing
 	}
@@ -153,16 +153,16 @@ type queueTicket struct {
 }
 
 // ticket signs a queue ticket.
-func (g *wrSigner) ticket(t queueTicket) string {
+func (g *signer) ticket(t queueTicket) string {
 	return g.sign(kindTicket, t.Event, t.Session, t.Run)
 }
 
-// parseTicket checks a ticket's signature and returns what it says; errTicketNotFound (404
+// parseTicket checks a ticket's signature and returns what it says; ErrTicketNotFound (404
 // ticket_not_found) for anything that is not a ticket this server signed.
-func (g *wrSigner) parseTicket(v string) (queueTicket, error) {
+func (g *signer) parseTicket(v string) (queueTicket, error) {
 	f, err := g.parseSigned(v, kindTicket, 4)
 	if err != nil {
-		return queueTicket{}, fmt.Errorf("%w: malformed or forged ticket", errTicketNotFound)
+		return queueTicket{}, fmt.Errorf("%w: malformed or forged ticket", ErrTicketNotFound)
 	}
 	return queueTicket{Event: f[1], Session: f[2], Run: f[3]}, nil
 }

@@ -1,4 +1,4 @@
-package server
+package waitingroom
 
 import (
 	"encoding/json"
@@ -48,9 +48,10 @@ func BenchmarkPositionFrame(b *testing.B) {
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
+		var q Room
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = jsonMsg("position", st, false).frame()
+			_ = q.jsonMsg("position", st, false).frame()
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"encoding/json"
@@ -10,19 +10,19 @@ import (
 	"strconv"
 )
 
-// maxBodyBytes bounds every request body the server decodes (1 MiB): an event spec with hundreds
+// MaxBodyBytes bounds every request body the server decodes (1 MiB): an event spec with hundreds
 // of sections fits many times over, and a client cannot make the server buffer more.
-const maxBodyBytes = 1 << 20
+const MaxBodyBytes = 1 << 20
 
-// decodeJSON reads r's body as one JSON object into v. It is liberal with unknown fields (a newer
-// client may send more) and strict with types. Every failure is an *apiError with status 400, or
-// 413 for a body over maxBodyBytes, whose message names what is wrong, for example
+// DecodeJSON reads r's body as one JSON object into v. It is liberal with unknown fields (a newer
+// client may send more) and strict with types. Every failure is an *Error with status 400, or
+// 413 for a body over MaxBodyBytes, whose message names what is wrong, for example
 // `field "quantity": want integer, got string`.
-func decodeJSON(r *http.Request, v any) error {
+func DecodeJSON(r *http.Request, v any) error {
 	if r.Body == nil || r.Body == http.NoBody {
-		return invalid("", "request body: empty; want a JSON object")
+		return Invalid("", "request body: empty; want a JSON object")
 	}
-	body := http.MaxBytesReader(nil, r.Body, maxBodyBytes)
+	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -33,13 +33,13 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return jsonError(err)
 		}
-		return invalid("", "request body: unexpected data after the JSON object")
+		return Invalid("", "request body: unexpected data after the JSON object")
 	}
 	return nil
 }
 
 // jsonError turns an encoding/json or body-reading error into a client error.
-func jsonError(err error) *apiError {
+func jsonError(err error) *Error {
 	var (
 		mbe *http.MaxBytesError
 		se  *json.SyntaxError
@@ -47,27 +47,27 @@ func jsonError(err error) *apiError {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return &apiError{
+		return &Error{
 			Status:  http.StatusRequestEntityTooLarge,
-			Code:    codeInvalidRequest,
+			Code:    CodeInvalidRequest,
 			Message: fmt.Sprintf("request body: larger than %d bytes", mbe.Limit),
 			Cause:   err,
 		}
 	case errors.Is(err, io.EOF):
-		return invalid("", "request body: empty; want a JSON object")
+		return Invalid("", "request body: empty; want a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return invalid("", "request body: malformed JSON: unexpected end of input")
+		return Invalid("", "request body: malformed JSON: unexpected end of input")
 	case errors.As(err, &se):
-		return invalid("", "request body: malformed JSON at byte %d: %s", se.Offset, se.Error())
+		return Invalid("", "request body: malformed JSON at byte %d: %s", se.Offset, se.Error())
 	case errors.As(err, &te):
 		if te.Field == "" {
-			return invalid("", "request body: want a JSON object, got %s", te.Value)
+			return Invalid("", "request body: want a JSON object, got %s", te.Value)
 		}
-		return invalid(te.Field, "field %q: want %s, got %s", te.Field, jsonKind(te.Type), te.Value)
+		return Invalid(te.Field, "field %q: want %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 	}
 	// Errors from a field's own UnmarshalJSON (none of our request types has one) and read
 	// errors of the connection.
-	return invalid("", "request body: %s", err.Error())
+	return Invalid("", "request body: %s", err.Error())
 }
 
 // jsonKind names a Go type the way a JSON client thinks of it.
@@ -96,19 +96,19 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// writeJSON sends v as JSON with status. v is encoded before anything is written, so an encoding
+// WriteJSON sends v as JSON with status. v is encoded before anything is written, so an encoding
 // failure is still a clean 500.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
 		status = http.StatusInternalServerError
 	}
-	writeRawJSON(w, status, b)
+	WriteRawJSON(w, status, b)
 }
 
-// writeRawJSON sends b, which must already be JSON, with status.
-func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+// WriteRawJSON sends b, which must already be JSON, with status.
+func WriteRawJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
