@@ -46,6 +46,8 @@ type Scenario struct {
 	// package can name it in its own errors.
 	FaultLines []int
 	SLO        SLO
+	// Gate is the regression gate's tolerances (see Gate); nil gates nothing.
+	Gate Gate
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
 }
@@ -214,6 +216,7 @@ type file struct {
 	WaitingRoom    *fileWaiting     `yaml:"waiting_room"`
 	Faults         []map[string]any `yaml:"faults"`
 	SLO            *fileSLO         `yaml:"slo"`
+	Gate           map[string]any   `yaml:"gate"`
 }
 
 type fileInventory struct {
@@ -577,6 +580,7 @@ func (v *validator) build(f *file) *Scenario {
 			sc.SLO.ErrorRateSet = true
 		}
 	}
+	sc.Gate = v.gate(f.Gate)
 	return sc
 }
 
