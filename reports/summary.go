@@ -33,6 +33,10 @@ type Summary struct {
 	// Verdict is pass only when every run passed.
 	Verdict string `json:"verdict"`
 	Runs    []Run  `json:"runs"`
+
+	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
+	// service versions); nil in summaries written before it existed.
+	Provenance *Provenance `json:"provenance,omitempty"`
 }
 
 // Run is one strategy on one database (or one external target).
@@ -67,6 +71,9 @@ type Run struct {
 	// ChargedCents and RefundedCents come from the processor's ledger.
 	ChargedCents  int64 `json:"charged_cents"`
 	RefundedCents int64 `json:"refunded_cents"`
+	// Capacity is the highest arrival rate, in users per second, at which the run held its
+	// SLOs, when it searched for one; 0 when it did not.
+	Capacity float64 `json:"capacity,omitempty"`
 
 	// Pool is the database pool wait and connection hold time per conn tag.
 	Pool   map[string]PoolStats `json:"pool,omitempty"`
