@@ -1,9 +1,7 @@
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -199,20 +197,9 @@ func (s *Summary) Finish() {
 	}
 }
 
-// Load reads summary.json from dir.
+// Load reads summary.json from dir (see LoadFile).
 func Load(dir string) (*Summary, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return nil, fmt.Errorf("read summary: %w", err)
-	}
-	var s Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "summary.json"), err)
-	}
-	if s.Schema != SchemaVersion {
-		return nil, fmt.Errorf("summary.json schema %q: this stampede reads %q", s.Schema, SchemaVersion)
-	}
-	return &s, nil
+	return LoadFile(filepath.Join(dir, SummaryFile))
 }
 
 func fmtVal(v float64, unit string) string {
