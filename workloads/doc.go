@@ -6,7 +6,8 @@
 // strategies.
 //
 // The files follow one concern each: scenario.go (the Scenario spec and its validation, with
-// errors that name the file, line and field), pacer.go (arrival profiles behind the one-method
+// errors that name the file, line and field), gate.go (the gate: section's tolerances and the
+// metrics they name), pacer.go (arrival profiles behind the one-method
 // Pacer interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
 // ok/fail/info classification), flows.go (browse, buy with the waiting room, bot),
 // driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go

@@ -187,3 +187,15 @@ func TestGateMetrics(t *testing.T) {
 		t.Error("IsBusinessCode disagrees with the error rate's business codes")
 	}
 }
+
+func TestQuickstartGate(t *testing.T) {
+	sc := loadScenario(t, "quickstart.yaml")
+	for _, m := range []string{"hold_p99", "checkout_p99", "throughput", "error_rate", "bookings", "lost_holds"} {
+		if _, ok := sc.Gate.Lookup(m); !ok {
+			t.Errorf("quickstart gates no %s (gate %+v)", m, sc.Gate)
+		}
+	}
+	if tol, _ := sc.Gate.Lookup("error_rate"); tol.Kind != Points || tol.Limit != 1 {
+		t.Errorf("quickstart error_rate tolerance %+v, want 1 percentage point", tol)
+	}
+}
