@@ -11,8 +11,8 @@
 // runs a side at alpha 0.05, and says so instead of comparing two numbers.
 //
 // The files: load.go (Side and Load: reading runs from paths), compare.go (Compare, Result,
-// the per-cell metrics), metrics.go (what each metric reads from a run), stats.go (the
-// statistics), provenance.go (whether the two sides are fair to compare: refusal of different
+// the per-cell metrics), options.go (alpha, confidence, force), metrics.go (what each metric
+// reads from a run), stats.go (the statistics), provenance.go (whether the two sides are fair to compare: refusal of different
 // scenarios or schemas, warnings on different seeds, machines or service versions), gate.go
 // (Gate: tolerances applied, correctness first), markdown.go and json.go (the outputs) and
 // charts.go (side-by-side chart data for reports).
