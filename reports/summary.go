@@ -1,9 +1,7 @@
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -33,6 +31,10 @@ type Summary struct {
 	// Verdict is pass only when every run passed.
 	Verdict string `json:"verdict"`
 	Runs    []Run  `json:"runs"`
+
+	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
+	// service versions); nil in summaries written before it existed.
+	Provenance *Provenance `json:"provenance,omitempty"`
 }
 
 // Run is one strategy on one database (or one external target).
@@ -67,6 +69,9 @@ type Run struct {
 	// ChargedCents and RefundedCents come from the processor's ledger.
 	ChargedCents  int64 `json:"charged_cents"`
 	RefundedCents int64 `json:"refunded_cents"`
+	// Capacity is the highest arrival rate, in users per second, at which the run held its
+	// SLOs, when it searched for one; 0 when it did not.
+	Capacity float64 `json:"capacity,omitempty"`
 
 	// Pool is the database pool wait and connection hold time per conn tag.
 	Pool   map[string]PoolStats `json:"pool,omitempty"`
@@ -207,20 +212,9 @@ func (s *Summary) Finish() {
 	}
 }
 
-// Load reads summary.json from dir.
+// Load reads summary.json from dir (see LoadFile).
 func Load(dir string) (*Summary, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return nil, fmt.Errorf("read summary: %w", err)
-	}
-	var s Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "summary.json"), err)
-	}
-	if s.Schema != SchemaVersion {
-		return nil, fmt.Errorf("summary.json schema %q: this stampede reads %q", s.Schema, SchemaVersion)
-	}
-	return &s, nil
+	return LoadFile(filepath.Join(dir, SummaryFile))
 }
 
 func fmtVal(v float64, unit Unit) string {

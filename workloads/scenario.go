@@ -44,6 +44,8 @@ type Scenario struct {
 	// package can name it in its own errors.
 	FaultLines []int
 	SLO        SLO
+	// Gate is the regression gate's tolerances (see Gate); nil gates nothing.
+	Gate Gate
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
 }
@@ -84,6 +86,7 @@ type file struct {
 	WaitingRoom    *fileWaiting     `yaml:"waiting_room"`
 	Faults         []map[string]any `yaml:"faults"`
 	SLO            *fileSLO         `yaml:"slo"`
+	Gate           map[string]any   `yaml:"gate"`
 }
 
 // fileWaiting mirrors the waiting_room section of a scenario file.
@@ -195,5 +198,6 @@ func (v *validator) build(f *file) *Scenario {
 		}
 	}
 	sc.SLO = v.slo(f.SLO)
+	sc.Gate = v.gate(f.Gate)
 	return sc
 }

@@ -16,7 +16,7 @@ func TestSubcommandFlags(t *testing.T) {
 	}
 	os.Stderr = devnull
 	t.Cleanup(func() { os.Stderr = stderr; devnull.Close() })
-	for _, cmd := range []string{"serve", "psp", "drive", "check", "run", "report"} {
+	for _, cmd := range []string{"serve", "psp", "drive", "check", "run", "report", "compare"} {
 		if got := realMain([]string{cmd, "-h"}); got != 0 {
 			t.Errorf("stampede %s -h exited %d, want 0", cmd, got)
 		}

@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"run":     {"run a scenario end to end: services, server, herd, faults, checker, report", cmdRun},
 		"report":  {"re-render the reports of a run directory", cmdReport},
 		"chaos":   {"list the faults (stampede chaos list)", cmdChaos},
+		"compare": {"compare a candidate's runs with a baseline's, with significance, and gate regressions", cmdCompare},
 		"version": {"print the version", cmdVersion},
 	}
 }
