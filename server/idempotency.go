@@ -242,7 +242,7 @@ func (ks *keyStore) save(ctx context.Context, k *idemKey, extra ...func(sqldb.Tx
 		return nil
 	}
 	if len(extra) == 0 {
-		return write(dbQuerier{ks.db, connTagIdempotency})
+		return write(sqldb.OnPool(ks.db, connTagIdempotency))
 	}
 	return ks.db.Tx(ctx, connTagIdempotency, func(tx sqldb.Tx) error {
 		if err := write(tx); err != nil {
@@ -360,24 +360,6 @@ func (ks *keyStore) refundRecords(ctx context.Context, eventID string) ([]Refund
 		return nil, fmt.Errorf("list refunds of event %s: %w", eventID, err)
 	}
 	return out, nil
-}
-
-// dbQuerier runs statements outside a transaction with one tag: a sqldb.DB seen as a Querier.
-type dbQuerier struct {
-	db  sqldb.DB
-	tag string
-}
-
-func (q dbQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return q.db.Exec(ctx, q.tag, query, args...)
-}
-
-func (q dbQuerier) Query(ctx context.Context, query string, scan func(sqldb.Rows) error, args ...any) error {
-	return q.db.Query(ctx, q.tag, query, scan, args...)
-}
-
-func (q dbQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
-	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
 }
 
 // duplicateKey reports a unique or primary key violation (PostgreSQL 23505, MySQL 1062).

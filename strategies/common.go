@@ -175,27 +175,6 @@ func uniqueViolation(err error) bool {
 	return errors.As(err, &me) && me.Number == 1062
 }
 
-// onDB runs single statements on db with a fixed tag, so code written against sqldb.Querier
-// works both inside a transaction and on the pool.
-type onDB struct {
-	db  sqldb.DB
-	tag string
-}
-
-var _ sqldb.Querier = onDB{}
-
-func (q onDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return q.db.Exec(ctx, q.tag, query, args...)
-}
-
-func (q onDB) Query(ctx context.Context, query string, scan func(sqldb.Rows) error, args ...any) error {
-	return q.db.Query(ctx, q.tag, query, scan, args...)
-}
-
-func (q onDB) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
-	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
-}
-
 // safetyNetIndex is the optional UNIQUE index on booked seats.
 const safetyNetIndex = "booking_seats_unique"
 
@@ -389,7 +368,7 @@ func newBookingID(requested string) string {
 
 // GetHold returns a hold with its implicit status (expired once past its expiry).
 func (b *sqlBase) GetHold(ctx context.Context, holdID string) (Hold, error) {
-	h, err := loadHold(ctx, onDB{b.db, tagRead}, holdID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(b.db, tagRead), holdID, false)
 	if err != nil {
 		return h, err
 	}
@@ -488,7 +467,7 @@ func availability(ctx context.Context, db sqldb.DB, eventID string, now time.Tim
 		return a, fmt.Errorf("read tiers of %s: %w", eventID, err)
 	}
 	if len(a.Seats) == 0 && len(a.Tiers) == 0 {
-		if err := eventExists(ctx, onDB{db, tagRead}, eventID); err != nil {
+		if err := eventExists(ctx, sqldb.OnPool(db, tagRead), eventID); err != nil {
 			return a, err
 		}
 	}
@@ -641,7 +620,7 @@ func markHoldSold(ctx context.Context, tx sqldb.Querier, holdID, bookingID strin
 // still held by it become available, a GA hold's units return from held to available, and the
 // hold becomes released. An expired or released hold is not an error; a sold one is ErrHoldSold.
 func (b *sqlBase) release(ctx context.Context, holdID string) error {
-	h, err := loadHold(ctx, onDB{b.db, tagHold}, holdID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(b.db, tagHold), holdID, false)
 	if err != nil {
 		return err
 	}

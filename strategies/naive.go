@@ -45,7 +45,7 @@ func (n *naive) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	}
 	now := n.now()
 	h := newHold(r, now)
-	q := onDB{n.db, tagHold}
+	q := sqldb.OnPool(n.db, tagHold)
 	if h.Tier != "" {
 		var t tierRow
 		err := q.QueryRow(ctx, "SELECT capacity, price_cents, available, held, sold FROM ga_tiers WHERE event_id = ? AND tier = ?",
@@ -88,7 +88,7 @@ func (n *naive) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 // Confirm reads the hold's status and, if it is not sold or released, charges and writes the
 // sale without checking whose the seats are now.
 func (n *naive) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	q := onDB{n.db, tagCheckout}
+	q := sqldb.OnPool(n.db, tagCheckout)
 	h, err := loadHold(ctx, q, r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)

@@ -83,7 +83,7 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 // nothing charged: pessimistic never loses a hold after the charge, except when the database
 // fails between the charge and the commit (ErrHoldLost).
 func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	h, err := loadHold(ctx, onDB{p.db, tagCheckout}, r.HoldID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(p.db, tagCheckout), r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)
 	}

@@ -255,7 +255,7 @@ func (s *RedisLock) event(ctx context.Context, id string) (*rlEvent, error) {
 }
 
 func (s *RedisLock) loadEvent(ctx context.Context, id string) (*rlEvent, error) {
-	q := onDB{s.db, tagRead}
+	q := sqldb.OnPool(s.db, tagRead)
 	if err := eventExists(ctx, q, id); err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (s *RedisLock) seedOnce(ctx context.Context, eventID string) error {
 	if err != nil {
 		return err
 	}
-	q := onDB{s.db, tagRead}
+	q := sqldb.OnPool(s.db, tagRead)
 	var maxFence int64
 	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(fence), 0) FROM seats WHERE event_id = ?", []any{&maxFence}, eventID); err != nil {
 		return fmt.Errorf("read fences of %s: %w", eventID, err)
@@ -521,7 +521,7 @@ func holdFromHash(id string, m map[string]string) Hold {
 // soldHold reads the holds row that a confirm writes for a sold hold (ErrHoldNotFound when
 // there is none).
 func (s *RedisLock) soldHold(ctx context.Context, id string) (Hold, error) {
-	return loadHold(ctx, onDB{s.db, tagRead}, id, false)
+	return loadHold(ctx, sqldb.OnPool(s.db, tagRead), id, false)
 }
 
 // GetHold returns a hold with its current status: from Redis while it keeps the hold, from the

@@ -188,12 +188,12 @@ func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error)
 		return h, err
 	}
 	now := s.now()
-	states, err := seatStates(ctx, onDB{s.db, tagHold}, r.EventID, r.Seats, now)
+	states, err := seatStates(ctx, sqldb.OnPool(s.db, tagHold), r.EventID, r.Seats, now)
 	if err != nil {
 		return Hold{}, err
 	}
 	if len(states) < len(r.Seats) {
-		return Hold{}, missingSeat(ctx, onDB{s.db, tagHold}, r.EventID, r.Seats, states)
+		return Hold{}, missingSeat(ctx, sqldb.OnPool(s.db, tagHold), r.EventID, r.Seats, states)
 	}
 	if taken := takenSeats(r.Seats, states); len(taken) > 0 {
 		return Hold{}, &UnavailableError{Seats: taken}
@@ -312,7 +312,7 @@ func (s *SkipLocked) tier(ctx context.Context, eventID, tier string) (*slTier, e
 	err := s.db.QueryRow(ctx, tagHold, "SELECT capacity, price_cents, available FROM ga_tiers WHERE event_id = ? AND tier = ?",
 		[]any{&capacity, &price, &avail}, eventID, tier)
 	if errors.Is(err, sqldb.ErrNoRows) {
-		return nil, missingTier(ctx, onDB{s.db, tagHold}, eventID, tier)
+		return nil, missingTier(ctx, sqldb.OnPool(s.db, tagHold), eventID, tier)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read tier %s: %w", tier, err)
@@ -368,7 +368,7 @@ func (s *SkipLocked) afterShort(ctx context.Context, tag, eventID, tier string, 
 	if err := s.db.QueryRow(ctx, tag, "SELECT available FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&avail}, eventID, tier); err != nil {
 		return fmt.Errorf("read tier %s: %w", tier, err)
 	}
-	free, err := countFreeUnits(ctx, onDB{s.db, tag}, eventID, tier, now)
+	free, err := countFreeUnits(ctx, sqldb.OnPool(s.db, tag), eventID, tier, now)
 	if err != nil {
 		return err
 	}
@@ -662,7 +662,7 @@ func (s *SkipLocked) RefillAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, k := range tiers {
-		free, err := countFreeUnits(ctx, onDB{s.db, tagSweeper}, k[0], k[1], s.now())
+		free, err := countFreeUnits(ctx, sqldb.OnPool(s.db, tagSweeper), k[0], k[1], s.now())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -679,7 +679,7 @@ func (s *SkipLocked) RefillAll(ctx context.Context) error {
 
 // Confirm charges and books a hold; see the type's documentation for the order of events.
 func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	h, err := loadHold(ctx, onDB{s.db, tagCheckout}, r.HoldID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(s.db, tagCheckout), r.HoldID, false)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -746,7 +746,7 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 	// The charge ran. Whatever failed, look at what the database holds now: a concurrent
 	// confirm with the same booking id (or this one, if only the commit's answer was lost) may
 	// have booked the hold.
-	cur, lerr := loadHold(context.WithoutCancel(ctx), onDB{s.db, tagCheckout}, h.ID, false)
+	cur, lerr := loadHold(context.WithoutCancel(ctx), sqldb.OnPool(s.db, tagCheckout), h.ID, false)
 	if lerr != nil {
 		return Booking{}, fmt.Errorf("confirm %s: %w (and reading the hold back: %v)", h.ID, err, lerr)
 	}
@@ -787,7 +787,7 @@ func (s *SkipLocked) stillOurs(ctx context.Context, h Hold) (bool, error) {
 // marks it released. Releasing an expired or released hold is not an error; a sold hold is
 // ErrHoldSold.
 func (s *SkipLocked) Release(ctx context.Context, holdID string) error {
-	h, err := loadHold(ctx, onDB{s.db, tagHold}, holdID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(s.db, tagHold), holdID, false)
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,7 @@ func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time
 // whyShort explains a seat hold that could not take every seat: a missing seat or event, or
 // the seats that are busy.
 func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []string, now time.Time) error {
-	q := onDB{s.db, tagHold}
+	q := sqldb.OnPool(s.db, tagHold)
 	rows, err := readSeats(ctx, q, eventID, seats, false)
 	if err != nil {
 		return err
@@ -128,7 +128,7 @@ func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []str
 // After the charge, a seat that is no longer the hold's (sold, or held by another hold since,
 // even one that expired or was released in turn) is ErrHoldLost.
 func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	h, err := loadHold(ctx, onDB{s.db, tagCheckout}, r.HoldID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(s.db, tagCheckout), r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)
 	}
@@ -231,7 +231,7 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 // held them since, see seatRow.ownedBy), or that its reclaimed units are still available:
 // ErrHoldExpired otherwise.
 func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
-	q := onDB{s.db, tagCheckout}
+	q := sqldb.OnPool(s.db, tagCheckout)
 	now := s.now()
 	if h.Tier != "" {
 		if h.Status == StatusHeld {
