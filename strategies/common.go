@@ -616,11 +616,33 @@ func markHoldSold(ctx context.Context, tx sqldb.Querier, holdID, bookingID strin
 	return nil
 }
 
-// release gives a hold's seats or units back (the shared Release of the SQL strategies): seats
-// still held by it become available, a GA hold's units return from held to available, and the
-// hold becomes released. An expired or released hold is not an error; a sold one is ErrHoldSold.
+// release gives a hold's seats or units back (the shared Release of the SQL strategies that
+// count GA units on the tier row): the tier row is locked first, and a GA hold's units return
+// from held to available once the hold is marked released.
 func (b *sqlBase) release(ctx context.Context, holdID string) error {
-	h, err := loadHold(ctx, sqldb.OnPool(b.db, tagHold), holdID, false)
+	return releaseHold(ctx, b.db, holdID,
+		func(ctx context.Context, tx sqldb.Tx, h Hold) error {
+			_, err := lockTier(ctx, tx, h.EventID, h.Tier)
+			return err
+		},
+		func(ctx context.Context, tx sqldb.Tx, h Hold) error {
+			if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available + ?, held = held - ? WHERE event_id = ? AND tier = ?",
+				h.Quantity, h.Quantity, h.EventID, h.Tier); err != nil {
+				return fmt.Errorf("return units: %w", err)
+			}
+			return nil
+		})
+}
+
+// releaseHold is Release for every SQL strategy: in one transaction, the seats a held hold
+// still holds become available and the hold becomes released. The seats keep hold_id, the last
+// holder: only that hold may still book them (seatRow.ownedBy), and an available seat's hold_id
+// is never reported as a holder. A GA hold's units belong to the strategy: freeUnits runs first,
+// before the holds row changes (the fixed table order: seats or units, holds), and unitsFreed,
+// when not nil, runs only when this call is the one that marked the hold released. An expired
+// or released hold is not an error; a sold one is ErrHoldSold.
+func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, unitsFreed func(context.Context, sqldb.Tx, Hold) error) error {
+	h, err := loadHold(ctx, sqldb.OnPool(db, tagHold), holdID, false)
 	if err != nil {
 		return err
 	}
@@ -630,14 +652,12 @@ func (b *sqlBase) release(ctx context.Context, holdID string) error {
 	case StatusReleased, StatusExpired:
 		return nil
 	}
-	err = b.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+	err = db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
 		if h.Tier != "" {
-			if _, err := lockTier(ctx, tx, h.EventID, h.Tier); err != nil {
+			if err := freeUnits(ctx, tx, h); err != nil {
 				return err
 			}
 		} else {
-			// The seats keep hold_id: the last holder. Only that hold may still book them
-			// (seatRow.ownedBy); an available seat's hold_id is never reported as a holder.
 			_, err := tx.Exec(ctx, "UPDATE seats SET status = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = ?",
 				append(appendArgs([]any{SeatAvailable, h.EventID}, h.Seats), h.ID, SeatHeld)...)
 			if err != nil {
@@ -658,11 +678,8 @@ func (b *sqlBase) release(ctx context.Context, holdID string) error {
 			}
 			return nil
 		}
-		if h.Tier != "" {
-			if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available + ?, held = held - ? WHERE event_id = ? AND tier = ?",
-				h.Quantity, h.Quantity, h.EventID, h.Tier); err != nil {
-				return fmt.Errorf("return units: %w", err)
-			}
+		if h.Tier != "" && unitsFreed != nil {
+			return unitsFreed(ctx, tx, h)
 		}
 		return nil
 	})

@@ -787,48 +787,14 @@ func (s *SkipLocked) stillOurs(ctx context.Context, h Hold) (bool, error) {
 // marks it released. Releasing an expired or released hold is not an error; a sold hold is
 // ErrHoldSold.
 func (s *SkipLocked) Release(ctx context.Context, holdID string) error {
-	h, err := loadHold(ctx, sqldb.OnPool(s.db, tagHold), holdID, false)
-	if err != nil {
-		return err
-	}
-	switch h.Status {
-	case StatusSold:
-		return fmt.Errorf("release %s: %w", holdID, ErrHoldSold)
-	case StatusReleased, StatusExpired:
-		return nil
-	}
-	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
-		var err error
-		if h.Tier != "" {
-			_, err = tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
-				append(appendArgs([]any{h.EventID, h.Tier}, h.Units), h.ID)...)
-		} else {
-			// The seats keep hold_id, the last holder (see Sweep).
-			_, err = tx.Exec(ctx, "UPDATE seats SET status = 'available', expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = 'held'",
-				append(appendArgs([]any{h.EventID}, h.Seats), h.ID)...)
-		}
+	return releaseHold(ctx, s.db, holdID, func(ctx context.Context, tx sqldb.Tx, h Hold) error {
+		_, err := tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
+			append(appendArgs([]any{h.EventID, h.Tier}, h.Units), h.ID)...)
 		if err != nil {
-			return fmt.Errorf("free rows: %w", err)
-		}
-		n, err := tx.Exec(ctx, "UPDATE holds SET status = ? WHERE id = ? AND status = ?", StatusReleased, h.ID, StatusHeld)
-		if err != nil {
-			return fmt.Errorf("mark released: %w", err)
-		}
-		if n == 0 {
-			cur, err := loadHold(ctx, tx, h.ID, false)
-			if err != nil {
-				return err
-			}
-			if cur.Status == StatusSold {
-				return ErrHoldSold
-			}
+			return fmt.Errorf("free units: %w", err)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("release %s: %w", holdID, err)
-	}
-	return nil
+	}, nil)
 }
 
 // Availability computes the seat map with the implicit-status rule and each tier's counts from
