@@ -109,8 +109,9 @@ func sortSeats(ids []string) ([]string, error) {
 	return out, nil
 }
 
-// checkHoldRequest validates r and returns it with its seats in lock order and its TTL set.
-func checkHoldRequest(r HoldRequest, defaultTTL time.Duration) (HoldRequest, error) {
+// checkHoldRequest validates r and returns it with its seats in lock order and its TTL set: a
+// request without one gets ttl, the strategy's Deps.HoldTTL (which Deps.defaults has set).
+func checkHoldRequest(r HoldRequest, ttl time.Duration) (HoldRequest, error) {
 	if r.EventID == "" {
 		return r, invalid("event_id", "required")
 	}
@@ -121,7 +122,7 @@ func checkHoldRequest(r HoldRequest, defaultTTL time.Duration) (HoldRequest, err
 		return r, invalid("ttl", "must not be negative")
 	}
 	if r.TTL == 0 {
-		r.TTL = defaultTTL
+		r.TTL = ttl
 	}
 	switch {
 	case len(r.Seats) > 0 && (r.Tier != "" || r.Quantity != 0):
