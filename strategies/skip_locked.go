@@ -187,16 +187,23 @@ func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error)
 	if !errors.Is(err, errShort) {
 		return h, err
 	}
-	now := s.now()
-	states, err := seatStates(ctx, sqldb.OnPool(s.db, tagHold), r.EventID, r.Seats, now)
+	// The look at the committed state runs in a transaction of its own only so that the clock
+	// is read once its connection is held (see statusExpiry.Hold).
+	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+		states, err := seatStates(ctx, tx, r.EventID, r.Seats, s.now())
+		if err != nil {
+			return err
+		}
+		if len(states) < len(r.Seats) {
+			return missingSeat(ctx, tx, r.EventID, r.Seats, states)
+		}
+		if taken := takenSeats(r.Seats, states); len(taken) > 0 {
+			return &UnavailableError{Seats: taken}
+		}
+		return nil
+	})
 	if err != nil {
 		return Hold{}, err
-	}
-	if len(states) < len(r.Seats) {
-		return Hold{}, missingSeat(ctx, sqldb.OnPool(s.db, tagHold), r.EventID, r.Seats, states)
-	}
-	if taken := takenSeats(r.Seats, states); len(taken) > 0 {
-		return Hold{}, &UnavailableError{Seats: taken}
 	}
 	return s.tryHoldSeats(ctx, r, true)
 }
@@ -234,15 +241,13 @@ func takenSeats(seats []string, free map[string]bool) []string {
 
 // tryHoldSeats is one hold transaction. Without wait it selects the free seats with SKIP
 // LOCKED and returns errShort when any is missing; with wait it locks all requested seats in
-// seat order, waiting for other transactions, and checks them itself.
+// seat order, waiting for other transactions, and checks them itself. The clock is read once
+// the transaction's connection is held (see statusExpiry.Hold).
 func (s *SkipLocked) tryHoldSeats(ctx context.Context, r HoldRequest, wait bool) (Hold, error) {
-	now := s.now()
-	h := Hold{
-		ID: newID("h_"), EventID: r.EventID, Session: r.Session, Seats: r.Seats,
-		Expires: dbTime(now.Add(r.TTL)), TTL: r.TTL, Status: StatusHeld,
-	}
+	var h Hold
 	err := s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
-		h.AmountCents = 0
+		now := s.now()
+		h = newHold(r, now)
 		free := make(map[string]bool, len(r.Seats))
 		query := "SELECT seat_id, price_cents, status, expires_at FROM seats WHERE event_id = ? AND seat_id IN (" + inList(len(r.Seats)) + ")"
 		args := appendArgs([]any{r.EventID}, r.Seats)
@@ -362,13 +367,20 @@ func (s *SkipLocked) holdUnits(ctx context.Context, r HoldRequest) (Hold, error)
 // than q. The count is of committed state, read after the claim: units locked by claims in
 // flight still count as free (those claims can only take them away, or give them back), so a
 // count below q with nothing left to mint proves the tier cannot serve q now.
+//
+// Both reads run in one transaction only so that the clock is read once its connection is
+// held: counted with the time before a long wait for the pool, units whose holds expired during
+// the wait would not count as free, and a tier with enough of them would be sold out.
 func (s *SkipLocked) afterShort(ctx context.Context, tag, eventID, tier string, q int64) error {
-	now := s.now()
-	var avail int64
-	if err := s.db.QueryRow(ctx, tag, "SELECT available FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&avail}, eventID, tier); err != nil {
-		return fmt.Errorf("read tier %s: %w", tier, err)
-	}
-	free, err := countFreeUnits(ctx, sqldb.OnPool(s.db, tag), eventID, tier, now)
+	var avail, free int64
+	err := s.db.Tx(ctx, tag, func(tx sqldb.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT available FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&avail}, eventID, tier); err != nil {
+			return fmt.Errorf("read tier %s: %w", tier, err)
+		}
+		var err error
+		free, err = countFreeUnits(ctx, tx, eventID, tier, s.now())
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -397,15 +409,15 @@ func countFreeUnits(ctx context.Context, q sqldb.Querier, eventID, tier string, 
 	return free, nil
 }
 
-// tryHoldUnits is one GA hold transaction: claim q units, mark them held, insert the hold.
+// tryHoldUnits is one GA hold transaction: claim q units, mark them held, insert the hold. The
+// clock is read once the transaction's connection is held (see statusExpiry.Hold).
 func (s *SkipLocked) tryHoldUnits(ctx context.Context, r HoldRequest, t *slTier, wait bool) (Hold, error) {
-	now := s.now()
 	q := r.Quantity
-	h := Hold{
-		ID: newID("h_"), EventID: r.EventID, Session: r.Session, Tier: r.Tier, Quantity: q,
-		Expires: dbTime(now.Add(r.TTL)), TTL: r.TTL, Status: StatusHeld, AmountCents: int64(q) * t.price,
-	}
+	var h Hold
 	err := s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+		now := s.now()
+		h = newHold(r, now)
+		h.AmountCents = int64(q) * t.price
 		units, err := s.claimUnits(ctx, tx, r.EventID, r.Tier, t, q, now, wait)
 		if err != nil {
 			return err
