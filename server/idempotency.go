@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"stampede/internal/sqldb"
 )
 
@@ -174,7 +171,7 @@ func (ks *keyStore) begin(ctx context.Context, session, key string, req checkout
 	if err == nil {
 		return k, beginNew, nil
 	}
-	if !duplicateKey(err) {
+	if !sqldb.UniqueViolation(err) {
 		return nil, 0, fmt.Errorf("record idempotency key: %w", err)
 	}
 	return ks.takeOver(ctx, session, key, req.hash())
@@ -360,14 +357,4 @@ func (ks *keyStore) refundRecords(ctx context.Context, eventID string) ([]Refund
 		return nil, fmt.Errorf("list refunds of event %s: %w", eventID, err)
 	}
 	return out, nil
-}
-
-// duplicateKey reports a unique or primary key violation (PostgreSQL 23505, MySQL 1062).
-func duplicateKey(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
 }

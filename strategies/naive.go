@@ -108,11 +108,9 @@ func (n *naive) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) 
 		}
 	}
 	n.pause(ctx)
-	var c Charge
-	if r.Charge != nil {
-		if c, err = r.Charge(ctx, h); err != nil {
-			return Booking{}, fmt.Errorf("confirm %s: charge: %w", h.ID, err)
-		}
+	c, err := charge(ctx, r, h)
+	if err != nil {
+		return Booking{}, err
 	}
 	bookingID := newBookingID(r.BookingID)
 	b := bookingOf(h, bookingID, c, n.now())

@@ -158,11 +158,9 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 			return Booking{}, fmt.Errorf("confirm %s: %w", h.ID, err)
 		}
 	}
-	var c Charge
-	if r.Charge != nil {
-		if c, err = r.Charge(ctx, h); err != nil {
-			return Booking{}, fmt.Errorf("confirm %s: charge: %w", h.ID, err)
-		}
+	c, err := charge(ctx, r, h)
+	if err != nil {
+		return Booking{}, err
 	}
 	bookingID := newBookingID(r.BookingID)
 	var (

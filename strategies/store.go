@@ -198,7 +198,7 @@ func (s *Store) CreateEvent(ctx context.Context, e Event) (Event, bool, error) {
 		}
 		return nil
 	})
-	if uniqueViolation(err) {
+	if sqldb.UniqueViolation(err) {
 		// Another request created the same id first: answer as if it had come before us.
 		existing, same, cerr := s.compareExisting(ctx, e.ID, spec)
 		switch {

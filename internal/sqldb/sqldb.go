@@ -186,3 +186,9 @@ func (q poolQuerier) Query(ctx context.Context, query string, scan func(Rows) er
 func (q poolQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
 	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
 }
+
+// UniqueViolation reports a duplicate value in a unique index or primary key, on either
+// dialect (PostgreSQL 23505, MySQL 1062): the statement changed nothing.
+func UniqueViolation(err error) bool {
+	return pgUniqueViolation(err) || mysqlUniqueViolation(err)
+}

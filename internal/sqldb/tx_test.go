@@ -72,3 +72,25 @@ func TestRetryablePerDialect(t *testing.T) {
 		})
 	}
 }
+
+func TestUniqueViolation(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"postgres unique violation", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "23505"}), true},
+		{"postgres deadlock", &pgconn.PgError{Code: "40P01"}, false},
+		{"mysql duplicate key", fmt.Errorf("insert: %w", &mysql.MySQLError{Number: 1062}), true},
+		{"mysql duplicate index name", &mysql.MySQLError{Number: 1061}, false},
+		{"plain error", errors.New("duplicate"), false},
+		{"nil", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := UniqueViolation(c.err); got != c.want {
+				t.Errorf("UniqueViolation(%v) = %v, want %v", c.err, got, c.want)
+			}
+		})
+	}
+}
