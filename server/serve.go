@@ -158,10 +158,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 			}
 		}()
 	}
-	holdTTL := o.HoldTTL
-	if holdTTL <= 0 {
-		holdTTL = 10 * time.Minute
-	}
+	holdTTL := strategies.HoldTTLOrDefault(o.HoldTTL)
 	srv, err := New(Config{
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,

@@ -16,6 +16,14 @@ import (
 
 // Migrations are numbered SQL files, one directory per dialect, applied in order once each.
 //
+// The two directories repeat each other on purpose, and are not to be folded into one: the
+// dialects differ in types (TIMESTAMPTZ, DATETIME(6)), defaults, table options (InnoDB,
+// utf8mb4_bin, on which the seat lock order relies) and the indexes each needs (an InnoDB
+// secondary index already ends with the primary key), and a plain SQL file per database,
+// which that database's own tools can run and read, beats a generator that hides those
+// differences. A migration lands in both directories under the same number, with the same
+// tables, columns and keys.
+//
 //go:embed migrations
 var migrations embed.FS
 

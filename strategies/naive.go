@@ -45,7 +45,7 @@ func (n *naive) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	}
 	now := n.now()
 	h := newHold(r, now)
-	q := onDB{n.db, tagHold}
+	q := sqldb.OnPool(n.db, tagHold)
 	if h.Tier != "" {
 		var t tierRow
 		err := q.QueryRow(ctx, "SELECT capacity, price_cents, available, held, sold FROM ga_tiers WHERE event_id = ? AND tier = ?",
@@ -88,7 +88,7 @@ func (n *naive) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 // Confirm reads the hold's status and, if it is not sold or released, charges and writes the
 // sale without checking whose the seats are now.
 func (n *naive) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	q := onDB{n.db, tagCheckout}
+	q := sqldb.OnPool(n.db, tagCheckout)
 	h, err := loadHold(ctx, q, r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)
@@ -108,11 +108,9 @@ func (n *naive) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) 
 		}
 	}
 	n.pause(ctx)
-	var c Charge
-	if r.Charge != nil {
-		if c, err = r.Charge(ctx, h); err != nil {
-			return Booking{}, fmt.Errorf("confirm %s: charge: %w", h.ID, err)
-		}
+	c, err := charge(ctx, r, h)
+	if err != nil {
+		return Booking{}, err
 	}
 	bookingID := newBookingID(r.BookingID)
 	b := bookingOf(h, bookingID, c, n.now())

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 )
 
@@ -236,7 +237,7 @@ func TestSafetyNet(t *testing.T) {
 				t.Fatalf("first Confirm = %v", err)
 			}
 			_, err := f.s.Confirm(ctx, ConfirmRequest{HoldID: holds[1].ID})
-			if !errors.Is(err, ErrHoldLost) || !uniqueViolation(err) {
+			if !errors.Is(err, ErrHoldLost) || !sqldb.UniqueViolation(err) {
 				t.Fatalf("second Confirm with the safety net = %v, want ErrHoldLost from a unique violation", err)
 			}
 			if got := len(f.bookings()); got != 1 {

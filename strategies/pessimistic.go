@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
@@ -35,29 +36,36 @@ func newPessimistic(d Deps) (Strategy, error) {
 	return &pessimistic{sqlBase: b}, nil
 }
 
-// Hold claims all requested seats or units in one transaction, or none.
+// Hold claims all requested seats or units in one transaction, or none. The clock is read once
+// the seat rows (or the tier row) are locked, and the hold's expiry is counted from there: no
+// wait for a pooled connection or for a lock can make it judge other holds' expiry by a time
+// already past (see statusExpiry.Hold).
 func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	r, err := checkHoldRequest(r, p.ttl)
 	if err != nil {
 		return Hold{}, err
 	}
-	now := p.now()
-	h := newHold(r, now)
+	var h Hold
 	err = p.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
-		if h.Tier != "" {
-			t, err := lockTier(ctx, tx, h.EventID, h.Tier)
+		var now time.Time
+		if r.Tier != "" {
+			t, err := lockTier(ctx, tx, r.EventID, r.Tier)
 			if err != nil {
 				return err
 			}
+			now = p.now()
+			h = newHold(r, now)
 			if err := takeGAFromLocked(ctx, tx, h.EventID, h.Tier, t, int64(h.Quantity), now); err != nil {
 				return err
 			}
 			h.AmountCents = t.PriceCents * int64(h.Quantity)
 		} else {
-			rows, err := readSeats(ctx, tx, h.EventID, h.Seats, true)
+			rows, err := readSeats(ctx, tx, r.EventID, r.Seats, true)
 			if err != nil {
 				return err
 			}
+			now = p.now()
+			h = newHold(r, now)
 			if h.AmountCents, err = checkFree(ctx, tx, h.EventID, h.Seats, rows, now); err != nil {
 				return err
 			}
@@ -83,7 +91,7 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 // nothing charged: pessimistic never loses a hold after the charge, except when the database
 // fails between the charge and the commit (ErrHoldLost).
 func (p *pessimistic) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	h, err := loadHold(ctx, onDB{p.db, tagCheckout}, r.HoldID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(p.db, tagCheckout), r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)
 	}

@@ -21,7 +21,7 @@ type Deps struct {
 	Redis *redis.Client
 	// KeyPrefix namespaces every Redis key the strategy writes.
 	KeyPrefix string
-	// HoldTTL is the default hold lifetime; 0 means 10 minutes.
+	// HoldTTL is the lifetime of holds whose request gives none; 0 means DefaultHoldTTL.
 	HoldTTL time.Duration
 	// SafetyNet adds UNIQUE (event_id, seat_id) on booked seats: off in verification runs, so
 	// the checker sees what the strategy itself does.
@@ -38,10 +38,21 @@ type Deps struct {
 	Failpoints *failpoint.Set
 }
 
-func (d *Deps) defaults() {
-	if d.HoldTTL <= 0 {
-		d.HoldTTL = 10 * time.Minute
+// DefaultHoldTTL is the lifetime of a hold when neither its request nor Deps.HoldTTL gives one.
+const DefaultHoldTTL = 10 * time.Minute
+
+// HoldTTLOrDefault is the hold lifetime a strategy built with Deps.HoldTTL = ttl gives holds
+// whose request names none: ttl, or DefaultHoldTTL when ttl is not positive. The server, which
+// puts that lifetime in its hold requests and views, uses it to agree with the strategy.
+func HoldTTLOrDefault(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return DefaultHoldTTL
 	}
+	return ttl
+}
+
+func (d *Deps) defaults() {
+	d.HoldTTL = HoldTTLOrDefault(d.HoldTTL)
 	if d.SweepInterval <= 0 {
 		d.SweepInterval = time.Second
 	}

@@ -38,18 +38,22 @@ func newStatusExpiry(d Deps) (Strategy, error) {
 	return &statusExpiry{sqlBase: b}, nil
 }
 
-// errSeatsShort ends a hold transaction whose conditional UPDATE changed fewer rows than asked.
-var errSeatsShort = errors.New("not every seat could be taken")
-
 // Hold claims all requested seats or units, or none.
+//
+// The clock is read inside the transaction, once its connection is held, and the hold's expiry
+// is counted from there. Read before, a hold that waited for a connection (1.5 s under a fault
+// that takes the whole pool, against 2 s holds) would judge other holds' expiry by the time its
+// request arrived: it would refuse the seat of a hold that expired during the wait, and lose
+// the waiting time from its own lifetime.
 func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	r, err := checkHoldRequest(r, s.ttl)
 	if err != nil {
 		return Hold{}, err
 	}
-	now := s.now()
-	h := newHold(r, now)
+	var h Hold
 	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+		now := s.now()
+		h = newHold(r, now)
 		if h.Tier != "" {
 			price, err := s.takeGA(ctx, tx, h, now)
 			if err != nil {
@@ -65,7 +69,7 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 				return fmt.Errorf("take seats: %w", err)
 			}
 			if n != int64(len(h.Seats)) {
-				return errSeatsShort // rolls back the seats this statement did take
+				return whyShort(ctx, tx, h) // and the rollback gives back the seats it did take
 			}
 			if _, h.AmountCents, err = s.store.SeatPrices(ctx, tx, h.EventID, h.Seats); err != nil {
 				return err
@@ -76,9 +80,6 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 		}
 		return insertHold(ctx, tx, h, now)
 	})
-	if errors.Is(err, errSeatsShort) {
-		err = s.whyShort(ctx, h.EventID, h.Seats, now)
-	}
 	if err != nil {
 		return Hold{}, fmt.Errorf("hold: %w", err)
 	}
@@ -108,19 +109,33 @@ func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time
 	return s.store.TierPrice(ctx, tx, h.EventID, h.Tier)
 }
 
-// whyShort explains a seat hold that could not take every seat: a missing seat or event, or
-// the seats that are busy.
-func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []string, now time.Time) error {
-	q := onDB{s.db, tagHold}
-	rows, err := readSeats(ctx, q, eventID, seats, false)
+// whyShort explains, inside h's transaction, a conditional UPDATE that took fewer of h's seats
+// than asked: a seat or event that does not exist, or else the seats it did not take
+// (*UnavailableError). Those were busy when the UPDATE looked at them, even if they are free
+// again by now; the seats it took (hold_id is h's, which nobody else knows) were free. So the
+// answer names exactly the seats that made the hold fail. Judging the seats again instead, on
+// another connection after another wait for the pool, finds nothing busy when the busy seats
+// were released or swept in between; naming every requested seat then would refuse seats that
+// nobody held, which the checker rightly finds impossible.
+func whyShort(ctx context.Context, tx sqldb.Querier, h Hold) error {
+	rows, err := readSeats(ctx, tx, h.EventID, h.Seats, false)
 	if err != nil {
 		return err
 	}
-	if _, err := checkFree(ctx, q, eventID, seats, rows, now); err != nil {
-		return err
+	if len(rows) < len(h.Seats) {
+		found := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			found[r.ID] = true
+		}
+		return missingSeat(ctx, tx, h.EventID, h.Seats, found)
 	}
-	// Every seat is free again by now: another hold that had them was released in between.
-	return &UnavailableError{Seats: seats}
+	var busy []string
+	for _, r := range rows {
+		if r.HoldID != h.ID {
+			busy = append(busy, r.ID)
+		}
+	}
+	return &UnavailableError{Seats: busy}
 }
 
 // Confirm books the hold. Before the charge it refuses a released hold, and an expired one
@@ -128,7 +143,7 @@ func (s *statusExpiry) whyShort(ctx context.Context, eventID string, seats []str
 // After the charge, a seat that is no longer the hold's (sold, or held by another hold since,
 // even one that expired or was released in turn) is ErrHoldLost.
 func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, error) {
-	h, err := loadHold(ctx, onDB{s.db, tagCheckout}, r.HoldID, false)
+	h, err := loadHold(ctx, sqldb.OnPool(s.db, tagCheckout), r.HoldID, false)
 	if err != nil {
 		return Booking{}, fmt.Errorf("confirm: %w", err)
 	}
@@ -143,11 +158,9 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 			return Booking{}, fmt.Errorf("confirm %s: %w", h.ID, err)
 		}
 	}
-	var c Charge
-	if r.Charge != nil {
-		if c, err = r.Charge(ctx, h); err != nil {
-			return Booking{}, fmt.Errorf("confirm %s: charge: %w", h.ID, err)
-		}
+	c, err := charge(ctx, r, h)
+	if err != nil {
+		return Booking{}, err
 	}
 	bookingID := newBookingID(r.BookingID)
 	var (
@@ -231,7 +244,7 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 // held them since, see seatRow.ownedBy), or that its reclaimed units are still available:
 // ErrHoldExpired otherwise.
 func (s *statusExpiry) stillThere(ctx context.Context, h Hold) error {
-	q := onDB{s.db, tagCheckout}
+	q := sqldb.OnPool(s.db, tagCheckout)
 	now := s.now()
 	if h.Tier != "" {
 		if h.Status == StatusHeld {

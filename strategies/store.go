@@ -198,7 +198,7 @@ func (s *Store) CreateEvent(ctx context.Context, e Event) (Event, bool, error) {
 		}
 		return nil
 	})
-	if uniqueViolation(err) {
+	if sqldb.UniqueViolation(err) {
 		// Another request created the same id first: answer as if it had come before us.
 		existing, same, cerr := s.compareExisting(ctx, e.ID, spec)
 		switch {
@@ -341,7 +341,7 @@ func scanBooking(rows interface{ Scan(...any) error }) (Booking, error) {
 // Bookings returns every booking of an event, oldest first (ErrEventNotFound for an unknown
 // event). It reads the bookings table, so it shows double bookings when a strategy makes them.
 func (s *Store) Bookings(ctx context.Context, eventID string) ([]Booking, error) {
-	if err := eventExists(ctx, onDB{s.db, tagRead}, eventID); err != nil {
+	if err := eventExists(ctx, sqldb.OnPool(s.db, tagRead), eventID); err != nil {
 		return nil, err
 	}
 	out := []Booking{}
@@ -384,7 +384,7 @@ func (s *Store) GetBooking(ctx context.Context, id string) (Booking, error) {
 }
 
 // SeatPrices returns the price of each seat and their total, through q (a transaction or
-// onDB). A seat that does not exist is ErrSeatNotFound naming it; an unknown event is
+// sqldb.OnPool). A seat that does not exist is ErrSeatNotFound naming it; an unknown event is
 // ErrEventNotFound.
 func (s *Store) SeatPrices(ctx context.Context, q sqldb.Querier, eventID string, seats []string) (map[string]int64, int64, error) {
 	prices := make(map[string]int64, len(seats))

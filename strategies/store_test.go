@@ -95,20 +95,20 @@ func TestStoreCreateEvent(t *testing.T) {
 				}
 			}
 
-			prices, total, err := store.SeatPrices(ctx, onDB{db, tagRead}, spec.ID, []string{"A-1-1", "VIP-1-5"})
+			prices, total, err := store.SeatPrices(ctx, sqldb.OnPool(db, tagRead), spec.ID, []string{"A-1-1", "VIP-1-5"})
 			if err != nil || total != 7500+12000 || prices["VIP-1-5"] != 12000 {
 				t.Fatalf("SeatPrices = %v, %d, %v; want A 7500 + VIP 12000", prices, total, err)
 			}
-			if _, _, err := store.SeatPrices(ctx, onDB{db, tagRead}, spec.ID, []string{"A-1-1", "Z-9-9"}); !errors.Is(err, ErrSeatNotFound) || !strings.Contains(err.Error(), "Z-9-9") {
+			if _, _, err := store.SeatPrices(ctx, sqldb.OnPool(db, tagRead), spec.ID, []string{"A-1-1", "Z-9-9"}); !errors.Is(err, ErrSeatNotFound) || !strings.Contains(err.Error(), "Z-9-9") {
 				t.Fatalf("SeatPrices with an unknown seat = %v, want ErrSeatNotFound naming Z-9-9", err)
 			}
-			if _, _, err := store.SeatPrices(ctx, onDB{db, tagRead}, "nope", []string{"A-1-1"}); !errors.Is(err, ErrEventNotFound) {
+			if _, _, err := store.SeatPrices(ctx, sqldb.OnPool(db, tagRead), "nope", []string{"A-1-1"}); !errors.Is(err, ErrEventNotFound) {
 				t.Fatalf("SeatPrices of an unknown event = %v, want ErrEventNotFound", err)
 			}
-			if p, err := store.TierPrice(ctx, onDB{db, tagRead}, spec.ID, "floor"); err != nil || p != 9900 {
+			if p, err := store.TierPrice(ctx, sqldb.OnPool(db, tagRead), spec.ID, "floor"); err != nil || p != 9900 {
 				t.Fatalf("TierPrice = %d, %v; want 9900", p, err)
 			}
-			if _, err := store.TierPrice(ctx, onDB{db, tagRead}, spec.ID, "balcony"); !errors.Is(err, ErrTierNotFound) {
+			if _, err := store.TierPrice(ctx, sqldb.OnPool(db, tagRead), spec.ID, "balcony"); !errors.Is(err, ErrTierNotFound) {
 				t.Fatalf("TierPrice of an unknown tier = %v, want ErrTierNotFound", err)
 			}
 

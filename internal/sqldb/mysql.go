@@ -126,26 +126,10 @@ func (d *myDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...
 }
 
 func (d *myDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
-	return d.tx(ctx, tag, fn, maxTxAttempts)
+	return retryTx(ctx, mysqlRetryable, func() error { return d.TxOnce(ctx, tag, fn) })
 }
 
 func (d *myDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
-	return d.tx(ctx, tag, fn, 1)
-}
-
-func (d *myDB) tx(ctx context.Context, tag string, fn func(Tx) error, attempts int) error {
-	var err error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		err = d.txOnce(ctx, tag, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(backoff(attempt))
-	}
-	return err
-}
-
-func (d *myDB) txOnce(ctx context.Context, tag string, fn func(Tx) error) error {
 	c, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
@@ -217,11 +201,14 @@ func (q myQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 	return rows.Close()
 }
 
-// mysqlRetryable reports deadlocks (1213) and lock wait timeouts (1205).
+// mysqlRetryable reports deadlocks (1213) and lock wait timeouts (1205), after which the whole
+// transaction may run again.
 func mysqlRetryable(err error) bool {
 	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205
-	}
-	return false
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+func mysqlUniqueViolation(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
 }

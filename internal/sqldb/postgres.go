@@ -118,26 +118,10 @@ func (d *pgDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...
 }
 
 func (d *pgDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
-	return d.tx(ctx, tag, fn, maxTxAttempts)
+	return retryTx(ctx, pgRetryable, func() error { return d.TxOnce(ctx, tag, fn) })
 }
 
 func (d *pgDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
-	return d.tx(ctx, tag, fn, 1)
-}
-
-func (d *pgDB) tx(ctx context.Context, tag string, fn func(Tx) error, attempts int) error {
-	var err error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		err = d.txOnce(ctx, tag, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(backoff(attempt))
-	}
-	return err
-}
-
-func (d *pgDB) txOnce(ctx context.Context, tag string, fn func(Tx) error) error {
 	c, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
@@ -210,11 +194,14 @@ func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 	return rows.Err()
 }
 
-// retryable reports serialization failures and deadlocks, which a whole transaction may retry.
-func retryable(err error) bool {
+// pgRetryable reports serialization failures (40001) and deadlocks (40P01), after which the
+// whole transaction may run again.
+func pgRetryable(err error) bool {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40001" || pe.Code == "40P01"
-	}
-	return mysqlRetryable(err)
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+func pgUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

@@ -142,6 +142,53 @@ func redact(dsn string) string {
 // maxTxAttempts bounds retries of serialization failures and deadlocks.
 const maxTxAttempts = 5
 
+// retryTx is the transaction loop of every dialect (DB.Tx): it calls once, which runs one
+// transaction on a connection of its own, again while the error is one that retryable (the
+// dialect's) says the whole transaction may repeat, at most maxTxAttempts times in all and
+// never once ctx is done. It sleeps a growing backoff between attempts.
+func retryTx(ctx context.Context, retryable func(error) bool, once func() error) error {
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = once()
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(backoff(attempt))
+	}
+	return err
+}
+
+// backoff is the pause before the attempt after attempt: 2ms, 8ms, 18ms, 32ms.
 func backoff(attempt int) time.Duration {
 	return time.Duration(attempt*attempt) * 2 * time.Millisecond
+}
+
+// OnPool is db seen as a Querier: each statement runs on a connection of its own, acquired for
+// tag, outside any transaction. Code written against Querier then runs both inside a
+// transaction (the Tx that DB.Tx passes) and on the pool.
+func OnPool(db DB, tag string) Querier { return poolQuerier{db: db, tag: tag} }
+
+type poolQuerier struct {
+	db  DB
+	tag string
+}
+
+var _ Querier = poolQuerier{}
+
+func (q poolQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return q.db.Exec(ctx, q.tag, query, args...)
+}
+
+func (q poolQuerier) Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error {
+	return q.db.Query(ctx, q.tag, query, scan, args...)
+}
+
+func (q poolQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
+}
+
+// UniqueViolation reports a duplicate value in a unique index or primary key, on either
+// dialect (PostgreSQL 23505, MySQL 1062): the statement changed nothing.
+func UniqueViolation(err error) bool {
+	return pgUniqueViolation(err) || mysqlUniqueViolation(err)
 }

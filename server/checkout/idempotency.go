@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"stampede/internal/sqldb"
 )
 
@@ -174,7 +171,7 @@ func (ks *keyStore) begin(ctx context.Context, session, key string, req checkout
 	if err == nil {
 		return k, beginNew, nil
 	}
-	if !duplicateKey(err) {
+	if !sqldb.UniqueViolation(err) {
 		return nil, 0, fmt.Errorf("record idempotency key: %w", err)
 	}
 	return ks.takeOver(ctx, session, key, req.hash())
@@ -242,7 +239,7 @@ func (ks *keyStore) save(ctx context.Context, k *idemKey, extra ...func(sqldb.Tx
 		return nil
 	}
 	if len(extra) == 0 {
-		return write(dbQuerier{ks.db, connTagIdempotency})
+		return write(sqldb.OnPool(ks.db, connTagIdempotency))
 	}
 	return ks.db.Tx(ctx, connTagIdempotency, func(tx sqldb.Tx) error {
 		if err := write(tx); err != nil {
@@ -360,32 +357,4 @@ func (ks *keyStore) refundRecords(ctx context.Context, eventID string) ([]Refund
 		return nil, fmt.Errorf("list refunds of event %s: %w", eventID, err)
 	}
 	return out, nil
-}
-
-// dbQuerier runs statements outside a transaction with one tag: a sqldb.DB seen as a Querier.
-type dbQuerier struct {
-	db  sqldb.DB
-	tag string
-}
-
-func (q dbQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return q.db.Exec(ctx, q.tag, query, args...)
-}
-
-func (q dbQuerier) Query(ctx context.Context, query string, scan func(sqldb.Rows) error, args ...any) error {
-	return q.db.Query(ctx, q.tag, query, scan, args...)
-}
-
-func (q dbQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
-	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
-}
-
-// duplicateKey reports a unique or primary key violation (PostgreSQL 23505, MySQL 1062).
-func duplicateKey(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
 }

@@ -1,0 +1,81 @@
+package strategies
+
+import (
+	"context"
+	"fmt"
+
+	"stampede/internal/sqldb"
+)
+
+// release gives a hold's seats or units back (the shared Release of the SQL strategies that
+// count GA units on the tier row): the tier row is locked first, and a GA hold's units return
+// from held to available once the hold is marked released.
+func (b *sqlBase) release(ctx context.Context, holdID string) error {
+	return releaseHold(ctx, b.db, holdID,
+		func(ctx context.Context, tx sqldb.Tx, h Hold) error {
+			_, err := lockTier(ctx, tx, h.EventID, h.Tier)
+			return err
+		},
+		func(ctx context.Context, tx sqldb.Tx, h Hold) error {
+			if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available + ?, held = held - ? WHERE event_id = ? AND tier = ?",
+				h.Quantity, h.Quantity, h.EventID, h.Tier); err != nil {
+				return fmt.Errorf("return units: %w", err)
+			}
+			return nil
+		})
+}
+
+// releaseHold is Release for every SQL strategy: in one transaction, the seats a held hold
+// still holds become available and the hold becomes released. The seats keep hold_id, the last
+// holder: only that hold may still book them (seatRow.ownedBy), and an available seat's hold_id
+// is never reported as a holder. A GA hold's units belong to the strategy: freeUnits runs first,
+// before the holds row changes (the fixed table order: seats or units, holds), and unitsFreed,
+// when not nil, runs only when this call is the one that marked the hold released. An expired
+// or released hold is not an error; a sold one is ErrHoldSold.
+func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, unitsFreed func(context.Context, sqldb.Tx, Hold) error) error {
+	h, err := loadHold(ctx, sqldb.OnPool(db, tagHold), holdID, false)
+	if err != nil {
+		return err
+	}
+	switch h.Status {
+	case StatusSold:
+		return fmt.Errorf("release %s: %w", holdID, ErrHoldSold)
+	case StatusReleased, StatusExpired:
+		return nil
+	}
+	err = db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
+		if h.Tier != "" {
+			if err := freeUnits(ctx, tx, h); err != nil {
+				return err
+			}
+		} else {
+			_, err := tx.Exec(ctx, "UPDATE seats SET status = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND hold_id = ? AND status = ?",
+				append(appendArgs([]any{SeatAvailable, h.EventID}, h.Seats), h.ID, SeatHeld)...)
+			if err != nil {
+				return fmt.Errorf("free seats: %w", err)
+			}
+		}
+		n, err := tx.Exec(ctx, "UPDATE holds SET status = ? WHERE id = ? AND status = ?", StatusReleased, h.ID, StatusHeld)
+		if err != nil {
+			return fmt.Errorf("mark released: %w", err)
+		}
+		if n == 0 {
+			cur, err := loadHold(ctx, tx, h.ID, false)
+			if err != nil {
+				return err
+			}
+			if cur.Status == StatusSold {
+				return ErrHoldSold
+			}
+			return nil
+		}
+		if h.Tier != "" && unitsFreed != nil {
+			return unitsFreed(ctx, tx, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release %s: %w", holdID, err)
+	}
+	return nil
+}
