@@ -23,7 +23,9 @@ import (
 	"stampede/infra/local"
 	"stampede/internal/failpoint"
 	"stampede/internal/testsvc"
+	"stampede/server"
 	"stampede/server/payments"
+	"stampede/sut"
 )
 
 // The reference server runs as a child process (`stampede serve`), as in a real run, so that
@@ -113,25 +115,18 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 		t.Fatal(err)
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	args := []string{"serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--strategy", o.strategy, "--db", dsn,
-		"--psp", hs.URL, "--sweep-interval", "200ms", "--log-level", "info", "--key-prefix", "chaos-test:"}
-	if o.holdTTL > 0 {
-		args = append(args, "--hold-ttl", o.holdTTL.String())
-	}
-	if o.poolSize > 0 {
-		args = append(args, "--pool-size", strconv.Itoa(o.poolSize))
-	}
-	if o.lease > 0 {
-		args = append(args, "--checkout-lease", o.lease.String())
-	}
-	tg := &Target{Server: base, PSP: hs.URL, DB: dsn, Rand: rand.New(rand.NewPCG(7, 7))}
+	so := server.DefaultOptions()
+	so.Addr, so.Strategy, so.DB, so.PSP = "127.0.0.1:"+strconv.Itoa(port), o.strategy, dsn, hs.URL
+	so.SweepInterval, so.KeyPrefix, so.HoldTTL, so.PoolSize, so.CheckoutLease = 200*time.Millisecond, "chaos-test:", o.holdTTL, o.poolSize, o.lease
+	tg := &Target{Handles: sut.Handles{Server: base, PSP: hs.URL, DB: dsn}, Rand: rand.New(rand.NewPCG(7, 7))}
 	if o.redis || o.strategy == "redis-lock" {
 		proc, url := testsvc.Redis(t)
-		args = append(args, "--redis", url)
+		so.Redis = url
 		tg.Redis, tg.RedisURL = proc, url
 	}
+	args := append([]string{"serve"}, so.Args()...)
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	proc, err := local.NewProcess("server", bin, args, local.EnvWithout("STAMPEDE_"), port, logPath, local.HTTPReady(base+"/healthz"))
+	proc, err := local.NewProcess("server", bin, args, local.EnvWithout(server.EnvPrefix), port, logPath, local.HTTPReady(base+"/healthz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +140,7 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 			t.Logf("server log:\n%s", tail(string(b), 40))
 		}
 	})
-	tg.ServerProc = proc
+	tg.ServerProcess = proc
 	s := &refServer{t: t, base: base, proc: proc, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
 	s.event = "chaos-" + strings.ReplaceAll(o.strategy, "-", "")
 	s.mustDo(http.StatusCreated, http.MethodPost, "/admin/events", "", map[string]any{

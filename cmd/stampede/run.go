@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"stampede/internal/run"
 	"stampede/reports"
+	"stampede/run"
 	"stampede/strategies"
 )
 

@@ -46,13 +46,29 @@ func StartMariaDB(ctx context.Context, dir string) (*Process, string, error) {
 	return startMariaDB(ctx, dir, mysqlDirs)
 }
 
-func startMariaDB(ctx context.Context, dir string, search []string) (*Process, string, error) {
+// MySQLInstalled reports whether a MariaDB or MySQL server binary is installed where
+// StartMariaDB looks for one (PATH, then the usual places).
+func MySQLInstalled() bool {
+	_, err := findMySQLServer(mysqlDirs)
+	return err == nil
+}
+
+// findMySQLServer finds mariadbd, or else mysqld; the error names the modern binary.
+func findMySQLServer(search []string) (string, error) {
 	server, err := findBinary("mariadbd", "mariadb-server", search...)
 	if err != nil {
 		var err2 error
 		if server, err2 = findBinary("mysqld", "mariadb-server", search...); err2 != nil {
-			return nil, "", err // name the modern binary
+			return "", err
 		}
+	}
+	return server, nil
+}
+
+func startMariaDB(ctx context.Context, dir string, search []string) (*Process, string, error) {
+	server, err := findMySQLServer(search)
+	if err != nil {
+		return nil, "", err
 	}
 	out, err := exec.CommandContext(ctx, server, "--version").CombinedOutput()
 	if err != nil {
