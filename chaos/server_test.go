@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"stampede/infra/local"
 	"stampede/internal/failpoint"
+	"stampede/internal/proc"
 	"stampede/internal/testsvc"
 	"stampede/server"
 	"stampede/server/payments"
@@ -79,7 +79,7 @@ func stampedeBinary(t testing.TB) string {
 type refServer struct {
 	t      *testing.T
 	base   string
-	proc   *local.Process
+	proc   *proc.Process
 	psp    *payments.Processor
 	target *Target
 	http   *http.Client
@@ -110,7 +110,7 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 		psp.Close()
 		hs.Close()
 	})
-	port, err := local.FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,28 +120,28 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 	so.SweepInterval, so.KeyPrefix, so.HoldTTL, so.PoolSize, so.CheckoutLease = 200*time.Millisecond, "chaos-test:", o.holdTTL, o.poolSize, o.lease
 	tg := &Target{Handles: sut.Handles{Server: base, PSP: hs.URL, DB: dsn}, Rand: rand.New(rand.NewPCG(7, 7))}
 	if o.redis || o.strategy == "redis-lock" {
-		proc, url := testsvc.Redis(t)
+		rd, url := testsvc.Redis(t)
 		so.Redis = url
-		tg.Redis, tg.RedisURL = proc, url
+		tg.Redis, tg.RedisURL = rd, url
 	}
 	args := append([]string{"serve"}, so.Args()...)
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	proc, err := local.NewProcess("server", bin, args, local.EnvWithout(server.EnvPrefix), port, logPath, local.HTTPReady(base+"/healthz"))
+	child, err := proc.NewProcess("server", bin, args, proc.EnvWithout(server.EnvPrefix), port, logPath, proc.HTTPReady(base+"/healthz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := proc.Start(context.Background()); err != nil {
+	if err := child.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = proc.Stop(5 * time.Second)
+		_ = child.Stop(5 * time.Second)
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("server log:\n%s", tail(string(b), 40))
 		}
 	})
-	tg.ServerProcess = proc
-	s := &refServer{t: t, base: base, proc: proc, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
+	tg.ServerProcess = child
+	s := &refServer{t: t, base: base, proc: child, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
 	s.event = "chaos-" + strings.ReplaceAll(o.strategy, "-", "")
 	s.mustDo(http.StatusCreated, http.MethodPost, "/admin/events", "", map[string]any{
 		"id": s.event, "name": "Chaos night",

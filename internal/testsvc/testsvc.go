@@ -21,7 +21,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
-	"stampede/infra/local"
+	"stampede/internal/proc"
 )
 
 // Unavailable skips the test with reason, or fails it under CI.
@@ -142,14 +142,14 @@ var Dialects = []string{"postgres", "mysql"}
 
 // Redis starts a Redis process of the test's own and returns it (for restarts and pauses) and
 // its redis:// URL. It is killed at cleanup.
-func Redis(tb testing.TB) (*local.Process, string) {
+func Redis(tb testing.TB) (*proc.Process, string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := local.StartRedis(ctx, tb.TempDir())
+	p, err := proc.StartRedis(ctx, tb.TempDir())
 	if err != nil {
 		Unavailable(tb, fmt.Sprintf("redis: %v", err))
 	}
 	tb.Cleanup(func() { _ = p.Kill() })
-	return p, local.RedisURL(p)
+	return p, proc.RedisURL(p)
 }

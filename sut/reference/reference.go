@@ -17,7 +17,7 @@ import (
 
 	"stampede/chaos"
 	"stampede/infra"
-	"stampede/infra/local"
+	"stampede/internal/proc"
 	"stampede/server"
 	"stampede/sut"
 	"stampede/sut/processor"
@@ -58,7 +58,7 @@ type System struct {
 	opts    server.Options // the server's options, set by Start
 	url     string
 	psp     *processor.Processor
-	proc    *local.Process
+	proc    *proc.Process
 	handles sut.Handles
 	stops   []func() error // what Start started, undone in reverse order
 }
@@ -146,24 +146,24 @@ func (s *System) Start(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	port, err := local.FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return err
 	}
 	o.Addr = "127.0.0.1:" + strconv.Itoa(port)
 	base := "http://" + o.Addr
 	// The server reads STAMPEDE_* variables too; give it none but its command line.
-	proc, err := local.NewProcess("server", s.binary, append([]string{"serve"}, o.Args()...),
-		local.EnvWithout(server.EnvPrefix), port, s.logPath, local.HTTPReady(base+"/healthz"))
+	child, err := proc.NewProcess("server", s.binary, append([]string{"serve"}, o.Args()...),
+		proc.EnvWithout(server.EnvPrefix), port, s.logPath, proc.HTTPReady(base+"/healthz"))
 	if err != nil {
 		return err
 	}
-	if err := proc.Start(ctx); err != nil {
+	if err := child.Start(ctx); err != nil {
 		return fmt.Errorf("start the reference server: %w", err)
 	}
-	s.stops = append(s.stops, func() error { return proc.Stop(stopGrace) })
-	s.opts, s.url, s.proc = o, base, proc
-	s.handles.Server, s.handles.ServerProcess = base, proc
+	s.stops = append(s.stops, func() error { return child.Stop(stopGrace) })
+	s.opts, s.url, s.proc = o, base, child
+	s.handles.Server, s.handles.ServerProcess = base, child
 	return nil
 }
 
