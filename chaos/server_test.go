@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,11 +57,7 @@ func buildStampede() {
 	if binDir, binErr = os.MkdirTemp("", "stampede-chaos-test"); binErr != nil {
 		return
 	}
-	binPath = filepath.Join(binDir, "stampede")
-	out, err := exec.Command("go", "build", "-o", binPath, "stampede/cmd/stampede").CombinedOutput()
-	if err != nil {
-		binErr = fmt.Errorf("build stampede: %v\n%s", err, out)
-	}
+	binPath, binErr = testsvc.BuildStampede(binDir)
 }
 
 func stampedeBinary(t testing.TB) string {

@@ -202,14 +202,21 @@ func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 }
 
+// detach takes the running command (nil when stopped) and the channel closed when it exits:
+// from then on its end is ours, not an exit of its own (Exited).
+func (p *Process) detach() (*exec.Cmd, chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	return cmd, done
+}
+
 // Kill sends SIGKILL to the process and every process it started, and waits until the
 // leader has exited and none of the others is running (at most 10 seconds for those). Killing
 // a stopped process is a no-op.
 func (p *Process) Kill() error {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
+	cmd, done := p.detach()
 	if cmd == nil {
 		return nil
 	}
@@ -224,10 +231,7 @@ func (p *Process) Kill() error {
 // Stop asks the process to shut down cleanly (SIGINT for PostgreSQL's fast shutdown, SIGTERM
 // for the others) and kills what is left of it after timeout.
 func (p *Process) Stop(timeout time.Duration) error {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
+	cmd, done := p.detach()
 	if cmd == nil {
 		return nil
 	}

@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +154,34 @@ func Redis(tb testing.TB) (*proc.Process, string) {
 	}
 	tb.Cleanup(func() { _ = p.Kill() })
 	return p, proc.RedisURL(p)
+}
+
+// BuildStampede builds the stampede command into dir and returns the executable's path: the
+// reference server that tests start as a child process, as a run does.
+func BuildStampede(dir string) (string, error) {
+	bin := filepath.Join(dir, "stampede")
+	out, err := exec.Command("go", "build", "-o", bin, "stampede/cmd/stampede").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build stampede: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// MainWithStampede is a TestMain for packages whose tests start the reference server: it
+// builds stampede into a temporary directory, sets *bin to the executable, runs the tests,
+// removes the directory and exits with the tests' status.
+func MainWithStampede(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "stampede-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if *bin, err = BuildStampede(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

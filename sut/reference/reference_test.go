@@ -3,10 +3,8 @@ package reference_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,23 +21,7 @@ import (
 // stampedeBin is the stampede executable the tests start as the reference server.
 var stampedeBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stampede-reference-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	stampedeBin = filepath.Join(dir, "stampede")
-	build := exec.Command("go", "build", "-o", stampedeBin, "stampede/cmd/stampede")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build stampede:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsvc.MainWithStampede(m, &stampedeBin) }
 
 func healthy(base string) error {
 	return proc.HTTPReady(base + "/healthz")(context.Background())
