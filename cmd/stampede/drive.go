@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"stampede/history"
+	"stampede/infra"
 	"stampede/sut"
 	"stampede/workloads"
 )
@@ -34,7 +35,7 @@ func cmdDrive(ctx context.Context, args []string) error {
 	var setup, ledgers bool
 	var psp string
 	var maxConns, maxActive int
-	fs.StringVar(&target, "target", os.Getenv("STAMPEDE_TARGET"), "base URL of the booking system (STAMPEDE_TARGET)")
+	fs.StringVar(&target, "target", os.Getenv(infra.EnvTarget), "base URL of the booking system ("+infra.EnvTarget+")")
 	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
