@@ -22,8 +22,7 @@ type Scenario struct {
 	// Name identifies the scenario; it prefixes event ids unless EventPrefix is set.
 	Name        string
 	Description string
-	// Seed is the default seed of the run; a driver Config or a --seed flag overrides it
-	// (RunSeed).
+	// Seed is the default seed of the run; a driver Config or a --seed flag overrides it.
 	Seed int64
 	// EventPrefix prefixes the ids of the scenario's events (`<prefix>-1`, ...). Empty means
 	// Name. A runner that creates the same scenario several times on one server sets it.
@@ -49,15 +48,6 @@ type Scenario struct {
 	SLO        SLO
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
-}
-
-// RunSeed is the seed a run of the scenario uses: override when it is not zero (a --seed
-// flag, a driver Config), else the scenario's own Seed.
-func (s *Scenario) RunSeed(override int64) int64 {
-	if override != 0 {
-		return override
-	}
-	return s.Seed
 }
 
 // Inventory describes the events a scenario sells: each of Events events has Sections
