@@ -35,13 +35,13 @@ MATRIX_OUT ?= $(CURDIR)/bin/chaos-matrix.md
 MATRIX_SEED ?=
 chaos-matrix:
 	@mkdir -p $(dir $(MATRIX_OUT))
-	STAMPEDE_MATRIX_SEED=$(MATRIX_SEED) STAMPEDE_CHAOS_MATRIX=long STAMPEDE_MATRIX_OUT=$(MATRIX_OUT) $(GO) test -count=1 -timeout 90m -v -run '^TestChaosMatrix$$' ./internal/run/
+	STAMPEDE_MATRIX_SEED=$(MATRIX_SEED) STAMPEDE_CHAOS_MATRIX=long STAMPEDE_MATRIX_OUT=$(MATRIX_OUT) $(GO) test -count=1 -timeout 90m -v -run '^TestChaosMatrix$$' ./run/
 
 # Every fault once, strategies and databases rotating over the cells (about 2 minutes; make
 # test runs it too, rotation 0). STAMPEDE_MATRIX_ROTATE=N picks another rotation.
 chaos-matrix-reduced:
 	@mkdir -p $(dir $(MATRIX_OUT))
-	STAMPEDE_MATRIX_SEED=$(MATRIX_SEED) STAMPEDE_CHAOS_MATRIX=reduced STAMPEDE_MATRIX_OUT=$(MATRIX_OUT) $(GO) test -count=1 -timeout 30m -v -run '^TestChaosMatrix$$' ./internal/run/
+	STAMPEDE_MATRIX_SEED=$(MATRIX_SEED) STAMPEDE_CHAOS_MATRIX=reduced STAMPEDE_MATRIX_OUT=$(MATRIX_OUT) $(GO) test -count=1 -timeout 30m -v -run '^TestChaosMatrix$$' ./run/
 
 clean:
 	rm -rf bin

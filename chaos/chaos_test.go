@@ -15,6 +15,7 @@ import (
 	"stampede/history"
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
+	"stampede/sut"
 )
 
 func redisClient(t *testing.T, url string) *redis.Client {
@@ -60,7 +61,7 @@ func TestRedisRestartLosesEverythingAndComesBack(t *testing.T) {
 	if err := c.Set(ctx, "lock:A-1-1", "h1", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	inject(t, "redis-restart", &Target{Redis: proc}, nil)
+	inject(t, "redis-restart", &Target{Handles: sut.Handles{Redis: proc}}, nil)
 	if err := c.Get(ctx, "lock:A-1-1").Err(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("GET after restart = %v, want redis.Nil (empty Redis)", err)
 	}
@@ -74,7 +75,7 @@ func TestRedisFlush(t *testing.T) {
 	c := redisClient(t, url)
 	ctx := context.Background()
 	c.Set(ctx, "k", "v", 0)
-	inject(t, "redis-flush", &Target{RedisURL: url}, nil)
+	inject(t, "redis-flush", &Target{Handles: sut.Handles{RedisURL: url}}, nil)
 	if n := c.DBSize(ctx).Val(); n != 0 {
 		t.Fatalf("DBSIZE after flush = %d, want 0", n)
 	}
@@ -83,7 +84,7 @@ func TestRedisFlush(t *testing.T) {
 func TestRedisPauseHangsThenRecovers(t *testing.T) {
 	proc, url := testsvc.Redis(t)
 	c := redisClient(t, url)
-	rec := inject(t, "redis-pause", &Target{Redis: proc}, nil)
+	rec := inject(t, "redis-pause", &Target{Handles: sut.Handles{Redis: proc}}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	err := c.Ping(ctx).Err()
 	cancel()
@@ -104,7 +105,7 @@ func TestUnsupportedTargets(t *testing.T) {
 			f, spec, _ := Lookup(name)
 			p, _ := spec.resolve(nil)
 			_, err := f.Inject(context.Background(), &Target{}, p)
-			if !errors.Is(err, ErrUnsupported) {
+			if !errors.Is(err, sut.ErrUnsupported) {
 				t.Fatalf("Inject on an empty target = %v, want ErrUnsupported", err)
 			}
 		})
@@ -135,7 +136,7 @@ func TestDBConnKill(t *testing.T) {
 			if len(before) < 1 {
 				t.Fatalf("no sessions to kill")
 			}
-			inject(t, "db-conn-kill", &Target{DB: dsn, Rand: rand.New(rand.NewPCG(1, 1))}, nil)
+			inject(t, "db-conn-kill", &Target{Handles: sut.Handles{DB: dsn}, Rand: rand.New(rand.NewPCG(1, 1))}, nil)
 			after := sessions(t, dsn)
 			for id := range before {
 				if after[id] {
@@ -194,7 +195,7 @@ func TestNetFaultsThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := redisClient(t, "redis://"+px.Addr()+"/0")
-	tg := &Target{Proxies: map[string]Proxy{"redis": px}}
+	tg := &Target{Handles: sut.Handles{Proxies: map[string]sut.Proxy{"redis": px}}}
 	ctx := context.Background()
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("PING through the proxy: %v", err)
@@ -245,7 +246,7 @@ func TestNetFaultsThroughProxy(t *testing.T) {
 		t.Fatalf("PING after the faults recovered: %v", err2)
 	}
 	nf := netFault{name: "net-latency"}
-	if _, err := nf.Inject(ctx, tg, Params{"target": "db", "latency": "1ms"}); !errors.Is(err, ErrUnsupported) {
+	if _, err := nf.Inject(ctx, tg, Params{"target": "db", "latency": "1ms"}); !errors.Is(err, sut.ErrUnsupported) {
 		t.Fatalf("net-latency on an unproxied link = %v, want ErrUnsupported", err)
 	}
 }
@@ -306,12 +307,12 @@ func TestScheduleRecordsWindows(t *testing.T) {
 	}
 	start := time.Now()
 	rec := &recorder{}
-	s := &Schedule{Entries: es, Target: &Target{Redis: proc}, Clock: func() int64 { return int64(time.Since(start)) }, Record: rec}
+	s := &Schedule{Entries: es, Target: &Target{Handles: sut.Handles{Redis: proc}}, Clock: func() int64 { return int64(time.Since(start)) }, Record: rec}
 	ws := s.Run(context.Background())
 	if ws[0].Err != nil || ws[1].Err != nil {
 		t.Fatalf("windows = %+v, want the Redis faults to succeed", ws)
 	}
-	if !errors.Is(ws[2].Err, ErrUnsupported) {
+	if !errors.Is(ws[2].Err, sut.ErrUnsupported) {
 		t.Fatalf("pool-exhaustion without a server = %v, want ErrUnsupported", ws[2].Err)
 	}
 	if ws[0].Start < int64(100*time.Millisecond) || ws[0].End-ws[0].Start < int64(200*time.Millisecond) {

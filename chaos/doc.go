@@ -1,7 +1,7 @@
 // Package chaos is stampede's nemesis: the faults real on-sales suffer, injected on a schedule
 // while the herd runs. Each fault is one file behind the small Fault interface; it acts on the
 // handles a Target gives (a process we started, a SQL connection, the processor's admin
-// endpoint, a network proxy in the path) and says clearly, with ErrUnsupported, when the target
+// endpoint, a network proxy in the path) and says clearly, with sut.ErrUnsupported, when the target
 // cannot support it (a Redis restart against a Redis we do not own).
 //
 // A Schedule runs a scenario's `faults:` list against the run's clock: at an offset (`at`), or

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -16,14 +15,10 @@ type Fault interface {
 	// Name is the fault's schedule name (redis-restart, psp-delay, ...).
 	Name() string
 	// Inject starts the fault on t. The returned recover ends it (nil for a fault that is over
-	// once injected, such as a restart). Inject returns an error wrapping ErrUnsupported when
-	// the target lacks what the fault needs.
+	// once injected, such as a restart). Inject returns an error wrapping sut.ErrUnsupported
+	// when the target lacks what the fault needs.
 	Inject(ctx context.Context, t *Target, p Params) (recover func(context.Context) error, err error)
 }
-
-// ErrUnsupported says a target cannot undergo a fault (for example, a restart of a Redis we
-// did not start).
-var ErrUnsupported = errors.New("not supported by this target")
 
 // Spec describes a fault for `stampede chaos list` and for validating a schedule.
 type Spec struct {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"stampede/sut"
 )
 
 var (
@@ -53,12 +55,12 @@ func (f netFault) Inject(ctx context.Context, t *Target, p Params) (func(context
 		sort.Strings(have)
 		return nil, unsupported(f.name, fmt.Sprintf("no network proxy in front of %q (proxied: %s)", link, strings.Join(have, ", ")))
 	}
-	var toxics []Toxic
+	var toxics []sut.Toxic
 	switch f.name {
 	case "net-latency":
 		ms, jitter := p.Duration("latency").Milliseconds(), p.Duration("jitter").Milliseconds()
 		for _, s := range []string{"upstream", "downstream"} {
-			tx := Toxic{Name: "stampede-latency-" + s, Type: "latency", Stream: s, Toxicity: 1,
+			tx := sut.Toxic{Name: "stampede-latency-" + s, Type: "latency", Stream: s, Toxicity: 1,
 				Attributes: map[string]any{"latency": ms}}
 			if jitter > 0 {
 				tx.Type = seededLatencyType
@@ -68,16 +70,16 @@ func (f netFault) Inject(ctx context.Context, t *Target, p Params) (func(context
 		}
 	case "net-partition":
 		for _, s := range []string{"upstream", "downstream"} {
-			toxics = append(toxics, Toxic{Name: "stampede-partition-" + s, Type: "timeout", Stream: s, Toxicity: 1,
+			toxics = append(toxics, sut.Toxic{Name: "stampede-partition-" + s, Type: "timeout", Stream: s, Toxicity: 1,
 				Attributes: map[string]any{"timeout": 0}})
 		}
 	case "net-reset":
 		if fr := p.Float("fraction"); fr < 1 {
-			toxics = append(toxics, Toxic{Name: "stampede-reset", Type: seededResetType, Stream: "upstream", Toxicity: 1,
+			toxics = append(toxics, sut.Toxic{Name: "stampede-reset", Type: seededResetType, Stream: "upstream", Toxicity: 1,
 				Attributes: map[string]any{"fraction": fr, "seed": t.randUint64()}})
 			break
 		}
-		toxics = append(toxics, Toxic{Name: "stampede-reset", Type: "reset_peer", Stream: "upstream", Toxicity: 1,
+		toxics = append(toxics, sut.Toxic{Name: "stampede-reset", Type: "reset_peer", Stream: "upstream", Toxicity: 1,
 			Attributes: map[string]any{"timeout": 0}})
 	}
 	var added []string

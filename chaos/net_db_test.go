@@ -9,6 +9,7 @@ import (
 
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
+	"stampede/sut"
 )
 
 // throughProxy rewrites a postgres:// URL or mysql:// DSN to reach its database through a new
@@ -48,7 +49,7 @@ func TestNetFaultsThroughDBProxy(t *testing.T) {
 				t.Fatalf("open %s through the proxy: %v", dialect, err)
 			}
 			defer db.Close()
-			tg := &Target{Proxies: map[string]Proxy{"db": px}}
+			tg := &Target{Handles: sut.Handles{Proxies: map[string]sut.Proxy{"db": px}}}
 			query := func(ctx context.Context) error {
 				var n int
 				return db.QueryRow(ctx, "test", "SELECT 1", []any{&n})

@@ -10,16 +10,9 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-)
 
-// Toxic is a toxiproxy toxic definition.
-type Toxic struct {
-	Name       string         `json:"name"`
-	Type       string         `json:"type"`
-	Stream     string         `json:"stream"`
-	Toxicity   float64        `json:"toxicity"`
-	Attributes map[string]any `json:"attributes"`
-}
+	"stampede/sut"
+)
 
 // Proxies is an embedded toxiproxy: TCP proxies a run puts between the server and its
 // backing services, so net-* faults can slow, cut or reset those links.
@@ -57,12 +50,12 @@ func (ps *Proxies) Close() {
 	ps.all = nil
 }
 
-// NetProxy is one proxy; it implements Proxy.
+// NetProxy is one proxy; it implements sut.Proxy.
 type NetProxy struct {
 	p *toxiproxy.Proxy
 }
 
-var _ Proxy = (*NetProxy)(nil)
+var _ sut.Proxy = (*NetProxy)(nil)
 
 // Addr is the proxy's listen address (host:port): give it to the server instead of the
 // service's own.
@@ -73,7 +66,7 @@ func (n *NetProxy) Addr() string {
 }
 
 // AddToxic adds a toxic to the proxy's links, existing and new.
-func (n *NetProxy) AddToxic(_ context.Context, t Toxic) error {
+func (n *NetProxy) AddToxic(_ context.Context, t sut.Toxic) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"stampede/server/payments"
+	"stampede/sut"
 )
 
 // processor is a real payment processor (server/payments) on a loopback listener, with a
@@ -28,7 +29,7 @@ func newProcessor(t *testing.T, seed uint64) *processor {
 		p.Close() // releases requests held by the timeout fault, so Close below does not wait
 		hs.Close()
 	})
-	return &processor{p: p, url: hs.URL, target: &Target{PSP: hs.URL, Rand: rand.New(rand.NewPCG(seed, seed))}}
+	return &processor{p: p, url: hs.URL, target: &Target{Handles: sut.Handles{PSP: hs.URL}, Rand: rand.New(rand.NewPCG(seed, seed))}}
 }
 
 // client returns a processor client whose requests give up after timeout.

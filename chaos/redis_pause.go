@@ -3,6 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
+
+	"stampede/sut"
 )
 
 var redisPauseSpec = Spec{
@@ -20,7 +22,7 @@ func (redisPause) Name() string { return redisPauseSpec.Name }
 // recovery waits for one that starts during the window (the restarted process was never
 // stopped; continuing it is harmless).
 func (redisPause) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
-	p, ok := t.Redis.(Pauser)
+	p, ok := t.Redis.(sut.Pauser)
 	if !ok {
 		return nil, unsupported("redis-pause", "the run does not own the Redis process (external Redis)")
 	}

@@ -3,6 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
+
+	"stampede/sut"
 )
 
 var redisRestartSpec = Spec{
@@ -17,7 +19,7 @@ type redisRestart struct{}
 func (redisRestart) Name() string { return redisRestartSpec.Name }
 
 func (redisRestart) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
-	r, ok := t.Redis.(Restarter)
+	r, ok := t.Redis.(sut.Restarter)
 	if !ok {
 		return nil, unsupported("redis-restart", "the run does not own the Redis process (external Redis)")
 	}

@@ -3,6 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
+
+	"stampede/sut"
 )
 
 var serverCrashSpec = Spec{
@@ -17,11 +19,11 @@ type serverCrash struct{}
 func (serverCrash) Name() string { return serverCrashSpec.Name }
 
 func (serverCrash) Inject(ctx context.Context, t *Target, _ Params) (func(context.Context) error, error) {
-	r, ok := t.ServerProc.(Restarter)
+	r, ok := t.ServerProcess.(sut.Restarter)
 	if !ok {
 		return nil, unsupported("server-crash", "the run did not start the server (--target)")
 	}
-	done, err := t.exclusive(ctx, t.ServerProc)
+	done, err := t.exclusive(ctx, t.ServerProcess)
 	if err != nil {
 		return nil, fmt.Errorf("server-crash: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,10 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"stampede/infra/local"
 	"stampede/internal/failpoint"
+	"stampede/internal/proc"
 	"stampede/internal/testsvc"
+	"stampede/server"
 	"stampede/server/payments"
+	"stampede/sut"
 )
 
 // The reference server runs as a child process (`stampede serve`), as in a real run, so that
@@ -56,11 +57,7 @@ func buildStampede() {
 	if binDir, binErr = os.MkdirTemp("", "stampede-chaos-test"); binErr != nil {
 		return
 	}
-	binPath = filepath.Join(binDir, "stampede")
-	out, err := exec.Command("go", "build", "-o", binPath, "stampede/cmd/stampede").CombinedOutput()
-	if err != nil {
-		binErr = fmt.Errorf("build stampede: %v\n%s", err, out)
-	}
+	binPath, binErr = testsvc.BuildStampede(binDir)
 }
 
 func stampedeBinary(t testing.TB) string {
@@ -77,7 +74,7 @@ func stampedeBinary(t testing.TB) string {
 type refServer struct {
 	t      *testing.T
 	base   string
-	proc   *local.Process
+	proc   *proc.Process
 	psp    *payments.Processor
 	target *Target
 	http   *http.Client
@@ -108,45 +105,38 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 		psp.Close()
 		hs.Close()
 	})
-	port, err := local.FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	args := []string{"serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--strategy", o.strategy, "--db", dsn,
-		"--psp", hs.URL, "--sweep-interval", "200ms", "--log-level", "info", "--key-prefix", "chaos-test:"}
-	if o.holdTTL > 0 {
-		args = append(args, "--hold-ttl", o.holdTTL.String())
-	}
-	if o.poolSize > 0 {
-		args = append(args, "--pool-size", strconv.Itoa(o.poolSize))
-	}
-	if o.lease > 0 {
-		args = append(args, "--checkout-lease", o.lease.String())
-	}
-	tg := &Target{Server: base, PSP: hs.URL, DB: dsn, Rand: rand.New(rand.NewPCG(7, 7))}
+	so := server.DefaultOptions()
+	so.Addr, so.Strategy, so.DB, so.PSP = "127.0.0.1:"+strconv.Itoa(port), o.strategy, dsn, hs.URL
+	so.SweepInterval, so.KeyPrefix, so.HoldTTL, so.PoolSize, so.CheckoutLease = 200*time.Millisecond, "chaos-test:", o.holdTTL, o.poolSize, o.lease
+	tg := &Target{Handles: sut.Handles{Server: base, PSP: hs.URL, DB: dsn}, Rand: rand.New(rand.NewPCG(7, 7))}
 	if o.redis || o.strategy == "redis-lock" {
-		proc, url := testsvc.Redis(t)
-		args = append(args, "--redis", url)
-		tg.Redis, tg.RedisURL = proc, url
+		rd, url := testsvc.Redis(t)
+		so.Redis = url
+		tg.Redis, tg.RedisURL = rd, url
 	}
+	args := append([]string{"serve"}, so.Args()...)
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	proc, err := local.NewProcess("server", bin, args, local.EnvWithout("STAMPEDE_"), port, logPath, local.HTTPReady(base+"/healthz"))
+	child, err := proc.NewProcess("server", bin, args, proc.EnvWithout(server.EnvPrefix), port, logPath, proc.HTTPReady(base+"/healthz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := proc.Start(context.Background()); err != nil {
+	if err := child.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = proc.Stop(5 * time.Second)
+		_ = child.Stop(5 * time.Second)
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("server log:\n%s", tail(string(b), 40))
 		}
 	})
-	tg.ServerProc = proc
-	s := &refServer{t: t, base: base, proc: proc, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
+	tg.ServerProcess = child
+	s := &refServer{t: t, base: base, proc: child, psp: psp, target: tg, http: &http.Client{Timeout: 10 * time.Second}}
 	s.event = "chaos-" + strings.ReplaceAll(o.strategy, "-", "")
 	s.mustDo(http.StatusCreated, http.MethodPost, "/admin/events", "", map[string]any{
 		"id": s.event, "name": "Chaos night",

@@ -8,48 +8,15 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"stampede/sut"
 )
 
-// Restarter is a process that can be killed with SIGKILL and started again on the same port
-// (infra/local.Process, the reference server's child process).
-type Restarter interface {
-	Restart(ctx context.Context) error
-}
-
-// Pauser is a process that can be stopped with SIGSTOP and continued with SIGCONT.
-type Pauser interface {
-	Pause() error
-	Resume() error
-}
-
-// Proxy is a network proxy in the path between the server and a backing service
-// (an embedded toxiproxy proxy, see NetProxy).
-type Proxy interface {
-	// AddToxic adds a toxiproxy toxic given as its JSON definition.
-	AddToxic(ctx context.Context, toxic Toxic) error
-	RemoveToxic(ctx context.Context, name string) error
-	// Disable closes every connection and refuses new ones until Enable.
-	Disable() error
-	Enable() error
-}
-
-// Target is what faults act on: handles for the services of one run. A nil or empty handle
-// means the run does not have it, and faults that need it return ErrUnsupported.
+// Target is what faults act on: the handles of the system under test in one run (sut.Handles:
+// a nil or empty handle means the run does not have it, and faults that need it return an
+// error wrapping sut.ErrUnsupported), the run's seeded source, and the state faults share.
 type Target struct {
-	// Redis is the Redis process, when the run owns it (a Restarter and Pauser).
-	Redis any
-	// RedisURL reaches Redis over the network (redis-flush).
-	RedisURL string
-	// DB is the database the server uses: a postgres:// URL or mysql:// DSN (db-conn-kill).
-	DB string
-	// PSP is the payment processor's base URL (psp-* faults).
-	PSP string
-	// Server is the reference server's base URL (failpoints, pool-exhaustion).
-	Server string
-	// ServerProc is the reference server's process, when the run started it (server-crash).
-	ServerProc any
-	// Proxies are the network proxies in the path, by service: "db", "redis", "psp".
-	Proxies map[string]Proxy
+	sut.Handles
 	// Rand is the seeded source every random choice of a fault draws from.
 	Rand *rand.Rand
 	// HTTP is the client for admin endpoints; nil means a client with a 10 s timeout.
@@ -58,20 +25,20 @@ type Target struct {
 	mu  sync.Mutex
 	psp map[string]pspSettings // active processor faults, merged into one PUT
 	// procs serialise the faults that act on one process (see exclusive).
-	procs map[any]chan struct{}
+	procs map[sut.Service]chan struct{}
 }
 
 // exclusive waits until no other fault is acting on the process h and returns the function
 // that lets the next one act. Faults on one process take turns: a redis-pause that comes while
 // a redis-restart is bringing Redis back waits for it, rather than finding no process to
 // signal. A handle that cannot be a map key (not a pointer) is not serialised.
-func (t *Target) exclusive(ctx context.Context, h any) (func(), error) {
+func (t *Target) exclusive(ctx context.Context, h sut.Service) (func(), error) {
 	if h == nil || !reflect.TypeOf(h).Comparable() {
 		return func() {}, nil
 	}
 	t.mu.Lock()
 	if t.procs == nil {
-		t.procs = map[any]chan struct{}{}
+		t.procs = map[sut.Service]chan struct{}{}
 	}
 	turn := t.procs[h]
 	if turn == nil {
@@ -114,5 +81,5 @@ func (t *Target) randUint64() uint64 {
 }
 
 func unsupported(fault, what string) error {
-	return fmt.Errorf("%s: %s: %w", fault, what, ErrUnsupported)
+	return fmt.Errorf("%s: %s: %w", fault, what, sut.ErrUnsupported)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stampede/sut"
 )
 
 // echoServer answers every byte it reads, until the test ends.
@@ -47,7 +49,7 @@ func TestNetResetFraction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tg := &Target{Proxies: map[string]Proxy{"psp": px}, Rand: rand.New(rand.NewPCG(seed, 9))}
+		tg := &Target{Handles: sut.Handles{Proxies: map[string]sut.Proxy{"psp": px}}, Rand: rand.New(rand.NewPCG(seed, 9))}
 		rec := inject(t, "net-reset", tg, map[string]any{"target": "psp", "fraction": 0.4})
 		var b strings.Builder
 		for range 60 {
@@ -138,7 +140,7 @@ func TestSeededLatencyJitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := &Target{Proxies: map[string]Proxy{"db": px}, Rand: rand.New(rand.NewPCG(1, 1))}
+	tg := &Target{Handles: sut.Handles{Proxies: map[string]sut.Proxy{"db": px}}, Rand: rand.New(rand.NewPCG(1, 1))}
 	rec := inject(t, "net-latency", tg, map[string]any{"latency": "60ms", "jitter": "20ms"})
 	start := time.Now()
 	if !echoes(t, px.Addr()) {

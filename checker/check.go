@@ -17,14 +17,31 @@ const (
 	DefaultMaxExamples     = 5
 	DefaultMaxPartitionOps = 50000
 	DefaultVisualizations  = 3
+	// DefaultClockSkew and DefaultGrace are the tolerances stampede check and stampede run
+	// judge with (see DefaultOptions): a server and a driver on one machine or one network.
+	DefaultClockSkew = 50 * time.Millisecond
+	DefaultGrace     = 2 * time.Second
 )
+
+// DefaultOptions are the options `stampede check` and `stampede run` judge with: a clock skew
+// of DefaultClockSkew, a grace of DefaultGrace, and the defaults of every other field
+// (porcupine's DefaultTimeout per seat, DefaultMaxExamples; no hold-loss faults: the runner names them from chaos). Set
+// OutDir to have visualizations written.
+func DefaultOptions() Options {
+	return Options{
+		ClockSkew:   DefaultClockSkew,
+		Grace:       DefaultGrace,
+		Timeout:     DefaultTimeout,
+		MaxExamples: DefaultMaxExamples,
+	}
+}
 
 // Options tune a check. The zero value checks with no clock-skew tolerance and no grace
 // period, porcupine's timeout of DefaultTimeout per seat, and writes no files.
 type Options struct {
 	// ClockSkew is how far the server's clock (which set every hold's expires_at) may be from
 	// the driver's: a hold may expire in the model from ClockSkew before its expires_at. The
-	// header's ClockSkew (merged shards) is added to it. The command line defaults to 50ms.
+	// header's ClockSkew (merged shards) is added to it. DefaultOptions has DefaultClockSkew.
 	ClockSkew time.Duration
 	// Timeout bounds porcupine's search on one seat; a seat that runs out is undecided
 	// (Unknown), never a pass. Zero means DefaultTimeout.

@@ -64,9 +64,18 @@ func ReadPSPLedger(path string) (*PSPLedger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read processor ledger: %w", err)
 	}
+	l, err := DecodePSPLedger(b)
+	if err != nil {
+		return nil, fmt.Errorf("processor ledger %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// DecodePSPLedger decodes the processor's ledger (its GET /ledger body).
+func DecodePSPLedger(b []byte) (*PSPLedger, error) {
 	var l PSPLedger
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("processor ledger %s: decode: %w", path, err)
+		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return &l, nil
 }

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -12,15 +13,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/goccy/go-yaml"
 
+	"stampede/server"
 	"stampede/strategies"
 )
 
 // No Docker engine runs where the tests do, so these tests read docker-compose.yml, the
-// Dockerfile and the stampede command's flag definitions, and check that they agree.
+// Dockerfile, the server's options (server.Options) and the processor command's flag
+// definitions, and check that they agree.
 
 type composeFile struct {
 	Name     string                    `yaml:"name"`
@@ -160,20 +164,25 @@ func TestComposeHealthChecksAndPorts(t *testing.T) {
 
 func TestComposeServerEnvironment(t *testing.T) {
 	f := loadCompose(t)
-	serveFlags := commandFlags(t, "serve.go")
-	if len(serveFlags) == 0 {
-		// cmd/stampede/serve.go does not define its flags yet: hold the file to the serve
-		// command's documented flags.
-		serveFlags = []string{"addr", "strategy", "db", "redis", "psp", "hold-ttl", "allow-unsafe", "safety-net", "pool-size", "key-prefix"}
-		t.Logf("cmd/stampede/serve.go defines no flags yet; checking against the documented ones %v", serveFlags)
+	// The server's flags are server.Options' (RegisterFlags), read from STAMPEDE_<FLAG> too.
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o := server.DefaultOptions()
+	o.RegisterFlags(fs)
+	var serveFlags []string
+	fs.VisitAll(func(f *flag.Flag) { serveFlags = append(serveFlags, f.Name) })
+	// Every server sets where it listens, its strategy, what it uses and the hold lifetime.
+	o.Addr, o.Strategy, o.DB, o.Redis, o.PSP, o.HoldTTL = "x", "x", "x", "x", "x", time.Minute
+	var required []string
+	for _, kv := range o.Env() {
+		k, _, _ := strings.Cut(kv, "=")
+		required = append(required, k)
 	}
-	required := []string{"STAMPEDE_ADDR", "STAMPEDE_STRATEGY", "STAMPEDE_DB", "STAMPEDE_REDIS", "STAMPEDE_PSP", "STAMPEDE_HOLD_TTL"}
 	for _, name := range []string{"server", "server-mysql"} {
 		t.Run(name, func(t *testing.T) {
 			s := f.Services[name]
 			env := s.Environment
 			for k := range env {
-				if !slices.Contains(serveFlags, envFlag(k, "STAMPEDE_")) {
+				if !slices.Contains(serveFlags, envFlag(k, server.EnvPrefix)) {
 					t.Errorf("environment %s names no flag of stampede serve (flags %v)", k, serveFlags)
 				}
 			}

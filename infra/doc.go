@@ -4,9 +4,9 @@
 // processes from the binaries installed on the machine (package infra/local), and External
 // takes URLs and DSNs from flags or the environment (STAMPEDE_PG, STAMPEDE_MYSQL,
 // STAMPEDE_REDIS, and STAMPEDE_TARGET for a booking system under test that is not the
-// reference server). Each service in use has a Target; what a fault may do to it is found by
-// type assertion on the small capability interfaces Killer, Pauser and Restarter, and the
-// helpers Kill, Pause, Resume and Restart return ErrUnsupported when the target cannot.
+// reference server). Each service in use is a sut.Service; what a fault may do to it is found
+// by type assertion on package sut's capability interfaces (Killer, Pauser, Restarter), and
+// sut.Kill, Pause, Resume and Restart return sut.ErrUnsupported when the service cannot.
 //
 // The repository's docker-compose.yml and Dockerfile describe the same services for people
 // with a Docker engine; compose_test.go keeps them in line with what the server reads.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"stampede/infra"
+	"stampede/sut"
 )
 
 // A run against services it did not start: faults that need a process get ErrUnsupported.
@@ -20,8 +21,8 @@ func ExampleExternal() {
 	}
 	defer s.Close()
 	fmt.Println(s.Postgres.Name(), s.Postgres.Addr())
-	err = infra.Restart(context.Background(), s.Redis)
-	fmt.Println(errors.Is(err, infra.ErrUnsupported), err)
+	err = sut.Restart(context.Background(), s.Redis)
+	fmt.Println(errors.Is(err, sut.ErrUnsupported), err)
 	// Output:
 	// postgres db.internal:5432
 	// true restart redis at cache.internal:6379: not supported by this target

@@ -13,6 +13,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"stampede/sut"
 )
 
 // Environment variables the external provider reads when the matching flag is empty.
@@ -44,14 +46,14 @@ func (e *Endpoints) RegisterFlags(fs *flag.FlagSet) {
 // External returns services that run elsewhere, reached through the given endpoints or, for
 // empty fields, the environment. Each one given is checked without connecting: a malformed
 // URL or DSN is an error naming the flag or variable it came from and what is expected. At
-// least one endpoint must be given. The targets of external services can be neither killed,
-// paused nor restarted: those calls return ErrUnsupported.
+// least one endpoint must be given. External services can be neither killed, paused nor
+// restarted: sut.Kill, sut.Pause and sut.Restart return sut.ErrUnsupported for them.
 func External(given Endpoints) (*Services, error) {
 	s := &Services{}
 	var errs []error
 	// check resolves one endpoint (flag, else environment), validates it and returns it with
-	// its target, or "" and nil when it is not given.
-	check := func(name, flagName, env, value string, parse func(string) (string, error)) (string, Target) {
+	// its service, or "" and nil when it is not given.
+	check := func(name, flagName, env, value string, parse func(string) (string, error)) (string, sut.Service) {
 		from := "--" + flagName
 		if value == "" {
 			value, from = os.Getenv(env), env
@@ -66,7 +68,7 @@ func External(given Endpoints) (*Services, error) {
 		}
 		return value, remote{name: name, addr: addr}
 	}
-	var pg, my, rd Target
+	var pg, my, rd sut.Service
 	s.PostgresURL, pg = check("postgres", "pg", EnvPostgres, given.Postgres, parsePostgres)
 	s.MySQLDSN, my = check("mysql", "mysql", EnvMySQL, given.MySQL, parseMySQL)
 	s.RedisURL, rd = check("redis", "redis", EnvRedis, given.Redis, parseRedis)
@@ -78,7 +80,7 @@ func External(given Endpoints) (*Services, error) {
 		return nil, fmt.Errorf("external services: none given; set --pg, --mysql, --redis or --target, or %s, %s, %s or %s",
 			EnvPostgres, EnvMySQL, EnvRedis, EnvTarget)
 	}
-	// Only services in use go into the interface fields, so a missing one is a nil Target.
+	// Only services in use go into the interface fields, so a missing one is nil.
 	if pg != nil {
 		s.Postgres = pg
 	}
@@ -97,7 +99,7 @@ type remote struct{ name, addr string }
 func (r remote) Name() string { return r.name }
 func (r remote) Addr() string { return r.addr }
 
-var _ Target = remote{}
+var _ sut.Service = remote{}
 
 // parsePostgres checks a PostgreSQL URL and returns its host:port.
 func parsePostgres(dsn string) (string, error) {

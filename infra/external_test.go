@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"stampede/infra"
+	"stampede/sut"
 )
 
 // setEnv sets the four STAMPEDE_* variables for one test; unset ones are empty.
@@ -152,7 +153,7 @@ func TestExternal(t *testing.T) {
 				t.Errorf("External URLs = %+v, want %+v", got, tt.want)
 			}
 			for _, c := range []struct {
-				target infra.Target
+				target sut.Service
 				name   string
 				addr   string
 			}{{s.Postgres, "postgres", tt.addrs.pg}, {s.MySQL, "mysql", tt.addrs.my}, {s.Redis, "redis", tt.addrs.rd}} {
@@ -185,16 +186,16 @@ func TestExternalTargetsCannotBeFaulted(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"kill redis", func() error { return infra.Kill(s.Redis) }, "kill redis at h:6379"},
-		{"pause postgres", func() error { return infra.Pause(s.Postgres) }, "pause postgres"},
-		{"resume postgres", func() error { return infra.Resume(s.Postgres) }, "resume postgres"},
-		{"restart redis", func() error { return infra.Restart(ctx, s.Redis) }, "restart redis"},
-		{"kill a service not in the run", func() error { return infra.Kill(s.MySQL) }, "not part of this run"},
+		{"kill redis", func() error { return sut.Kill(s.Redis) }, "kill redis at h:6379"},
+		{"pause postgres", func() error { return sut.Pause(s.Postgres) }, "pause postgres"},
+		{"resume postgres", func() error { return sut.Resume(s.Postgres) }, "resume postgres"},
+		{"restart redis", func() error { return sut.Restart(ctx, s.Redis) }, "restart redis"},
+		{"kill a service not in the run", func() error { return sut.Kill(s.MySQL) }, "not part of this run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.do()
-			if !errors.Is(err, infra.ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, sut.ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want ErrUnsupported saying %q", err, tt.want)
 			}
 		})
@@ -237,32 +238,5 @@ func TestRegisterFlags(t *testing.T) {
 	want := infra.Endpoints{Postgres: "postgres://a@b/c", MySQL: "mysql://r@tcp(h:1)/d", Redis: "redis://h:1/0", Target: "http://t"}
 	if e != want {
 		t.Errorf("after Parse: %+v, want %+v", e, want)
-	}
-}
-
-// fakeTarget shows the capability interfaces found by type assertion, built from closures.
-type fakeTarget struct {
-	infra.KillerFunc
-	infra.RestarterFunc
-}
-
-func (fakeTarget) Name() string { return "fake" }
-func (fakeTarget) Addr() string { return "fake:1" }
-
-func TestCapabilityAdapters(t *testing.T) {
-	var killed, restarted int
-	boom := errors.New("boom")
-	ft := fakeTarget{
-		KillerFunc:    func() error { killed++; return nil },
-		RestarterFunc: func(context.Context) error { restarted++; return boom },
-	}
-	if err := infra.Kill(ft); err != nil || killed != 1 {
-		t.Errorf("Kill = %v with %d kills, want nil and 1", err, killed)
-	}
-	if err := infra.Restart(context.Background(), ft); !errors.Is(err, boom) || restarted != 1 {
-		t.Errorf("Restart = %v with %d restarts, want boom and 1", err, restarted)
-	}
-	if err := infra.Pause(ft); !errors.Is(err, infra.ErrUnsupported) {
-		t.Errorf("Pause of a target without Pauser = %v, want ErrUnsupported", err)
 	}
 }

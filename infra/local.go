@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"stampede/infra/local"
+	"stampede/sut"
 )
 
 // Want says which services a run needs from the local provider.
@@ -15,7 +16,7 @@ type Want struct {
 
 // Local starts the wanted services from the binaries installed on this machine (see package
 // infra/local), in a new directory under dir (os.TempDir() when empty), on free loopback ports.
-// Their targets are *local.Process values: they can be killed, paused, resumed and restarted.
+// Their services are *local.Process values: they can be killed, paused, resumed and restarted.
 // Close kills them and removes the directory. A missing binary is a *local.MissingBinaryError
 // naming the package to install.
 func Local(ctx context.Context, dir string, want Want) (*Services, error) {
@@ -29,8 +30,8 @@ func Local(ctx context.Context, dir string, want Want) (*Services, error) {
 		RedisURL:    env.RedisURL,
 		closeFn:     env.Close,
 	}
-	// Only started processes go into the interface fields: a nil *local.Process in a Target
-	// would not compare equal to nil.
+	// Only started processes go into the interface fields: a nil *local.Process in a
+	// sut.Service would not compare equal to nil.
 	if env.Postgres != nil {
 		s.Postgres = env.Postgres
 	}
@@ -44,8 +45,8 @@ func Local(ctx context.Context, dir string, want Want) (*Services, error) {
 }
 
 var (
-	_ Target    = (*local.Process)(nil)
-	_ Killer    = (*local.Process)(nil)
-	_ Pauser    = (*local.Process)(nil)
-	_ Restarter = (*local.Process)(nil)
+	_ sut.Service   = (*local.Process)(nil)
+	_ sut.Killer    = (*local.Process)(nil)
+	_ sut.Pauser    = (*local.Process)(nil)
+	_ sut.Restarter = (*local.Process)(nil)
 )

@@ -12,9 +12,10 @@ import (
 	"stampede/infra"
 	"stampede/infra/local"
 	"stampede/internal/testsvc"
+	"stampede/sut"
 )
 
-// TestLocalRedis drives a local Redis through the provider's targets. The databases are
+// TestLocalRedis drives a local Redis through the provider's services. The databases are
 // covered in package local; Redis starts in milliseconds.
 func TestLocalRedis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -51,18 +52,18 @@ func TestLocalRedis(t *testing.T) {
 		t.Fatalf("SET: %v", err)
 	}
 
-	if err := infra.Pause(s.Redis); err != nil {
+	if err := sut.Pause(s.Redis); err != nil {
 		t.Fatalf("Pause: %v", err)
 	}
 	pinged := make(chan error, 1)
 	go func() { pinged <- c.Ping(ctx).Err() }()
 	select {
 	case err := <-pinged:
-		_ = infra.Resume(s.Redis)
+		_ = sut.Resume(s.Redis)
 		t.Fatalf("PING on a paused Redis returned (%v), want it to hang", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	if err := infra.Resume(s.Redis); err != nil {
+	if err := sut.Resume(s.Redis); err != nil {
 		t.Fatalf("Resume: %v", err)
 	}
 	if err := <-pinged; err != nil {
@@ -70,7 +71,7 @@ func TestLocalRedis(t *testing.T) {
 	}
 
 	oldPid := proc.Pid()
-	if err := infra.Restart(ctx, s.Redis); err != nil {
+	if err := sut.Restart(ctx, s.Redis); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
 	if proc.Pid() == oldPid {
@@ -80,13 +81,13 @@ func TestLocalRedis(t *testing.T) {
 		t.Errorf("EXISTS k after Restart = %d, %v; want 0: Redis comes back empty", n, err)
 	}
 
-	if err := infra.Kill(s.Redis); err != nil {
+	if err := sut.Kill(s.Redis); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
 	if err := c.Ping(ctx).Err(); err == nil {
 		t.Errorf("PING after Kill succeeded")
 	}
-	if err := infra.Kill(s.Postgres); !errors.Is(err, infra.ErrUnsupported) {
+	if err := sut.Kill(s.Postgres); !errors.Is(err, sut.ErrUnsupported) {
 		t.Errorf("Kill of PostgreSQL, not in the run = %v, want ErrUnsupported", err)
 	}
 

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,7 +61,136 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready, when set, is called once the server listens, with the address it listens on.
 	Ready func(addr string)
+	// LogLevel is the level of the logger that `stampede serve` builds (Logger): debug, info,
+	// warn or error; empty means info. Serve logs to the logger it is given.
+	LogLevel string
 }
+
+// DefaultOptions are the options of `stampede serve` given no flag: the documented defaults
+// (the zero value of each other field).
+func DefaultOptions() Options {
+	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info"}
+}
+
+// RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
+// to o's value: start from DefaultOptions() for the documented defaults. The flags are the one
+// spelling of the options on a command line (Args) and in the environment (Env).
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", o.Addr, "listen address (port 0 picks a free one; the real address is printed)")
+	fs.StringVar(&o.Strategy, "strategy", o.Strategy, "concurrency strategy: "+strings.Join(strategies.Names(), ", "))
+	fs.StringVar(&o.DB, "db", o.DB, "database: postgres://... URL or mysql://user:pass@tcp(host:port)/db DSN")
+	fs.StringVar(&o.Redis, "redis", o.Redis, "Redis URL (redis://host:port/db); needed by redis-lock, the waiting room and the read cache")
+	fs.StringVar(&o.PSP, "psp", o.PSP, "payment processor base URL")
+	fs.DurationVar(&o.HoldTTL, "hold-ttl", o.HoldTTL, "hold lifetime (default 10m)")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", o.AllowUnsafe, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
+	fs.BoolVar(&o.SafetyNet, "safety-net", o.SafetyNet, "add a UNIQUE constraint on booked seats (off in verification runs)")
+	fs.IntVar(&o.PoolSize, "pool-size", o.PoolSize, "database connection pool size (default 20)")
+	fs.StringVar(&o.KeyPrefix, "key-prefix", o.KeyPrefix, "prefix of every Redis key")
+	fs.Var((*secretFlag)(&o.AdmissionSecret), "admission-secret", "secret that signs waiting-room admission tokens (default: random per process)")
+	fs.DurationVar(&o.SweepInterval, "sweep-interval", o.SweepInterval, "how often a sweeping strategy releases expired holds (default 1s)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn or error")
+	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
+}
+
+// Args returns the flags that give `stampede serve` the options o, as --name=value, in the
+// order of their names: every flag whose value differs from DefaultOptions(). Fields that are
+// not flags (Registry, Ready, ShutdownGrace) are not carried.
+func (o Options) Args() []string {
+	var out []string
+	for _, f := range o.changed() {
+		out = append(out, "--"+f[0]+"="+f[1])
+	}
+	return out
+}
+
+// Env returns the environment that gives `stampede serve` the options o, as NAME=value
+// entries: the flags of Args, each named by EnvName. An empty variable counts as unset
+// (FlagsFromEnv), so a flag whose value in o is empty where its default is not (PSP,
+// KeyPrefix) is left out: give those with Args.
+func (o Options) Env() []string {
+	var out []string
+	for _, f := range o.changed() {
+		if f[1] != "" {
+			out = append(out, EnvName(f[0])+"="+f[1])
+		}
+	}
+	return out
+}
+
+// changed lists the flags, name and value, whose value in o differs from its default.
+func (o Options) changed() [][2]string {
+	def := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	d := DefaultOptions()
+	d.RegisterFlags(def)
+	cur := flag.NewFlagSet("options", flag.ContinueOnError)
+	o.RegisterFlags(cur) // o is a copy: each flag's default is o's own value
+	var out [][2]string
+	cur.VisitAll(func(f *flag.Flag) {
+		if f.DefValue != def.Lookup(f.Name).DefValue {
+			out = append(out, [2]string{f.Name, f.DefValue})
+		}
+	})
+	return out
+}
+
+// DefaultKeyPrefix is the Redis key prefix of `stampede serve` given no --key-prefix.
+const DefaultKeyPrefix = "stampede:"
+
+// EnvPrefix starts the name of every environment variable `stampede serve` reads.
+const EnvPrefix = "STAMPEDE_"
+
+// EnvName is the environment variable of a flag of `stampede serve`: hold-ttl is
+// STAMPEDE_HOLD_TTL.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// FlagsFromEnv sets every flag of fs not given on the command line from its EnvName variable
+// when getenv returns a value for it. A bad value is an error naming the variable.
+func FlagsFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if serr := fs.Set(f.Name, v); serr != nil {
+			err = fmt.Errorf("%s=%q: %w", name, v, serr)
+		}
+	})
+	return err
+}
+
+// Logger returns a text logger writing to w at o.LogLevel, or an error naming the flag when
+// the level is not one of debug, info, warn and error.
+func (o Options) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if o.LogLevel != "" {
+		if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+			return nil, fmt.Errorf("log-level %q: want debug, info, warn or error", o.LogLevel)
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// secretFlag is the admission secret as a flag: its text is the secret's bytes.
+type secretFlag []byte
+
+func (s *secretFlag) String() string {
+	if s == nil {
+		return ""
+	}
+	return string(*s)
+}
+
+func (s *secretFlag) Set(v string) error { *s = []byte(v); return nil }
 
 // Defaults of Options.
 const (

@@ -119,10 +119,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := cfg.Shard.Validate(); err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	d := &Driver{cfg: cfg, sc: cfg.Scenario, seed: cfg.Seed}
-	if d.seed == 0 {
-		d.seed = d.sc.Seed
-	}
+	d := &Driver{cfg: cfg, sc: cfg.Scenario, seed: cfg.Scenario.RunSeed(cfg.Seed)}
 	if cfg.Pacer != nil {
 		if cfg.Users < 1 {
 			return nil, errors.New("driver: a Pacer needs Users > 0")

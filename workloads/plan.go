@@ -22,7 +22,16 @@ type Plan struct {
 	queries []string
 }
 
-// NewPlan builds the plan of sc for seed.
+// RunSeed is the seed a run of the scenario uses: override when it is not zero (a --seed
+// flag, a driver Config), else the scenario's own Seed.
+func (s *Scenario) RunSeed(override int64) int64 {
+	if override != 0 {
+		return override
+	}
+	return s.Seed
+}
+
+// NewPlan builds the plan of sc for seed (sc.RunSeed of the run's --seed).
 func NewPlan(sc *Scenario, seed int64) (*Plan, error) {
 	prof, err := NewProfile(sc.Arrivals)
 	if err != nil {

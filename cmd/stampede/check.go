@@ -8,10 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"stampede/chaos"
 	"stampede/checker"
+	"stampede/history"
+	"stampede/sut"
 )
 
 // cmdCheck judges a recorded run: stampede check DIR|history.jsonl [flags]. It prints the
@@ -26,13 +27,14 @@ func cmdCheck(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
-	ledger := fs.String("ledger", "", "the booking system's ledger (GET /admin/ledger; an object, or an array with one per event)")
-	psp := fs.String("psp-ledger", "", "the payment processor's ledger (GET /ledger)")
-	skew := fs.Duration("clock-skew", 50*time.Millisecond, "how far the server's clock may be from the driver's")
-	timeout := fs.Duration("timeout", checker.DefaultTimeout, "porcupine's time budget per seat; a seat that runs out is undecided")
-	grace := fs.Duration("grace", 2*time.Second, "how long a seat may stay refused or held after its hold ended before it counts")
+	ledger := fs.String("ledger", "", "the booking system's ledger: a file (GET /admin/ledger; an object, or an array with one per event), or the system's base URL to read it for every event of the history")
+	psp := fs.String("psp-ledger", "", "the payment processor's ledger: a file (GET /ledger), or the processor's base URL to read it")
+	def := checker.DefaultOptions()
+	skew := fs.Duration("clock-skew", def.ClockSkew, "how far the server's clock may be from the driver's")
+	timeout := fs.Duration("timeout", def.Timeout, "porcupine's time budget per seat; a seat that runs out is undecided")
+	grace := fs.Duration("grace", def.Grace, "how long a seat may stay refused or held after its hold ended before it counts")
 	out := fs.String("out", "", "where to write visualizations of failing seats (default: the run directory, or the history's directory)")
-	examples := fs.Int("examples", checker.DefaultMaxExamples, "counterexamples kept per check")
+	examples := fs.Int("examples", def.MaxExamples, "counterexamples kept per check")
 	details := fs.Bool("details", false, "print every counterexample with its operations")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	lossFaults := fs.String("hold-loss-faults", strings.Join(chaos.HoldLosingFaults(), ","),
@@ -44,7 +46,7 @@ func cmdCheck(ctx context.Context, args []string) error {
 		fs.Usage()
 		return exitError{2}
 	}
-	in, err := checkInput(fs.Arg(0), *ledger, *psp)
+	in, err := checkInput(ctx, fs.Arg(0), *ledger, *psp)
 	if err != nil {
 		return err
 	}
@@ -88,8 +90,8 @@ func cmdCheck(ctx context.Context, args []string) error {
 }
 
 // checkInput resolves the positional argument (a run directory or a history file) and the
-// ledger flags into the checker's input.
-func checkInput(arg, ledger, psp string) (checker.Input, error) {
+// ledger flags (files, or base URLs to read the ledgers from) into the checker's input.
+func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, error) {
 	st, err := os.Stat(arg)
 	if err != nil {
 		return checker.Input{}, fmt.Errorf("history: %w", err)
@@ -102,19 +104,34 @@ func checkInput(arg, ledger, psp string) (checker.Input, error) {
 	} else {
 		in = checker.Input{HistoryPath: arg, Options: checker.Options{OutDir: filepath.Dir(arg)}}
 	}
-	if ledger != "" {
-		ls, err := checker.ReadLedgers(ledger)
+	switch {
+	case isURL(ledger):
+		events, err := history.Events(in.HistoryPath)
 		if err != nil {
 			return checker.Input{}, err
 		}
-		in.Ledgers = ls
+		if in.Ledgers, _, err = (sut.Server{URL: ledger}).Ledgers(ctx, events); err != nil {
+			return checker.Input{}, err
+		}
+	case ledger != "":
+		if in.Ledgers, err = checker.ReadLedgers(ledger); err != nil {
+			return checker.Input{}, err
+		}
 	}
-	if psp != "" {
-		l, err := checker.ReadPSPLedger(psp)
-		if err != nil {
+	switch {
+	case isURL(psp):
+		if in.PSP, _, err = (sut.Processor{URL: psp}).Ledger(ctx); err != nil {
 			return checker.Input{}, err
 		}
-		in.PSP = l
+	case psp != "":
+		if in.PSP, err = checker.ReadPSPLedger(psp); err != nil {
+			return checker.Input{}, err
+		}
 	}
 	return in, nil
+}
+
+// isURL says whether a flag value is an http:// or https:// URL rather than a file.
+func isURL(v string) bool {
+	return strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,6 +32,19 @@ func TestCmdCheck(t *testing.T) {
 		"history.jsonl": "run/history.jsonl", "ledger.json": "run/ledger.json", "psp-ledger.json": "run/psp-ledger.json"})
 	bad := copyTestdata(t, map[string]string{"history.jsonl": "lin/bad-double-sale.jsonl"})
 	lost := copyTestdata(t, map[string]string{"history.jsonl": "lin/ok-hold-lost-in-restart.jsonl"})
+	// The same ledgers served as the booking system and the processor would.
+	ledger, _ := os.ReadFile(filepath.Join(run, "ledger.json"))
+	pspLedger, _ := os.ReadFile(filepath.Join(run, "psp-ledger.json"))
+	var asked []string
+	pspAsked := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/ledger", func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Query().Get("event"))
+		w.Write(ledger)
+	})
+	mux.HandleFunc("GET /ledger", func(w http.ResponseWriter, r *http.Request) { pspAsked++; w.Write(pspLedger) })
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
 	tests := []struct {
 		name string
 		args []string
@@ -39,6 +54,8 @@ func TestCmdCheck(t *testing.T) {
 		{"flags after the directory", []string{run, "--clock-skew", "10ms", "--grace", "1s"}, 0},
 		{"history file with ledgers by flag", []string{filepath.Join(run, "history.jsonl"), "--ledger", filepath.Join(run, "ledger.json"),
 			"--psp-ledger", filepath.Join(run, "psp-ledger.json"), "--json"}, 0},
+		{"history file with ledgers by URL", []string{filepath.Join(run, "history.jsonl"), "--ledger", hs.URL, "--psp-ledger", hs.URL}, 0},
+		{"ledger URL that does not answer", []string{filepath.Join(run, "history.jsonl"), "--ledger", hs.URL + "/nowhere"}, 1},
 		{"double sale", []string{"--details", bad}, 1},
 		{"double sale, no hold-loss faults", []string{"--hold-loss-faults", "", bad}, 1},
 		{"hold lost in a Redis restart, the faults chaos marks as losing holds", []string{lost}, 0},
@@ -63,6 +80,9 @@ func TestCmdCheck(t *testing.T) {
 				t.Errorf("stampede check %v: exit %d (%v), want %d", tt.args, code, err, tt.code)
 			}
 		})
+	}
+	if len(asked) == 0 || asked[0] != "e1" || pspAsked != 1 {
+		t.Errorf("ledgers asked for events %q and the processor's %d times, want the history's e1 and once", asked, pspAsked)
 	}
 	if _, err := os.Stat(filepath.Join(bad, "linearizability-D-1-1.html")); err != nil {
 		t.Errorf("no visualization in the run directory: %v", err)

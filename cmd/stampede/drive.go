@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"stampede/history"
+	"stampede/infra"
+	"stampede/sut"
 	"stampede/workloads"
 )
 
@@ -30,15 +32,18 @@ func cmdDrive(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
 	var target, out, shard, runID string
 	var seed int64
-	var setup bool
+	var setup, ledgers bool
+	var psp string
 	var maxConns, maxActive int
-	fs.StringVar(&target, "target", os.Getenv("STAMPEDE_TARGET"), "base URL of the booking system (STAMPEDE_TARGET)")
+	fs.StringVar(&target, "target", os.Getenv(infra.EnvTarget), "base URL of the booking system ("+infra.EnvTarget+")")
 	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
 	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
+	fs.BoolVar(&ledgers, "ledgers", false, "after the herd, write the target's ledger of the scenario's events to ledger.json (and, with --psp, the processor's to psp-ledger.json), so that `stampede check DIR` has all it judges")
+	fs.StringVar(&psp, "psp", "", "base URL of the payment processor the target pays through (with --ledgers)")
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
 	fs.Usage = func() {
 		o := fs.Output()
@@ -88,10 +93,31 @@ func cmdDrive(ctx context.Context, args []string) error {
 	if runErr != nil {
 		return runErr
 	}
+	if ledgers {
+		if err := writeLedgers(ctx, out, target, psp, sc.EventIDs()); err != nil {
+			return err
+		}
+	}
 	if !sum.Passed() {
 		return exitError{3}
 	}
 	return nil
+}
+
+// writeLedgers reads the target's ledger of each event, and the processor's when psp is given,
+// into the run directory out.
+func writeLedgers(ctx context.Context, out, target, psp string, events []string) error {
+	var l sut.Ledgers
+	var err error
+	if l.Server, l.ServerJSON, err = (sut.Server{URL: target}).Ledgers(ctx, events); err != nil {
+		return err
+	}
+	if psp != "" {
+		if l.PSP, l.PSPJSON, err = (sut.Processor{URL: psp}).Ledger(ctx); err != nil {
+			return err
+		}
+	}
+	return l.WriteDir(out)
 }
 
 func writeSummary(path string, sum *workloads.Summary) error {
@@ -170,14 +196,11 @@ func drivePlan(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if seed == 0 {
-		seed = sc.Seed
-	}
 	sh, err := workloads.ParseShard(shard)
 	if err != nil {
 		return fmt.Errorf("--shard: %w", err)
 	}
-	p, err := workloads.NewPlan(sc, seed)
+	p, err := workloads.NewPlan(sc, sc.RunSeed(seed))
 	if err != nil {
 		return err
 	}

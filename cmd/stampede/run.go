@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"stampede/internal/run"
+	"stampede/checker"
+	"stampede/infra"
 	"stampede/reports"
+	"stampede/run"
 	"stampede/strategies"
 )
 
@@ -22,15 +24,13 @@ func cmdRun(ctx context.Context, args []string) error {
 	fs.StringVar(&strategy, "strategy", "", "strategies to run, comma-separated, or all (default: every safe strategy)")
 	fs.StringVar(&db, "db", "", "databases: postgres, mysql or all (default: postgres, plus mysql when installed)")
 	fs.StringVar(&o.Env, "env", "local", "where services come from: local (start them) or external (--pg/--mysql/--redis or STAMPEDE_PG/STAMPEDE_MYSQL/STAMPEDE_REDIS)")
-	fs.StringVar(&o.PG, "pg", "", "external PostgreSQL URL (with --env external)")
-	fs.StringVar(&o.MySQL, "mysql", "", "external MySQL DSN mysql://user:pass@tcp(host:port)/db (with --env external)")
-	fs.StringVar(&o.Redis, "redis", "", "external Redis URL (with --env external)")
-	fs.StringVar(&o.Target, "target", "", "base URL of a booking system that is not ours (no server is started; STAMPEDE_TARGET)")
+	var ends infra.Endpoints // --pg, --mysql and --redis with --env external; --target
+	ends.RegisterFlags(fs)
 	fs.StringVar(&o.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the herd and the faults (default: the scenario's)")
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
-	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, "linearizability search bound per seat (default 30s)")
+	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")
 		fs.PrintDefaults()
@@ -42,8 +42,9 @@ func cmdRun(ctx context.Context, args []string) error {
 		return fmt.Errorf("one scenario file at most, got %q", fs.Args())
 	}
 	o.Scenario = fs.Arg(0)
+	o.PG, o.MySQL, o.Redis, o.Target = ends.Postgres, ends.MySQL, ends.Redis, ends.Target
 	if o.Target == "" {
-		o.Target = os.Getenv("STAMPEDE_TARGET")
+		o.Target = os.Getenv(infra.EnvTarget)
 	}
 	var err error
 	if o.Strategies, err = run.ParseList(strategy, strategies.Safe()); err != nil {

@@ -5,19 +5,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
-	"strings"
 
 	"stampede/server"
 	"stampede/server/payments"
-	"stampede/strategies"
 )
 
-// cmdServe is `stampede serve`: the reference booking server. Every flag can also be given as
-// the environment variable STAMPEDE_<FLAG> (upper case, dashes as underscores, e.g.
-// STAMPEDE_HOLD_TTL); a flag on the command line wins over the environment.
+// cmdServe is `stampede serve`: the reference booking server. Its flags are server.Options'
+// (RegisterFlags); every flag can also be given as the environment variable STAMPEDE_<FLAG>
+// (server.EnvName, e.g. STAMPEDE_HOLD_TTL); a flag on the command line wins over the
+// environment.
 func cmdServe(ctx context.Context, args []string) error {
 	return serveMain(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 }
@@ -25,23 +23,8 @@ func cmdServe(ctx context.Context, args []string) error {
 func serveMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o server.Options
-	var secret, logLevel string
-	fs.StringVar(&o.Addr, "addr", server.DefaultAddr, "listen address (port 0 picks a free one; the real address is printed)")
-	fs.StringVar(&o.Strategy, "strategy", "", "concurrency strategy: "+strings.Join(strategies.Names(), ", "))
-	fs.StringVar(&o.DB, "db", "", "database: postgres://... URL or mysql://user:pass@tcp(host:port)/db DSN")
-	fs.StringVar(&o.Redis, "redis", "", "Redis URL (redis://host:port/db); needed by redis-lock, the waiting room and the read cache")
-	fs.StringVar(&o.PSP, "psp", server.DefaultPSP, "payment processor base URL")
-	fs.DurationVar(&o.HoldTTL, "hold-ttl", 0, "hold lifetime (default 10m)")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
-	fs.BoolVar(&o.SafetyNet, "safety-net", false, "add a UNIQUE constraint on booked seats (off in verification runs)")
-	fs.IntVar(&o.PoolSize, "pool-size", 0, "database connection pool size (default 20)")
-	fs.StringVar(&o.KeyPrefix, "key-prefix", "stampede:", "prefix of every Redis key")
-	fs.StringVar(&secret, "admission-secret", "", "secret that signs waiting-room admission tokens (default: random per process)")
-	fs.DurationVar(&o.SweepInterval, "sweep-interval", 0, "how often a sweeping strategy releases expired holds (default 1s)")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&o.CheckoutLease, "checkout-lease", 0, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
-	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", 0, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
+	o := server.DefaultOptions()
+	o.RegisterFlags(fs)
 	var withPSP string
 	fs.StringVar(&withPSP, "with-psp", "", "also run a payment processor on this address (e.g. 127.0.0.1:8081) and pay through it; overrides --psp")
 	fs.Usage = func() {
@@ -56,16 +39,13 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
 	}
-	if err := flagsFromEnv(fs, getenv); err != nil {
+	if err := server.FlagsFromEnv(fs, getenv); err != nil {
 		return err
 	}
-	o.AdmissionSecret = []byte(secret)
-
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("log-level %q: want debug, info, warn or error", logLevel)
+	logger, err := o.Logger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	o.Ready = func(addr string) { fmt.Fprintf(stdout, "listening on %s\n", addr) }
 	if withPSP == "" {
 		return server.Serve(ctx, o, logger)
@@ -87,31 +67,4 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 		err = perr
 	}
 	return err
-}
-
-// flagsFromEnv sets every flag not given on the command line from STAMPEDE_<FLAG> when that
-// variable is set. A bad value is an error naming the variable.
-func flagsFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
-			return
-		}
-		name := envName(f.Name)
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		if serr := fs.Set(f.Name, v); serr != nil {
-			err = fmt.Errorf("%s=%q: %w", name, v, serr)
-		}
-	})
-	return err
-}
-
-// envName is the environment variable of a flag: hold-ttl -> STAMPEDE_HOLD_TTL.
-func envName(flagName string) string {
-	return "STAMPEDE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }

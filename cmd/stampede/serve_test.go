@@ -17,14 +17,15 @@ import (
 	"time"
 
 	"stampede/internal/testsvc"
+	"stampede/server"
 )
 
 func TestEnvName(t *testing.T) {
 	for flagName, want := range map[string]string{
 		"addr": "STAMPEDE_ADDR", "hold-ttl": "STAMPEDE_HOLD_TTL", "allow-unsafe": "STAMPEDE_ALLOW_UNSAFE", "key-prefix": "STAMPEDE_KEY_PREFIX",
 	} {
-		if got := envName(flagName); got != want {
-			t.Errorf("envName(%q) = %q, want %q", flagName, got, want)
+		if got := server.EnvName(flagName); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", flagName, got, want)
 		}
 	}
 }
@@ -41,8 +42,8 @@ func TestFlagsFromEnv(t *testing.T) {
 	if err := fs.Parse([]string{"--strategy", "pessimistic"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := flagsFromEnv(fs, func(k string) string { return env[k] }); err != nil {
-		t.Fatalf("flagsFromEnv: %v", err)
+	if err := server.FlagsFromEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("FlagsFromEnv: %v", err)
 	}
 	if *strategy != "pessimistic" || *ttl != 30*time.Second || !*unsafe {
 		t.Errorf("after env: strategy %q hold-ttl %s allow-unsafe %v; want the flag's pessimistic, the env's 30s and true", *strategy, *ttl, *unsafe)
@@ -50,14 +51,14 @@ func TestFlagsFromEnv(t *testing.T) {
 
 	fs, _, _, _ = newFS()
 	_ = fs.Parse(nil)
-	err := flagsFromEnv(fs, func(k string) string {
+	err := server.FlagsFromEnv(fs, func(k string) string {
 		if k == "STAMPEDE_HOLD_TTL" {
 			return "ten minutes"
 		}
 		return ""
 	})
 	if err == nil || !strings.Contains(err.Error(), "STAMPEDE_HOLD_TTL") {
-		t.Errorf("flagsFromEnv with a bad duration = %v, want an error naming STAMPEDE_HOLD_TTL", err)
+		t.Errorf("FlagsFromEnv with a bad duration = %v, want an error naming STAMPEDE_HOLD_TTL", err)
 	}
 }
 
@@ -100,8 +101,11 @@ func TestServeBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "STAMPEDE_STRATEGY=pessimistic", "STAMPEDE_DB="+dsn, "STAMPEDE_HOLD_TTL=45s", "STAMPEDE_ADDR=127.0.0.1:1")
+	byFlag, byEnv := server.DefaultOptions(), server.DefaultOptions()
+	byFlag.Addr = "127.0.0.1:0"
+	byEnv.Strategy, byEnv.DB, byEnv.HoldTTL, byEnv.Addr = "pessimistic", dsn, 45*time.Second, "127.0.0.1:1"
+	cmd := exec.Command(bin, append([]string{"serve"}, byFlag.Args()...)...)
+	cmd.Env = append(os.Environ(), byEnv.Env()...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"stampede/infra/local"
+	"stampede/internal/proc"
 )
 
 // BenchmarkRestart measures how long a kill -9 and start again takes per service, until the
@@ -49,7 +50,7 @@ func BenchmarkStart(b *testing.B) {
 			p, _, err := local.StartMariaDB(ctx, dir)
 			return p, err
 		}},
-		{"redis", local.StartRedis},
+		{"redis", proc.StartRedis},
 	}
 	for _, s := range starts {
 		b.Run(s.name, func(b *testing.B) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"stampede/internal/proc"
 )
 
 // Want says which services an Env starts. The zero value starts nothing.
@@ -78,11 +80,11 @@ func StartEnv(ctx context.Context, parent string, want Want) (*Env, error) {
 	}
 	if want.Redis {
 		start(func() error {
-			p, err := StartRedis(ctx, dir)
+			p, err := proc.StartRedis(ctx, dir)
 			if err != nil {
 				return err
 			}
-			e.Redis, e.RedisURL = p, RedisURL(p)
+			e.Redis, e.RedisURL = p, proc.RedisURL(p)
 			return nil
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stampede/infra/local"
+	"stampede/internal/proc"
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 	"stampede/strategies"
@@ -41,10 +41,6 @@ func TestMissingBinary(t *testing.T) {
 			_, _, err := local.StartMariaDBIn(ctx, dir, nowhere)
 			return err
 		}, "mariadbd", "mariadb-server", "apt-get install mariadb-server"},
-		{"redis", func(ctx context.Context, dir string) error {
-			_, err := local.StartRedisIn(ctx, dir, nowhere)
-			return err
-		}, "redis-server", "redis-server", "apt-get install redis-server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,7 +261,7 @@ func family(t *testing.T, p *local.Process) (leader int, all []int) {
 	if leader <= 0 {
 		t.Fatalf("%s has pid %d, want a running process", p.Name(), leader)
 	}
-	return leader, local.ProcessFamily(leader)
+	return leader, proc.Family(leader)
 }
 
 // assertGone fails unless leader has exited and been reaped and none of the others runs.
@@ -274,7 +270,7 @@ func assertGone(t *testing.T, leader int, all []int) {
 	if err := syscall.Kill(leader, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("kill(%d, 0) = %v, want ESRCH: the process is still there", leader, err)
 	}
-	if r := local.Running(all); len(r) > 0 {
+	if r := proc.Alive(all); len(r) > 0 {
 		t.Errorf("processes %v of %v still running", r, all)
 	}
 }
@@ -395,43 +391,5 @@ func redisService(env *local.Env) service {
 			c := client(t)
 			return func(ctx context.Context) error { return c.Ping(ctx).Err() }
 		},
-	}
-}
-
-func TestFindBinaryPrefersPathThenNewestVersion(t *testing.T) {
-	root := t.TempDir()
-	mk := func(rel string, mode os.FileMode) string {
-		t.Helper()
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	mk("lib/9.6/bin/initdb", 0o755)
-	want := mk("lib/15/bin/initdb", 0o755)
-	mk("lib/16/bin/initdb", 0o644) // not executable: skipped
-	inPath := mk("path/initdb", 0o755)
-	search := []string{filepath.Join(root, "lib/*/bin")}
-
-	tests := []struct {
-		name string
-		path string
-		want string
-	}{
-		{"PATH first", filepath.Join(root, "path"), inPath},
-		{"then the highest executable version", filepath.Join(root, "nothing"), want},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("PATH", tt.path)
-			got, err := local.FindBinary("initdb", "postgresql", search...)
-			if err != nil || got != tt.want {
-				t.Errorf("findBinary = %q, %v; want %q", got, err, tt.want)
-			}
-		})
 	}
 }

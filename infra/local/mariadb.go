@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"stampede/internal/proc"
 )
 
 // mysqlDirs are where the MariaDB and MySQL server binaries and their set-up scripts live
@@ -46,13 +48,29 @@ func StartMariaDB(ctx context.Context, dir string) (*Process, string, error) {
 	return startMariaDB(ctx, dir, mysqlDirs)
 }
 
-func startMariaDB(ctx context.Context, dir string, search []string) (*Process, string, error) {
-	server, err := findBinary("mariadbd", "mariadb-server", search...)
+// MySQLInstalled reports whether a MariaDB or MySQL server binary is installed where
+// StartMariaDB looks for one (PATH, then the usual places).
+func MySQLInstalled() bool {
+	_, err := findMySQLServer(mysqlDirs)
+	return err == nil
+}
+
+// findMySQLServer finds mariadbd, or else mysqld; the error names the modern binary.
+func findMySQLServer(search []string) (string, error) {
+	server, err := proc.FindBinary("mariadbd", "mariadb-server", search...)
 	if err != nil {
 		var err2 error
-		if server, err2 = findBinary("mysqld", "mariadb-server", search...); err2 != nil {
-			return nil, "", err // name the modern binary
+		if server, err2 = proc.FindBinary("mysqld", "mariadb-server", search...); err2 != nil {
+			return "", err
 		}
+	}
+	return server, nil
+}
+
+func startMariaDB(ctx context.Context, dir string, search []string) (*Process, string, error) {
+	server, err := findMySQLServer(search)
+	if err != nil {
+		return nil, "", err
 	}
 	out, err := exec.CommandContext(ctx, server, "--version").CombinedOutput()
 	if err != nil {
@@ -83,9 +101,9 @@ func startMariaDB(ctx context.Context, dir string, search []string) (*Process, s
 	// Set up the system tables: root@localhost, root@127.0.0.1 and root@::1 without a password.
 	initLog := filepath.Join(base, "install.log")
 	if isMariaDB {
-		install, err := findBinary("mariadb-install-db", "mariadb-server", append([]string{filepath.Dir(server)}, search...)...)
+		install, err := proc.FindBinary("mariadb-install-db", "mariadb-server", append([]string{filepath.Dir(server)}, search...)...)
 		if err != nil {
-			if install, err = findBinary("mysql_install_db", "mariadb-server", append([]string{filepath.Dir(server)}, search...)...); err != nil {
+			if install, err = proc.FindBinary("mysql_install_db", "mariadb-server", append([]string{filepath.Dir(server)}, search...)...); err != nil {
 				return nil, "", err
 			}
 		}
@@ -99,7 +117,7 @@ func startMariaDB(ctx context.Context, dir string, search []string) (*Process, s
 		if prefix := filepath.Dir(filepath.Dir(server)); prefix != "/usr" {
 			args = append(args, "--basedir="+prefix)
 		}
-		if err := runLogged(ctx, initLog, base, nil, env, install, args...); err != nil {
+		if err := proc.RunLogged(ctx, initLog, base, nil, env, install, args...); err != nil {
 			return nil, "", fmt.Errorf("start %s: %w", name, err)
 		}
 	} else {
@@ -107,12 +125,12 @@ func startMariaDB(ctx context.Context, dir string, search []string) (*Process, s
 		if root {
 			args = append(args, "--user=root")
 		}
-		if err := runLogged(ctx, initLog, base, nil, env, server, args...); err != nil {
+		if err := proc.RunLogged(ctx, initLog, base, nil, env, server, args...); err != nil {
 			return nil, "", fmt.Errorf("start %s: %w", name, err)
 		}
 	}
 
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, "", err
 	}
@@ -135,18 +153,18 @@ func startMariaDB(ctx context.Context, dir string, search []string) (*Process, s
 		args = append(args, "--user=root")
 	}
 	admin := mysqlDSN(port, "")
-	p := &Process{
-		name: name,
-		bin:  server,
-		args: args,
-		dir:  base,
-		port: port,
-		log:  filepath.Join(base, name+".log"),
-		env:  env,
-		ready: func(ctx context.Context) error {
+	p := proc.New(proc.Config{
+		Name: name,
+		Bin:  server,
+		Args: args,
+		Dir:  base,
+		Port: port,
+		Log:  filepath.Join(base, name+".log"),
+		Env:  env,
+		Ready: func(ctx context.Context) error {
 			return mysqlPing(ctx, admin)
 		},
-	}
+	})
 	if err := p.Start(ctx); err != nil {
 		return nil, "", err
 	}

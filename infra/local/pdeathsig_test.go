@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"stampede/infra/local"
+	"stampede/internal/proc"
 	"stampede/internal/testsvc"
 )
 
@@ -68,7 +69,7 @@ func TestServicesDieWithStampede(t *testing.T) {
 	if len(family) < 3 {
 		t.Fatalf("helper reported processes %v, want PostgreSQL's and Redis's", family)
 	}
-	if r := local.Running(family); len(r) != len(family) {
+	if r := proc.Alive(family); len(r) != len(family) {
 		t.Fatalf("of the helper's processes %v only %v run before the kill", family, r)
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -76,9 +77,9 @@ func TestServicesDieWithStampede(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	deadline := time.Now().Add(20 * time.Second)
-	for len(local.Running(family)) > 0 {
+	for len(proc.Alive(family)) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("processes %v still run 20s after the process that started them died", local.Running(family))
+			t.Fatalf("processes %v still run 20s after the process that started them died", proc.Alive(family))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -91,13 +92,13 @@ func helper(dir string) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	rd, err := local.StartRedis(ctx, dir)
+	rd, err := proc.StartRedis(ctx, dir)
 	if err != nil {
 		fmt.Println("error", err)
 		_ = pg.Kill()
 		os.Exit(1)
 	}
-	pids := append(local.ProcessFamily(pg.Pid()), local.ProcessFamily(rd.Pid())...)
+	pids := append(proc.Family(pg.Pid()), proc.Family(rd.Pid())...)
 	fmt.Println("pids", strings.Trim(fmt.Sprint(pids), "[]"))
 	// Wait to be killed; a parent that died meanwhile ends the wait too, and so does a minute.
 	for end := time.Now().Add(time.Minute); syscall.Getppid() != 1 && time.Now().Before(end); {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"stampede/internal/proc"
 )
 
 // pgDirs are where PostgreSQL's server binaries live outside PATH: Debian and Ubuntu keep them
@@ -50,14 +52,14 @@ func StartPostgres(ctx context.Context, dir string) (*Process, string, error) {
 }
 
 func startPostgres(ctx context.Context, dir string, search []string) (*Process, string, error) {
-	initdb, err := findBinary("initdb", "postgresql", search...)
+	initdb, err := proc.FindBinary("initdb", "postgresql", search...)
 	if err != nil {
 		return nil, "", err
 	}
 	// The server must match initdb's version: take the one beside it.
 	server := filepath.Join(filepath.Dir(initdb), "postgres")
-	if !executable(server) {
-		if server, err = findBinary("postgres", "postgresql", search...); err != nil {
+	if !proc.Executable(server) {
+		if server, err = proc.FindBinary("postgres", "postgresql", search...); err != nil {
 			return nil, "", err
 		}
 	}
@@ -92,13 +94,13 @@ func startPostgres(ctx context.Context, dir string, search []string) (*Process, 
 	// initdb does not sync its files (the cluster lives as long as the run); the server's
 	// commits stay durable.
 	initLog := filepath.Join(base, "initdb.log")
-	if err := runLogged(ctx, initLog, base, cred, env, initdb,
+	if err := proc.RunLogged(ctx, initLog, base, cred, env, initdb,
 		"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
 		"--no-sync", "--no-instructions"); err != nil {
 		return nil, "", fmt.Errorf("start postgres: initdb: %w", err)
 	}
 
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, "", err
 	}
@@ -113,20 +115,20 @@ func startPostgres(ctx context.Context, dir string, search []string) (*Process, 
 	if pgMajor(ctx, server) >= 14 {
 		args = append(args, "-c", "recovery_init_sync_method=syncfs")
 	}
-	p := &Process{
-		name:    "postgres",
-		bin:     server,
-		args:    args,
-		dir:     base,
-		port:    port,
-		log:     filepath.Join(base, "postgres.log"),
-		cred:    cred,
-		env:     env,
-		stopSig: syscall.SIGINT, // fast shutdown: SIGTERM would wait for every client to leave
-		ready: func(ctx context.Context) error {
+	p := proc.New(proc.Config{
+		Name:       "postgres",
+		Bin:        server,
+		Args:       args,
+		Dir:        base,
+		Port:       port,
+		Log:        filepath.Join(base, "postgres.log"),
+		Credential: cred,
+		Env:        env,
+		StopSignal: syscall.SIGINT, // fast shutdown: SIGTERM would wait for every client to leave
+		Ready: func(ctx context.Context) error {
 			return pgPing(ctx, pgURL(port, "postgres"))
 		},
-	}
+	})
 	if err := p.Start(ctx); err != nil {
 		return nil, "", err
 	}
@@ -244,24 +246,4 @@ func searchableUpTo(dir string) error {
 			return nil
 		}
 	}
-}
-
-// runLogged runs a set-up command (initdb, mariadb-install-db) with its output in logPath,
-// as cred when set, and returns an error with the log's tail when it fails.
-func runLogged(ctx context.Context, logPath, dir string, cred *syscall.Credential, env []string, bin string, args ...string) error {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.SysProcAttr = sysProcAttr(cred)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w; see %s%s", filepath.Base(bin), err, logPath, logTail(logPath))
-	}
-	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,7 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
-	"stampede/infra/local"
+	"stampede/internal/proc"
 	"stampede/internal/sqldb"
 )
 
@@ -165,21 +167,51 @@ func MigratedDB(tb testing.TB, dialect string, opts sqldb.Options, migrate func(
 
 // Redis starts a Redis process of the test's own and returns it (for restarts and pauses) and
 // its redis:// URL. It is killed at cleanup.
-func Redis(tb testing.TB) (*local.Process, string) {
+func Redis(tb testing.TB) (*proc.Process, string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := local.StartRedis(ctx, tb.TempDir())
+	p, err := proc.StartRedis(ctx, tb.TempDir())
 	if err != nil {
 		Unavailable(tb, fmt.Sprintf("redis: %v", err))
 	}
 	tb.Cleanup(func() { _ = p.Kill() })
-	return p, local.RedisURL(p)
+	return p, proc.RedisURL(p)
+}
+
+// BuildStampede builds the stampede command into dir and returns the executable's path: the
+// reference server that tests start as a child process, as a run does.
+func BuildStampede(dir string) (string, error) {
+	bin := filepath.Join(dir, "stampede")
+	out, err := exec.Command("go", "build", "-o", bin, "stampede/cmd/stampede").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build stampede: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// MainWithStampede is a TestMain for packages whose tests start the reference server: it
+// builds stampede into a temporary directory, sets *bin to the executable, runs the tests,
+// removes the directory and exits with the tests' status.
+func MainWithStampede(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "stampede-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if *bin, err = BuildStampede(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // RedisClient starts a Redis of the test's own (see Redis) and returns it with a client of it;
 // the client is closed at cleanup.
-func RedisClient(tb testing.TB) (*local.Process, *redis.Client) {
+func RedisClient(tb testing.TB) (*proc.Process, *redis.Client) {
 	tb.Helper()
 	p, url := Redis(tb)
 	opts, err := redis.ParseURL(url)

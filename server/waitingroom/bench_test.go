@@ -23,7 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"stampede/infra/local"
+	"stampede/internal/proc"
 	"stampede/strategies"
 )
 
@@ -373,7 +373,7 @@ const benchServerEnv = "STAMPEDE_WR_BENCH_SERVER"
 func startBenchServer(tb testing.TB, e *testEnv) *benchServer {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitingRoomBenchServer$", "-test.v")
-	cmd.Env = append(os.Environ(), benchServerEnv+"=1", "STAMPEDE_WR_BENCH_REDIS="+local.RedisURL(e.redis))
+	cmd.Env = append(os.Environ(), benchServerEnv+"=1", "STAMPEDE_WR_BENCH_REDIS="+proc.RedisURL(e.redis))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

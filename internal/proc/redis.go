@@ -1,4 +1,4 @@
-package local
+package proc
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ func StartRedis(ctx context.Context, dir string) (*Process, error) {
 }
 
 func startRedis(ctx context.Context, dir string, search []string) (*Process, error) {
-	bin, err := findBinary("redis-server", "redis-server", search...)
+	bin, err := FindBinary("redis-server", "redis-server", search...)
 	if err != nil {
 		return nil, err
 	}
@@ -35,18 +35,18 @@ func startRedis(ctx context.Context, dir string, search []string) (*Process, err
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return nil, fmt.Errorf("start redis: %w", err)
 	}
-	p := &Process{
-		name: "redis",
-		bin:  bin,
-		args: []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
+	p := New(Config{
+		Name: "redis",
+		Bin:  bin,
+		Args: []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
 			"--dir", rdir, "--daemonize", "no", "--protected-mode", "no", "--maxclients", "10000"},
-		dir:  rdir,
-		port: port,
-		log:  filepath.Join(rdir, "redis.log"),
-		ready: func(ctx context.Context) error {
+		Dir:  rdir,
+		Port: port,
+		Log:  filepath.Join(rdir, "redis.log"),
+		Ready: func(ctx context.Context) error {
 			return redisPing(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		},
-	}
+	})
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}

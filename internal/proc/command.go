@@ -1,4 +1,4 @@
-package local
+package proc
 
 import (
 	"context"
@@ -6,20 +6,43 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // NewProcess describes a program of stampede's own (the reference server, run as a child
-// process so chaos can kill it) that this package runs like a service: in its own process
-// group, dying with stampede, restartable on the same port. ready reports when a fresh start
-// accepts work. Nothing runs until Start.
+// process so chaos can kill it) that runs like a service: in its own process group, dying with
+// stampede, restartable on the same port. bin is looked up in PATH unless it is a path. ready
+// reports when a fresh start accepts work. Nothing runs until Start.
 func NewProcess(name, bin string, args []string, env []string, port int, logPath string, ready func(ctx context.Context) error) (*Process, error) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &Process{name: name, bin: path, args: args, env: env, port: port, log: logPath, ready: ready}, nil
+	return New(Config{Name: name, Bin: path, Args: args, Env: env, Port: port, Log: logPath, Ready: ready}), nil
+}
+
+// RunLogged runs a set-up command (initdb, mariadb-install-db) to its end, in dir, with its
+// output in logPath, as cred when set, and returns an error with the log's tail when it
+// fails. It dies with stampede, as services do.
+func RunLogged(ctx context.Context, logPath, dir string, cred *syscall.Credential, env []string, bin string, args ...string) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = sysProcAttr(cred)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w; see %s%s", filepath.Base(bin), err, logPath, logTail(logPath))
+	}
+	return nil
 }
 
 // Running reports whether the process is started and has not exited (it may have crashed on

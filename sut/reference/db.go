@@ -1,4 +1,4 @@
-package run
+package reference
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
 
 	"stampede/internal/sqldb"
 )
@@ -49,4 +50,32 @@ func freshDatabase(ctx context.Context, admin, name string) (string, error) {
 		dsn = "mysql://" + cfg.FormatDSN()
 	}
 	return dsn, nil
+}
+
+// flushRedis empties the Redis at u: a run starts without the holds, locks and queues of the
+// runs before it.
+func flushRedis(ctx context.Context, u string) error {
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return fmt.Errorf("redis url: %w", err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		return fmt.Errorf("empty redis: %w", err)
+	}
+	return nil
+}
+
+// hostPort finds host:port in a URL (postgres://, redis://, http://) or a MySQL DSN (tcp(...)).
+func hostPort(dsn string) string {
+	if i := strings.Index(dsn, "tcp("); i >= 0 {
+		if j := strings.Index(dsn[i:], ")"); j > 0 {
+			return dsn[i+4 : i+j]
+		}
+	}
+	if u, err := url.Parse(dsn); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return ""
 }

@@ -1,4 +1,4 @@
-package local_test
+package proc_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"stampede/infra/local"
+	"stampede/internal/proc"
 )
 
 func noWait(context.Context) error { return nil }
@@ -20,7 +20,7 @@ func noWait(context.Context) error { return nil }
 // and lets the goroutine end locked, so the Go runtime retires the thread. The parent-death
 // signal is tied to the thread that started a child: the process must still run afterwards.
 func TestProcessOutlivesStartingThread(t *testing.T) {
-	p, err := local.NewProcess("sleeper", "sleep", []string{"30"}, nil, 0, filepath.Join(t.TempDir(), "sleep.log"), noWait)
+	p, err := proc.NewProcess("sleeper", "sleep", []string{"30"}, nil, 0, filepath.Join(t.TempDir(), "sleep.log"), noWait)
 	if err != nil {
 		t.Skipf("sleep: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestProcessOutlivesStartingThread(t *testing.T) {
 // the end of its log, which says so too; one stopped by Kill is not.
 func TestProcessExitedOnItsOwn(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "crash.log")
-	p, err := local.NewProcess("crasher", "sh", []string{"-c", "echo about to fail; sleep 0.1; exit 3"}, nil, 0, log, noWait)
+	p, err := proc.NewProcess("crasher", "sh", []string{"-c", "echo about to fail; sleep 0.1; exit 3"}, nil, 0, log, noWait)
 	if err != nil {
 		t.Skipf("sh: %v", err)
 	}
@@ -97,7 +97,7 @@ func TestProcessExitedOnItsOwn(t *testing.T) {
 
 	// Killed by us: not an exit of its own, and the log says nothing of it.
 	qlog := filepath.Join(t.TempDir(), "sleep.log")
-	q, _ := local.NewProcess("sleeper", "sleep", []string{"30"}, nil, 0, qlog, noWait)
+	q, _ := proc.NewProcess("sleeper", "sleep", []string{"30"}, nil, 0, qlog, noWait)
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"stampede/chaos"
 	"stampede/checker"
 	"stampede/reports"
+	"stampede/sut"
 	"stampede/workloads"
 )
 
@@ -157,8 +158,8 @@ func series(path string, began time.Duration) []reports.Point {
 
 // poolStats reads pool wait and connection hold time per conn tag from the server's /metrics.
 // They cover the server process that is running now (a crashed server's figures are gone).
-func (s *single) poolStats(ctx context.Context, base string) map[string]reports.PoolStats {
-	b, err := get(ctx, base+"/metrics")
+func poolStats(ctx context.Context, c sut.Server) map[string]reports.PoolStats {
+	b, err := c.Metrics(ctx)
 	if err != nil {
 		return nil
 	}

@@ -33,7 +33,7 @@ var matrixRows = []struct{ fault, entry string }{
 	{"psp-delay", "{at: 1s, fault: psp-delay, for: 1500ms, delay: 3s}"},
 	{"psp-errors", "{at: 1s, fault: psp-errors, for: 2s, error_rate: 0.3, timeout_rate: 0.1}"},
 	{"psp-ambiguous", "{at: 1s, fault: psp-ambiguous, for: 2s, rate: 0.3}"},
-	{"pool-exhaustion", "{at: 1s, fault: pool-exhaustion, for: 1500ms}"},
+	{"pool-exhaustion", "{at: 1s, fault: pool-exhaustion, for: 1500ms, conns: 20}"}, // the server's whole pool
 	{"db-conn-kill", "{at: 1500ms, fault: db-conn-kill}"},
 	{"net-latency", "{at: 1s, fault: net-latency, for: 2s, target: db, latency: 20ms}"},
 	{"net-partition", "{at: 1s, fault: net-partition, for: 1s, target: db}"},

@@ -2,16 +2,19 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"stampede/chaos"
 	"stampede/infra"
+	"stampede/infra/local"
 	"stampede/reports"
 	"stampede/workloads"
 )
@@ -32,10 +35,7 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", o.Scenario, err)
 	}
-	seed := sc.Seed
-	if o.Seed != 0 {
-		seed = o.Seed
-	}
+	seed := sc.RunSeed(o.Seed)
 	started := time.Now()
 	out := o.Out
 	if out == "" {
@@ -117,15 +117,8 @@ func defaultDBs(o Options) []string {
 		}
 		return dbs
 	}
-	for _, b := range []string{"mariadbd", "mysqld"} {
-		if _, err := exec.LookPath(b); err == nil {
-			return append(dbs, "mysql")
-		}
-		for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/usr/local/opt/mariadb/bin"} {
-			if st, err := os.Stat(filepath.Join(dir, b)); err == nil && !st.IsDir() {
-				return append(dbs, "mysql")
-			}
-		}
+	if local.MySQLInstalled() {
+		dbs = append(dbs, "mysql")
 	}
 	return dbs
 }
@@ -177,3 +170,26 @@ func wantList(w infra.Want) string {
 
 // ErrFailed is returned by callers that turn a failed verdict into an error.
 var ErrFailed = errors.New("run failed its checks")
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// progress prints run progress lines; safe for concurrent use.
+type progress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *progress) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, format, args...)
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,23 +20,7 @@ import (
 // binary is the stampede executable the runs start as the reference server, built once.
 var stampedeBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stampede-run-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	stampedeBin = filepath.Join(dir, "stampede")
-	build := exec.Command("go", "build", "-o", stampedeBin, "stampede/cmd/stampede")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build stampede:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsvc.MainWithStampede(m, &stampedeBin) }
 
 func runE2E(t *testing.T, o Options) (*reports.Summary, string) {
 	t.Helper()

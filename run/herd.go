@@ -1,0 +1,107 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"stampede/chaos"
+	"stampede/checker"
+	"stampede/history"
+	"stampede/workloads"
+)
+
+// herdResult is what the driver and the fault schedule leave for the report.
+type herdResult struct {
+	sum     *workloads.Summary
+	windows []chaos.Window
+	began   time.Duration // the first arrival, on the driver's clock
+	end     int64         // the driver's clock when the herd was over
+}
+
+// herd drives sc at url, recording history.jsonl and metrics.jsonl in the run's directory,
+// with the fault schedule acting on target beside it.
+func (s *single) herd(ctx context.Context, sc *workloads.Scenario, url string, target *chaos.Target) (herdResult, error) {
+	var h herdResult
+	hw, err := history.Create(filepath.Join(s.dir, checker.HistoryFile))
+	if err != nil {
+		return h, err
+	}
+	mf, err := os.Create(filepath.Join(s.dir, "metrics.jsonl"))
+	if err != nil {
+		hw.Close()
+		return h, fmt.Errorf("create metrics: %w", err)
+	}
+	d, err := workloads.New(workloads.Config{Scenario: sc, Target: url, Seed: s.seed, History: hw, Metrics: mf,
+		Progress: s.o.Progress, CreateEvents: true, Strategy: s.strategy, DB: s.db})
+	if err != nil {
+		hw.Close()
+		mf.Close()
+		return h, err
+	}
+
+	// The fault schedule runs beside the herd, on the driver's clock, from the first arrival.
+	schedCtx, stopSched := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.windows = s.schedule(schedCtx, d, target)
+	}()
+	sum, runErr := d.Run(ctx)
+	stopSched() // faults still open recover now; faults not yet due are not injected
+	wg.Wait()
+	h.end = d.Clock().Now()
+	if err := hw.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := mf.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close metrics: %w", err)
+	}
+	if runErr != nil {
+		return h, fmt.Errorf("drive: %w", runErr)
+	}
+	h.sum = sum
+	h.began, _ = d.Began()
+	return h, nil
+}
+
+func (s *single) schedule(ctx context.Context, d *workloads.Driver, target *chaos.Target) []chaos.Window {
+	if len(s.entries) == 0 {
+		return nil
+	}
+	// Wait for the herd to begin: offsets count from the first arrival.
+	var began time.Duration
+	for {
+		var ok bool
+		if began, ok = d.Began(); ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	entries := make([]chaos.Entry, len(s.entries))
+	for i, e := range s.entries {
+		e.At += began
+		entries[i] = e
+	}
+	sched := &chaos.Schedule{Entries: entries, Target: target, Clock: d.Clock().Now, Record: annotator{d}}
+	ws := sched.Run(ctx)
+	for _, w := range ws {
+		if w.Err != nil {
+			s.progress.printf("   fault %s: %v\n", w.Entry.Fault, w.Err)
+		}
+	}
+	return ws
+}
+
+// annotator writes fault records into the driver's history.
+type annotator struct{ d *workloads.Driver }
+
+func (a annotator) Write(r *history.Record) error { return a.d.Annotate(r) }

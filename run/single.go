@@ -1,0 +1,167 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"stampede/chaos"
+	"stampede/checker"
+	"stampede/infra"
+	"stampede/reports"
+	"stampede/server"
+	"stampede/sut"
+	"stampede/sut/external"
+	"stampede/sut/reference"
+	"stampede/workloads"
+)
+
+// single is one strategy on one database, or the one system given by --target.
+type single struct {
+	o        Options
+	sc       *workloads.Scenario
+	entries  []chaos.Entry
+	seed     int64
+	strategy string
+	db       string
+	svc      *infra.Services
+	dir      string
+	progress *progress
+}
+
+func (s *single) run(ctx context.Context) reports.Run {
+	r := reports.Run{Strategy: s.strategy, DB: s.db, Target: s.o.Target}
+	start := time.Now()
+	if err := s.execute(ctx, &r); err != nil {
+		r.Error = err.Error()
+	}
+	r.DurationSeconds = time.Since(start).Seconds()
+	return r
+}
+
+// seedFor derives a stream for a purpose from the run's seed, so every choice repeats.
+func (s *single) seedFor(purpose string) (uint64, uint64) {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%d/%s/%s/%s", s.seed, s.strategy, s.db, purpose)))
+	return binary.LittleEndian.Uint64(h[:8]), binary.LittleEndian.Uint64(h[8:16])
+}
+
+// system is the system under test: the booking system at --target, or the reference server on
+// the strategy and database, on a fresh database and Redis when the run owns the services, with
+// proxies in its path when the schedule acts on the network.
+func (s *single) system() sut.System {
+	a, _ := s.seedFor("psp")
+	pspSeed := int64(a >> 1)
+	if s.o.Target != "" {
+		return external.New(s.o.Target, s.o.PSPAddr, external.WithPSPSeed(pspSeed))
+	}
+	admission, _ := s.seedFor("admission")
+	opts := []reference.Option{
+		reference.WithLog(filepath.Join(s.dir, "server.log")),
+		reference.WithPSPAddr(s.o.PSPAddr),
+		reference.WithPSPSeed(pspSeed),
+		reference.WithServer(func(o *server.Options) {
+			o.HoldTTL, o.AllowUnsafe = s.sc.HoldTTL, s.o.AllowUnsafe
+			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
+		}),
+	}
+	if s.o.Env == "local" {
+		opts = append(opts, reference.WithFreshState())
+	}
+	if needsProxies(s.entries) {
+		opts = append(opts, reference.WithProxies())
+	}
+	return reference.New(s.o.Binary, s.svc, s.strategy, s.db, opts...)
+}
+
+// execute starts the system, drives the herd with the fault schedule beside it, settles,
+// reads both ledgers, checks, and fills r.
+func (s *single) execute(ctx context.Context, r *reports.Run) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", s.dir, err)
+	}
+	sys := s.system()
+	if err := sys.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := sys.Stop(context.WithoutCancel(ctx)); err != nil {
+			s.progress.printf("   stop: %v\n", err)
+		}
+	}()
+
+	sc := *s.sc
+	sc.EventPrefix = eventPrefix(sc.Name, s.strategy, s.db)
+	a, b := s.seedFor("chaos")
+	target := &chaos.Target{Handles: sys.Handles(), Rand: rand.New(rand.NewPCG(a, b))}
+	h, err := s.herd(ctx, &sc, sys.URL(), target)
+	if err != nil {
+		return err
+	}
+	s.progress.printf("   herd done: %d users, %d requests in %.1fs; checking\n", h.sum.Arrived, h.sum.Requests, h.sum.Elapsed.Seconds())
+
+	if err := sys.Settle(ctx); errors.Is(err, sut.ErrUnsettled) {
+		s.progress.printf("   %v\n", err)
+	} else if err != nil {
+		return err
+	}
+	// Ledgers: what the system believes, and what the processor did.
+	ledgers, err := sys.Ledgers(ctx, sc.EventIDs())
+	if err != nil {
+		return err
+	}
+	if err := ledgers.WriteDir(s.dir); err != nil {
+		return err
+	}
+	opts := checker.DefaultOptions()
+	opts.OutDir = s.dir
+	opts.HoldLossFaults = chaos.HoldLosingFaults()
+	if s.o.CheckTimeout > 0 {
+		opts.Timeout = s.o.CheckTimeout
+	}
+	res, err := checker.Check(ctx, checker.Input{
+		HistoryPath: filepath.Join(s.dir, checker.HistoryFile),
+		Ledgers:     ledgers.Server,
+		PSP:         ledgers.PSP,
+		Options:     opts,
+	})
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if err := writeJSON(filepath.Join(s.dir, "check.json"), res); err != nil {
+		return err
+	}
+	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
+	if r.Target == "" {
+		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
+	}
+	return nil
+}
+
+// eventPrefix makes the scenario's event ids unique per strategy and database, within the
+// contract's id pattern.
+func eventPrefix(name, strategy, db string) string {
+	p := fmt.Sprintf("%s-%s-%s", name, strategy, db)
+	if len(p) > 48 {
+		p = p[:48]
+	}
+	return p
+}
+
+// needsProxies says whether the schedule has network faults, which act on proxies in the
+// server's path.
+func needsProxies(entries []chaos.Entry) bool {
+	for _, e := range entries {
+		if strings.HasPrefix(e.Fault, "net-") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"flag"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"stampede/server"
+)
+
+// parse reads args and env the way `stampede serve` does, from DefaultOptions.
+func parse(t *testing.T, args, env []string) server.Options {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := server.DefaultOptions()
+	o.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	if err := server.FlagsFromEnv(fs, func(k string) string { return vars[k] }); err != nil {
+		t.Fatalf("FlagsFromEnv %q: %v", env, err)
+	}
+	return o
+}
+
+// TestOptionsArgsAndEnvRoundTrip: the flags Args writes and the variables Env writes read
+// back, through RegisterFlags and FlagsFromEnv, into the options they came from.
+func TestOptionsArgsAndEnvRoundTrip(t *testing.T) {
+	full := server.Options{
+		Addr: "127.0.0.1:0", Strategy: "skip-locked", DB: "postgres://u@h:5432/db", Redis: "redis://h:6379/0",
+		PSP: "http://127.0.0.1:9", HoldTTL: 3 * time.Second, AllowUnsafe: true, SafetyNet: true, PoolSize: 7,
+		KeyPrefix: "stampede:skip-locked:postgres:", AdmissionSecret: []byte("5eed"), SweepInterval: 500 * time.Millisecond,
+		LogLevel: "warn", CheckoutLease: 10 * time.Second, CheckoutIdle: 3 * time.Second,
+	}
+	tests := []struct {
+		name string
+		o    server.Options
+		args []string // nil: do not compare
+	}{
+		{"defaults", server.DefaultOptions(), []string{}},
+		{"every flag", full, nil},
+		{"a few", func() server.Options {
+			o := server.DefaultOptions()
+			o.Strategy, o.HoldTTL = "pessimistic", 45*time.Second
+			return o
+		}(), []string{"--hold-ttl=45s", "--strategy=pessimistic"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.o.Args()
+			if tt.args != nil && !slices.Equal(args, tt.args) && !(len(args) == 0 && len(tt.args) == 0) {
+				t.Errorf("Args() = %q, want %q", args, tt.args)
+			}
+			if got := parse(t, args, nil); !reflect.DeepEqual(got, tt.o) {
+				t.Errorf("parsing Args() %q = %+v, want %+v", args, got, tt.o)
+			}
+			env := tt.o.Env()
+			if len(env) != len(args) {
+				t.Errorf("Env() = %q, want one variable per flag of %q", env, args)
+			}
+			if got := parse(t, nil, env); !reflect.DeepEqual(got, tt.o) {
+				t.Errorf("parsing Env() %q = %+v, want %+v", env, got, tt.o)
+			}
+		})
+	}
+	// A value left empty where the default is not is carried by Args; Env cannot.
+	noPSP := server.DefaultOptions()
+	noPSP.PSP = ""
+	if args := noPSP.Args(); !slices.Equal(args, []string{"--psp="}) {
+		t.Errorf("Args() without a processor = %q, want [--psp=]", args)
+	}
+	if env := noPSP.Env(); len(env) != 0 {
+		t.Errorf("Env() without a processor = %q, want nothing (an empty variable is unset)", env)
+	}
+	if got := parse(t, noPSP.Args(), nil); got.PSP != "" {
+		t.Errorf("parsing --psp= gives PSP %q, want empty", got.PSP)
+	}
+}
+
+func TestOptionsLogger(t *testing.T) {
+	for _, level := range []string{"", "debug", "info", "warn", "error", "WARN"} {
+		if _, err := (server.Options{LogLevel: level}).Logger(io.Discard); err != nil {
+			t.Errorf("Logger at %q: %v", level, err)
+		}
+	}
+	if _, err := (server.Options{LogLevel: "loud"}).Logger(io.Discard); err == nil || !strings.Contains(err.Error(), "log-level") {
+		t.Errorf("Logger at loud = %v, want an error naming log-level", err)
+	}
+}
