@@ -13,7 +13,7 @@ import (
 )
 
 // Scenario is a parsed and validated scenario file: inventory, arrival profile, user mix, hold
-// TTL, waiting room, fault schedule and SLOs. Durations and rates are already converted; the
+// TTL, waiting room, fault schedule, SLOs and the hazard coverage a run must reach. Durations and rates are already converted; the
 // zero values of optional fields are documented on each field. A Scenario is read-only once
 // loaded and may be shared between goroutines.
 type Scenario struct {
@@ -44,6 +44,9 @@ type Scenario struct {
 	// package can name it in its own errors.
 	FaultLines []int
 	SLO        SLO
+	// Coverage is the least count of each hazard a run must create (`coverage:`); nil asks
+	// for nothing. See Coverage.
+	Coverage Coverage
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
 }
@@ -84,6 +87,7 @@ type file struct {
 	WaitingRoom    *fileWaiting     `yaml:"waiting_room"`
 	Faults         []map[string]any `yaml:"faults"`
 	SLO            *fileSLO         `yaml:"slo"`
+	Coverage       map[string]int   `yaml:"coverage"`
 }
 
 // fileWaiting mirrors the waiting_room section of a scenario file.
@@ -195,5 +199,6 @@ func (v *validator) build(f *file) *Scenario {
 		}
 	}
 	sc.SLO = v.slo(f.SLO)
+	sc.Coverage = v.coverage(f.Coverage)
 	return sc
 }
