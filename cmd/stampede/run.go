@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"stampede/internal/run"
 	"stampede/reports"
@@ -14,7 +15,8 @@ import (
 )
 
 // cmdRun is `stampede run [scenario.yaml] [flags]`: the main job, from nothing to a verdict
-// and a report. It exits 0 only when every check passed and every SLO held.
+// and a report. It exits 0 only when every check passed and every SLO held, 1 when not, and
+// 5 when they did but some run fell short of the hazard coverage the scenario declares.
 func cmdRun(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var o run.Options
@@ -61,6 +63,14 @@ func cmdRun(ctx context.Context, args []string) error {
 	fmt.Printf("        %s\n", filepath.Join(dir, reports.MarkdownFile))
 	if sum.Verdict != reports.Pass {
 		return exitError{1}
+	}
+	if sum.CoverageShort {
+		for _, r := range sum.Runs {
+			if len(r.Shortfall) > 0 {
+				fmt.Printf("coverage short: %s on %s: %s\n", r.Strategy, r.DB, strings.Join(r.Shortfall, "; "))
+			}
+		}
+		return exitError{5}
 	}
 	return nil
 }

@@ -158,7 +158,8 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		Ledgers:     ledgers,
 		PSP:         pspLedger,
 		Options: checker.Options{ClockSkew: 50 * time.Millisecond, Grace: 2 * time.Second,
-			OutDir: s.dir, Timeout: s.o.CheckTimeout, HoldLossFaults: chaos.HoldLosingFaults()},
+			OutDir: s.dir, Timeout: s.o.CheckTimeout, HoldLossFaults: chaos.HoldLosingFaults(),
+			PaymentFaults: chaos.PaymentFaults(), CrashFaults: chaos.CrashFaults()},
 	})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -167,6 +168,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		return err
 	}
 	fill(r, sum, res, ledgers, pspLedger, windows, began, herdEnd, s.dir)
+	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage)
 	if r.Target == "" {
 		r.Pool = s.poolStats(ctx, base)
 	}
