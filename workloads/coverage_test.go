@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"stampede/history"
 )
@@ -60,5 +61,18 @@ func TestCoverageMerge(t *testing.T) {
 	}
 	if sc[history.ExpiredMidCheckout] != 0 {
 		t.Errorf("Merge changed its receiver: %v", sc)
+	}
+}
+
+// TestGauntletTargetsEveryHazard: the gauntlet is the scenario that reaches every hazard.
+func TestGauntletTargetsEveryHazard(t *testing.T) {
+	sc := loadScenario(t, "gauntlet.yaml")
+	for _, h := range history.Hazards() {
+		if sc.Coverage[h] < 1 {
+			t.Errorf("gauntlet requires %s %d times, want at least once", h, sc.Coverage[h])
+		}
+	}
+	if sc.HoldTTL > 3*time.Second || !sc.WaitingRoom.Enabled {
+		t.Errorf("gauntlet hold_ttl %s, waiting room %v; want a short TTL and bots skipping a waiting room", sc.HoldTTL, sc.WaitingRoom.Enabled)
 	}
 }
