@@ -165,19 +165,52 @@ func earliest(t *int64, call int64) {
 	}
 }
 
+// tally is the counts of one measure.
+type tally struct {
+	ix            *index
+	counts, peaks map[history.Hazard]int
+}
+
 // measure counts every hazard of the history in ix. It must run after finalize and before the
 // linearizability check, which consumes the seats' operations.
 func measure(ix *index) Coverage {
-	counts := make(map[history.Hazard]int)
-	peaks := make(map[history.Hazard]int)
+	t := &tally{ix: ix, counts: make(map[history.Hazard]int), peaks: make(map[history.Hazard]int)}
+	lastCall := t.seats()
+	t.tiers()
+	facts := t.checkouts()
+	t.holds(facts, lastCall)
+	for event, n := range ix.hz.tokenless {
+		if ix.roomOn[event] {
+			t.counts[history.HoldsWithoutToken] += n
+		}
+	}
+	cov := make(Coverage, 0, len(history.Hazards()))
+	for _, h := range history.Hazards() {
+		cov = append(cov, HazardCount{Hazard: h, Count: t.counts[h], Peak: t.peaks[h], Checks: checksFed(h)})
+	}
+	return cov
+}
 
-	// The seats: concurrent hold attempts and the last attempt on each.
+// concurrent adds the overlapping spans of one seat or tier to hazard h.
+func (t *tally) concurrent(h history.Hazard, spans []span) []bool {
+	n, peak, hit := overlaps(spans)
+	t.counts[h] += n
+	if n > 0 {
+		t.peaks[h] = max(t.peaks[h], peak)
+	}
+	return hit
+}
+
+// seats counts the concurrent hold attempts on each seat and returns the latest call of a
+// hold attempt on each partition.
+func (t *tally) seats() []int64 {
+	ix := t.ix
 	lastCall := make([]int64, len(ix.parts))
 	var spans []span
 	for k := range ix.parts {
 		p := &ix.parts[k]
 		spans = spans[:0]
-		lastCall[k] = -1 << 63
+		lastCall[k] = math.MinInt64
 		for i := range p.ops {
 			if o := &p.ops[i]; o.kind == kHold {
 				call := o.call + ix.widen
@@ -185,32 +218,31 @@ func measure(ix *index) Coverage {
 				lastCall[k] = max(lastCall[k], call)
 			}
 		}
-		if p.unit {
-			continue
-		}
-		n, peak, _ := overlaps(spans)
-		counts[history.ConcurrentSeatHolds] += n
-		if n > 0 {
-			peaks[history.ConcurrentSeatHolds] = max(peaks[history.ConcurrentSeatHolds], peak)
+		if !p.unit {
+			t.concurrent(history.ConcurrentSeatHolds, spans)
 		}
 	}
+	return lastCall
+}
 
-	// The tiers.
-	for _, spans := range ix.hz.tiers {
-		n, peak, hit := overlaps(spans)
-		counts[history.ConcurrentTierHolds] += n
-		if n > 0 {
-			peaks[history.ConcurrentTierHolds] = max(peaks[history.ConcurrentTierHolds], peak)
-		}
+// tiers counts the concurrent hold attempts on each tier and the tiers sold out under them.
+func (t *tally) tiers() {
+	for _, spans := range t.ix.hz.tiers {
+		hit := t.concurrent(history.ConcurrentTierHolds, spans)
 		for i, s := range spans {
 			if s.soldOut && hit[i] {
-				counts[history.TierSoldOut]++
+				t.counts[history.TierSoldOut]++
 				break
 			}
 		}
 	}
+}
 
-	// What happened to each hold.
+// checkouts counts the hazards of the checkouts (expiries during and before them, retries of
+// unknown outcomes, those caught in payment and crash windows) and returns what they and the
+// releases say about each hold.
+func (t *tally) checkouts() map[int32]*holdFacts {
+	ix := t.ix
 	facts := make(map[int32]*holdFacts)
 	fact := func(id int32) *holdFacts {
 		f := facts[id]
@@ -220,9 +252,9 @@ func measure(ix *index) Coverage {
 		}
 		return f
 	}
-	for name, t := range ix.hz.released {
+	for name, call := range ix.hz.released {
 		if id, ok := ix.holdIDs[name]; ok {
-			fact(id).released = t
+			fact(id).released = call
 		}
 	}
 	lastByKey := make(map[string]int64)
@@ -231,7 +263,7 @@ func measure(ix *index) Coverage {
 	for i := range ix.checkouts {
 		co := &ix.checkouts[i]
 		if co.key != "" {
-			if t, ok := lastByKey[co.key]; !ok || co.call > t {
+			if c, ok := lastByKey[co.key]; !ok || co.call > c {
 				lastByKey[co.key] = co.call
 			}
 		}
@@ -249,62 +281,46 @@ func measure(ix *index) Coverage {
 				f.firstCheckout = co.call
 			}
 			f.bought = true
-			if co.out == oOk && (f.soldAt == 0 || co.ret < f.soldAt) {
-				f.soldAt = co.ret
+			if co.out == oOk {
+				earliest(&f.soldAt, co.ret)
 			}
 		}
-		if !h.known {
-			continue
-		}
-		if co.call < h.expiry && h.expiry < co.ret {
+		if h.known && co.call < h.expiry && h.expiry < co.ret {
 			expiredMid[id] = true
 		}
-		if co.out == oOk && co.ret > h.expiry {
+		if h.known && co.out == oOk && co.ret > h.expiry {
 			confirmedLate[id] = true
 		}
 	}
-	counts[history.ExpiredMidCheckout] = len(expiredMid)
-	counts[history.ConfirmedAfterExpiry] = len(confirmedLate)
+	t.counts[history.ExpiredMidCheckout] = len(expiredMid)
+	t.counts[history.ConfirmedAfterExpiry] = len(confirmedLate)
 
-	// Checkouts against the fault windows, and the retries of unknown outcomes.
-	var payment, crash, losing []*FaultWindow
-	for i := range ix.faults {
-		w := &ix.faults[i]
-		if slices.Contains(ix.opts.PaymentFaults, w.Name) {
-			payment = append(payment, w)
-		}
-		if slices.Contains(ix.opts.CrashFaults, w.Name) || w.Params[history.ParamFailpoint] != "" {
-			crash = append(crash, w)
-		}
-		if slices.Contains(ix.opts.HoldLossFaults, w.Name) {
-			losing = append(losing, w)
-		}
-	}
-	inAny := func(call, ret int64, ws []*FaultWindow) bool {
-		for _, w := range ws {
-			if overlapsWindow(call, ret, w) {
-				return true
-			}
-		}
-		return false
-	}
+	payment := ix.windows(func(w *FaultWindow) bool { return slices.Contains(ix.opts.PaymentFaults, w.Name) })
+	crash := ix.windows(func(w *FaultWindow) bool {
+		return slices.Contains(ix.opts.CrashFaults, w.Name) || w.Params[history.ParamFailpoint] != ""
+	})
 	for i := range ix.checkouts {
 		co := &ix.checkouts[i]
 		if co.out == oInfo {
 			if co.key != "" && lastByKey[co.key] > co.call {
-				counts[history.UnknownCheckoutRetried]++
+				t.counts[history.UnknownCheckoutRetried]++
 			}
-			if inAny(co.call, co.ret, payment) {
-				counts[history.PSPAnswerLost]++
+			if anyWindow(co.call, co.ret, payment) {
+				t.counts[history.PSPAnswerLost]++
 			}
 		}
-		if inAny(co.call, co.ret, crash) {
-			counts[history.CrashMidCheckout]++
+		if anyWindow(co.call, co.ret, crash) {
+			t.counts[history.CrashMidCheckout]++
 		}
 	}
+	return facts
+}
 
-	// Holds: expired unbought, their seats held again, live when state was lost.
-	end := ix.maxRet
+// holds counts the holds that expired unbought, whose seats were held again after they ended,
+// and that were live when a fault lost the state that keeps them.
+func (t *tally) holds(facts map[int32]*holdFacts, lastCall []int64) {
+	ix := t.ix
+	losing := ix.windows(func(w *FaultWindow) bool { return slices.Contains(ix.opts.HoldLossFaults, w.Name) })
 	for id := int32(1); id < ix.nholds; id++ {
 		h := ix.hold(id)
 		if h.out != oOk {
@@ -314,40 +330,42 @@ func measure(ix *index) Coverage {
 		if f == nil {
 			f = &holdFacts{}
 		}
-		call := h.call + ix.widen
-		if h.known && h.expiry < end &&
+		if h.known && h.expiry < ix.maxRet &&
 			!(f.released != 0 && f.released < h.expiry) && !(f.bought && f.firstCheckout < h.expiry) {
-			counts[history.HoldsExpired]++
+			t.counts[history.HoldsExpired]++
 		}
 		if h.tier == "" && !f.bought {
 			over := f.over()
-			ok := over != 0
-			if h.known && (!ok || h.expiry < over) {
-				over, ok = h.expiry, true
+			if h.known && (over == 0 || h.expiry < over) {
+				over = h.expiry
 			}
-			if ok && slices.ContainsFunc(h.keys, func(k int32) bool { return lastCall[k] > over }) {
-				counts[history.SeatReheld]++
+			if over != 0 && slices.ContainsFunc(h.keys, func(k int32) bool { return lastCall[k] > over }) {
+				t.counts[history.SeatReheld]++
 			}
 		}
+		call := h.call + ix.widen
 		for _, w := range losing {
 			ended := (f.over() != 0 && f.over() < w.Start) || (f.soldAt != 0 && f.soldAt < w.Start)
 			if call <= w.End && h.known && w.Start < h.expiry && !ended {
-				counts[history.HoldsAtStateLoss]++
+				t.counts[history.HoldsAtStateLoss]++
 				break
 			}
 		}
 	}
+}
 
-	// Holds without a token, on the events whose waiting room was on.
-	for event, n := range ix.hz.tokenless {
-		if ix.roomOn[event] {
-			counts[history.HoldsWithoutToken] += n
+// windows returns the fault windows that match.
+func (ix *index) windows(match func(*FaultWindow) bool) []*FaultWindow {
+	var out []*FaultWindow
+	for i := range ix.faults {
+		if match(&ix.faults[i]) {
+			out = append(out, &ix.faults[i])
 		}
 	}
+	return out
+}
 
-	cov := make(Coverage, 0, len(history.Hazards()))
-	for _, h := range history.Hazards() {
-		cov = append(cov, HazardCount{Hazard: h, Count: counts[h], Peak: peaks[h], Checks: checksFed(h)})
-	}
-	return cov
+// anyWindow reports whether [call, ret] meets one of the windows.
+func anyWindow(call, ret int64, ws []*FaultWindow) bool {
+	return slices.ContainsFunc(ws, func(w *FaultWindow) bool { return overlapsWindow(call, ret, w) })
 }
