@@ -7,7 +7,8 @@
 // A Schedule runs a scenario's `faults:` list against the run's clock: at an offset (`at`), or
 // on an event in the server (`when: {failpoint: after-charge, hit: 100}`), for a duration
 // (`for`). Every injection and recovery is written into the history as a fault-start/fault-end
-// record, so reports shade fault windows and the checker can say which fault an anomaly
-// followed. Randomness in faults (which connections to kill, which requests to fail) comes
+// record (naming the failpoint that triggered it, if any), so reports shade fault windows and
+// the checker can say which fault an anomaly followed and count the requests each caught.
+// Specs mark what the checker must know of a fault: LosesHolds, Payments, Crashes. Randomness in faults (which connections to kill, which requests to fail) comes
 // from the run's seed.
 package chaos

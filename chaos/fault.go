@@ -34,6 +34,12 @@ type Spec struct {
 	// restart or flush takes every lock with it). The checker lets a hold taken before such a
 	// fault ended end at its start, as if it had expired then; sold seats are never lost.
 	LosesHolds bool
+	// Payments is true when the fault acts on the payment processor's answers (delayed, failed
+	// or lost): a checkout in its window may not learn how its charge went. Crashes is true
+	// when the fault kills the server mid-request. The checker counts the checkouts they catch
+	// (its hazard coverage); they excuse nothing.
+	Payments bool
+	Crashes  bool
 }
 
 // Param is one parameter of a fault.
@@ -106,10 +112,19 @@ func Specs() []Spec {
 
 // HoldLosingFaults names the faults whose Spec has LosesHolds, sorted: what a runner tells the
 // checker (checker.Options.HoldLossFaults).
-func HoldLosingFaults() []string {
+func HoldLosingFaults() []string { return marked(func(s Spec) bool { return s.LosesHolds }) }
+
+// PaymentFaults names the faults whose Spec has Payments, sorted (checker.Options.PaymentFaults).
+func PaymentFaults() []string { return marked(func(s Spec) bool { return s.Payments }) }
+
+// CrashFaults names the faults whose Spec has Crashes, sorted (checker.Options.CrashFaults).
+func CrashFaults() []string { return marked(func(s Spec) bool { return s.Crashes }) }
+
+// marked names the faults whose Spec has the mark, sorted.
+func marked(mark func(Spec) bool) []string {
 	var names []string
 	for _, s := range Specs() {
-		if s.LosesHolds {
+		if mark(s) {
 			names = append(names, s.Name)
 		}
 	}

@@ -12,3 +12,13 @@ func TestHoldLosingFaults(t *testing.T) {
 		t.Errorf("HoldLosingFaults() = %v, want %v", got, want)
 	}
 }
+
+func TestPaymentAndCrashFaults(t *testing.T) {
+	// The processor faults act on its answers; only server-crash kills the server.
+	if got, want := PaymentFaults(), []string{"psp-ambiguous", "psp-delay", "psp-errors"}; !slices.Equal(got, want) {
+		t.Errorf("PaymentFaults() = %v, want %v", got, want)
+	}
+	if got, want := CrashFaults(), []string{"server-crash"}; !slices.Equal(got, want) {
+		t.Errorf("CrashFaults() = %v, want %v", got, want)
+	}
+}

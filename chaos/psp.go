@@ -11,31 +11,34 @@ import (
 
 var (
 	pspDelaySpec = Spec{
-		Name:   "psp-delay",
-		About:  "payment answers are delayed: slower than the hold TTL, holds expire mid-payment",
-		Needs:  "the processor's admin endpoint",
-		Window: true,
+		Name:     "psp-delay",
+		About:    "payment answers are delayed: slower than the hold TTL, holds expire mid-payment",
+		Needs:    "the processor's admin endpoint",
+		Window:   true,
+		Payments: true,
 		Params: []Param{
 			{Name: "delay", Kind: "duration", Default: "5s", About: "added to each delayed processor answer"},
 			{Name: "rate", Kind: "float", Default: "1", About: "fraction of answers delayed, chosen with the run's seed"},
 		},
 	}
 	pspErrorsSpec = Spec{
-		Name:   "psp-errors",
-		About:  "the processor answers 500 (nothing charged) or hangs past any deadline (nothing charged)",
-		Needs:  "the processor's admin endpoint",
-		Window: true,
+		Name:     "psp-errors",
+		About:    "the processor answers 500 (nothing charged) or hangs past any deadline (nothing charged)",
+		Needs:    "the processor's admin endpoint",
+		Window:   true,
+		Payments: true,
 		Params: []Param{
 			{Name: "error_rate", Kind: "float", Default: "0.3", About: "fraction of requests answered 500"},
 			{Name: "timeout_rate", Kind: "float", Default: "0.1", About: "fraction of requests held past the deadline"},
 		},
 	}
 	pspAmbiguousSpec = Spec{
-		Name:   "psp-ambiguous",
-		About:  "the processor charges, then drops the connection without an answer: the caller cannot know",
-		Needs:  "the processor's admin endpoint",
-		Window: true,
-		Params: []Param{{Name: "rate", Kind: "float", Default: "0.3", About: "fraction of charges whose answer is lost"}},
+		Name:     "psp-ambiguous",
+		About:    "the processor charges, then drops the connection without an answer: the caller cannot know",
+		Needs:    "the processor's admin endpoint",
+		Window:   true,
+		Payments: true,
+		Params:   []Param{{Name: "rate", Kind: "float", Default: "0.3", About: "fraction of charges whose answer is lost"}},
 	}
 )
 

@@ -167,7 +167,9 @@ type Recorder interface {
 }
 
 // Window is what happened to one entry: when it was injected and recovered, in nanoseconds on
-// the run's clock, and the error if it could not be.
+// the run's clock, and the error if it could not be. A server-crash at a failpoint happens
+// when the server reaches the point, before the schedule notices: its Start is the last
+// moment the schedule saw the server alive, so the window holds the crash.
 type Window struct {
 	Entry Entry
 	Start int64
@@ -214,13 +216,18 @@ func (s *Schedule) run(ctx context.Context, e Entry) Window {
 		w.Err = fmt.Errorf("%s: not injected: %w", e.Fault, err)
 		return w
 	}
+	var alive int64
 	if e.When != nil {
-		if err := s.waitTrigger(ctx, e); err != nil {
+		var err error
+		if alive, err = s.waitTrigger(ctx, e); err != nil {
 			w.Err = fmt.Errorf("%s: trigger %s#%d: %w", e.Fault, e.When.Failpoint, e.When.Hit, err)
 			return w
 		}
 	}
 	w.Start = s.Clock()
+	if e.When != nil && e.Fault == "server-crash" {
+		w.Start = alive
+	}
 	recover, err := f.Inject(ctx, s.Target, e.Params)
 	if e.When != nil && e.Fault != "server-crash" {
 		// Requests parked at the failpoint go on now that the fault is in place.
@@ -242,12 +249,22 @@ func (s *Schedule) run(ctx context.Context, e Entry) Window {
 	return w
 }
 
+// record writes a fault record. A fault triggered at a failpoint names it in its parameters
+// (history.ParamFailpoint), so the checker knows the window caught requests at that point.
 func (s *Schedule) record(kind history.Kind, e Entry, call, ret int64, err error) {
 	if s.Record == nil {
 		return
 	}
+	params := e.Params
+	if e.When != nil {
+		params = make(Params, len(e.Params)+1)
+		for k, v := range e.Params {
+			params[k] = v
+		}
+		params[history.ParamFailpoint] = e.When.Failpoint
+	}
 	r := &history.Record{Client: -1, Op: kind, Call: call, Ret: ret, Type: history.Ok,
-		In: history.Input{Fault: e.Fault, Params: e.Params}}
+		In: history.Input{Fault: e.Fault, Params: params}}
 	if err != nil {
 		r.Type = history.Fail
 		r.Out.Error = err.Error()
@@ -272,18 +289,20 @@ func (s *Schedule) sleepUntil(ctx context.Context, at int64) error {
 
 // waitTrigger arms the failpoint and polls its hit count. For server-crash the server kills
 // itself at the hit (so the crash lands exactly there) and the wait ends when it is gone; for
-// other faults the point blocks requests from the hit on until the fault is in place.
-func (s *Schedule) waitTrigger(ctx context.Context, e Entry) error {
+// other faults the point blocks requests from the hit on until the fault is in place. It
+// returns the moment the last poll that found the server alive was sent (the crash came after).
+func (s *Schedule) waitTrigger(ctx context.Context, e Entry) (int64, error) {
 	if s.Target.Server == "" {
-		return unsupported(e.Fault, "failpoint triggers need the reference server's admin endpoint")
+		return 0, unsupported(e.Fault, "failpoint triggers need the reference server's admin endpoint")
 	}
 	a := failpoint.Action{Kind: failpoint.Block, From: e.When.Hit}
 	if e.Fault == "server-crash" {
 		a = failpoint.Action{Kind: failpoint.Crash, From: e.When.Hit, Times: 1}
 	}
 	body, _ := json.Marshal(a)
+	alive := s.Clock()
 	if err := s.Target.put(ctx, s.Target.Server+"/admin/failpoints/"+e.When.Failpoint, body); err != nil {
-		return err
+		return 0, err
 	}
 	poll := s.Poll
 	if poll <= 0 {
@@ -295,15 +314,19 @@ func (s *Schedule) waitTrigger(ctx context.Context, e Entry) error {
 		select {
 		case <-ctx.Done():
 			s.disarm(context.WithoutCancel(ctx), e.When.Failpoint)
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-tick.C:
 		}
+		polled := s.Clock()
 		hits, err := s.hits(ctx, e.When.Failpoint)
 		if err != nil && e.Fault == "server-crash" {
-			return nil // the server is gone: it crashed at the point
+			return alive, nil // the server is gone: it crashed at the point
 		}
-		if err == nil && hits >= e.When.Hit {
-			return nil
+		if err == nil {
+			alive = polled
+			if hits >= e.When.Hit {
+				return alive, nil
+			}
 		}
 	}
 }

@@ -11,7 +11,8 @@ var serverCrashSpec = Spec{
 	Name: "server-crash",
 	About: "kill -9 the reference server mid-flow and start it again; clients retry with their idempotency keys " +
 		"(with `when: {failpoint: NAME, hit: N}` the server kills itself at exactly that point)",
-	Needs: "the reference server's process, started by the run",
+	Needs:   "the reference server's process, started by the run",
+	Crashes: true,
 }
 
 type serverCrash struct{}

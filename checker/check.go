@@ -69,6 +69,14 @@ type Options struct {
 	// fault by itself: the runner names them (package chaos marks them, chaos.HoldLosingFaults).
 	// Empty means none, the strict reading: no hold is excused.
 	HoldLossFaults []string
+	// PaymentFaults name the faults that act on the payment processor's answers (delayed,
+	// failed or lost) and CrashFaults those that kill the server mid-request. They only feed
+	// the hazard counts (Coverage): a checkout of unknown outcome in a payment fault's window
+	// is a processor answer lost, a checkout in flight in a crash's window was interrupted.
+	// As with HoldLossFaults, the runner names them (chaos.PaymentFaults, chaos.CrashFaults);
+	// empty means none.
+	PaymentFaults []string
+	CrashFaults   []string
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -116,7 +124,9 @@ type Input struct {
 }
 
 // Check judges a run: linearizability of every seat with porcupine, the invariants of the
-// final state, the money against the processor, admission, and the availability checks. It
+// final state, the money against the processor, admission, and the availability checks; and
+// counts the hazards the run created (Result.Coverage), marking a passing check whose hazards
+// never occurred NotExercised. It
 // returns an error only when it could not judge (unreadable history, bad options, cancelled
 // context); violations are in the Result. It is safe to call concurrently.
 func Check(ctx context.Context, in Input) (Result, error) {
@@ -142,6 +152,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		return Result{}, errors.New("check: no history given")
 	}
 	ix.finalize()
+	cov := measure(ix) // before the linearizability check consumes the seats' operations
 
 	var ledgers []*Ledger
 	if in.Ledger != nil {
@@ -182,12 +193,14 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		Linearizability: rep.stats,
 		Visualizations:  paths,
 		Faults:          ix.faults,
+		Coverage:        cov,
 		Records:         ix.nrec,
 		Warnings:        ix.warnings,
 	}
 	if ix.header != nil {
 		res.Start = ix.header.Start
 	}
+	cov.exercise(res.Verdicts)
 	res.settle()
 	res.Duration = time.Since(began)
 	return res, nil

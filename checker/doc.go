@@ -44,9 +44,64 @@
 // its last hold ended unsold more than a grace period earlier) and leaked holds (seats still
 // held at the end by holds long expired).
 //
-// Each check yields a Verdict (pass, fail, unknown or skipped, a count, the first
-// counterexamples with the seat, clients, operations, times and the fault window they
+// Each check yields a Verdict (pass, fail, unknown, skipped or not exercised, a count, the
+// first counterexamples with the seat, clients, operations, times and the fault window they
 // followed); Check gathers them in a Result that reports render and `stampede check` prints.
+// A fault whose fault-start record carries an error was never injected: it opens no window,
+// so no counterexample is said to follow it.
+//
+// # Coverage
+//
+// A green run that created no opportunity for a bug looks like one that created many, so
+// Check also counts, from the history alone, the hazards the run created (Result.Coverage, one
+// row per history.Hazard) and which checks each feeds. A check that passed while every hazard
+// feeding it counted zero is NotExercised: not a failure, but not evidence either. A scenario
+// declares the least counts it expects (`coverage:`); Coverage.Shortfalls says what a run
+// missed. Two operations overlap when each was called before the other returned; a fault
+// window runs from its fault-start to its fault-end's return, both included. A hold's expiry
+// is the best estimate the checker has (expires_at on the run axis, else the call plus ttl_ms),
+// without the clock-skew tolerance. The hazards, by their stable names:
+//
+//   - concurrent_seat_holds: hold attempts on a reserved seat that overlapped another attempt
+//     on the same seat, counted per seat (a hold of two seats racing on both counts twice).
+//     An attempt counts when it reached the inventory: granted, of unknown outcome, or refused
+//     as seat_unavailable naming the seat; refusals before the inventory (not_admitted, bad
+//     requests) raced nobody. Peak is the most attempts in flight at one instant on one seat.
+//     Feeds linearizability, no-double-sale and seat-states.
+//   - concurrent_tier_holds: the same for general-admission tiers (refusals as sold_out or
+//     seat_unavailable count), per event and tier; peak likewise. Feeds linearizability,
+//     no-double-sale and ga-capacity.
+//   - tier_sold_out: tiers that answered sold_out to an attempt overlapping another attempt
+//     on the tier: sold out under contention. Feeds no-double-sale and ga-capacity.
+//   - holds_expired: granted holds whose expiry came before the end of the history while they
+//     were neither released (an ok release called before the expiry) nor bought (a checkout,
+//     ok or of unknown outcome, called before the expiry). Feeds linearizability,
+//     false-sell-outs and leaked-holds.
+//   - seat_reheld: granted seat holds that ended unsold (no checkout of them answered ok or of
+//     unknown outcome) and after whose end a hold of one of their seats was attempted; a hold
+//     ends at the earliest of its expiry, the call of an ok release of it, and the call of a
+//     checkout of it refused as hold_expired or hold_lost.
+//     Feeds linearizability, no-double-sale and false-sell-outs.
+//   - expired_mid_checkout: holds whose expiry fell strictly inside a checkout of them,
+//     whatever its answer. Feeds linearizability, no-double-sale and charges-matched.
+//   - confirmed_after_expiry: holds confirmed by an ok checkout that returned after their
+//     expiry. Feeds linearizability and no-double-sale.
+//   - unknown_checkout_retried: checkouts of unknown outcome (info) followed by a checkout with
+//     the same idempotency key called later. Feeds bookings-exist, charges-matched,
+//     idempotency and bookings-charged.
+//   - psp_answer_lost: checkouts of unknown outcome that overlapped the window of a fault on
+//     the payment processor's answers (Options.PaymentFaults). Feeds charges-matched,
+//     idempotency and bookings-charged.
+//   - crash_mid_checkout: checkouts, whatever their answer, that overlapped the window of a
+//     fault that kills the server (Options.CrashFaults) or of any fault the schedule triggered
+//     at a server failpoint (its record's history.ParamFailpoint). Feeds bookings-exist,
+//     seat-states, charges-matched, idempotency and bookings-charged.
+//   - holds_at_state_loss: granted holds live during the window of a fault that loses holds
+//     (Options.HoldLossFaults): asked for before the window ended, expiring after it began,
+//     and not released, refused as gone or sold before it began. Feeds linearizability,
+//     no-double-sale, seat-states and charges-matched.
+//   - holds_without_token: hold attempts, granted or refused, sent without an admission token
+//     on an event whose waiting room was on (some join was admitted). Feeds admission.
 //
 // # Files
 //
@@ -57,5 +112,7 @@
 // culprit), visualize.go (porcupine's HTML), invariants.go (what the invariant checks share),
 // sales.go (no double sale, bookings exist), inventory.go (seat states, general-admission
 // capacity), money.go (charges, idempotency), admission.go (the waiting room),
-// availability.go (false sell-outs, leaked holds) and verdict.go (Verdict and Result).
+// availability.go (false sell-outs, leaked holds), verdict.go (Verdict and Result), hazards.go
+// (counting the hazards) and coverage.go (Coverage, what each hazard feeds, NotExercised and
+// Shortfalls).
 package checker

@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,9 +86,17 @@ func refusal(client int, seat string, callMS int64) history.Record {
 func TestCleanRunPasses(t *testing.T) {
 	f := loadFixture(t)
 	res := f.check(t, Options{ClockSkew: 50 * time.Millisecond, Grace: time.Second})
+	// The fixture races two holds for a seat, lets a hold expire while its checkout pays and
+	// lets a bot try a hold without a token, but takes the tier without contention and learns
+	// every checkout's outcome: the checks fed by those hazards have nothing to judge.
+	notExercised := []string{CheckBookingsExist, CheckGACapacity, CheckIdempotency, CheckBookingsCharged}
 	for _, v := range res.Verdicts {
-		if v.Status != Pass {
-			t.Errorf("%s = %s (%d, %s), want pass; examples %+v", v.Check, v.Status, v.Count, v.Note, v.Examples)
+		want := Pass
+		if slices.Contains(notExercised, v.Check) {
+			want = NotExercised
+		}
+		if v.Status != want {
+			t.Errorf("%s = %s (%d, %s), want %s; examples %+v", v.Check, v.Status, v.Count, v.Note, want, v.Examples)
 		}
 		if v.Checked == 0 {
 			t.Errorf("%s checked nothing", v.Check)

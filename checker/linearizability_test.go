@@ -66,6 +66,8 @@ func TestGoldenNotLinearizable(t *testing.T) {
 	}{
 		{name: "double sale", file: "bad-double-sale.jsonl", seat: "D-1-1", culprit: 2, involved: []int{1, 2},
 			message: "held by h1"},
+		{name: "double sale after a fault that could not be injected", file: "bad-double-sale-after-failed-fault.jsonl",
+			opts: Options{HoldLossFaults: restartLosesHolds}, seat: "D-1-1", culprit: 4, involved: []int{3, 4}, message: "held by h1"},
 		{name: "confirm of an expired hold after another client bought the seat", file: "bad-stale-confirm.jsonl", opts: Options{HoldLossFaults: restartLosesHolds},
 			seat: "E-1-1", culprit: 4, involved: []int{2, 3, 4}, message: "sold to b2 (h2)", fault: "redis-restart"},
 		{name: "confirm ignoring who holds the seat", file: "bad-confirm-ignores-holder.jsonl",

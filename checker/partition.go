@@ -17,6 +17,7 @@ const (
 	codeHoldExpired     = "hold_expired"
 	codeHoldLost        = "hold_lost"
 	codeHoldSold        = "hold_sold"
+	codeSoldOut         = "sold_out"
 	codePaymentDeclined = "payment_declined"
 	codeWaitingRoomOff  = "waiting_room_off"
 )
@@ -137,6 +138,9 @@ type index struct {
 	faultRecs []history.Record
 	faults    []FaultWindow
 
+	// hz keeps what measuring the hazards needs beyond the above (hazards.go).
+	hz hazardLog
+
 	minTTL, maxTTL int64
 	horizon        int64
 	skew           int64 // clock-skew tolerance for expiries, ns
@@ -163,6 +167,7 @@ func newIndex(opts Options) *index {
 		joins:        make(map[joinKey]int64),
 		roomOn:       make(map[string]bool),
 		minCal:       math.MaxInt64,
+		hz:           newHazardLog(),
 	}
 }
 
@@ -329,8 +334,12 @@ func (ix *index) add(i int, r *history.Record) {
 			ix.roomOn[r.In.Event] = true
 		}
 	case history.OpHold:
+		ix.hz.hold(r)
 		ix.addHold(i, r)
 	case history.OpCheckout, history.OpRelease:
+		if r.Op == history.OpRelease {
+			ix.hz.release(r)
+		}
 		ix.addRef(i, r)
 	case history.OpRead:
 		if r.Type != history.Ok {
@@ -559,24 +568,42 @@ func (ix *index) finalize() {
 }
 
 // pairFaults turns fault-start and fault-end records into windows, pairing each end with the
-// oldest open start of the same fault.
+// oldest open start of the same fault. The schedule writes a fault-end with the window's start
+// as its call and the recovery as its return, so the window ends at the return. A fault-start
+// that carries an error (the fault could not be injected) opens no window: no counterexample
+// may follow a fault that never happened. The failed fault-end the schedule writes right after
+// it (same fault, same call) goes with it.
 func (ix *index) pairFaults() {
 	recs := ix.faultRecs
 	sort.SliceStable(recs, func(a, b int) bool { return recs[a].Call < recs[b].Call })
 	open := make(map[string][]int)
+	type attempt struct {
+		fault string
+		call  int64
+	}
+	failed := make(map[attempt]int)
 	for _, r := range recs {
+		notInjected := r.Type == history.Fail || r.Out.Error != ""
 		switch r.Op {
 		case history.KindFaultStart:
+			if notInjected {
+				failed[attempt{r.In.Fault, r.Call}]++
+				continue
+			}
 			ix.faults = append(ix.faults, FaultWindow{Name: r.In.Fault, Params: r.In.Params, Start: r.Call, End: r.Call, Open: true})
 			open[r.In.Fault] = append(open[r.In.Fault], len(ix.faults)-1)
 		case history.KindFaultEnd:
+			if a := (attempt{r.In.Fault, r.Call}); notInjected && failed[a] > 0 {
+				failed[a]--
+				continue
+			}
 			q := open[r.In.Fault]
 			if len(q) == 0 {
 				ix.warnings = append(ix.warnings, fmt.Sprintf("fault-end of %q at %s has no matching fault-start", r.In.Fault, fmtNanos(r.Call)))
 				continue
 			}
 			w := &ix.faults[q[0]]
-			w.End, w.Open = r.Call, false
+			w.End, w.Open = max(r.Ret, w.Start), false
 			open[r.In.Fault] = q[1:]
 		}
 	}

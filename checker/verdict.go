@@ -21,6 +21,9 @@ const (
 	Unknown Status = "unknown"
 	// Skipped means the check's inputs were missing (no ledger, no waiting room, ...).
 	Skipped Status = "skipped"
+	// NotExercised means the check found nothing wrong but the run never created any of the
+	// hazards it guards against (Coverage), so its pass proves little. It is not a failure.
+	NotExercised Status = "not-exercised"
 )
 
 // Kind groups checks by what a violation costs.
@@ -147,7 +150,8 @@ type LinearizabilityStats struct {
 
 // Result is everything the checker found. Reports render it; the zero value is not useful.
 type Result struct {
-	// Status is Fail when any check failed, else Unknown when any was undecided, else Pass.
+	// Status is Fail when any check failed, else Unknown when any was undecided, else Pass
+	// (checks that were skipped or not exercised do not change it).
 	Status Status `json:"status"`
 	// OK is Status == Pass.
 	OK       bool      `json:"ok"`
@@ -158,6 +162,8 @@ type Result struct {
 	Visualizations []string `json:"visualizations,omitempty"`
 	// Faults are the run's fault windows.
 	Faults []FaultWindow `json:"faults,omitempty"`
+	// Coverage counts the hazards the run created, one row per hazard.
+	Coverage Coverage `json:"coverage"`
 	// Records is the number of history records read; Start is the header's wall-clock start
 	// in Unix nanoseconds (0 without a header).
 	Records int   `json:"records"`
@@ -204,8 +210,8 @@ func (r *Result) settle() {
 }
 
 // WriteTable writes the verdicts as an aligned table: check, result, count and the first
-// counterexample (or the note of a skipped or undecided check), then the paths of the
-// visualizations and the warnings.
+// counterexample (or the note of a check that did not pass), then the coverage table, then
+// the paths of the visualizations and the warnings.
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tRESULT\tCOUNT\tFIRST COUNTEREXAMPLE")
@@ -221,6 +227,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write verdict table: %w", err)
+	}
+	if len(r.Coverage) > 0 {
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return fmt.Errorf("write verdict table: %w", err)
+		}
+		if err := r.Coverage.WriteTable(w); err != nil {
+			return err
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nverdict: %s (%d records, %d seat partitions, %d ops checked in %s)\n",

@@ -11,6 +11,7 @@
 // (a header record) gives the wall-clock time of that start, so server times such as a hold's
 // expires_at can be placed on the same axis.
 //
-// Files: history.go (the Record and its parts), io.go (Writer, Reader, ReadAll, ReadFile),
+// Files: history.go (the Record and its parts), hazard.go (the names of the hazards a run can
+// exercise, shared by scenario files and the checker), io.go (Writer, Reader, ReadAll, ReadFile),
 // decode.go (Decode and its fast path) and stream.go (Stream).
 package history

@@ -63,6 +63,11 @@ type Input struct {
 	Params map[string]string `json:"params,omitempty"`
 }
 
+// ParamFailpoint is the Params key of a fault record whose fault the schedule triggered at a
+// server failpoint (`when: {failpoint: NAME, hit: N}`); its value names the failpoint. The
+// checker counts checkouts caught in such a window as interrupted mid-flow.
+const ParamFailpoint = "failpoint"
+
 // Output is what the system answered. Only the fields that apply are set.
 type Output struct {
 	// Status is the HTTP status, 0 when there was no answer.

@@ -22,7 +22,13 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		return "-"
 	},
 	"cents": func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
-	"val":   fmtVal,
+	"hazards": func(cs []Coverage) string {
+		if len(cs) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%d of %d", exercised(cs), len(cs))
+	},
+	"val": fmtVal,
 }).Parse(htmlTemplate))
 
 type htmlRun struct {
@@ -40,8 +46,8 @@ type htmlData struct {
 }
 
 // HTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, nothing
-// fetched at view time) with the verdict first, the comparison, and per run the checks, SLOs,
-// faults and charts: throughput and latency over time with fault windows shaded, outcomes per
+// fetched at view time) with the verdict first, the comparison, and per run the checks, the
+// hazard coverage, SLOs, faults and charts: throughput and latency over time with fault windows shaded, outcomes per
 // operation, and pool wait and hold time per conn tag.
 func HTML(w io.Writer, s *Summary) error {
 	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds)}

@@ -42,9 +42,11 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO and each
-// fault a test case (a fault the target could not undergo is skipped, with the reason), so CI
-// systems show them natively. An unknown check is a failure: it proved nothing.
+// JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO, each
+// hazard with a required minimum and each fault a test case (a fault the target could not
+// undergo is skipped, with the reason), so CI systems show them natively. An unknown check is
+// a failure: it proved nothing. A check that was not exercised is skipped, with the hazards
+// that never occurred; a hazard short of its minimum is a failure of type coverage.
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
@@ -65,6 +67,8 @@ func JUnit(w io.Writer, s *Summary) error {
 				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s (%d)", c.Name, c.Result, c.Count), Type: c.Result, Body: body}
 			case Skipped:
 				tc.Skipped = &junitSkipped{Message: c.Counterexample}
+			case NotExercised:
+				tc.Skipped = &junitSkipped{Message: "not exercised: " + c.Counterexample}
 			default:
 				tc.SystemOut = fmt.Sprintf("%d checked", c.Count)
 			}
@@ -75,6 +79,17 @@ func JUnit(w io.Writer, s *Summary) error {
 				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
 			if !o.Pass {
 				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
+			}
+			suite.Cases = append(suite.Cases, tc)
+		}
+		for _, c := range r.Coverage {
+			if c.Min == 0 {
+				continue
+			}
+			tc := junitCase{Name: "coverage " + c.Hazard, Classname: class,
+				SystemOut: fmt.Sprintf("count %d, minimum %d", c.Count, c.Min)}
+			if c.Short() {
+				tc.Failure = &junitFailure{Message: c.Shortfall(), Type: "coverage"}
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

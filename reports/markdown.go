@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Markdown writes report.md: the verdict first, then the comparison table, then per run the
-// checks that did not pass, the faults and the SLOs. It is meant for a CI step summary or a
-// pull-request comment, so it stays short when everything passed.
+// Markdown writes report.md: the verdict first (and any coverage shortfall), then the
+// comparison table, then per run the checks, the hazard coverage, the faults and the SLOs. It
+// is meant for a CI step summary or a pull-request comment.
 func Markdown(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	failed := 0
@@ -19,8 +19,11 @@ func Markdown(w io.Writer, s *Summary) error {
 		}
 	}
 	verdict := "PASS"
-	if s.Verdict != Pass {
+	switch {
+	case s.Verdict != Pass:
 		verdict = "FAIL"
+	case s.CoverageShort:
+		verdict = "PASS, COVERAGE SHORT"
 	}
 	fmt.Fprintf(&b, "# stampede: %s\n\n", verdict)
 	switch {
@@ -41,18 +44,27 @@ func Markdown(w io.Writer, s *Summary) error {
 		}
 		b.WriteString("\n")
 	}
+	if s.CoverageShort {
+		b.WriteString("**Coverage short**: these runs created some hazard fewer times than required, so their checks were not exercised as the scenario meant (exit status 5):\n\n")
+		for _, r := range s.Runs {
+			if len(r.Shortfall) > 0 {
+				fmt.Fprintf(&b, "- **%s on %s**: %s\n", r.Strategy, r.DB, strings.Join(r.Shortfall, "; "))
+			}
+		}
+		b.WriteString("\n")
+	}
 	if n := notInjected(s); n > 0 {
 		fmt.Fprintf(&b, "**%d scheduled %s not injected**: the target could not undergo %s, so the verdict does not cover %s (see the runs below).\n\n",
 			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
 	fmt.Fprintf(&b, "Scenario `%s`, seed %d, %s.\n\n", s.Scenario, s.Seed, fmtDuration(s.DurationSeconds))
 
-	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | faults |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | hazards | faults |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range s.Runs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %d | %d | %d | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %d | %d | %d | %s | %s |\n",
 			r.Strategy, r.DB, badge(r.Verdict), r.Throughput.HoldsPerSec, r.Throughput.BookingsPerSec,
-			msCell(r.Latency["hold"]), msCell(r.Latency["checkout"]), r.Bookings, r.Refunds, r.LostHolds, faultList(r.Faults))
+			msCell(r.Latency["hold"]), msCell(r.Latency["checkout"]), r.Bookings, r.Refunds, r.LostHolds, hazardCell(r), faultList(r.Faults))
 	}
 	b.WriteString("\n")
 
@@ -69,6 +81,13 @@ func Markdown(w io.Writer, s *Summary) error {
 					ce += fmt.Sprintf(" ([visualization](%s))", c.Visualization)
 				}
 				fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", c.Name, badge(c.Result), c.Count, ce)
+			}
+			b.WriteString("\n")
+		}
+		if len(r.Coverage) > 0 {
+			b.WriteString("| hazard | count | peak | minimum | feeds |\n|---|---:|---:|---:|---|\n")
+			for _, c := range r.Coverage {
+				fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", c.Hazard, c.Count, dashIfZero(c.Peak), minCell(c), strings.Join(c.Checks, ", "))
 			}
 			b.WriteString("\n")
 		}
@@ -118,8 +137,40 @@ func badge(v string) string {
 		return "**FAIL**"
 	case Unknown:
 		return "**unknown**"
+	case NotExercised:
+		return "_not exercised_"
 	}
 	return v
+}
+
+// hazardCell says how many hazards a run created of those counted, and whether it fell short.
+func hazardCell(r Run) string {
+	if len(r.Coverage) == 0 {
+		return "-"
+	}
+	cell := fmt.Sprintf("%d of %d", exercised(r.Coverage), len(r.Coverage))
+	if len(r.Shortfall) > 0 {
+		cell += " **short**"
+	}
+	return cell
+}
+
+// minCell is a hazard's minimum: "-" when none was asked, marked when the run fell short.
+func minCell(c Coverage) string {
+	switch {
+	case c.Min == 0:
+		return "-"
+	case c.Short():
+		return fmt.Sprintf("**%d (short)**", c.Min)
+	}
+	return fmt.Sprintf("%d", c.Min)
+}
+
+func dashIfZero(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d", n)
 }
 
 func msCell(p Percentiles) string {

@@ -48,7 +48,13 @@ func sample() *Summary {
 				Bookings: 245, Refunds: 12, LostHolds: 12, ChargedCents: 1285000, RefundedCents: 60000,
 				Pool:   map[string]PoolStats{"hold": {Count: 810, WaitMeanMs: 0.4, WaitMaxMs: 12, HoldMeanMs: 2.1, HoldMaxMs: 30}, "checkout": {Count: 300, WaitMeanMs: 1.5, WaitMaxMs: 40, HoldMeanMs: 3, HoldMaxMs: 50}},
 				Faults: faults,
-				Checks: []Check{{Name: "linearizability", Result: Pass, Count: 400}, {Name: "money", Result: Pass, Count: 257}},
+				Checks: []Check{{Name: "linearizability", Result: Pass, Count: 400}, {Name: "money", Result: Pass, Count: 257},
+					{Name: "admission", Result: NotExercised, Count: 12, Counterexample: "none of its hazards occurred: holds_without_token"}},
+				Coverage: []Coverage{
+					{Hazard: "concurrent_seat_holds", Count: 120, Peak: 7, Checks: []string{"linearizability", "no-double-sale"}, Min: 10},
+					{Hazard: "expired_mid_checkout", Count: 3, Checks: []string{"linearizability", "charges-matched"}, Min: 1},
+					{Hazard: "holds_without_token", Count: 0, Checks: []string{"admission"}},
+				},
 				SLOs:   []SLO{{Name: "hold_p99", Metric: "p99", Op: "hold", Target: 250, Actual: 31.2, Unit: Millis, Pass: true}},
 				Series: series(1),
 			},
@@ -65,6 +71,11 @@ func sample() *Summary {
 						Visualization: "naive-postgres/linearizability-A-1-7.html"},
 					{Name: "no-double-sale", Result: Fail, Count: 3, Counterexample: "seat A-1-7: b_1, b_2"},
 					{Name: "money", Result: Unknown, Count: 0, Counterexample: "processor ledger missing"},
+				},
+				Coverage: []Coverage{
+					{Hazard: "concurrent_seat_holds", Count: 40, Peak: 3, Checks: []string{"linearizability", "no-double-sale"}, Min: 10},
+					{Hazard: "expired_mid_checkout", Count: 0, Checks: []string{"linearizability", "charges-matched"}, Min: 1},
+					{Hazard: "holds_without_token", Count: 0, Checks: []string{"admission"}},
 				},
 				SLOs:   []SLO{{Name: "hold_p99", Metric: "p99", Op: "hold", Target: 10, Actual: 12, Unit: Millis, Pass: false}},
 				Series: series(1.5),
@@ -86,6 +97,24 @@ func TestFinishVerdicts(t *testing.T) {
 	want := []string{"check linearizability failed (3)", "check no-double-sale failed (3)", "check money could not decide", "SLO hold_p99: 12 ms over 10 ms"}
 	if got := s.Runs[1].Reasons; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("Reasons = %q, want %q", got, want)
+	}
+	if !s.CoverageShort || s.Runs[0].Shortfall != nil || !slices.Equal(s.Runs[1].Shortfall, []string{"expired_mid_checkout: 0 of at least 1"}) {
+		t.Fatalf("CoverageShort %v, shortfalls %q and %q; want naive short of expired_mid_checkout only",
+			s.CoverageShort, s.Runs[0].Shortfall, s.Runs[1].Shortfall)
+	}
+	short := &Summary{Runs: []Run{sample().Runs[0]}}
+	short.Runs[0].Coverage[2].Min = 1
+	short.Finish()
+	if short.Verdict != Pass || short.Runs[0].Verdict != Pass || !short.CoverageShort {
+		t.Fatalf("a passing run short of coverage: verdict %q (run %q), coverage short %v; want pass, pass, true (a shortfall is not a failure)",
+			short.Verdict, short.Runs[0].Verdict, short.CoverageShort)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, short); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(md.String(), "# stampede: PASS, COVERAGE SHORT\n") || !strings.Contains(md.String(), "- **skip-locked on postgres**: holds_without_token: 0 of at least 1") {
+		t.Errorf("report.md of a run short of coverage:\n%s", md.String())
 	}
 	empty := &Summary{}
 	empty.Finish()
@@ -123,10 +152,19 @@ func TestSummarySchema(t *testing.T) {
 	}
 	run := raw["runs"].([]any)[0].(map[string]any)
 	for _, k := range []string{"strategy", "db", "verdict", "throughput", "latency", "outcomes", "bookings", "refunds",
-		"lost_holds", "pool", "faults", "checks", "slos", "series"} {
+		"lost_holds", "pool", "faults", "checks", "coverage", "slos", "series"} {
 		if _, ok := run[k]; !ok {
 			t.Errorf("summary.json run lacks %q", k)
 		}
+	}
+	cov := run["coverage"].([]any)[0].(map[string]any)
+	for _, k := range []string{"hazard", "count", "peak", "checks", "min"} {
+		if _, ok := cov[k]; !ok {
+			t.Errorf("summary.json coverage row lacks %q", k)
+		}
+	}
+	if raw["coverage_short"] != true || raw["runs"].([]any)[1].(map[string]any)["shortfall"] == nil {
+		t.Errorf("summary.json does not say the naive run fell short of its coverage")
 	}
 	slo := run["slos"].([]any)[0].(map[string]any)
 	for _, k := range []string{"name", "target", "actual", "unit", "pass"} {
@@ -187,9 +225,25 @@ func TestJUnit(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("junit.xml does not parse: %v\n%s", err, buf.String())
 	}
-	// 2 checks + 1 SLO + 2 faults for skip-locked; 3 checks + 1 SLO + 3 faults for naive.
-	if len(got.Suites) != 2 || got.Tests != 12 || got.Failures != 4 {
-		t.Fatalf("junit: %d suites, %d tests, %d failures; want 2, 12, 4 (unknown counts as failure)", len(got.Suites), got.Tests, got.Failures)
+	// 3 checks + 1 SLO + 2 minimums + 2 faults for skip-locked; 3 checks + 1 SLO + 2 minimums +
+	// 3 faults for naive.
+	if len(got.Suites) != 2 || got.Tests != 17 || got.Failures != 5 {
+		t.Fatalf("junit: %d suites, %d tests, %d failures; want 2, 17, 5 (unknown and a coverage shortfall count as failures)", len(got.Suites), got.Tests, got.Failures)
+	}
+	admission := got.Suites[0].Cases[2]
+	if got.Suites[0].Skipped != 1 || admission.Name != "check admission" || admission.Skipped == nil ||
+		admission.Skipped.Message != "not exercised: none of its hazards occurred: holds_without_token" {
+		t.Errorf("skip-locked suite: %d skipped, admission case %+v; want the check that was not exercised skipped with the reason", got.Suites[0].Skipped, admission)
+	}
+	var coverage []junitCase
+	for _, c := range got.Suites[1].Cases {
+		if strings.HasPrefix(c.Name, "coverage ") {
+			coverage = append(coverage, c)
+		}
+	}
+	if len(coverage) != 2 || coverage[0].Failure != nil || coverage[1].Failure == nil ||
+		coverage[1].Failure.Type != "coverage" || coverage[1].Failure.Message != "expired_mid_checkout: 0 of at least 1" {
+		t.Errorf("naive coverage cases = %+v, want concurrent_seat_holds reached and expired_mid_checkout failed as short", coverage)
 	}
 	last := got.Suites[1].Cases[len(got.Suites[1].Cases)-1]
 	if got.Suites[1].Skipped != 1 || last.Skipped == nil || !strings.Contains(last.Skipped.Message, "not injected: redis-pause") {
@@ -215,6 +269,12 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	if strings.Contains(page, "<script") {
 		t.Errorf("report.html has a script; it should be static")
+	}
+	for _, want := range []string{"<h3>Hazard coverage</h3>", `<span class="verdict not-exercised">not-exercised</span>`,
+		`<tr class="short"><td>expired_mid_checkout</td>`, "<td>2 of 3</td>", `<td>1 of 3 <span class="verdict fail">short</span></td>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %s", want)
+		}
 	}
 	if !strings.Contains(page, `href="naive-postgres/linearizability-A-1-7.html"`) {
 		t.Errorf("report.html does not link the linearizability visualization")

@@ -10,12 +10,14 @@ import (
 // a rename or removal makes a new version.
 const SchemaVersion = "stampede.summary/v1"
 
-// Verdicts.
+// Verdicts. A check's result is one of them; NotExercised is a check that passed while the
+// run created none of the hazards it guards against: not a failure, but no evidence either.
 const (
-	Pass    = "pass"
-	Fail    = "fail"
-	Unknown = "unknown"
-	Skipped = "skipped"
+	Pass         = "pass"
+	Fail         = "fail"
+	Unknown      = "unknown"
+	Skipped      = "skipped"
+	NotExercised = "not-exercised"
 )
 
 // Summary is summary.json: everything a run found, for every strategy x database it ran.
@@ -30,7 +32,10 @@ type Summary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Verdict is pass only when every run passed.
 	Verdict string `json:"verdict"`
-	Runs    []Run  `json:"runs"`
+	// CoverageShort is set when some run created a hazard fewer times than required
+	// (Run.Shortfall); the verdict does not change, but `stampede run` exits 5.
+	CoverageShort bool  `json:"coverage_short,omitempty"`
+	Runs          []Run `json:"runs"`
 
 	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
 	// service versions); nil in summaries written before it existed.
@@ -77,7 +82,11 @@ type Run struct {
 	Pool   map[string]PoolStats `json:"pool,omitempty"`
 	Faults []FaultWindow        `json:"faults,omitempty"`
 	Checks []Check              `json:"checks"`
-	SLOs   []SLO                `json:"slos,omitempty"`
+	// Coverage counts the hazards the run created, one row per hazard; Shortfall names, in
+	// words, those below their minimum ("expired_mid_checkout: 0 of at least 1").
+	Coverage  []Coverage `json:"coverage,omitempty"`
+	Shortfall []string   `json:"shortfall,omitempty"`
+	SLOs      []SLO      `json:"slos,omitempty"`
 	// Series is one point a second of the herd.
 	Series []Point `json:"series,omitempty"`
 	// Dir is the run's subdirectory (history.jsonl, ledgers, visualizations), relative to the
@@ -133,6 +142,40 @@ type Check struct {
 	Visualization string `json:"visualization,omitempty"`
 }
 
+// Coverage is one hazard of a run: how many opportunities for it the run created (the checker's
+// count, in the hazard's own unit) and the least the scenario or the command line asked for.
+type Coverage struct {
+	// Hazard is the hazard's stable name (concurrent_seat_holds, expired_mid_checkout, ...).
+	Hazard string `json:"hazard"`
+	Count  int64  `json:"count"`
+	// Peak is, for the concurrency hazards, the most attempts in flight at once on one seat
+	// or tier.
+	Peak int64 `json:"peak,omitempty"`
+	// Checks are the checks the hazard feeds.
+	Checks []string `json:"checks,omitempty"`
+	// Min is the least count asked for; 0 when none was.
+	Min int64 `json:"min,omitempty"`
+}
+
+// Short reports whether the run created the hazard fewer times than asked.
+func (c Coverage) Short() bool { return c.Count < c.Min }
+
+// Shortfall says in words how far short the run fell: "expired_mid_checkout: 0 of at least 1".
+func (c Coverage) Shortfall() string {
+	return fmt.Sprintf("%s: %d of at least %d", c.Hazard, c.Count, c.Min)
+}
+
+// exercised is how many hazards the run created at least once.
+func exercised(cs []Coverage) int {
+	n := 0
+	for _, c := range cs {
+		if c.Count > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // SLO is one service-level objective of the scenario, checked against the run.
 type SLO struct {
 	// Name is the objective as the scenario names it (hold_p99, checkout_p99, error_rate).
@@ -172,16 +215,24 @@ type Point struct {
 	Extra    map[string]int64 `json:"extra,omitempty"`
 }
 
-// Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict.
+// Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict;
+// and each run's coverage shortfall, which leaves the verdict alone.
 func (s *Summary) Finish() {
 	s.Schema = SchemaVersion
 	s.Verdict = Pass
+	s.CoverageShort = false
 	if len(s.Runs) == 0 {
 		s.Verdict = Fail
 	}
 	for i := range s.Runs {
 		r := &s.Runs[i]
-		r.Verdict, r.Reasons = Pass, nil
+		r.Verdict, r.Reasons, r.Shortfall = Pass, nil, nil
+		for _, c := range r.Coverage {
+			if c.Short() {
+				r.Shortfall = append(r.Shortfall, c.Shortfall())
+				s.CoverageShort = true
+			}
+		}
 		if r.Error != "" {
 			r.Verdict = Fail
 			r.Reasons = append(r.Reasons, "run error: "+r.Error)

@@ -78,7 +78,7 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 	}
 	for _, v := range res.Verdicts {
 		c := reports.Check{Name: v.Check, Result: string(v.Status), Count: int64(v.Count)}
-		if v.Status == checker.Pass || v.Status == checker.Skipped {
+		if v.Status == checker.Pass || v.Status == checker.Skipped || v.Status == checker.NotExercised {
 			c.Count = int64(v.Checked)
 		}
 		for i, ex := range v.Examples {
@@ -103,6 +103,16 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 		r.SLOs = append(r.SLOs, slo(o))
 	}
 	r.Series = series(filepath.Join(dir, "metrics.jsonl"), began)
+}
+
+// coverageRows puts the checker's hazard counts in the report, with the scenario's minimums.
+func coverageRows(cov checker.Coverage, minimums workloads.Coverage) []reports.Coverage {
+	out := make([]reports.Coverage, 0, len(cov))
+	for _, h := range cov {
+		out = append(out, reports.Coverage{Hazard: string(h.Hazard), Count: int64(h.Count), Peak: int64(h.Peak),
+			Checks: h.Checks, Min: int64(minimums[h.Hazard])})
+	}
+	return out
 }
 
 func percentiles(n int64, l workloads.Latency) reports.Percentiles {

@@ -11,6 +11,7 @@ import (
 
 	"stampede/infra"
 	"stampede/strategies"
+	"stampede/workloads"
 )
 
 // Options configure a run. The zero value of every optional field is documented.
@@ -47,6 +48,9 @@ type Options struct {
 	Progress io.Writer
 	// CheckTimeout bounds the linearizability search per seat; 0 means the checker's default.
 	CheckTimeout time.Duration
+	// RequireCoverage adds hazard minimums to the scenario's coverage: section (the larger of
+	// the two counts); nil adds none.
+	RequireCoverage workloads.Coverage
 	// Version labels the summary.
 	Version string
 	// Services, when set, are used instead of starting or resolving services (the caller

@@ -123,6 +123,8 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	opts := checker.DefaultOptions()
 	opts.OutDir = s.dir
 	opts.HoldLossFaults = chaos.HoldLosingFaults()
+	opts.PaymentFaults = chaos.PaymentFaults()
+	opts.CrashFaults = chaos.CrashFaults()
 	if s.o.CheckTimeout > 0 {
 		opts.Timeout = s.o.CheckTimeout
 	}
@@ -139,6 +141,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		return err
 	}
 	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
+	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage.Merge(s.o.RequireCoverage))
 	if r.Target == "" {
 		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
 	}

@@ -11,7 +11,7 @@
 // written), inventory.go (what is on sale and the events created for it), arrivals.go (the
 // arrival profile as written), mix.go (the user mix: flows and seat picks), slo.go (the
 // objectives and their typed results), gate.go (the gate: section's tolerances and the
-// metrics they name), pacer.go (arrival profiles behind the one-method Pacer
+// metrics they name), coverage.go (the least hazard counts a run must reach), pacer.go (arrival profiles behind the one-method Pacer
 // interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
 // ok/fail/info classification), flows.go (browse, buy with the waiting room, bot), driver.go
 // (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go (the

@@ -13,7 +13,7 @@ import (
 )
 
 // Scenario is a parsed and validated scenario file: inventory, arrival profile, user mix, hold
-// TTL, waiting room, fault schedule and SLOs. Durations and rates are already converted; the
+// TTL, waiting room, fault schedule, SLOs and the hazard coverage a run must reach. Durations and rates are already converted; the
 // zero values of optional fields are documented on each field. A Scenario is read-only once
 // loaded and may be shared between goroutines.
 type Scenario struct {
@@ -46,6 +46,9 @@ type Scenario struct {
 	SLO        SLO
 	// Gate is the regression gate's tolerances (see Gate); nil gates nothing.
 	Gate Gate
+	// Coverage is the least count of each hazard a run must create (`coverage:`); nil asks
+	// for nothing. See Coverage.
+	Coverage Coverage
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
 }
@@ -87,6 +90,7 @@ type file struct {
 	Faults         []map[string]any `yaml:"faults"`
 	SLO            *fileSLO         `yaml:"slo"`
 	Gate           map[string]any   `yaml:"gate"`
+	Coverage       map[string]int   `yaml:"coverage"`
 }
 
 // fileWaiting mirrors the waiting_room section of a scenario file.
@@ -199,5 +203,6 @@ func (v *validator) build(f *file) *Scenario {
 	}
 	sc.SLO = v.slo(f.SLO)
 	sc.Gate = v.gate(f.Gate)
+	sc.Coverage = v.coverage(f.Coverage)
 	return sc
 }

@@ -25,7 +25,8 @@ func TestShippedScenariosParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"quickstart.yaml": false, "eras-tour.yaml": false, "hot-seat.yaml": false, "general-admission.yaml": false}
+	want := map[string]bool{"quickstart.yaml": false, "eras-tour.yaml": false, "hot-seat.yaml": false, "general-admission.yaml": false,
+		"gauntlet.yaml": false}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			sc := loadScenario(t, filepath.Base(f))
@@ -38,6 +39,10 @@ func TestShippedScenariosParse(t *testing.T) {
 			}
 			if p.Users() < 1 {
 				t.Errorf("plan of %s has %d users", sc.Name, p.Users())
+			}
+			// Every shipped scenario says what it exercises.
+			if len(sc.Coverage) == 0 {
+				t.Errorf("%s declares no coverage: minimums", sc.Name)
 			}
 			for _, spec := range sc.EventSpecs() {
 				if len(spec.Sections) == 0 && len(spec.GATiers) == 0 {

@@ -13,17 +13,21 @@ import (
 	"stampede/checker"
 	"stampede/history"
 	"stampede/sut"
+	"stampede/workloads"
 )
 
 // cmdCheck judges a recorded run: stampede check DIR|history.jsonl [flags]. It prints the
-// verdict table and exits 0 when every check passed or was skipped, 1 on a violation (or when
-// the inputs cannot be read), 2 on bad usage and 3 when some seat was undecided.
+// verdict and coverage tables and exits 0 when no check failed or was undecided, 1 on a
+// violation (or when the inputs cannot be read), 2 on bad usage, 3 when some seat was
+// undecided and 5 when the run did not reach the coverage --require-coverage asks for; the
+// lower status wins.
 func cmdCheck(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede check DIR|history.jsonl [flags]")
 		fmt.Fprintln(fs.Output(), "\nIn DIR it reads history.jsonl, and ledger.json and psp-ledger.json when present.")
-		fmt.Fprintln(fs.Output(), "Exit status: 0 pass, 1 violation or unreadable input, 2 usage, 3 undecided.")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 pass, 1 violation or unreadable input, 2 usage, 3 undecided,")
+		fmt.Fprintln(fs.Output(), "5 hazard coverage short of --require-coverage.")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -39,6 +43,11 @@ func cmdCheck(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	lossFaults := fs.String("hold-loss-faults", strings.Join(chaos.HoldLosingFaults(), ","),
 		"faults that may make the system lose holds, comma-separated (empty: none)")
+	paymentFaults := fs.String("payment-faults", strings.Join(chaos.PaymentFaults(), ","),
+		"faults on the payment processor's answers, comma-separated, for the coverage (empty: none)")
+	crashFaults := fs.String("crash-faults", strings.Join(chaos.CrashFaults(), ","),
+		"faults that kill the server, comma-separated, for the coverage (empty: none)")
+	require := fs.String("require-coverage", "", "least hazard counts the run must reach, hazard=N,... (exit 5 when short)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -54,11 +63,13 @@ func cmdCheck(ctx context.Context, args []string) error {
 		in.Options.OutDir = *out
 	}
 	in.Options.ClockSkew, in.Options.Timeout, in.Options.Grace, in.Options.MaxExamples = *skew, *timeout, *grace, *examples
-	in.Options.HoldLossFaults = []string{}
-	for _, f := range strings.Split(*lossFaults, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			in.Options.HoldLossFaults = append(in.Options.HoldLossFaults, f)
-		}
+	in.Options.HoldLossFaults = nameList(*lossFaults)
+	in.Options.PaymentFaults = nameList(*paymentFaults)
+	in.Options.CrashFaults = nameList(*crashFaults)
+	minimums, err := workloads.ParseCoverage(*require)
+	if err != nil {
+		fmt.Fprintf(fs.Output(), "--require-coverage: %v\n", err)
+		return exitError{2}
 	}
 	res, err := checker.Check(ctx, in)
 	if err != nil {
@@ -80,13 +91,37 @@ func cmdCheck(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	switch res.Status {
-	case checker.Fail:
+	short := res.Coverage.Shortfalls(minimums)
+	if len(short) > 0 {
+		w := os.Stdout
+		if *asJSON {
+			w = os.Stderr
+		}
+		for _, sf := range short {
+			fmt.Fprintf(w, "coverage short: %s\n", sf)
+		}
+	}
+	switch {
+	case res.Status == checker.Fail:
 		return exitError{1}
-	case checker.Unknown:
+	case res.Status == checker.Unknown:
 		return exitError{3}
+	case len(short) > 0:
+		return exitError{5}
 	}
 	return nil
+}
+
+// nameList splits a comma-separated flag value into its non-empty names; never nil, so an
+// empty flag means none.
+func nameList(s string) []string {
+	out := []string{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkInput resolves the positional argument (a run directory or a history file) and the

@@ -45,6 +45,8 @@ func TestCmdCheck(t *testing.T) {
 	mux.HandleFunc("GET /ledger", func(w http.ResponseWriter, r *http.Request) { pspAsked++; w.Write(pspLedger) })
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
+	racing := copyTestdata(t, map[string]string{"history.jsonl": "coverage/concurrent-seat-holds.jsonl"})
+	unknown := copyTestdata(t, map[string]string{"history.jsonl": "coverage/unknown-checkouts.jsonl"})
 	tests := []struct {
 		name string
 		args []string
@@ -64,6 +66,13 @@ func TestCmdCheck(t *testing.T) {
 		{"two arguments", []string{run, bad}, 2},
 		{"unknown flag", []string{"--frobnicate", run}, 2},
 		{"missing history", []string{filepath.Join(run, "nope.jsonl")}, 1},
+		{"coverage reached", []string{racing, "--require-coverage", "concurrent_seat_holds=3"}, 0},
+		{"coverage short", []string{racing, "--require-coverage", "concurrent_seat_holds=3,expired_mid_checkout=1"}, 5},
+		{"coverage short, as JSON", []string{racing, "--json", "--require-coverage", "concurrent_seat_holds=4"}, 5},
+		{"a violation wins over a coverage shortfall", []string{bad, "--require-coverage", "expired_mid_checkout=1"}, 1},
+		{"unknown hazard required", []string{racing, "--require-coverage", "seats_teleported=1"}, 2},
+		{"processor answers lost, the faults chaos marks", []string{unknown, "--require-coverage", "psp_answer_lost=1,unknown_checkout_retried=2"}, 0},
+		{"processor answers lost, no payment faults named", []string{unknown, "--payment-faults", "", "--require-coverage", "psp_answer_lost=1"}, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"stampede/checker"
 	"stampede/infra"
 	"stampede/reports"
 	"stampede/run"
 	"stampede/strategies"
+	"stampede/workloads"
 )
 
 // cmdRun is `stampede run [scenario.yaml] [flags]`: the main job, from nothing to a verdict
-// and a report. It exits 0 only when every check passed and every SLO held.
+// and a report. It exits 0 only when every check passed and every SLO held, 1 when not, and
+// 5 when they did but some run fell short of the hazard coverage the scenario declares.
 func cmdRun(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var o run.Options
@@ -31,6 +34,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
+	require := fs.String("require-coverage", "", "least count of each hazard every run must create, e.g. concurrent_seat_holds=10,expired_mid_checkout=1 (with the scenario's coverage: section; short: exit 5)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")
 		fs.PrintDefaults()
@@ -42,6 +46,14 @@ func cmdRun(ctx context.Context, args []string) error {
 		return fmt.Errorf("one scenario file at most, got %q", fs.Args())
 	}
 	o.Scenario = fs.Arg(0)
+	if *require != "" {
+		c, err := workloads.ParseCoverage(*require)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "stampede run: --require-coverage: %v\n", err)
+			return exitError{2}
+		}
+		o.RequireCoverage = c
+	}
 	o.PG, o.MySQL, o.Redis, o.Target = ends.Postgres, ends.MySQL, ends.Redis, ends.Target
 	if o.Target == "" {
 		o.Target = os.Getenv(infra.EnvTarget)
@@ -62,6 +74,14 @@ func cmdRun(ctx context.Context, args []string) error {
 	fmt.Printf("        %s\n", filepath.Join(dir, reports.MarkdownFile))
 	if sum.Verdict != reports.Pass {
 		return exitError{1}
+	}
+	if sum.CoverageShort {
+		for _, r := range sum.Runs {
+			if len(r.Shortfall) > 0 {
+				fmt.Printf("coverage short: %s on %s: %s\n", r.Strategy, r.DB, strings.Join(r.Shortfall, "; "))
+			}
+		}
+		return exitError{5}
 	}
 	return nil
 }

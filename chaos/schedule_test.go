@@ -1,0 +1,78 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stampede/history"
+	"stampede/internal/failpoint"
+)
+
+// fakeProc is a Restarter that only counts its restarts.
+type fakeProc struct{ restarts atomic.Int32 }
+
+func (p *fakeProc) Restart(context.Context) error { p.restarts.Add(1); return nil }
+
+// TestCrashAtFailpointWindowHoldsTheCrash: a server-crash at a failpoint happens when the
+// server reaches the point, before the schedule's next poll notices; the window starts at the
+// last poll that found the server alive, so it holds the crash, and the fault records name
+// the failpoint.
+func TestCrashAtFailpointWindowHoldsTheCrash(t *testing.T) {
+	start := time.Now()
+	clock := func() int64 { return int64(time.Since(start)) }
+	var mu sync.Mutex
+	polls, crashedAt := 0, int64(0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPut:
+		case crashedAt != 0:
+			http.Error(w, "gone", http.StatusBadGateway)
+		case polls == 3:
+			crashedAt = clock() // the server reaches the point and kills itself
+			http.Error(w, "gone", http.StatusBadGateway)
+		default:
+			polls++
+			_ = json.NewEncoder(w).Encode([]failpoint.Status{{Name: failpoint.AfterCharge, Hits: 0}})
+		}
+	}))
+	defer srv.Close()
+	es, err := ParseEntries([]map[string]any{{"fault": "server-crash", "when": map[string]any{"failpoint": failpoint.AfterCharge, "hit": 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := &fakeProc{}
+	rec := &recorder{}
+	s := &Schedule{Entries: es, Target: &Target{Server: srv.URL, ServerProc: proc}, Clock: clock, Record: rec, Poll: 5 * time.Millisecond}
+	ws := s.Run(context.Background())
+	if ws[0].Err != nil || proc.restarts.Load() != 1 {
+		t.Fatalf("window %+v, %d restarts; want the crash injected and the server restarted once", ws[0], proc.restarts.Load())
+	}
+	mu.Lock()
+	crash := crashedAt
+	mu.Unlock()
+	if ws[0].Start > crash || ws[0].End < crash {
+		t.Errorf("window %d..%d ns does not hold the crash at %d ns", ws[0].Start, ws[0].End, crash)
+	}
+	if len(rec.recs) != 2 {
+		t.Fatalf("records = %+v, want a fault-start and a fault-end", rec.recs)
+	}
+	for _, r := range rec.recs {
+		if r.In.Params[history.ParamFailpoint] != failpoint.AfterCharge {
+			t.Errorf("%s record params = %v, want %s=%s", r.Op, r.In.Params, history.ParamFailpoint, failpoint.AfterCharge)
+		}
+	}
+	if r := rec.recs[0]; r.Op != history.KindFaultStart || r.Call != ws[0].Start {
+		t.Errorf("first record = %s at %d, want the fault-start at the window's start %d", r.Op, r.Call, ws[0].Start)
+	}
+	if es[0].Params[history.ParamFailpoint] != "" {
+		t.Errorf("recording changed the entry's own parameters: %v", es[0].Params)
+	}
+}
