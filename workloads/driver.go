@@ -495,7 +495,7 @@ func (d *Driver) runUser(ctx context.Context, wg *sync.WaitGroup, i int, due int
 
 func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	s := &Summary{
-		Scenario: d.sc.Name, Seed: d.seed, Shard: d.cfg.Shard.String(), Target: d.cfg.Target, RunID: d.runID,
+		Scenario: d.sc.Name, Seed: d.seed, Shard: d.cfg.Shard.String(), Target: d.cfg.Target, RunID: d.runID, Scale: d.sc.ScaleFactor(),
 		Start: d.clock.Start(), Elapsed: time.Duration(elapsed), Users: planned,
 		Arrived: d.rec.arrived.Load(), Dropped: d.rec.dropped.Load(), Finished: d.rec.finished.Load(),
 		Flows: map[string]int64{}, Ops: map[string]*OpSummary{}, MaxLag: time.Duration(d.rec.maxLag.Load()),

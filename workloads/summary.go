@@ -15,12 +15,14 @@ import (
 // what every operation returned and how long it took, from the moment each request was due
 // (Intended: coordinated omission included) and from the moment it was sent (Actual).
 type Summary struct {
-	Scenario string    `json:"scenario"`
-	Seed     int64     `json:"seed"`
-	Shard    string    `json:"shard,omitempty"`
-	Target   string    `json:"target"`
-	RunID    string    `json:"run_id"`
-	Start    time.Time `json:"start"`
+	Scenario string `json:"scenario"`
+	Seed     int64  `json:"seed"`
+	Shard    string `json:"shard,omitempty"`
+	Target   string `json:"target"`
+	RunID    string `json:"run_id"`
+	// Scale is the factor the scenario's herd was scaled by (Scenario.Scale); 1 when it was not.
+	Scale float64   `json:"scale"`
+	Start time.Time `json:"start"`
 	// Elapsed is the run's wall time, from the first arrival's schedule to the last answer.
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Users is the number of users this run (or shard) was to start; Arrived how many started,
@@ -103,6 +105,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	shard := ""
 	if s.Shard != "" {
 		shard = " shard " + s.Shard
+	}
+	if s.Scale != 0 && s.Scale != 1 {
+		shard += fmt.Sprintf(" scaled x%g", s.Scale)
 	}
 	fmt.Fprintf(&b, "scenario %s seed %d%s against %s\n", s.Scenario, s.Seed, shard, s.Target)
 	fmt.Fprintf(&b, "users     %d planned, %d arrived, %d finished, %d dropped (max start lag %s)\n",
