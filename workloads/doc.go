@@ -17,6 +17,8 @@
 // (browse, buy with the waiting room, bot; retrying shed requests within the user's
 // patience), driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl),
 // generator.go (the driver's account of itself: when it, not the target, limited a run),
+// servermetrics.go (the target's /metrics before and after the herd), attribution.go (where
+// the run's time went, and the limiting resource),
 // cputime_*.go (the process's CPU time), summary.go (the end-of-run Summary), progress.go (the
 // live terminal display) and shard.go/merge.go (sharded runs and merging their histories).
 //
@@ -55,7 +57,11 @@
 // target, limited the run (Saturation: lag p99, a share of slot waits, any dropped arrival,
 // CPU near its cores for a good part of the run), the Summary says so (GeneratorBound, with the
 // reasons and their figures) and marks its SLO results untrusted, as wrk2 and k6 warn,
-// instead of letting them blame the target.
+// instead of letting them blame the target. Beside it, the driver reads the target's
+// Prometheus metrics (GET /metrics) before the first arrival and after the last answer, and
+// the Summary's Attribution says where the time went (the driver, the server's queue and
+// handlers, pool waits per connection tag, the database, Redis, payments; shed requests) and
+// names the limiting resource.
 //
 // # Outcomes
 //

@@ -75,6 +75,10 @@ type Config struct {
 	// Saturation says when the driver counts as the run's bottleneck (Summary.GeneratorBound);
 	// the zero value takes its defaults.
 	Saturation Saturation
+	// ServerMetrics is the path of the target's Prometheus metrics, read before the first
+	// arrival and after the last answer to attribute the run's time (Summary.Server and
+	// Attribution); empty means /metrics, "-" reads none.
+	ServerMetrics string
 }
 
 // transportShards is how many transports the default client spreads users over.
@@ -331,6 +335,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 			}
 		}
 	}
+	srvBefore, srvErr := d.readServer(ctx)
 	began := d.clock.Now()
 	d.beganMu.Lock()
 	d.began, d.beganOK = began, true
@@ -433,12 +438,21 @@ dispatch:
 	}
 	drain.Stop()
 	end := d.clock.Now()
+	var srvTime *ServerTime
+	if srvBefore != nil && srvErr == nil {
+		var after *ServerTime
+		if after, srvErr = d.readServer(ctx); after != nil {
+			srvTime = after.since(srvBefore)
+		}
+	}
 	close(tickStop)
 	<-tickDone
 	d.rec.tick(end)
 	prog.stop()
 
 	sum = d.summary(end-began, len(users))
+	sum.Server = srvTime
+	sum.Attribution = attribute(sum, srvTime, srvErr)
 	sum.Interrupted = interrupted
 	if herr := d.rec.historyErr(); herr != nil {
 		return sum, fmt.Errorf("driver: %w", herr)
@@ -479,6 +493,26 @@ func (d *Driver) worker(ctx context.Context, wg *sync.WaitGroup, idle <-chan use
 			return
 		}
 	}
+}
+
+// serverMetricsTimeout bounds a reading of the target's metrics: a healthy server answers in
+// milliseconds, and a run must not wait long on one that does not.
+const serverMetricsTimeout = 5 * time.Second
+
+// readServer reads the target's metrics (see ServerTime); nil without an error when it has
+// none or Config.ServerMetrics is "-". A cancelled run still reads them, within
+// serverMetricsTimeout (or the request timeout, if shorter).
+func (d *Driver) readServer(ctx context.Context) (*ServerTime, error) {
+	path := d.cfg.ServerMetrics
+	switch path {
+	case "-":
+		return nil, nil
+	case "":
+		path = "/metrics"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(d.client.timeout, serverMetricsTimeout))
+	defer cancel()
+	return readServerMetrics(ctx, d.client.stream, d.client.base+path)
 }
 
 // maxActive is the bound on users running at once.

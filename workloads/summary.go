@@ -56,6 +56,10 @@ type Summary struct {
 	GeneratorReasons []string       `json:"generator_reasons,omitempty"`
 	// SeatMap says how the buyers' seat-map reads went (section and compact forms).
 	SeatMap SeatMapStats `json:"seat_map"`
+	// Server is where the target's time went during the herd, from its /metrics (nil when it
+	// exposes none); Attribution puts it beside the driver's own and names the limit.
+	Server      *ServerTime `json:"server,omitempty"`
+	Attribution Attribution `json:"attribution"`
 	// SLO has one result per objective of the scenario.
 	SLO []SLOResult `json:"slo,omitempty"`
 	// HistoryRecords is the number of lines written to the history.
@@ -162,6 +166,16 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if sm := s.SeatMap; sm.Reads > 0 || sm.Fallbacks > 0 {
 		fmt.Fprintf(&b, "seat map  %d reads, %d of one section, %d compact; %d refused for a parameter and sent again\n",
 			sm.Reads, sm.SectionReads, sm.CompactReads, sm.Fallbacks)
+	}
+	if a := s.Attribution; a.Limit != "" {
+		fmt.Fprintf(&b, "limit     %s: %s", a.Limit, a.Why)
+		for _, c := range a.Costs {
+			fmt.Fprintf(&b, "; %s %.0f%%", c.Name(), c.Share*100)
+		}
+		if a.Shed > 0 {
+			fmt.Fprintf(&b, "; %d requests shed", a.Shed)
+		}
+		b.WriteString("\n")
 	}
 	if s.GeneratorBound {
 		fmt.Fprintf(&b, "GENERATOR-BOUND: the driver, not the target, limited this run, so its SLO results are not a verdict on the target: %s\n",
