@@ -3,6 +3,12 @@
 // summary or a PR comment), report.html (one self-contained file with inline SVG charts: no
 // CDN, nothing fetched at view time) and junit.xml (each check and each SLO a test case).
 //
+// Every run says whether its load generator kept up (Generator) and where its time went
+// (Attribution, with the limiting resource at a glance). When the generator was the
+// bottleneck its SLO figures measured the generator as much as the target: an SLO that did
+// not hold then is marked untrusted, and makes the run unknown rather than failed, in every
+// file (correctness checks still fail a run).
+//
 // The runner fills a Summary; Write renders every file from it, and Load plus Write re-render a
 // run directory (stampede report DIR).
 package reports

@@ -43,8 +43,9 @@ type junitSkipped struct {
 }
 
 // JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO and each
-// fault a test case (a fault the target could not undergo is skipped, with the reason), so CI
-// systems show them natively. An unknown check is a failure: it proved nothing.
+// fault a test case (a fault the target could not undergo is skipped, with the reason, and so
+// is an SLO that did not hold while the load generator was the bottleneck), so CI systems show
+// them natively. An unknown check is a failure: it proved nothing.
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
@@ -73,7 +74,12 @@ func JUnit(w io.Writer, s *Summary) error {
 		for _, o := range r.SLOs {
 			tc := junitCase{Name: "slo " + o.Name, Classname: class,
 				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
-			if !o.Pass {
+			switch {
+			case !o.Pass && o.Untrusted:
+				// Not a verdict on the target: the load generator was the bottleneck.
+				tc.SystemOut, tc.Skipped = "", &junitSkipped{Message: fmt.Sprintf("not judged: %s over target %s, but the load generator was the bottleneck",
+					fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit))}
+			case !o.Pass:
 				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
 			}
 			suite.Cases = append(suite.Cases, tc)
