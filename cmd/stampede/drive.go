@@ -30,11 +30,13 @@ func cmdDrive(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
 	var target, out, shard, runID string
 	var seed int64
+	var scale float64
 	var setup bool
 	var maxConns, maxActive int
 	fs.StringVar(&target, "target", os.Getenv("STAMPEDE_TARGET"), "base URL of the booking system (STAMPEDE_TARGET)")
 	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
+	fs.Float64Var(&scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
@@ -45,7 +47,8 @@ func cmdDrive(ctx context.Context, args []string) error {
 		fmt.Fprintln(o, "usage: stampede drive scenario.yaml --target URL --out DIR [flags]")
 		fmt.Fprintln(o, "       stampede drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ...")
 		fmt.Fprintln(o, "       stampede drive plan scenario.yaml [--seed N] [--users N]")
-		fmt.Fprintln(o, "\nExit status: 0 when every SLO of the scenario held, 3 when one did not, 1 on error.")
+		fmt.Fprintln(o, "\nExit status: 0 when every SLO of the scenario held, 3 when one did not, 4 when one did not while the")
+		fmt.Fprintln(o, "driver was the bottleneck (the SLOs say nothing of the target then), 1 on error.")
 		fmt.Fprintln(o, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -65,6 +68,9 @@ func cmdDrive(ctx context.Context, args []string) error {
 	sc, err := workloads.Load(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if err := sc.Scale(scale); err != nil {
+		return fmt.Errorf("--scale: %w", err)
 	}
 	sh, err := workloads.ParseShard(shard)
 	if err != nil {
@@ -88,10 +94,13 @@ func cmdDrive(ctx context.Context, args []string) error {
 	if runErr != nil {
 		return runErr
 	}
-	if !sum.Passed() {
-		return exitError{3}
+	switch {
+	case sum.Passed():
+		return nil
+	case sum.GeneratorBound:
+		return exitError{4}
 	}
-	return nil
+	return exitError{3}
 }
 
 func writeSummary(path string, sum *workloads.Summary) error {
