@@ -118,7 +118,7 @@ type exchange struct {
 	retryAfter time.Duration
 }
 
-// sessionOf is who's session, or none for the driver's own requests.
+// sessionOf is the session of who, or none for the driver's own requests (who nil).
 func sessionOf(who *caller) string {
 	if who == nil {
 		return ""
