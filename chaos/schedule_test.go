@@ -12,12 +12,15 @@ import (
 
 	"stampede/history"
 	"stampede/internal/failpoint"
+	"stampede/sut"
 )
 
 // fakeProc is a Restarter that only counts its restarts.
 type fakeProc struct{ restarts atomic.Int32 }
 
 func (p *fakeProc) Restart(context.Context) error { p.restarts.Add(1); return nil }
+func (p *fakeProc) Name() string                  { return "server" }
+func (p *fakeProc) Addr() string                  { return "" }
 
 // TestCrashAtFailpointWindowHoldsTheCrash: a server-crash at a failpoint happens when the
 // server reaches the point, before the schedule's next poll notices; the window starts at the
@@ -50,7 +53,7 @@ func TestCrashAtFailpointWindowHoldsTheCrash(t *testing.T) {
 	}
 	proc := &fakeProc{}
 	rec := &recorder{}
-	s := &Schedule{Entries: es, Target: &Target{Server: srv.URL, ServerProc: proc}, Clock: clock, Record: rec, Poll: 5 * time.Millisecond}
+	s := &Schedule{Entries: es, Target: &Target{Handles: sut.Handles{Server: srv.URL, ServerProcess: proc}}, Clock: clock, Record: rec, Poll: 5 * time.Millisecond}
 	ws := s.Run(context.Background())
 	if ws[0].Err != nil || proc.restarts.Load() != 1 {
 		t.Fatalf("window %+v, %d restarts; want the crash injected and the server restarted once", ws[0], proc.restarts.Load())

@@ -23,6 +23,13 @@
 // info) may take effect at any point after their call, or never. General-admission units are
 // checked per unit id, which assumes a sold unit's id is never handed out again.
 //
+// A read whose seat map carries an as_of is a snapshot: a system may answer many readers from
+// one map taken before their calls. It is checked as if it happened anywhere from its as_of
+// (less the clock-skew tolerance) to its return, so a seat sold before the as_of and shown
+// available is a violation, and a seat sold after it, even before the read was sent, may be
+// shown available (stale, but as fresh as the map says). A request the system shed (history
+// type shed: 503 overloaded) is a certain failure, like a fail: nothing happened.
+//
 // Two sound reductions keep hot seats cheap without changing any verdict: operations called
 // after the first confirmed sale of a seat returned are checked directly against the sold
 // state, and refusals that fall inside a hold's certain lifetime, or whose interval contains

@@ -14,6 +14,7 @@ import (
 )
 
 // fuzzHistory builds a small history over two seats from fuzz bytes: five bytes an operation.
+// Some reads are snapshots with an as_of before their call, and some refused holds are shed.
 func fuzzHistory(data []byte) []history.Record {
 	const start = int64(1700000000000000000)
 	recs := []history.Record{{Client: -1, Op: history.KindHeader, Type: history.Ok, Header: &history.Header{Start: start}}}
@@ -49,6 +50,10 @@ func fuzzHistory(data []byte) []history.Record {
 				if b4&1 == 1 {
 					r.Out.Seats = seat[:1]
 				}
+				if b4&2 == 2 {
+					// Shed by an overloaded system: no effect, whatever seats it names.
+					r.Type, r.Out.Code = history.Shed, "overloaded"
+				}
 			}
 		case 1:
 			r.Op, r.In = history.OpCheckout, history.Input{HoldID: holdID, Key: "k" + strconv.Itoa(int(b4%3))}
@@ -68,6 +73,10 @@ func fuzzHistory(data []byte) []history.Record {
 			st := [...][]string{nil, nil, nil}
 			st[b4%3] = seat
 			r.Out = history.Output{Available: st[0], Held: st[1], Sold: st[2]}
+			if k := int64(b4/3) % 4; k > 0 {
+				// A snapshot read: its map is as of the call, or up to 20ms before it.
+				r.Out.AsOf = start + call - (k-1)*10*ms
+			}
 		}
 		recs = append(recs, r)
 	}

@@ -31,20 +31,29 @@ func TestGoldenLinearizable(t *testing.T) {
 		name string
 		file string
 		opts Options
+		// want is the verdict: Pass, or NotExercised where the history has no concurrent
+		// hold, expiry or resale for the check to be exercised by.
+		want Status
 	}{
-		{"concurrent overlapping holds", "ok-overlapping-holds.jsonl", Options{}},
-		{"expiry then resale, within the skew tolerance", "ok-expiry-resale.jsonl", Options{ClockSkew: 50 * time.Millisecond}},
-		{"info operations", "ok-info.jsonl", Options{ClockSkew: 50 * time.Millisecond}},
-		{"confirm after expiry with nobody taking the seat", "ok-confirm-after-expiry.jsonl", Options{}},
-		{"hold lost in a Redis restart, seat sold to another", "ok-hold-lost-in-restart.jsonl", Options{HoldLossFaults: restartLosesHolds}},
-		{"seat freed by a checkout answered hold_lost, sold to another", "ok-hold-lost-frees-seat.jsonl", Options{}},
+		{"concurrent overlapping holds", "ok-overlapping-holds.jsonl", Options{}, Pass},
+		{"expiry then resale, within the skew tolerance", "ok-expiry-resale.jsonl", Options{ClockSkew: 50 * time.Millisecond}, Pass},
+		{"info operations", "ok-info.jsonl", Options{ClockSkew: 50 * time.Millisecond}, Pass},
+		{"confirm after expiry with nobody taking the seat", "ok-confirm-after-expiry.jsonl", Options{}, Pass},
+		{"hold lost in a Redis restart, seat sold to another", "ok-hold-lost-in-restart.jsonl", Options{HoldLossFaults: restartLosesHolds}, Pass},
+		{"seat freed by a checkout answered hold_lost, sold to another", "ok-hold-lost-frees-seat.jsonl", Options{}, Pass},
+		{"snapshot read showing available a seat sold after its as_of", "ok-snapshot-stale-read.jsonl", Options{}, NotExercised},
+		{"snapshot read within the skew tolerance", "ok-snapshot-stale-read.jsonl", Options{ClockSkew: 50 * time.Millisecond}, NotExercised},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := checkFile(t, tt.file, tt.opts)
 			v := res.Verdict(CheckLinearizability)
-			if v.Status != Pass {
-				t.Fatalf("linearizability of %s = %s, want pass; examples: %+v", tt.file, v.Status, v.Examples)
+			want := tt.want
+			if want == "" {
+				want = Pass
+			}
+			if v.Status != want {
+				t.Fatalf("linearizability of %s = %s, want %s; examples: %+v", tt.file, v.Status, want, v.Examples)
 			}
 			if res.Linearizability.Partitions == 0 || res.Linearizability.Ops == 0 {
 				t.Errorf("stats = %+v, want seats and operations", res.Linearizability)
@@ -88,6 +97,10 @@ func TestGoldenNotLinearizable(t *testing.T) {
 			seat: "K-1-1", culprit: 4, involved: []int{1, 4}, message: "held by h1 until 10.010s", fault: "redis-restart"},
 		{name: "resale of a held seat before its checkout answered hold_lost", file: "bad-resale-before-hold-lost.jsonl",
 			seat: "L-1-1", culprit: 2, involved: []int{1, 2}, message: "held by h1"},
+		{name: "snapshot showing available a seat sold before its as_of", file: "bad-snapshot-shows-sold-seat.jsonl",
+			seat: "S-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
+		{name: "snapshot showing available a seat sold before its as_of, with skew tolerance", file: "bad-snapshot-shows-sold-seat.jsonl",
+			opts: Options{ClockSkew: 20 * time.Millisecond}, seat: "S-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
 		{name: "resale before expiry without skew tolerance", file: "ok-expiry-resale.jsonl",
 			seat: "A-2-3", culprit: 11, involved: []int{10, 11}, message: "held by h7 until 1.000s"},
 	}
@@ -149,6 +162,49 @@ func TestGoldenNotLinearizable(t *testing.T) {
 				t.Errorf("visualization %s lacks the %s fault annotation", ce.Visualization, tt.fault)
 			}
 		})
+	}
+}
+
+// TestSnapshotReadNeedsItsAsOf checks that the stale read of the golden history passes
+// because of its as_of: without it the read is placed within its own call and return, after
+// the sale, where showing the seat available is a violation.
+func TestSnapshotReadNeedsItsAsOf(t *testing.T) {
+	recs, err := history.ReadFile(filepath.Join("testdata", "lin", "ok-snapshot-stale-read.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		recs[i].Out.AsOf = 0
+	}
+	res, err := Check(context.Background(), Input{History: recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Verdict(CheckLinearizability); v.Status != Fail {
+		t.Errorf("linearizability of the stale read without its as_of = %s, want fail", v.Status)
+	}
+}
+
+// TestSnapshotReadWithoutHeader checks that a read's as_of is ignored, with a warning, when no
+// header places the server's clock on the run's axis.
+func TestSnapshotReadWithoutHeader(t *testing.T) {
+	recs, err := history.ReadFile(filepath.Join("testdata", "lin", "ok-snapshot-stale-read.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Check(context.Background(), Input{History: recs[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Verdict(CheckLinearizability); v.Status != Fail {
+		t.Errorf("linearizability without a header = %s, want fail (the read checked within its own interval)", v.Status)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "as_of")
+	}
+	if !found {
+		t.Errorf("warnings %q do not mention the reads' as_of", res.Warnings)
 	}
 }
 

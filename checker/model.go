@@ -132,6 +132,8 @@ type seatOp struct {
 	out     outcome
 	code    failCode
 	read    status
+	// snap is set on a read whose call is its seat map's as_of (see index.snapshotStart).
+	snap bool
 }
 
 // changes reports whether the operation can change a seat's state (as opposed to observing it).
@@ -393,6 +395,10 @@ func (m *seatModel) describeOp(o *seatOp) string {
 			b.WriteString(o.out.String())
 		}
 	case kRead:
+		if o.snap {
+			fmt.Fprintf(&b, "read (a snapshot, checked from %s): %s", fmtNanos(o.call), o.read)
+			break
+		}
 		fmt.Fprintf(&b, "read: %s", o.read)
 	}
 	return b.String()

@@ -148,11 +148,15 @@ type index struct {
 
 	ops        int // seat operations projected
 	unresolved int
-	noExpiry   int
-	noHoldID   int
-	dupHolds   int
-	headers    int
-	warnings   []string
+	// snapNoHeader and snapAhead count reads whose as_of could not be used: no header before
+	// them, or an as_of after their return by more than the clock-skew tolerance.
+	snapNoHeader int
+	snapAhead    int
+	noExpiry     int
+	noHoldID     int
+	dupHolds     int
+	headers      int
+	warnings     []string
 }
 
 func newIndex(opts Options) *index {
@@ -171,11 +175,13 @@ func newIndex(opts Options) *index {
 	}
 }
 
+// toOutcome maps a record's type to the model's outcome: a shed request, like a failed one,
+// certainly had no effect.
 func toOutcome(t history.Type) outcome {
-	switch t {
-	case history.Ok:
+	switch {
+	case t == history.Ok:
 		return oOk
-	case history.Fail:
+	case t.Failed():
 		return oFail
 	}
 	return oInfo
@@ -322,8 +328,8 @@ func (ix *index) add(i int, r *history.Record) {
 		ix.faultRecs = append(ix.faultRecs, *r)
 		ix.maxRet = max(ix.maxRet, r.Ret)
 	case history.OpJoin:
-		if r.Type == history.Fail || r.Out.Code == codeWaitingRoomOff {
-			// Refused, or the room was off (the driver records that join as ok).
+		if r.Type.Failed() || r.Out.Code == codeWaitingRoomOff {
+			// Refused or shed, or the room was off (the driver records that join as ok).
 			return
 		}
 		k := joinKey{r.In.Event, r.In.Session}
@@ -346,6 +352,7 @@ func (ix *index) add(i int, r *history.Record) {
 			return
 		}
 		base := seatOp{call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), kind: kRead, out: oOk}
+		base.call, base.snap = ix.snapshotStart(r)
 		for _, l := range [...]struct {
 			seats []string
 			st    status
@@ -357,6 +364,34 @@ func (ix *index) add(i int, r *history.Record) {
 			}
 		}
 	}
+}
+
+// snapshotStart returns the earliest moment a read's seat map may describe, and whether it
+// came from the map's as_of. A system may answer reads from a snapshot shared by many readers,
+// taken before a read's call; its as_of says from when the snapshot's data was current, so
+// the read is checked as if it happened anywhere from as_of (less the clock-skew tolerance)
+// to its return. A sale that returned before that start and is shown available is still a
+// violation; one that returned after it (stale, but as fresh as the snapshot says) is not.
+// as_of is taken as a lower bound, not the exact instant: a server that notes the time and
+// then reads its database shows data from a little after its as_of, which must not be
+// flagged. Without an as_of, or without a header to place it on the run's axis, or with an
+// as_of after the return by more than the tolerance (clocks further apart than it allows),
+// the read is checked within its own call and return.
+func (ix *index) snapshotStart(r *history.Record) (int64, bool) {
+	if r.Out.AsOf == 0 {
+		return r.Call, false
+	}
+	at, ok := ix.wallToRun(r.Out.AsOf)
+	if !ok {
+		ix.snapNoHeader++
+		return r.Call, false
+	}
+	start := at - int64(ix.opts.ClockSkew) - ix.header.ClockSkew
+	if start > r.Ret {
+		ix.snapAhead++
+		return r.Call, false
+	}
+	return start, true
 }
 
 func (ix *index) addHold(i int, r *history.Record) {
@@ -561,6 +596,12 @@ func (ix *index) finalize() {
 	}
 	if ix.dupHolds > 0 {
 		ix.warnings = append(ix.warnings, fmt.Sprintf("%d hold records repeated a hold_id already seen; only the first was used", ix.dupHolds))
+	}
+	if ix.snapNoHeader > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d reads had an as_of but no header before them to place it: they were checked within their own call and return", ix.snapNoHeader))
+	}
+	if ix.snapAhead > 0 {
+		ix.warnings = append(ix.warnings, fmt.Sprintf("%d reads had an as_of later than their return by more than the clock-skew tolerance: they were checked within their own call and return", ix.snapAhead))
 	}
 	if ix.unresolved > 0 {
 		ix.warnings = append(ix.warnings, fmt.Sprintf("%d checkouts or releases named a hold id no hold record gave; they were not checked for linearizability", ix.unresolved))

@@ -253,7 +253,7 @@ func kindOf(s []byte) Kind {
 }
 
 func typeOf(s []byte) Type {
-	for _, t := range [...]Type{Ok, Fail, Info} {
+	for _, t := range [...]Type{Ok, Fail, Info, Shed} {
 		if string(t) == string(s) {
 			return t
 		}
@@ -331,6 +331,8 @@ func (p *fastParser) output(out *Output) error {
 			out.Held, err = p.strs()
 		case "sold":
 			out.Sold, err = p.strs()
+		case "as_of":
+			out.AsOf, err = p.int64()
 		default:
 			err = errSlow
 		}

@@ -29,7 +29,10 @@ func sampleRecords() []Record {
 			Out: Output{Status: 410, Code: "hold_lost", RefundID: "r1"}},
 		{Client: 4, Op: OpRelease, Type: Info, Call: 50, Ret: 60, In: Input{HoldID: "h3"}},
 		{Client: 5, Op: OpRead, Type: Ok, Call: 70, Ret: 80, In: Input{Event: "e1"},
-			Out: Output{Status: 200, Available: []string{"A-1-3"}, Held: []string{}, Sold: []string{"A-1-1", "A-1-2"}}},
+			Out: Output{Status: 200, Available: []string{"A-1-3"}, Held: []string{}, Sold: []string{"A-1-1", "A-1-2"},
+				AsOf: 1700000000000000065}},
+		{Client: 5, Op: OpHold, Type: Shed, Call: 82, Ret: 84, In: Input{Event: "e1", Seats: []string{"A-1-3"}},
+			Out: Output{Status: 503, Code: "overloaded", Error: "overloaded"}},
 		{Client: 6, Op: OpBrowse, Type: Ok, Call: 90, Ret: 95, In: Input{Event: "e1"}, Out: Output{Status: 200}},
 		{Client: -1, Op: KindFaultStart, Type: Ok, Call: 200, Ret: 200,
 			In: Input{Fault: "net-latency", Params: map[string]string{"latency": "100ms", "target": "db"}}},
@@ -60,6 +63,9 @@ var trickyLines = []string{
 	`{"client":1,"op":"hold","call":0,"ret":1,"type":"ok","out":{"seats":["caf\u00e9"]}}`,
 	`{"client":1,"op":"hold","call":0,"ret":99999999999999999999,"type":"ok"}`,
 	`{"client":1,"op":"hold"`,
+	`{"client":5,"op":"read","call":0,"ret":1,"type":"ok","out":{"as_of":1.7e18}}`,
+	`{"client":5,"op":"read","call":0,"ret":1,"type":"ok","out":{"as_of":"2026-01-01T00:00:00Z"}}`,
+	`{"client":5,"op":"read","call":0,"ret":1,"type":"shed","out":{"as_of":-5}}`,
 	``,
 }
 

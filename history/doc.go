@@ -1,6 +1,7 @@
 // Package history is the shared vocabulary of a stampede run: the operations a client performed
-// against a booking system, each with its call and return times and an outcome of ok, fail or
-// info, plus the fault events of the run. Every other package of the harness (workloads, chaos,
+// against a booking system, each with its call and return times and an outcome of ok, fail,
+// info or shed (a refusal of an overloaded system, which certainly did not take effect), plus
+// the fault events of the run. Every other package of the harness (workloads, chaos,
 // checker, reports) speaks it; it imports only the standard library.
 //
 // A history is JSON Lines: one Record a line, written as the run goes by a Writer and read back

@@ -17,10 +17,18 @@ const (
 	// Info means the outcome is unknown (a timeout, a reset after the request was sent, a 5xx):
 	// the operation may or may not have taken effect, at any point after its call.
 	Info Type = "info"
+	// Shed means the system refused the request because it was overloaded (503 with code
+	// overloaded), before doing anything: like Fail, the operation certainly did not take
+	// effect. It is kept apart from Fail so that reports can count shedding on its own, and
+	// apart from errors: shedding is the system protecting itself as the contract allows.
+	Shed Type = "shed"
 )
 
-// Valid reports whether t is one of Ok, Fail and Info.
-func (t Type) Valid() bool { return t == Ok || t == Fail || t == Info }
+// Valid reports whether t is one of Ok, Fail, Info and Shed.
+func (t Type) Valid() bool { return t == Ok || t == Fail || t == Info || t == Shed }
+
+// Failed reports whether t says the operation certainly did not take effect (Fail or Shed).
+func (t Type) Failed() bool { return t == Fail || t == Shed }
 
 // Kind names what a record is.
 type Kind string
@@ -92,6 +100,10 @@ type Output struct {
 	Available []string `json:"available,omitempty"`
 	Held      []string `json:"held,omitempty"`
 	Sold      []string `json:"sold,omitempty"`
+	// AsOf is, for a read, the moment the seat map describes (its as_of, on the server's
+	// clock, in Unix nanoseconds); 0 when the answer had none. A system that answers from a
+	// snapshot shares one as_of between many readers, and it may lie before the read's call.
+	AsOf int64 `json:"as_of,omitempty"`
 }
 
 // Record is one line of a history: a completed client operation, a fault event or the header.
@@ -146,7 +158,7 @@ func (r *Record) Validate() error {
 		return nil
 	}
 	if !r.Type.Valid() {
-		return fmt.Errorf("%s record: type %q is not ok, fail or info", r.Op, r.Type)
+		return fmt.Errorf("%s record: type %q is not ok, fail, info or shed", r.Op, r.Type)
 	}
 	if r.Ret < r.Call {
 		return fmt.Errorf("%s record of client %d: ret %d before call %d", r.Op, r.Client, r.Ret, r.Call)

@@ -40,7 +40,7 @@ func browse(t *testing.T, bin, page string) ([]string, image.Image) {
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir="+filepath.Join(dir, "profile"), "--enable-logging=stderr", "--v=0",
-		"--hide-scrollbars", "--window-size=1100,2400", "--screenshot="+shot, "file://"+page)
+		"--hide-scrollbars", "--window-size=1100,4800", "--screenshot="+shot, "file://"+page)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

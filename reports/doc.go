@@ -8,6 +8,12 @@
 // against the minimums the scenario declared, which leaves the verdict alone but makes
 // `stampede run` exit 5.
 //
+// Every run says whether its load generator kept up (Generator) and where its time went
+// (Attribution, with the limiting resource at a glance). When the generator was the
+// bottleneck its SLO figures measured the generator as much as the target: an SLO that did
+// not hold then is marked untrusted, and makes the run unknown rather than failed, in every
+// file (correctness checks still fail a run).
+//
 // The runner fills a Summary; Write renders every file from it, and Load plus Write re-render a
 // run directory (stampede report DIR).
 package reports

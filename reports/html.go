@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		return fmt.Sprintf("%d of %d", exercised(cs), len(cs))
 	},
 	"val": fmtVal,
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	// barWidth is a share as a bar of at most 200 pixels.
+	"barWidth": func(f float64) int { return int(math.Round(min(max(f, 0), 1) * 200)) },
 }).Parse(htmlTemplate))
 
 type htmlRun struct {
@@ -39,26 +43,25 @@ type htmlRun struct {
 type htmlData struct {
 	S                       *Summary
 	Verdict                 string
-	Failed                  int
+	Failed, Unknown, Bound  int
 	Started, Duration       string
+	Scale                   string
 	Compare, CompareLatency template.HTML
 	Runs                    []htmlRun
 }
 
 // HTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, nothing
 // fetched at view time) with the verdict first, the comparison, and per run the checks, the
-// hazard coverage, SLOs, faults and charts: throughput and latency over time with fault windows shaded, outcomes per
-// operation, and pool wait and hold time per conn tag.
+// hazard coverage, load generator, where the time went, SLOs, faults and charts: throughput
+// and latency over time with fault windows shaded, outcomes per operation, and pool wait and
+// hold time per conn tag.
 func HTML(w io.Writer, s *Summary) error {
-	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds)}
+	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds),
+		Scale: scaleText(s.Scale), Bound: s.GeneratorBound()}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format(time.RFC3339)
 	}
-	for _, r := range s.Runs {
-		if r.Verdict != Pass {
-			d.Failed++
-		}
-	}
+	d.Failed, d.Unknown = verdictCounts(s)
 	var err error
 	if d.Compare, d.CompareLatency, err = comparisonCharts(s.Runs); err != nil {
 		return err
@@ -99,8 +102,8 @@ func comparisonCharts(runs []Run) (template.HTML, template.HTML, error) {
 func runCharts(r Run) (htmlRun, error) {
 	hr := htmlRun{R: r}
 	var err error
-	hr.Throughput, err = timeChart("Throughput over time", "requests/s", r.Series, []string{"ok", "fail", "info"},
-		func(p Point, i int) float64 { return float64([]int64{p.Ok, p.Fail, p.Info}[i]) }, r.Faults)
+	hr.Throughput, err = timeChart("Throughput over time", "requests/s", r.Series, []string{"ok", "fail", "info", "shed"},
+		func(p Point, i int) float64 { return float64([]int64{p.Ok, p.Fail, p.Info, p.Shed}[i]) }, r.Faults)
 	if err != nil {
 		return hr, err
 	}
@@ -111,13 +114,15 @@ func runCharts(r Run) (htmlRun, error) {
 	}
 	if len(r.Outcomes) > 0 {
 		ops := sortedKeys(r.Outcomes)
-		vals := [][]float64{make([]float64, len(ops)), make([]float64, len(ops)), make([]float64, len(ops))}
-		for i, op := range ops {
-			vals[0][i] = float64(r.Outcomes[op]["ok"])
-			vals[1][i] = float64(r.Outcomes[op]["fail"])
-			vals[2][i] = float64(r.Outcomes[op]["info"])
+		kinds := []string{"ok", "fail", "info", "shed"}
+		vals := make([][]float64, len(kinds))
+		for k, kind := range kinds {
+			vals[k] = make([]float64, len(ops))
+			for i, op := range ops {
+				vals[k][i] = float64(r.Outcomes[op][kind])
+			}
 		}
-		if hr.Outcomes, err = barChart("Outcomes per operation", "operations", labels(ops), []string{"ok", "fail", "info"}, vals); err != nil {
+		if hr.Outcomes, err = barChart("Outcomes per operation", "operations", labels(ops), kinds, vals); err != nil {
 			return hr, err
 		}
 	}

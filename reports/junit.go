@@ -44,9 +44,10 @@ type junitSkipped struct {
 
 // JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO, each
 // hazard with a required minimum and each fault a test case (a fault the target could not
-// undergo is skipped, with the reason), so CI systems show them natively. An unknown check is
-// a failure: it proved nothing. A check that was not exercised is skipped, with the hazards
-// that never occurred; a hazard short of its minimum is a failure of type coverage.
+// undergo is skipped, with the reason, and so is an SLO that did not hold while the load
+// generator was the bottleneck), so CI systems show them natively. An unknown check is a
+// failure: it proved nothing. A check that was not exercised is skipped, with the hazards that
+// never occurred; a hazard short of its minimum is a failure of type coverage.
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
@@ -77,7 +78,12 @@ func JUnit(w io.Writer, s *Summary) error {
 		for _, o := range r.SLOs {
 			tc := junitCase{Name: "slo " + o.Name, Classname: class,
 				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
-			if !o.Pass {
+			switch {
+			case !o.Pass && o.Untrusted:
+				// Not a verdict on the target: the load generator was the bottleneck.
+				tc.SystemOut, tc.Skipped = "", &junitSkipped{Message: fmt.Sprintf("not judged: %s over target %s, but the load generator was the bottleneck",
+					fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit))}
+			case !o.Pass:
 				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
 			}
 			suite.Cases = append(suite.Cases, tc)

@@ -8,21 +8,14 @@ import (
 )
 
 // Markdown writes report.md: the verdict first (and any coverage shortfall), then the
-// comparison table, then per run the checks, the hazard coverage, the faults and the SLOs. It
-// is meant for a CI step summary or a pull-request comment.
+// comparison table, then per run the checks that did not pass, the hazard coverage, the load
+// generator, where the time went, the faults and the SLOs. It is meant for a CI step summary
+// or a pull-request comment, so it stays short when everything passed.
 func Markdown(w io.Writer, s *Summary) error {
 	var b strings.Builder
-	failed := 0
-	for _, r := range s.Runs {
-		if r.Verdict != Pass {
-			failed++
-		}
-	}
-	verdict := "PASS"
-	switch {
-	case s.Verdict != Pass:
-		verdict = "FAIL"
-	case s.CoverageShort:
+	failed, unknown := verdictCounts(s)
+	verdict := strings.ToUpper(s.Verdict)
+	if s.Verdict == Pass && s.CoverageShort {
 		verdict = "PASS, COVERAGE SHORT"
 	}
 	fmt.Fprintf(&b, "# stampede: %s\n\n", verdict)
@@ -30,7 +23,14 @@ func Markdown(w io.Writer, s *Summary) error {
 	case s.Verdict == Pass:
 		fmt.Fprintf(&b, "**%d of %d runs passed**: no seat sold twice, no money lost, every SLO held.\n\n", len(s.Runs), len(s.Runs))
 	default:
-		fmt.Fprintf(&b, "**%d of %d runs failed.**\n\n", failed, len(s.Runs))
+		switch {
+		case failed > 0 && unknown > 0:
+			fmt.Fprintf(&b, "**%d of %d runs failed, %d could not be judged.**\n\n", failed, len(s.Runs), unknown)
+		case failed > 0 || len(s.Runs) == 0:
+			fmt.Fprintf(&b, "**%d of %d runs failed.**\n\n", failed, len(s.Runs))
+		default:
+			fmt.Fprintf(&b, "**%d of %d runs could not be judged.**\n\n", unknown, len(s.Runs))
+		}
 		for _, r := range s.Runs {
 			if r.Verdict == Pass {
 				continue
@@ -53,18 +53,22 @@ func Markdown(w io.Writer, s *Summary) error {
 		}
 		b.WriteString("\n")
 	}
+	if n := s.GeneratorBound(); n > 0 {
+		fmt.Fprintf(&b, "**The load generator was the bottleneck in %d %s**: %s latencies and error rates measured the generator as much as the target, so %s SLO %s not trustworthy. Scale the herd down (`--scale`) or give the generator more cores or connections.\n\n",
+			n, plural(n, "run", "runs"), plural(n, "its", "their"), plural(n, "its", "their"), plural(n, "verdict is", "verdicts are"))
+	}
 	if n := notInjected(s); n > 0 {
 		fmt.Fprintf(&b, "**%d scheduled %s not injected**: the target could not undergo %s, so the verdict does not cover %s (see the runs below).\n\n",
 			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
-	fmt.Fprintf(&b, "Scenario `%s`, seed %d, %s.\n\n", s.Scenario, s.Seed, fmtDuration(s.DurationSeconds))
+	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s, %s.\n\n", s.Scenario, s.Seed, scaleText(s.Scale), fmtDuration(s.DurationSeconds))
 
-	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | hazards | faults |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | shed | limit | hazards | faults |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
 	for _, r := range s.Runs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %d | %d | %d | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %d | %d | %d | %d | %s | %s | %s |\n",
 			r.Strategy, r.DB, badge(r.Verdict), r.Throughput.HoldsPerSec, r.Throughput.BookingsPerSec,
-			msCell(r.Latency["hold"]), msCell(r.Latency["checkout"]), r.Bookings, r.Refunds, r.LostHolds, hazardCell(r), faultList(r.Faults))
+			msCell(r.Latency["hold"]), msCell(r.Latency["checkout"]), r.Bookings, r.Refunds, r.LostHolds, r.Shed, limitCell(r), hazardCell(r), faultList(r.Faults))
 	}
 	b.WriteString("\n")
 
@@ -91,6 +95,26 @@ func Markdown(w io.Writer, s *Summary) error {
 			}
 			b.WriteString("\n")
 		}
+		if g := r.Generator; g != nil {
+			fmt.Fprintf(&b, "%s\n\n", generatorText(g))
+		}
+		if a := r.Attribution; a != nil {
+			fmt.Fprintf(&b, "**Limiting resource: %s**: %s.", a.Limit, mdEscape(a.Why))
+			if a.Shed > 0 {
+				fmt.Fprintf(&b, " %d requests shed (%s).", a.Shed, a.ShedSource)
+			}
+			for _, n := range a.Notes {
+				fmt.Fprintf(&b, " %s.", mdEscape(n))
+			}
+			b.WriteString("\n\n")
+			if len(a.Costs) > 0 {
+				b.WriteString("| where the time went | seconds | share | from |\n|---|---:|---:|---|\n")
+				for _, c := range a.Costs {
+					fmt.Fprintf(&b, "| %s | %.1f | %.0f%% | %s |\n", c.Resource, c.Seconds, c.Share*100, mdEscape(c.Source))
+				}
+				b.WriteString("\n")
+			}
+		}
 		if len(r.Faults) > 0 {
 			b.WriteString("| fault | window | parameters | result |\n|---|---|---|---|\n")
 			for _, f := range r.Faults {
@@ -109,7 +133,11 @@ func Markdown(w io.Writer, s *Summary) error {
 				if !o.Pass {
 					res = Fail
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit), badge(res))
+				res = badge(res)
+				if o.Untrusted {
+					res += " (not trustworthy: the generator was the bottleneck)"
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit), res)
 			}
 			b.WriteString("\n")
 		}
@@ -127,6 +155,56 @@ func Markdown(w io.Writer, s *Summary) error {
 		return fmt.Errorf("write markdown: %w", err)
 	}
 	return nil
+}
+
+// verdictCounts counts the runs that failed and those that could not be judged.
+func verdictCounts(s *Summary) (failed, unknown int) {
+	for _, r := range s.Runs {
+		switch r.Verdict {
+		case Pass:
+		case Unknown:
+			unknown++
+		default:
+			failed++
+		}
+	}
+	return failed, unknown
+}
+
+// generatorText is a run's load generator in one sentence.
+func generatorText(g *Generator) string {
+	var b strings.Builder
+	if g.Bound {
+		b.WriteString("**The load generator was the bottleneck**: ")
+		b.WriteString(mdEscape(strings.Join(g.Reasons, "; ")))
+		b.WriteString(". ")
+	}
+	fmt.Fprintf(&b, "Generator: lag p99 %.1f ms (arrivals %.1f ms), %d requests waited for one of its connection slots (p99 %.1f ms), %d never got one",
+		g.LagP99Ms, g.ArrivalLagP99Ms, g.SlotWaits, g.SlotWaitP99Ms, g.SlotStarved)
+	if g.Dropped > 0 {
+		fmt.Fprintf(&b, ", %d arrivals dropped", g.Dropped)
+	}
+	if g.Cores > 0 {
+		fmt.Fprintf(&b, "; CPU %.2f of %d cores on average, %.2f at most", g.CPUMeanCores, g.Cores, g.CPUMaxCores)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// limitCell is a run's limiting resource for the comparison table.
+func limitCell(r Run) string {
+	if r.Attribution == nil || r.Attribution.Limit == "" {
+		return "-"
+	}
+	return r.Attribution.Limit
+}
+
+// scaleText is ", scale x0.1" for a scaled herd, "" otherwise.
+func scaleText(f float64) string {
+	if f == 0 || f == 1 {
+		return ""
+	}
+	return fmt.Sprintf(", scale x%g", f)
 }
 
 func badge(v string) string {

@@ -46,7 +46,17 @@ func sample() *Summary {
 				},
 				Outcomes: map[string]map[string]int64{"hold": {"ok": 500, "fail": 300, "info": 10}, "checkout": {"ok": 245, "fail": 50, "info": 5}},
 				Bookings: 245, Refunds: 12, LostHolds: 12, ChargedCents: 1285000, RefundedCents: 60000,
-				Pool:   map[string]PoolStats{"hold": {Count: 810, WaitMeanMs: 0.4, WaitMaxMs: 12, HoldMeanMs: 2.1, HoldMaxMs: 30}, "checkout": {Count: 300, WaitMeanMs: 1.5, WaitMaxMs: 40, HoldMeanMs: 3, HoldMaxMs: 50}},
+				Pool: map[string]PoolStats{"hold": {Count: 810, WaitMeanMs: 0.4, WaitMaxMs: 12, HoldMeanMs: 2.1, HoldMaxMs: 30}, "checkout": {Count: 300, WaitMeanMs: 1.5, WaitMaxMs: 40, HoldMeanMs: 3, HoldMaxMs: 50}},
+				Shed: 3,
+				Generator: &Generator{LagP99Ms: 0.8, ArrivalLagP99Ms: 2.5, SlotWaits: 4, SlotWaitP99Ms: 0, MaxConns: 512,
+					CPUMeanCores: 0.4, CPUMaxCores: 0.9, Cores: 2},
+				Attribution: &Attribution{Limit: "database", Why: "database took the largest share of the measured time: 55% (2.6 s)",
+					Shed: 3, ShedSource: "stampede_http_shed_total", Costs: []Cost{
+						{Resource: "database", Seconds: 2.6, Share: 0.55, Source: "stampede_db_conn_hold_seconds"},
+						{Resource: "server", Seconds: 1.2, Share: 0.25, Source: "estimate: request time in the server beyond the parts above"},
+						{Resource: "pool wait (checkout)", Seconds: 0.45, Share: 0.1, Source: "stampede_db_pool_wait_seconds"},
+						{Resource: "generator", Seconds: 0.5, Share: 0.1, Source: "driver: lag and connection-slot waits"},
+					}},
 				Faults: faults,
 				Checks: []Check{{Name: "linearizability", Result: Pass, Count: 400}, {Name: "money", Result: Pass, Count: 257},
 					{Name: "admission", Result: NotExercised, Count: 12, Counterexample: "none of its hazards occurred: holds_without_token"}},
@@ -285,5 +295,71 @@ func TestHTMLSelfContained(t *testing.T) {
 	// The fault window shading is drawn in its own colour.
 	if !strings.Contains(page, "rgba(231,76,60") && !strings.Contains(page, "rgb(231,76,60)") {
 		t.Errorf("report.html has no shaded fault window")
+	}
+}
+
+// boundSummary is one run whose checks passed and whose SLO did not hold while the load
+// generator was the bottleneck.
+func boundSummary(checks ...Check) *Summary {
+	if len(checks) == 0 {
+		checks = []Check{{Name: "linearizability", Result: Pass, Count: 10}}
+	}
+	s := &Summary{Scenario: "eras-tour", Seed: 42, Scale: 0.1, Runs: []Run{{
+		Strategy: "skip-locked", DB: "postgres", Users: 20000, Requests: 90000,
+		Latency: map[string]Percentiles{"hold": {Count: 100, P99: 4000}},
+		Checks:  checks,
+		SLOs:    []SLO{{Name: "hold_p99", Metric: "p99", Op: "hold", Target: 250, Actual: 4000, Unit: Millis, Untrusted: true}},
+		Generator: &Generator{Bound: true, Reasons: []string{"61.0% of requests waited for one of its 512 connection slots (over 5%; p99 wait 4s)"},
+			LagP99Ms: 3, SlotWaits: 50000, SlotWaitP99Ms: 4000, MaxConns: 512, Cores: 2, CPUMeanCores: 1.9, CPUMaxCores: 2},
+		Attribution: &Attribution{Limit: "generator", Why: "the driver limited the run: 61.0% of requests waited",
+			Costs: []Cost{{Resource: "generator", Seconds: 200, Share: 1}}},
+	}}}
+	s.Finish()
+	return s
+}
+
+func TestGeneratorBoundRunIsNotJudged(t *testing.T) {
+	s := boundSummary()
+	r := s.Runs[0]
+	if s.Verdict != Unknown || r.Verdict != Unknown {
+		t.Fatalf("verdicts = summary %q, run %q; want unknown for both (the SLO says nothing of the target)", s.Verdict, r.Verdict)
+	}
+	if len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "the load generator was the bottleneck (61.0% of requests") ||
+		!strings.Contains(r.Reasons[0], "hold_p99: 4000 ms over 250 ms") {
+		t.Errorf("Reasons = %q, want the generator's reasons and the SLO not judged", r.Reasons)
+	}
+	if failed := boundSummary(Check{Name: "no-double-sale", Result: Fail, Count: 1}); failed.Verdict != Fail || failed.Runs[0].Verdict != Fail {
+		t.Errorf("a failed check under a bound generator: verdict %q, run %q; want fail (correctness wins)", failed.Verdict, failed.Runs[0].Verdict)
+	}
+
+	var md bytes.Buffer
+	if err := Markdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# stampede: UNKNOWN\n\n**1 of 1 runs could not be judged.**", "**The load generator was the bottleneck in 1 run**",
+		"seed 42, scale x0.1,", "| 0 | generator |", "**Limiting resource: generator**", "(not trustworthy: the generator was the bottleneck)"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	var page bytes.Buffer
+	if err := HTML(&page, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The load generator was the bottleneck in 1 of 1 runs", "Limiting resource: generator", "not trustworthy", "could not be judged"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	var xmlOut bytes.Buffer
+	if err := JUnit(&xmlOut, s); err != nil {
+		t.Fatal(err)
+	}
+	var got junitSuites
+	if err := xml.Unmarshal(xmlOut.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Failures != 0 || got.Suites[0].Skipped != 1 || !strings.Contains(got.Suites[0].Cases[1].Skipped.Message, "load generator") {
+		t.Errorf("junit: %d failures, %d skipped, cases %+v; want the untrusted SLO skipped with the reason", got.Failures, got.Suites[0].Skipped, got.Suites[0].Cases)
 	}
 }

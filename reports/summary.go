@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -25,12 +26,15 @@ type Summary struct {
 	Schema   string `json:"schema"`
 	Scenario string `json:"scenario"`
 	Seed     int64  `json:"seed"`
+	// Scale is the factor the scenario's herd was scaled by (--scale); 0 or 1: not scaled.
+	Scale float64 `json:"scale,omitempty"`
 	// Versions of stampede and the services (postgres, mysql, redis) where known.
 	Versions map[string]string `json:"versions,omitempty"`
 	Started  time.Time         `json:"started"`
 	// DurationSeconds is the whole run, set-up and checking included.
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Verdict is pass only when every run passed.
+	// Verdict is pass only when every run passed; fail when one failed; unknown when none
+	// failed but one could not be judged (see Run.Verdict).
 	Verdict string `json:"verdict"`
 	// CoverageShort is set when some run created a hazard fewer times than required
 	// (Run.Shortfall); the verdict does not change, but `stampede run` exits 5.
@@ -47,7 +51,10 @@ type Run struct {
 	Strategy string `json:"strategy"`
 	DB       string `json:"db"`
 	Target   string `json:"target,omitempty"`
-	// Verdict is pass when every check passed and every SLO held; Reasons say why not.
+	// Verdict is pass when every check passed and every SLO held; fail when a check failed
+	// (or could not decide) or an SLO did not hold; unknown when every check passed but an SLO
+	// that did not hold is untrusted (the load generator was the bottleneck, so the figure is
+	// no verdict on the target). Reasons say why not pass.
 	Verdict string   `json:"verdict"`
 	Reasons []string `json:"reasons,omitempty"`
 	// Error is set when the run could not complete (services failed to start, ...).
@@ -62,8 +69,12 @@ type Run struct {
 	Latency map[string]Percentiles `json:"latency"`
 	// LatencyActual is the same measured from the actual send time, for comparison.
 	LatencyActual map[string]Percentiles `json:"latency_actual,omitempty"`
-	// Outcomes counts results per operation: ok, fail, info, and fail codes (seat_unavailable...).
+	// Outcomes counts results per operation: ok, fail, info, shed, and fail codes
+	// (seat_unavailable...).
 	Outcomes map[string]map[string]int64 `json:"outcomes"`
+	// Shed counts the requests the system under test shed (503 overloaded), over all
+	// operations; they are neither failures of the system nor errors.
+	Shed int64 `json:"shed"`
 
 	Bookings int64 `json:"bookings"`
 	Refunds  int64 `json:"refunds"`
@@ -79,9 +90,13 @@ type Run struct {
 	Capacity float64 `json:"capacity,omitempty"`
 
 	// Pool is the database pool wait and connection hold time per conn tag.
-	Pool   map[string]PoolStats `json:"pool,omitempty"`
-	Faults []FaultWindow        `json:"faults,omitempty"`
-	Checks []Check              `json:"checks"`
+	Pool map[string]PoolStats `json:"pool,omitempty"`
+	// Generator is the load generator's account of itself; Attribution says where the time
+	// went and names the limiting resource.
+	Generator   *Generator    `json:"generator,omitempty"`
+	Attribution *Attribution  `json:"attribution,omitempty"`
+	Faults      []FaultWindow `json:"faults,omitempty"`
+	Checks      []Check       `json:"checks"`
 	// Coverage counts the hazards the run created, one row per hazard; Shortfall names, in
 	// words, those below their minimum ("expired_mid_checkout: 0 of at least 1").
 	Coverage  []Coverage `json:"coverage,omitempty"`
@@ -189,6 +204,52 @@ type SLO struct {
 	Actual float64 `json:"actual"`
 	Unit   Unit    `json:"unit"`
 	Pass   bool    `json:"pass"`
+	// Untrusted is set when the load generator was the bottleneck of the run: the figure
+	// measured the generator as much as the target, and Pass is no verdict on the target.
+	Untrusted bool `json:"untrusted,omitempty"`
+}
+
+// Generator is the load generator's account of itself over a run: how late it began requests
+// and arrivals (lag), how requests waited for its own connection slots, the arrivals it
+// dropped and the CPU its process used. Bound is set when it, not the target, limited the
+// run; Reasons say why, with the figures.
+type Generator struct {
+	Bound           bool     `json:"bound"`
+	Reasons         []string `json:"reasons,omitempty"`
+	LagP99Ms        float64  `json:"lag_p99_ms"`
+	ArrivalLagP99Ms float64  `json:"arrival_lag_p99_ms"`
+	SlotWaitP99Ms   float64  `json:"slot_wait_p99_ms"`
+	SlotWaits       int64    `json:"slot_waits"`
+	SlotStarved     int64    `json:"slot_starved"`
+	// MaxConns is the generator's bound on connections (0: none).
+	MaxConns int   `json:"max_conns"`
+	Dropped  int64 `json:"dropped"`
+	// CPU is in cores, of Cores the process may use; 0 cores where it was not measured.
+	CPUMeanCores float64 `json:"cpu_mean_cores"`
+	CPUMaxCores  float64 `json:"cpu_max_cores"`
+	Cores        int     `json:"cores"`
+}
+
+// Attribution says where a run's time went: per resource (generator, server queue, server,
+// pool wait per conn tag, database, redis, payment), the seconds summed over requests, their
+// share and where the figure came from, and the limiting resource at a glance with why.
+// Shares overlap where the work does; they are not a partition of the run.
+type Attribution struct {
+	Limit string `json:"limit"`
+	Why   string `json:"why"`
+	Costs []Cost `json:"costs,omitempty"`
+	// Shed counts the requests the target shed, by ShedSource's count.
+	Shed       int64    `json:"shed"`
+	ShedSource string   `json:"shed_source,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// Cost is one resource's part of a run's time.
+type Cost struct {
+	Resource string  `json:"resource"`
+	Seconds  float64 `json:"seconds"`
+	Share    float64 `json:"share"`
+	Source   string  `json:"source,omitempty"`
 }
 
 // Unit is the unit of an SLO's figures.
@@ -213,10 +274,17 @@ type Point struct {
 	P99      float64          `json:"p99_ms"`
 	InFlight int64            `json:"in_flight"`
 	Extra    map[string]int64 `json:"extra,omitempty"`
+	// Shed counts the second's shed requests; LagP99 is the generator's lag p99 (ms) and CPU
+	// the cores its process used.
+	Shed   int64   `json:"shed,omitempty"`
+	LagP99 float64 `json:"lag_p99_ms,omitempty"`
+	CPU    float64 `json:"cpu_cores,omitempty"`
 }
 
 // Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict;
-// and each run's coverage shortfall, which leaves the verdict alone.
+// and each run's coverage shortfall, which leaves the verdict alone. An SLO that did not hold
+// while the load generator was the bottleneck (SLO.Untrusted) does not fail the run: it makes
+// it unknown, unless something else failed it.
 func (s *Summary) Finish() {
 	s.Schema = SchemaVersion
 	s.Verdict = Pass
@@ -224,6 +292,7 @@ func (s *Summary) Finish() {
 	if len(s.Runs) == 0 {
 		s.Verdict = Fail
 	}
+	unknown := false
 	for i := range s.Runs {
 		r := &s.Runs[i]
 		r.Verdict, r.Reasons, r.Shortfall = Pass, nil, nil
@@ -247,20 +316,55 @@ func (s *Summary) Finish() {
 				r.Reasons = append(r.Reasons, fmt.Sprintf("check %s could not decide", c.Name))
 			}
 		}
+		var untrusted []string
 		for _, o := range r.SLOs {
-			if !o.Pass {
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
+			if o.Pass {
+				continue
 			}
+			over := fmt.Sprintf("%s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit))
+			if o.Untrusted {
+				untrusted = append(untrusted, over)
+				continue
+			}
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, "SLO "+over)
 		}
 		if len(r.Checks) == 0 && r.Error == "" {
 			r.Verdict = Fail
 			r.Reasons = append(r.Reasons, "no checks ran")
 		}
-		if r.Verdict != Pass {
+		if len(untrusted) > 0 {
+			why := ""
+			if r.Generator != nil && len(r.Generator.Reasons) > 0 {
+				why = " (" + strings.Join(r.Generator.Reasons, "; ") + ")"
+			}
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLOs not judged: the load generator was the bottleneck%s, so %s says nothing of the target",
+				why, strings.Join(untrusted, ", ")))
+			if r.Verdict == Pass {
+				r.Verdict = Unknown
+			}
+		}
+		switch r.Verdict {
+		case Fail:
 			s.Verdict = Fail
+		case Unknown:
+			unknown = true
 		}
 	}
+	if unknown && s.Verdict == Pass {
+		s.Verdict = Unknown
+	}
+}
+
+// GeneratorBound counts the runs whose load generator was the bottleneck.
+func (s *Summary) GeneratorBound() int {
+	n := 0
+	for _, r := range s.Runs {
+		if r.Generator != nil && r.Generator.Bound {
+			n++
+		}
+	}
+	return n
 }
 
 // Load reads summary.json from dir (see LoadFile).

@@ -36,7 +36,7 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 	for name, op := range sum.Ops {
 		r.Latency[name] = percentiles(op.Requests, op.Intended)
 		r.LatencyActual[name] = percentiles(op.Requests, op.Actual)
-		oc := map[string]int64{"ok": op.Outcomes.Ok, "fail": op.Outcomes.Fail, "info": op.Outcomes.Info}
+		oc := map[string]int64{"ok": op.Outcomes.Ok, "fail": op.Outcomes.Fail, "info": op.Outcomes.Info, "shed": op.Outcomes.Shed}
 		for code, n := range op.Codes {
 			oc[code] = n
 		}
@@ -102,6 +102,8 @@ func fill(r *reports.Run, sum *workloads.Summary, res checker.Result, ledgers []
 	for _, o := range sum.SLO {
 		r.SLOs = append(r.SLOs, slo(o))
 	}
+	r.Shed = sum.Outcomes.Shed
+	r.Generator, r.Attribution = generator(sum), attribution(sum.Attribution)
 	r.Series = series(filepath.Join(dir, "metrics.jsonl"), began)
 }
 
@@ -115,6 +117,28 @@ func coverageRows(cov checker.Coverage, minimums workloads.Coverage) []reports.C
 	return out
 }
 
+// generator is the driver's account of itself in the report's units (milliseconds, cores).
+func generator(sum *workloads.Summary) *reports.Generator {
+	g := sum.Generator
+	ms := func(d time.Duration) float64 { return round2(float64(d) / 1e6) }
+	out := &reports.Generator{Bound: sum.GeneratorBound, Reasons: sum.GeneratorReasons,
+		LagP99Ms: ms(g.Lag.P99), ArrivalLagP99Ms: ms(g.ArrivalLag.P99), SlotWaitP99Ms: ms(g.SlotWait.P99),
+		SlotWaits: g.SlotWaits, SlotStarved: g.SlotStarved, MaxConns: g.MaxConns, Dropped: sum.Dropped}
+	if g.CPU.Measured {
+		out.CPUMeanCores, out.CPUMaxCores, out.Cores = g.CPU.Mean, g.CPU.Max, g.CPU.Cores
+	}
+	return out
+}
+
+// attribution is where the run's time went, as the report shows it.
+func attribution(a workloads.Attribution) *reports.Attribution {
+	out := &reports.Attribution{Limit: a.Limit, Why: a.Why, Shed: a.Shed, ShedSource: a.ShedSource, Notes: a.Notes}
+	for _, c := range a.Costs {
+		out.Costs = append(out.Costs, reports.Cost{Resource: c.Name(), Seconds: c.Seconds, Share: c.Share, Source: c.Source})
+	}
+	return out
+}
+
 func percentiles(n int64, l workloads.Latency) reports.Percentiles {
 	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 	return reports.Percentiles{Count: n, P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
@@ -123,7 +147,7 @@ func percentiles(n int64, l workloads.Latency) reports.Percentiles {
 // slo puts an objective's figures in the report's units: milliseconds for a latency, percent
 // (to two places) for a share.
 func slo(o workloads.SLOResult) reports.SLO {
-	out := reports.SLO{Name: o.Name, Metric: string(o.Metric), Op: o.Op, Pass: o.Pass}
+	out := reports.SLO{Name: o.Name, Metric: string(o.Metric), Op: o.Op, Pass: o.Pass, Untrusted: o.Untrusted}
 	figure := func(m workloads.Measure) (float64, reports.Unit) {
 		if m.Unit == workloads.UnitRatio {
 			return round2(m.Ratio * 100), reports.Percent
@@ -154,7 +178,8 @@ func series(path string, began time.Duration) []reports.Point {
 		if t < 0 {
 			continue
 		}
-		p := reports.Point{T: math.Floor(t), Requests: m.Requests, Ok: m.Ok, Fail: m.Fail, Info: m.Info, InFlight: m.InFlight}
+		p := reports.Point{T: math.Floor(t), Requests: m.Requests, Ok: m.Ok, Fail: m.Fail, Info: m.Info, InFlight: m.InFlight,
+			Shed: m.Shed, LagP99: m.LagP99, CPU: m.CPU}
 		if h, ok := m.Ops["hold"]; ok {
 			p.Holds, p.P50, p.P99 = h.Ok, h.P50, h.P99Intended
 		}

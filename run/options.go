@@ -36,6 +36,9 @@ type Options struct {
 	PSPAddr string
 	// Seed overrides the scenario's seed when not zero.
 	Seed int64
+	// Scale multiplies the scenario's herd (workloads.Scenario.Scale: users and rates, the
+	// waiting room's admission rate; not the inventory); 0 means 1.
+	Scale float64
 	// Out is the run directory; empty means runs/<scenario>-<time>.
 	Out string
 	// Binary is the stampede executable started as the reference server; empty means this

@@ -31,6 +31,11 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if o.Scale != 0 {
+		if err := sc.Scale(o.Scale); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", o.Scenario, err)
+		}
+	}
 	entries, err := chaos.ParseEntries(sc.Faults)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", o.Scenario, err)
@@ -46,7 +51,7 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	}
 	p := &progress{w: o.Progress}
 
-	sum := &reports.Summary{Scenario: sc.Name, Seed: seed, Started: started,
+	sum := &reports.Summary{Scenario: sc.Name, Seed: seed, Scale: sc.ScaleFactor(), Started: started,
 		Versions: map[string]string{"stampede": o.Version}}
 
 	if o.Target == "" && len(o.DBs) == 0 {

@@ -19,16 +19,17 @@ func BenchmarkRequest(b *testing.B) {
 	tr := NewTransport(64)
 	b.Cleanup(tr.CloseIdleConnections)
 	c := &client{base: srv.URL, hc: &http.Client{Transport: tr}, timeout: 5 * time.Second, clock: clock}
-	rec := newRecorder(clock, history.NewWriter(io.Discard), io.Discard, nil, c.inFlight.Load)
+	rec := newRecorder(clock, history.NewWriter(io.Discard), io.Discard, nil, c.inFlight.Load, c.streams.Load)
 	pg := Page{Kind: PageEvent}
 	b.SetParallelism(32) // 32 x GOMAXPROCS goroutines
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
+		who := &caller{index: 1, session: "s"}
 		for pb.Next() {
-			r := c.page(context.Background(), 1, "s", "e-1", pg)
-			rec.record(&r, r.Call)
+			r := c.page(context.Background(), who, "e-1", pg)
+			rec.record(&r, r.Call, who.last)
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")

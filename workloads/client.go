@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,10 +41,15 @@ func NewTransport(maxConns int) *http.Transport {
 	}
 }
 
+// codeOverloaded is the error code of a request the target shed (503 with Retry-After).
+const codeOverloaded = "overloaded"
+
 // Classify turns what a client saw into an outcome, following api.yaml: a 2xx took effect
 // (ok); a 4xx certainly had no effect (fail), except 409 idempotency_in_progress, whose
-// attempt is still running (info); a 5xx, a 1xx or 3xx, or an error after the request was
-// (perhaps partly) sent is unknown (info); an error before anything was sent is a fail.
+// attempt is still running (info); a 503 with code overloaded was shed before the system did
+// anything (shed: certainly no effect, counted on its own); any other 5xx, a 1xx or 3xx, or an
+// error after the request was (perhaps partly) sent is unknown (info); an error before
+// anything was sent is a fail.
 func Classify(status int, code string, err error, sent bool) history.Type {
 	if err != nil && status == 0 {
 		if sent {
@@ -59,6 +66,8 @@ func Classify(status int, code string, err error, sent bool) history.Type {
 		return history.Ok
 	case status == http.StatusConflict && code == "idempotency_in_progress":
 		return history.Info
+	case status == http.StatusServiceUnavailable && code == codeOverloaded:
+		return history.Shed
 	case status >= 400 && status < 500:
 		return history.Fail
 	default:
@@ -72,15 +81,49 @@ type client struct {
 	hc   *http.Client
 	// more, when set, spreads users over several clients (by session), each with its own
 	// transport, so that their locks are not one hot spot under a large herd.
-	more   []*http.Client
-	stream *http.Client // for waiting-room streams; nil means hc
+	more []*http.Client
+	// stream sends the waiting-room streams; nil means hc. Each holds a connection for as long
+	// as its user waits, so they go through a transport of their own, outside slots: a queue of
+	// waiting buyers never takes the connections of ordinary requests.
+	stream *http.Client
 	// slots, when set, bounds the requests handed to the transport at once (one token a
 	// request). Requests beyond it wait here, on a channel, instead of in the transport's
 	// queue of connection waiters, whose single lock becomes a convoy under a large herd.
-	slots    chan struct{}
-	timeout  time.Duration
-	clock    *Clock
+	slots   chan struct{}
+	timeout time.Duration
+	clock   *Clock
+	// inFlight counts the ordinary requests under way, streams the open waiting-room streams.
 	inFlight atomic.Int64
+	streams  atomic.Int64
+	// seatMap remembers what the target understood of the seat-map parameters (seatmap.go).
+	seatMap seatMapSupport
+}
+
+// caller is the user a request is sent for, as the client sees it: its index (the history's
+// client id), its session, and what the client measured of its last request besides the
+// record. A caller belongs to one user's goroutine.
+type caller struct {
+	index   int
+	session string
+	last    exchange
+}
+
+// exchange is what the driver measured of one request besides its record: when the driver
+// began it (before waiting for a connection slot), how long it waited for a slot and whether
+// it never got one, and the delay a shed answer advised (Retry-After).
+type exchange struct {
+	begin      int64 // on the run's clock
+	slotWait   time.Duration
+	starved    bool
+	retryAfter time.Duration
+}
+
+// sessionOf is the session of who, or none for the driver's own requests (who nil).
+func sessionOf(who *caller) string {
+	if who == nil {
+		return ""
+	}
+	return who.session
 }
 
 // pick returns the HTTP client of a session: the same one for every request of a user, so
@@ -119,30 +162,41 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxBody bounds what the driver reads of one answer (a large seat map is a few MiB).
 const maxBody = 64 << 20
 
-// do sends one request and reads the whole answer, within the request deadline.
-func (c *client) do(ctx context.Context, method, path, session string, hdr map[string]string, body []byte) answer {
+// do sends one request for who (nil: the driver's own) and reads the whole answer, within
+// the request deadline. What it measured besides the answer goes to who.last.
+func (c *client) do(ctx context.Context, who *caller, method, path string, hdr map[string]string, body []byte) answer {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	return c.doCtx(ctx, method, path, session, hdr, body, nil)
+	return c.doCtx(ctx, who, method, path, hdr, body, nil)
 }
 
 // doCtx is do without its own deadline; when stream is set it reads the body through it
-// instead of buffering it.
-func (c *client) doCtx(ctx context.Context, method, path, session string, hdr map[string]string, body []byte, stream func(io.Reader) error) answer {
+// instead of buffering it, on the stream transport and outside the connection slots.
+func (c *client) doCtx(ctx context.Context, who *caller, method, path string, hdr map[string]string, body []byte, stream func(io.Reader) error) answer {
 	var a answer
+	ex := exchange{begin: c.clock.Now()}
+	if who != nil {
+		defer func() { who.last = ex }()
+	}
 	if c.slots != nil && stream == nil {
 		// Wait for a slot before building anything, so a waiting request costs little.
 		select {
 		case c.slots <- struct{}{}:
-			defer func() { <-c.slots }()
-		case <-ctx.Done():
-			// Never sent: the deadline passed while every connection was busy.
-			a.call = c.clock.Now()
-			a.ret = a.call
-			a.err = fmt.Errorf("wait for a connection: %w", ctx.Err())
-			a.typ = history.Fail
-			return a
+		default:
+			select {
+			case c.slots <- struct{}{}:
+				ex.slotWait = time.Duration(c.clock.Now() - ex.begin)
+			case <-ctx.Done():
+				// Never sent: the deadline passed while every connection was busy.
+				a.call = c.clock.Now()
+				a.ret = a.call
+				a.err = fmt.Errorf("wait for a connection: %w", ctx.Err())
+				a.typ = history.Fail
+				ex.slotWait, ex.starved = time.Duration(a.call-ex.begin), true
+				return a
+			}
 		}
+		defer func() { <-c.slots }()
 	}
 	var rd io.Reader
 	if body != nil {
@@ -162,17 +216,23 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	if body != nil {
 		req.Header["Content-Type"] = jsonType
 	}
+	session := sessionOf(who)
 	if session != "" {
 		req.Header["X-Session-Id"] = []string{session}
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	c.inFlight.Add(1)
-	defer c.inFlight.Add(-1)
 	hc := c.pick(session)
-	if stream != nil && c.stream != nil {
-		hc = c.stream
+	if stream != nil {
+		c.streams.Add(1)
+		defer c.streams.Add(-1)
+		if c.stream != nil {
+			hc = c.stream
+		}
+	} else {
+		c.inFlight.Add(1)
+		defer c.inFlight.Add(-1)
 	}
 	// The transport directly, not Client.Do: the driver follows no redirects and sets its own
 	// deadlines, and Client.Do would copy every request's headers for redirects it never makes.
@@ -192,6 +252,9 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	a.sent = true
 	a.status = resp.StatusCode
 	a.replayed = resp.Header.Get("Idempotent-Replayed") == "true"
+	if a.status == http.StatusServiceUnavailable {
+		ex.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
 	if stream != nil && resp.StatusCode == http.StatusOK {
 		a.err = stream(resp.Body)
 	} else {
@@ -223,6 +286,32 @@ func (c *client) doCtx(ctx context.Context, method, path, session string, hdr ma
 	}
 	a.typ = Classify(a.status, a.code, a.err, true)
 	return a
+}
+
+// DefaultRetryAfter is the delay a user waits before retrying a shed request whose answer
+// advised none (or one it could not read).
+const DefaultRetryAfter = time.Second
+
+// retryAfter reads a Retry-After header (RFC 9110: delay-seconds or an HTTP-date, compared
+// with now); an absent, unreadable or past value gives DefaultRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return DefaultRetryAfter
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > math.MaxInt64/int64(time.Second) {
+			return DefaultRetryAfter
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+		return 0
+	}
+	return DefaultRetryAfter
 }
 
 // errText is the short error text of a record: the transport error or the server's message.
@@ -259,7 +348,7 @@ type holdAnswer struct {
 }
 
 // hold sends POST /events/{id}/holds and records it.
-func (c *client) hold(ctx context.Context, user int, session string, in history.Input) (history.Record, holdAnswer) {
+func (c *client) hold(ctx context.Context, who *caller, in history.Input) (history.Record, holdAnswer) {
 	req := struct {
 		Seats    []string `json:"seats,omitempty"`
 		Tier     string   `json:"tier,omitempty"`
@@ -267,8 +356,8 @@ func (c *client) hold(ctx context.Context, user int, session string, in history.
 		Token    string   `json:"admission_token,omitempty"`
 	}{in.Seats, in.Tier, in.Quantity, in.Token}
 	body, _ := json.Marshal(req)
-	a := c.do(ctx, http.MethodPost, "/events/"+url.PathEscape(in.Event)+"/holds", session, nil, body)
-	rec := a.record(user, history.OpHold, in)
+	a := c.do(ctx, who, http.MethodPost, "/events/"+url.PathEscape(in.Event)+"/holds", nil, body)
+	rec := a.record(who.index, history.OpHold, in)
 	var h holdAnswer
 	switch {
 	case a.typ == history.Ok:
@@ -292,17 +381,17 @@ func (c *client) hold(ctx context.Context, user int, session string, in history.
 }
 
 // release sends DELETE /holds/{id} and records it.
-func (c *client) release(ctx context.Context, user int, session string, in history.Input) history.Record {
-	a := c.do(ctx, http.MethodDelete, "/holds/"+url.PathEscape(in.HoldID), session, nil, nil)
-	return a.record(user, history.OpRelease, in)
+func (c *client) release(ctx context.Context, who *caller, in history.Input) history.Record {
+	a := c.do(ctx, who, http.MethodDelete, "/holds/"+url.PathEscape(in.HoldID), nil, nil)
+	return a.record(who.index, history.OpRelease, in)
 }
 
 // checkout sends POST /holds/{id}/checkout with the Idempotency-Key and records it.
-func (c *client) checkout(ctx context.Context, user int, session, method string, in history.Input) history.Record {
+func (c *client) checkout(ctx context.Context, who *caller, method string, in history.Input) history.Record {
 	body, _ := json.Marshal(map[string]string{"payment_method": method})
-	a := c.do(ctx, http.MethodPost, "/holds/"+url.PathEscape(in.HoldID)+"/checkout", session,
+	a := c.do(ctx, who, http.MethodPost, "/holds/"+url.PathEscape(in.HoldID)+"/checkout",
 		map[string]string{"Idempotency-Key": in.Key}, body)
-	rec := a.record(user, history.OpCheckout, in)
+	rec := a.record(who.index, history.OpCheckout, in)
 	rec.Out.Replayed = a.replayed
 	rec.Out.RefundID = a.refundID
 	if a.typ == history.Ok {
@@ -321,37 +410,8 @@ func (c *client) checkout(ctx context.Context, user int, session, method string,
 	return rec
 }
 
-// seatMap is api.yaml's Availability, reduced to what the driver uses.
-type seatMap struct {
-	Seats []struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	} `json:"seats"`
-}
-
-// seats sends GET /events/{id}/seats; the caller records the read with the seats it cares
-// about.
-func (c *client) seats(ctx context.Context, user int, session, event string) (history.Record, map[string]string) {
-	a := c.do(ctx, http.MethodGet, "/events/"+url.PathEscape(event)+"/seats", session, nil, nil)
-	rec := a.record(user, history.OpRead, history.Input{Event: event, Session: session})
-	if a.typ != history.Ok {
-		return rec, nil
-	}
-	var m seatMap
-	if err := json.Unmarshal(a.body, &m); err != nil {
-		rec.Type = history.Info
-		rec.Out.Error = "seat map does not decode"
-		return rec, nil
-	}
-	status := make(map[string]string, len(m.Seats))
-	for _, s := range m.Seats {
-		status[s.ID] = s.Status
-	}
-	return rec, status
-}
-
 // page sends one browse request and records it.
-func (c *client) page(ctx context.Context, user int, session, event string, pg Page) history.Record {
+func (c *client) page(ctx context.Context, who *caller, event string, pg Page) history.Record {
 	var path string
 	switch pg.Kind {
 	case PageList:
@@ -363,8 +423,8 @@ func (c *client) page(ctx context.Context, user int, session, event string, pg P
 	default:
 		path = "/events/" + url.PathEscape(event) + "/seats"
 	}
-	a := c.do(ctx, http.MethodGet, path, session, nil, nil)
-	return a.record(user, history.OpBrowse, history.Input{Event: event, Session: session})
+	a := c.do(ctx, who, http.MethodGet, path, nil, nil)
+	return a.record(who.index, history.OpBrowse, history.Input{Event: event, Session: who.session})
 }
 
 // queueStatus is api.yaml's QueueStatus.
@@ -385,10 +445,10 @@ var errNotAdmitted = errors.New("stream ended before admission")
 // The whole wait is bounded by wait. It returns the record of the join, with Call at the POST
 // and Ret at the admission, and the admission token ("" when not admitted). A room that is off
 // (409 waiting_room_off) is an ok join without a token.
-func (c *client) join(ctx context.Context, user int, session, event string, wait time.Duration) (history.Record, string) {
-	in := history.Input{Event: event, Session: session}
-	a := c.do(ctx, http.MethodPost, "/events/"+url.PathEscape(event)+"/queue", session, nil, nil)
-	rec := a.record(user, history.OpJoin, in)
+func (c *client) join(ctx context.Context, who *caller, event string, wait time.Duration) (history.Record, string) {
+	in := history.Input{Event: event, Session: who.session}
+	a := c.do(ctx, who, http.MethodPost, "/events/"+url.PathEscape(event)+"/queue", nil, nil)
+	rec := a.record(who.index, history.OpJoin, in)
 	if a.code == "waiting_room_off" {
 		rec.Type = history.Ok
 		return rec, ""
@@ -408,9 +468,12 @@ func (c *client) join(ctx context.Context, user int, session, event string, wait
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	path := "/queue/" + url.PathEscape(qs.Ticket) + "/stream"
+	// The join's record keeps the POST's measurements (who.last): the stream's time is the
+	// wait in the queue, not the driver's.
+	streamer := caller{index: who.index, session: who.session}
 	for attempt := 0; attempt < 5; attempt++ {
 		var token string
-		sa := c.doCtx(wctx, http.MethodGet, path, session, map[string]string{"Accept": "text/event-stream"}, nil,
+		sa := c.doCtx(wctx, &streamer, http.MethodGet, path, map[string]string{"Accept": "text/event-stream"}, nil,
 			func(r io.Reader) error {
 				t, err := followSSE(r)
 				token = t
@@ -424,7 +487,11 @@ func (c *client) join(ctx context.Context, user int, session, event string, wait
 		if wctx.Err() != nil {
 			break
 		}
-		if sa.status != http.StatusOK {
+		backoff := time.Duration(attempt+1) * 100 * time.Millisecond
+		if sa.typ == history.Shed {
+			// The stream was shed: reconnect when the target advised, within the wait.
+			backoff = max(backoff, streamer.last.retryAfter)
+		} else if sa.status != http.StatusOK {
 			rec.Type = sa.typ
 			if sa.typ == history.Ok {
 				rec.Type = history.Fail
@@ -434,7 +501,7 @@ func (c *client) join(ctx context.Context, user int, session, event string, wait
 		}
 		select {
 		case <-wctx.Done():
-		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		case <-time.After(backoff):
 		}
 	}
 	// Joined but never admitted within the wait: the join itself took effect.
@@ -486,7 +553,7 @@ func (c *client) createEvent(ctx context.Context, spec EventSpec) error {
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", spec.ID, err)
 	}
-	a := c.do(ctx, http.MethodPost, "/admin/events", "", nil, body)
+	a := c.do(ctx, nil, http.MethodPost, "/admin/events", nil, body)
 	if a.err != nil {
 		return fmt.Errorf("create event %s: %w", spec.ID, a.err)
 	}

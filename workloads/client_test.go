@@ -33,6 +33,8 @@ func TestClassify(t *testing.T) {
 		{"403 not_admitted", 403, "not_admitted", nil, true, history.Fail},
 		{"500 internal", 500, "internal", nil, true, history.Info},
 		{"503 unavailable", 503, "unavailable", nil, true, history.Info},
+		{"503 overloaded: shed", 503, "overloaded", nil, true, history.Shed},
+		{"500 overloaded is no shedding", 500, "overloaded", nil, true, history.Info},
 		{"302 unexpected", 302, "", nil, true, history.Info},
 		{"2xx with a cut body", 201, "", boom, true, history.Info},
 		{"error after sending", 0, "", boom, true, history.Info},
@@ -123,7 +125,7 @@ func TestHoldOutcomesOverTheWire(t *testing.T) {
 				}
 			}
 			c := testClient(t, base, 300*time.Millisecond)
-			rec, h := c.hold(context.Background(), 7, "s1", history.Input{Event: "e", Session: "s1", Seats: []string{"A-1-1"}})
+			rec, h := c.hold(context.Background(), &caller{index: 7, session: "s1"}, history.Input{Event: "e", Session: "s1", Seats: []string{"A-1-1"}})
 			if err := rec.Validate(); err != nil {
 				t.Fatalf("record invalid: %v", err)
 			}

@@ -12,11 +12,16 @@
 // arrival profile as written), mix.go (the user mix: flows and seat picks), slo.go (the
 // objectives and their typed results), gate.go (the gate: section's tolerances and the
 // metrics they name), coverage.go (the least hazard counts a run must reach), pacer.go (arrival profiles behind the one-method Pacer
-// interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
-// ok/fail/info classification), flows.go (browse, buy with the waiting room, bot), driver.go
-// (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go (the
-// end-of-run Summary), progress.go (the live terminal display) and shard.go/merge.go (sharded
-// runs and merging their histories).
+// interface), plan.go (the seeded per-user plan), scale.go (scaling a scenario's herd),
+// client.go (the HTTP client and the ok/fail/info/shed classification), seatmap.go (seat-map
+// reads of one section, in the compact form, with the fallbacks for older targets), flows.go
+// (browse, buy with the waiting room, bot; retrying shed requests within the user's
+// patience), driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl),
+// generator.go (the driver's account of itself: when it, not the target, limited a run),
+// servermetrics.go (the target's /metrics before and after the herd), attribution.go (where
+// the run's time went, and the limiting resource),
+// cputime_*.go (the process's CPU time), summary.go (the end-of-run Summary), progress.go (the
+// live terminal display) and shard.go/merge.go (sharded runs and merging their histories).
 //
 // # Determinism
 //
@@ -40,14 +45,37 @@
 // falls behind from drowning: at most MaxConns requests are in the transport at once (the rest
 // wait their turn, and the wait shows in their latency; one whose deadline passes before it
 // was sent is a fail), and at most MaxActive users run at once (an arrival beyond it is
-// dropped and counted, as k6 counts dropped iterations, so memory stays bounded).
+// dropped and counted, as k6 counts dropped iterations, so memory stays bounded). Waiting-room
+// streams, which hold a connection for as long as a buyer waits, have a transport of their
+// own outside MaxConns.
+//
+// # When the driver is the bottleneck
+//
+// The driver measures itself: how late it began each request and each arrival after it was
+// due (its lag), how long requests waited for its connection slots and how many never got
+// one, the arrivals it dropped, and the CPU its process used (getrusage), per second in
+// metrics.jsonl and per operation in the Summary. When these say that the driver, not the
+// target, limited the run (Saturation: lag p99, a share of slot waits, any dropped arrival,
+// CPU near its cores for a good part of the run), the Summary says so (GeneratorBound, with the
+// reasons and their figures) and marks its SLO results untrusted, as wrk2 and k6 warn,
+// instead of letting them blame the target. Beside it, the driver reads the target's
+// Prometheus metrics (GET /metrics) before the first arrival and after the last answer, and
+// the Summary's Attribution says where the time went (the driver, the server's queue and
+// handlers, pool waits per connection tag, the database, Redis, payments; shed requests) and
+// names the limiting resource.
 //
 // # Outcomes
 //
 // Each request ends as a history.Record of type ok (it took effect), fail (it certainly did
-// not: a 4xx, or an error before the request was sent) or info (unknown: a timeout or a reset
-// after sending, a 5xx, or 409 idempotency_in_progress). Info is what Jepsen calls :info; the
-// checker lets such an operation take effect at any time after its call. See Classify.
+// not: a 4xx, or an error before the request was sent), shed (503 overloaded: the target
+// refused it before doing anything, so it certainly did not take effect either; counted on its
+// own, not as an error) or info (unknown: a timeout or a reset after sending, any other 5xx,
+// or 409 idempotency_in_progress). Info is what Jepsen calls :info; the checker lets such an
+// operation take effect at any time after its call. See Classify. A browser or buyer whose
+// request was shed sends it again after the delay the answer advised (Retry-After), while its
+// patience lasts (Flow.Patience); bots do not wait. A seat-map read that the target refused
+// for its section or compact parameter (an older target) is sent again at once without it,
+// and only that last request is recorded (see seatmap.go).
 //
 // # Clocks and shards
 //

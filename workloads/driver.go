@@ -49,7 +49,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// MaxConns bounds the connections of the default client to the target (default 512;
 	// negative: no bound). A request that finds them all busy waits for one; the wait counts
-	// in its latency, so a bound that is too small shows up as latency, not as a lower rate.
+	// in its latency, so a bound that is too small shows up as latency, not as a lower rate,
+	// and in the driver's own figures (slot waits), which say when it limited the run.
 	MaxConns int
 	// RunID labels this run's sessions and idempotency keys, so that runs against one server
 	// do not collide; default: the clock's start time. It is the one thing not derived from
@@ -71,6 +72,13 @@ type Config struct {
 	Users int
 	// Strategy and DB label the history header when the runner knows them.
 	Strategy, DB string
+	// Saturation says when the driver counts as the run's bottleneck (Summary.GeneratorBound);
+	// the zero value takes its defaults.
+	Saturation Saturation
+	// ServerMetrics is the path of the target's Prometheus metrics, read before the first
+	// arrival and after the last answer to attribute the run's time (Summary.Server and
+	// Attribution); empty means /metrics, "-" reads none.
+	ServerMetrics string
 }
 
 // transportShards is how many transports the default client spreads users over.
@@ -200,7 +208,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 		d.metricsF, metrics = f, f
 	}
-	d.rec = newRecorder(d.clock, d.hist, metrics, cfg.OnRecord, d.client.inFlight.Load)
+	d.rec = newRecorder(d.clock, d.hist, metrics, cfg.OnRecord, d.client.inFlight.Load, d.client.streams.Load)
 	// The header goes first, before anything Annotate may write.
 	header := &history.Record{Client: -1, Op: history.KindHeader, Header: &history.Header{
 		Start: d.clock.Start().UnixNano(), Scenario: d.sc.Name, Seed: d.seed, Target: cfg.Target,
@@ -286,13 +294,17 @@ func (d *Driver) drainBound() time.Duration {
 		var t time.Duration
 		switch f.Flow {
 		case FlowBrowse:
-			t = time.Duration(f.Pages.Max) * (f.Think.Max + sc.RequestTimeout)
+			t = time.Duration(f.Pages.Max) * (f.Think.Max + sc.RequestTimeout + f.Patience)
 		case FlowBuy:
+			requests := 2*f.HoldTries + f.Retry + 1
 			t = f.Think.Max + time.Duration(f.HoldTries)*2*sc.RequestTimeout + f.PayAfter.Max +
 				time.Duration(f.Retry+1)*(sc.RequestTimeout+f.RetryBackoff)
 			if sc.WaitingRoom.Enabled {
 				t += sc.WaitingRoom.Timeout + sc.RequestTimeout
+				requests++
 			}
+			// Each request may be shed and retried for as long as the user's patience lasts.
+			t += time.Duration(requests) * f.Patience
 		case FlowBot:
 			t = f.Think.Max + time.Duration(f.Attempts)*(f.Interval+sc.RequestTimeout)
 		}
@@ -320,6 +332,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 			}
 		}
 	}
+	srvBefore, srvErr := d.readServer(ctx)
 	began := d.clock.Now()
 	d.beganMu.Lock()
 	d.began, d.beganOK = began, true
@@ -359,10 +372,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 	prog := startProgress(d.cfg.Progress, d, len(users))
 
 	var wg sync.WaitGroup
-	maxActive := int64(d.cfg.MaxActive)
-	if maxActive <= 0 {
-		maxActive = DefaultMaxActive
-	}
+	maxActive := d.maxActive()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	idle := make(chan userJob)
@@ -425,12 +435,21 @@ dispatch:
 	}
 	drain.Stop()
 	end := d.clock.Now()
+	var srvTime *ServerTime
+	if srvBefore != nil && srvErr == nil {
+		var after *ServerTime
+		if after, srvErr = d.readServer(ctx); after != nil {
+			srvTime = after.since(srvBefore)
+		}
+	}
 	close(tickStop)
 	<-tickDone
 	d.rec.tick(end)
 	prog.stop()
 
 	sum = d.summary(end-began, len(users))
+	sum.Server = srvTime
+	sum.Attribution = attribute(sum, srvTime, srvErr)
 	sum.Interrupted = interrupted
 	if herr := d.rec.historyErr(); herr != nil {
 		return sum, fmt.Errorf("driver: %w", herr)
@@ -473,15 +492,44 @@ func (d *Driver) worker(ctx context.Context, wg *sync.WaitGroup, idle <-chan use
 	}
 }
 
+// serverMetricsTimeout bounds a reading of the target's metrics: a healthy server answers in
+// milliseconds, and a run must not wait long on one that does not.
+const serverMetricsTimeout = 5 * time.Second
+
+// readServer reads the target's metrics (see ServerTime); nil without an error when it has
+// none or Config.ServerMetrics is "-". A cancelled run still reads them, within
+// serverMetricsTimeout (or the request timeout, if shorter).
+func (d *Driver) readServer(ctx context.Context) (*ServerTime, error) {
+	path := d.cfg.ServerMetrics
+	switch path {
+	case "-":
+		return nil, nil
+	case "":
+		path = "/metrics"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(d.client.timeout, serverMetricsTimeout))
+	defer cancel()
+	return readServerMetrics(ctx, d.client.stream, d.client.base+path)
+}
+
+// maxActive is the bound on users running at once.
+func (d *Driver) maxActive() int64 {
+	if d.cfg.MaxActive > 0 {
+		return int64(d.cfg.MaxActive)
+	}
+	return DefaultMaxActive
+}
+
 // runUser plays user i, due at the given offset of the run's clock.
 func (d *Driver) runUser(ctx context.Context, wg *sync.WaitGroup, i int, due int64) {
 	defer wg.Done()
 	defer d.rec.active.Add(-1)
+	d.rec.noteArrival(time.Duration(d.clock.Now() - due))
 	p := d.plan.User(i)
 	d.flowMu.Lock()
 	d.flowCount[p.FlowIndex]++
 	d.flowMu.Unlock()
-	u := user{d: d, p: p, session: sessionID(d.runID, i), next: due}
+	u := user{caller: caller{index: p.Index, session: sessionID(d.runID, i)}, d: d, p: p, next: due}
 	// The user's own context: its requests' deadlines hang off it rather than off the run's
 	// context, whose lock every request would otherwise take twice.
 	uctx, cancel := context.WithCancel(ctx)
@@ -492,7 +540,7 @@ func (d *Driver) runUser(ctx context.Context, wg *sync.WaitGroup, i int, due int
 
 func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	s := &Summary{
-		Scenario: d.sc.Name, Seed: d.seed, Shard: d.cfg.Shard.String(), Target: d.cfg.Target, RunID: d.runID,
+		Scenario: d.sc.Name, Seed: d.seed, Shard: d.cfg.Shard.String(), Target: d.cfg.Target, RunID: d.runID, Scale: d.sc.ScaleFactor(),
 		Start: d.clock.Start(), Elapsed: time.Duration(elapsed), Users: planned,
 		Arrived: d.rec.arrived.Load(), Dropped: d.rec.dropped.Load(), Finished: d.rec.finished.Load(),
 		Flows: map[string]int64{}, Ops: map[string]*OpSummary{}, MaxLag: time.Duration(d.rec.maxLag.Load()),
@@ -502,6 +550,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 		s.Flows[d.sc.Users[i].Flow] += n
 	}
 	d.flowMu.Unlock()
+	delays := newDriverDelays()
 	d.rec.mu.Lock()
 	for i, st := range d.rec.total {
 		n := st.count()
@@ -513,16 +562,27 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 			codes[k] = v
 		}
 		s.Ops[string(opKinds[i])] = &OpSummary{
-			Requests: n, Outcomes: Outcomes{st.ok, st.fail, st.info}, Errors: st.errors, Codes: codes,
+			Requests: n, Outcomes: Outcomes{st.ok, st.fail, st.info, st.shed}, Errors: st.errors, Codes: codes,
 			Intended: latencyOf(st.intended), Actual: latencyOf(st.actual),
+			Lag: latencyOf(st.delays.lag), SlotWait: latencyOf(st.delays.slot),
+			SlotWaits: st.delays.slotWaits, SlotStarved: st.delays.starved,
 		}
+		delays.merge(&st.delays)
 		s.Requests += n
 		s.Outcomes.Ok += st.ok
 		s.Outcomes.Fail += st.fail
 		s.Outcomes.Info += st.info
+		s.Outcomes.Shed += st.shed
 		s.Errors += st.errors
 	}
+	s.Generator = GeneratorStats{
+		Lag: latencyOf(delays.lag), ArrivalLag: latencyOf(d.rec.arrivalLag), SlotWait: latencyOf(delays.slot),
+		SlotWaits: delays.slotWaits, SlotStarved: delays.starved, MaxConns: cap(d.client.slots),
+		LagSeconds: time.Duration(delays.lagSum).Seconds(), SlotWaitSeconds: time.Duration(delays.slotSum).Seconds(),
+		CPU: cpuUse(d.rec.cpuSamples, d.rec.cpuOK, d.cfg.Saturation.withDefaults().MaxCPU),
+	}
 	d.rec.mu.Unlock()
+	s.SeatMap = d.client.seatMap.stats()
 	if elapsed > 0 {
 		s.Throughput = float64(s.Requests) / time.Duration(elapsed).Seconds()
 	}
@@ -533,5 +593,9 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 		s.HistoryRecords = d.hist.Count()
 	}
 	s.checkSLO(d.sc.SLO)
+	s.GeneratorBound, s.GeneratorReasons = judgeGenerator(s, d.cfg.Saturation, d.maxActive())
+	for i := range s.SLO {
+		s.SLO[i].Untrusted = s.GeneratorBound
+	}
 	return s
 }

@@ -11,9 +11,9 @@ import (
 // user is one virtual user at run time: its plan, its session and the driver's shared parts.
 // A user lives in one goroutine and holds only its plan and the answer it is working on.
 type user struct {
-	d       *Driver
-	p       UserPlan
-	session string
+	caller
+	d *Driver
+	p UserPlan
 	// next is when the user's next request is due, on the run's clock: the arrival for the
 	// first request, then the end of each planned pause.
 	next int64
@@ -36,10 +36,35 @@ func (u *user) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// record writes the record of the user's last request, with what the client measured of it.
 func (u *user) record(rec *history.Record) {
-	u.d.rec.record(rec, u.next)
+	u.d.rec.record(rec, u.next, u.last)
+	u.last = exchange{}
 	// Until the next pause, a follow-up request is due as soon as this one returned.
 	u.next = rec.Ret
+}
+
+// patiently sends a request with send and records its answer. While the target sheds it (503
+// overloaded), the user waits the delay the answer advised (Retry-After) and sends it again,
+// as long as that wait ends within the flow's patience, counted from the first shed answer.
+// It returns the last record (recorded).
+func (u *user) patiently(ctx context.Context, send func() history.Record) history.Record {
+	patience := u.d.sc.Users[u.p.FlowIndex].Patience
+	var first int64
+	for {
+		rec := send()
+		wait := u.last.retryAfter
+		u.record(&rec)
+		if rec.Type != history.Shed {
+			return rec
+		}
+		if first == 0 {
+			first = rec.Ret
+		}
+		if time.Duration(u.d.clock.Now()-first)+wait > patience || !u.sleep(ctx, wait) {
+			return rec
+		}
+	}
 }
 
 // run plays the user's flow to its end or until ctx ends.
@@ -59,8 +84,7 @@ func (u *user) browse(ctx context.Context) {
 		if !u.sleep(ctx, pg.Think) {
 			return
 		}
-		rec := u.d.client.page(ctx, u.p.Index, u.session, u.p.Event, pg)
-		u.record(&rec)
+		u.patiently(ctx, func() history.Record { return u.d.client.page(ctx, &u.caller, u.p.Event, pg) })
 	}
 }
 
@@ -68,8 +92,12 @@ func (u *user) buy(ctx context.Context) {
 	c := u.d.client
 	token := ""
 	if u.p.Queue {
-		rec, t := c.join(ctx, u.p.Index, u.session, u.p.Event, u.d.sc.WaitingRoom.Timeout)
-		u.record(&rec)
+		var t string
+		rec := u.patiently(ctx, func() history.Record {
+			var rec history.Record
+			rec, t = c.join(ctx, &u.caller, u.p.Event, u.d.sc.WaitingRoom.Timeout)
+			return rec
+		})
 		if rec.Type != history.Ok {
 			return
 		}
@@ -91,23 +119,39 @@ func (u *user) buy(ctx context.Context) {
 		case u.p.Tier != "":
 			in.Tier, in.Quantity = u.p.Tier, u.p.Count
 		case u.p.BestAvailable:
-			seats, ok := u.bestAvailable(ctx)
-			if !ok {
+			seats, read := u.bestAvailable(ctx, (u.p.Section+try)%max(u.d.plan.layout.sections, 1))
+			if !read {
 				return
 			}
+			if seats == nil {
+				continue // nothing fits in this section: the next try looks at the next one
+			}
 			in.Seats = seats
+		case u.p.LookFirst:
+			free, read := u.lookAt(ctx, u.p.Picks[try])
+			if !read {
+				return
+			}
+			if !free {
+				continue // the map shows the pick taken: the next pick
+			}
+			in.Seats = u.p.Picks[try]
 		default:
 			in.Seats = u.p.Picks[try]
 		}
-		rec, h := c.hold(ctx, u.p.Index, u.session, in)
-		u.record(&rec)
+		var h holdAnswer
+		rec := u.patiently(ctx, func() history.Record {
+			var rec history.Record
+			rec, h = c.hold(ctx, &u.caller, in)
+			return rec
+		})
 		if rec.Type == history.Ok {
 			held, holdIn = h, in
 			break
 		}
 		if rec.Type == history.Info || rec.Out.Code != "seat_unavailable" {
 			// Unknown outcome, or a refusal that another pick will not change (sold out, not
-			// admitted, bad request): the user gives up.
+			// admitted, bad request, shed beyond the user's patience): the user gives up.
 			return
 		}
 	}
@@ -121,8 +165,9 @@ func (u *user) buy(ctx context.Context) {
 		if !u.sleep(ctx, u.p.PayAfter) {
 			return
 		}
-		rec := c.release(ctx, u.p.Index, u.session, history.Input{Event: u.p.Event, Session: u.session, HoldID: held.HoldID, Seats: held.Seats})
-		u.record(&rec)
+		u.patiently(ctx, func() history.Record {
+			return c.release(ctx, &u.caller, history.Input{Event: u.p.Event, Session: u.session, HoldID: held.HoldID, Seats: held.Seats})
+		})
 		return
 	}
 	if !u.sleep(ctx, u.p.PayAfter) {
@@ -144,8 +189,7 @@ func (u *user) buy(ctx context.Context) {
 		if attempt > 0 && !u.sleep(ctx, flow.RetryBackoff) {
 			return
 		}
-		rec := c.checkout(ctx, u.p.Index, u.session, method, in)
-		u.record(&rec)
+		rec := u.patiently(ctx, func() history.Record { return c.checkout(ctx, &u.caller, method, in) })
 		if rec.Type != history.Info {
 			return
 		}
@@ -155,53 +199,89 @@ func (u *user) buy(ctx context.Context) {
 // maxReadSeats bounds the seats a read record lists besides the chosen block.
 const maxReadSeats = 16
 
-// bestAvailable reads the seat map and returns the best block of Count adjacent available
-// seats. It records the read, restricted to the seats the user looked at. ok is false when the
-// read failed or nothing fits.
-func (u *user) bestAvailable(ctx context.Context) (seats []string, ok bool) {
-	rec, status := u.d.client.seats(ctx, u.p.Index, u.session, u.p.Event)
-	if status == nil {
-		u.record(&rec)
-		return nil, false
-	}
+// readAndList reads the seat map of the user's event, restricted to section, and records the
+// read listing the seats pick returns from the answer (they must be shown available) and those
+// it noted (held or sold, at most maxReadSeats); it returns what pick returned and whether the
+// read succeeded.
+func (u *user) readAndList(ctx context.Context, section string, pick func(status map[string]string, note func(id string)) []string) ([]string, bool) {
+	var chosen []string
+	rec := u.patiently(ctx, func() history.Record {
+		rec, status := u.d.client.readSeats(ctx, &u.caller, u.p.Event, section)
+		chosen = nil
+		if status == nil {
+			return rec
+		}
+		var looked []string
+		note := func(id string) {
+			if len(looked) >= maxReadSeats {
+				return
+			}
+			switch status[id] {
+			case "held":
+				rec.Out.Held = append(rec.Out.Held, id)
+			case "sold":
+				rec.Out.Sold = append(rec.Out.Sold, id)
+			default:
+				return
+			}
+			looked = append(looked, id)
+		}
+		chosen = pick(status, note)
+		rec.Out.Available = chosen
+		rec.In.Seats = append(append([]string(nil), chosen...), looked...)
+		return rec
+	})
+	return chosen, rec.Type == history.Ok
+}
+
+// bestAvailable reads the map of one section (0-based) and returns the best block of Count
+// adjacent seats available in it, nil when none fits. It records the read, restricted to the
+// seats the user looked at. read is false when the read failed.
+func (u *user) bestAvailable(ctx context.Context, section int) (seats []string, read bool) {
 	l := u.d.plan.layout
-	var looked []string
-	note := func(id string) {
-		if len(looked) >= maxReadSeats {
-			return
-		}
-		switch status[id] {
-		case "held":
-			rec.Out.Held = append(rec.Out.Held, id)
-		case "sold":
-			rec.Out.Sold = append(rec.Out.Sold, id)
-		default:
-			return
-		}
-		looked = append(looked, id)
-	}
-	for rank, n := 0, l.size(); rank < n && seats == nil; rank++ {
-		sec, row, num := l.seat(rank)
-		if status[SeatID(sec, row, num)] != "available" {
-			note(SeatID(sec, row, num))
-			continue
-		}
-		b := l.block(rank, u.p.Count)
-		fits := len(b) == u.p.Count
-		for _, id := range b {
-			if status[id] != "available" {
-				fits = false
-				break
+	return u.readAndList(ctx, SectionName(section), func(status map[string]string, note func(string)) []string {
+		for k, n := 0, l.rows*l.perRow; k < n; k++ {
+			rank := l.sectionRank(section, k)
+			sec, row, num := l.seat(rank)
+			if status[SeatID(sec, row, num)] != "available" {
+				note(SeatID(sec, row, num))
+				continue
+			}
+			b := l.block(rank, u.p.Count)
+			fits := len(b) == u.p.Count
+			for _, id := range b {
+				if status[id] != "available" {
+					fits = false
+					break
+				}
+			}
+			if fits {
+				return b
 			}
 		}
-		if fits {
-			seats = b
-		}
+		return nil
+	})
+}
+
+// lookAt reads the map of the section of a planned pick and reports whether the map shows
+// every seat of it available. It records the read, listing the pick's seats. read is false
+// when the read failed.
+func (u *user) lookAt(ctx context.Context, pick []string) (free, read bool) {
+	if len(pick) == 0 {
+		return false, true
 	}
-	rec.Out.Available = seats
-	rec.In.Seats = append(append([]string(nil), seats...), looked...)
-	u.record(&rec)
-	return seats, seats != nil
+	avail, read := u.readAndList(ctx, sectionOf(pick[0]), func(status map[string]string, note func(string)) []string {
+		var avail []string
+		for _, id := range pick {
+			if status[id] == "available" {
+				avail = append(avail, id)
+			} else {
+				note(id)
+			}
+		}
+		return avail
+	})
+	return len(avail) == len(pick), read
 }
 
 func (u *user) bot(ctx context.Context) {
@@ -223,7 +303,8 @@ func (u *user) bot(ctx context.Context) {
 		} else {
 			in.Seats = u.p.Picks[k]
 		}
-		rec, _ := u.d.client.hold(ctx, u.p.Index, u.session, in)
+		// Bots do not honour Retry-After: a shed attempt is one of their attempts.
+		rec, _ := u.d.client.hold(ctx, &u.caller, in)
 		u.record(&rec)
 	}
 }

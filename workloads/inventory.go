@@ -187,6 +187,12 @@ func (l layout) seat(rank int) (section, row, number int) {
 	return section, row, number
 }
 
+// sectionRank returns the rank of the k-th best seat of one section (0-based; 0 <= k <
+// rows*perRow): the section's seats in the order of the venue's ranking.
+func (l layout) sectionRank(section, k int) int {
+	return k/l.perRow*l.sections*l.perRow + section*l.perRow + k%l.perRow
+}
+
 // block returns count adjacent seats of one row containing the seat at rank, shifted left
 // when the row ends.
 func (l layout) block(rank, count int) []string {

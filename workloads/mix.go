@@ -50,7 +50,16 @@ type Flow struct {
 	// (default 50ms).
 	Attempts int
 	Interval time.Duration
+	// Patience is how long a browser or buyer keeps retrying a request the target shed (503
+	// overloaded), each time after the delay the answer advised (Retry-After), counted from
+	// the first shed answer of that request; a request still shed when the next retry would
+	// end past it is given up, as a refusal (default 30s; 0: never retry). Bots do not wait:
+	// a shed attempt is one of their attempts.
+	Patience time.Duration
 }
+
+// DefaultPatience is the default Flow.Patience.
+const DefaultPatience = 30 * time.Second
 
 // SeatPick is how a user chooses seats.
 type SeatPick struct {
@@ -81,6 +90,7 @@ type fileFlow struct {
 	HoldTries    *int       `yaml:"hold_tries"`
 	Attempts     *int       `yaml:"attempts"`
 	Interval     string     `yaml:"interval"`
+	Patience     string     `yaml:"patience"`
 }
 
 // fileSeats mirrors the seats of a flow of a scenario file.
@@ -114,6 +124,7 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 			HoldTries:    2,
 			Attempts:     10,
 			Interval:     v.duration(field+".interval", f.Interval, 50*time.Millisecond),
+			Patience:     v.duration(field+".patience", f.Patience, DefaultPatience),
 		}
 		if f.Weight != nil {
 			fl.Weight = *f.Weight
@@ -175,6 +186,7 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 				notFor("decline", f.Decline != "")
 				notFor("retry", f.Retry != nil)
 				notFor("hold_tries", f.HoldTries != nil)
+				notFor("patience", f.Patience != "")
 			} else {
 				notFor("attempts", f.Attempts != nil)
 				notFor("interval", f.Interval != "")

@@ -94,7 +94,12 @@ type UserPlan struct {
 	Count int    `json:"count,omitempty"`
 	Tier  string `json:"tier,omitempty"`
 	// BestAvailable users read the seat map and hold the best block of Count adjacent seats.
+	// They read one section a try: Section (0-based) first, then the next ones in turn.
 	BestAvailable bool `json:"best_available,omitempty"`
+	Section       int  `json:"section,omitempty"`
+	// LookFirst users (buyers with zipf picks) read the map of each pick's section before
+	// holding it, and skip a pick the map shows taken.
+	LookFirst bool `json:"look_first,omitempty"`
 	// PayAfter is the pause between a granted hold and the checkout.
 	PayAfter time.Duration `json:"pay_after_ns,omitempty"`
 	// Abandon users never pay; Release says whether they release the hold or let it expire.
@@ -202,6 +207,7 @@ func (p *Plan) User(i int) UserPlan {
 			if f.Seats.Choice == ChoiceBestAvailable && f.Flow == FlowBuy {
 				u.BestAvailable = true
 			} else {
+				u.LookFirst = f.Seats.Choice == ChoiceZipf && f.Flow == FlowBuy
 				u.Picks = make([][]string, tries)
 				for k := range u.Picks {
 					u.Picks[k] = p.pick(r, &f.Seats, u.Count)
@@ -215,6 +221,9 @@ func (p *Plan) User(i int) UserPlan {
 			u.Release = r.IntN(2) == 0
 			u.Decline = r.Float64() < f.Decline
 			u.Queue = p.sc.WaitingRoom.Enabled
+			if u.BestAvailable {
+				u.Section = r.IntN(max(p.layout.sections, 1))
+			}
 		}
 	}
 	return u

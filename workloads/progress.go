@@ -12,8 +12,8 @@ import (
 )
 
 // progress is the live display of a run on a terminal: users arrived out of planned, the
-// request rate of the last second, requests in flight, outcomes, the last second's p99 and the
-// elapsed and remaining time of the arrival schedule.
+// request rate of the last second, requests in flight, outcomes, the last second's p99 and
+// driver lag, and the elapsed and remaining time of the arrival schedule.
 type progress struct {
 	p    *mpb.Progress
 	bar  *mpb.Bar
@@ -42,13 +42,13 @@ func startProgress(w io.Writer, d *Driver, users int) *progress {
 	p := mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(250*time.Millisecond), mpb.WithWidth(32))
 	status := func(decor.Statistics) string {
 		l := d.rec.lastLine()
-		ok, fail, info := d.rec.totals()
+		ok, fail, info, shed := d.rec.totals()
 		p99 := 0.0
 		for _, op := range l.Ops {
 			p99 = max(p99, op.P99Intended)
 		}
-		return fmt.Sprintf("%6.0f req/s  in-flight %-5d ok %d fail %d info %d  p99 %.0fms",
-			l.Rate, d.client.inFlight.Load(), ok, fail, info, p99)
+		return fmt.Sprintf("%6.0f req/s  in-flight %-5d ok %d fail %d info %d shed %d  p99 %.0fms  lag %.0fms",
+			l.Rate, d.client.inFlight.Load(), ok, fail, info, shed, p99, l.LagP99)
 	}
 	clockInfo := func(decor.Statistics) string {
 		b, _ := d.Began()

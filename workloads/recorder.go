@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,25 +37,29 @@ const (
 
 func newHist() *hdr.Histogram { return hdr.New(histLowest, histHighest, histDigits) }
 
-// opStats accumulates one operation's outcomes and latencies.
+// opStats accumulates one operation's outcomes and latencies, and the driver's own delays
+// in sending it (see driverDelays).
 type opStats struct {
-	ok, fail, info int64
-	errors         int64
-	codes          map[string]int64
-	intended       *hdr.Histogram // from the moment the request was due
-	actual         *hdr.Histogram // from the moment it was sent
+	ok, fail, info, shed int64
+	errors               int64
+	codes                map[string]int64
+	intended             *hdr.Histogram // from the moment the request was due
+	actual               *hdr.Histogram // from the moment it was sent
+	delays               driverDelays
 }
 
 func newOpStats() *opStats {
-	return &opStats{codes: map[string]int64{}, intended: newHist(), actual: newHist()}
+	return &opStats{codes: map[string]int64{}, intended: newHist(), actual: newHist(), delays: newDriverDelays()}
 }
 
-func (s *opStats) add(r *history.Record, intended int64) {
+func (s *opStats) add(r *history.Record, intended int64, ex *exchange) {
 	switch r.Type {
 	case history.Ok:
 		s.ok++
 	case history.Fail:
 		s.fail++
+	case history.Shed:
+		s.shed++
 	default:
 		s.info++
 	}
@@ -68,15 +73,63 @@ func (s *opStats) add(r *history.Record, intended int64) {
 	due := max((r.Ret-min(intended, r.Call))/1000, histLowest)
 	_ = s.actual.RecordValue(min(act, histHighest))
 	_ = s.intended.RecordValue(min(due, histHighest))
+	s.delays.add(ex, intended)
 }
 
 func (s *opStats) reset() {
-	s.ok, s.fail, s.info, s.errors = 0, 0, 0, 0
+	s.ok, s.fail, s.info, s.shed, s.errors = 0, 0, 0, 0, 0
 	s.intended.Reset()
 	s.actual.Reset()
+	s.delays.reset()
 }
 
-func (s *opStats) count() int64 { return s.ok + s.fail + s.info }
+func (s *opStats) count() int64 { return s.ok + s.fail + s.info + s.shed }
+
+// driverDelays accumulates how late the driver began requests and how long they waited for
+// one of its connection slots: the driver's own share of their latency. slotWaits counts the
+// requests that waited and then got a slot, starved those that never got one.
+type driverDelays struct {
+	lag, slot          *hdr.Histogram // microseconds; requests that did not wait count as 0
+	lagSum, slotSum    int64          // nanoseconds
+	slotWaits, starved int64
+}
+
+func newDriverDelays() driverDelays { return driverDelays{lag: newHist(), slot: newHist()} }
+
+// add takes one request: ex is what the client measured of it, intended when it was due.
+func (d *driverDelays) add(ex *exchange, intended int64) {
+	var lag int64
+	if ex.begin != 0 {
+		lag = max(ex.begin-intended, 0)
+	}
+	wait := int64(ex.slotWait)
+	d.lagSum += lag
+	d.slotSum += wait
+	switch {
+	case ex.starved:
+		d.starved++
+	case wait > 0:
+		d.slotWaits++
+	}
+	_ = d.lag.RecordValue(min(lag/1000, histHighest))
+	_ = d.slot.RecordValue(min(wait/1000, histHighest))
+}
+
+func (d *driverDelays) reset() {
+	d.lag.Reset()
+	d.slot.Reset()
+	d.lagSum, d.slotSum, d.slotWaits, d.starved = 0, 0, 0, 0
+}
+
+// merge adds o's figures to d's.
+func (d *driverDelays) merge(o *driverDelays) {
+	d.lag.Merge(o.lag)
+	d.slot.Merge(o.slot)
+	d.lagSum += o.lagSum
+	d.slotSum += o.slotSum
+	d.slotWaits += o.slotWaits
+	d.starved += o.starved
+}
 
 // businessCodes are 4xx answers that are normal outcomes of a herd (somebody else got the
 // seat), not errors of the system under test or of the driver.
@@ -86,7 +139,8 @@ var businessCodes = map[string]bool{
 }
 
 // isError reports whether r counts against the error rate: every unknown outcome, and every
-// failure that is not a business outcome of the contract.
+// failure that is not a business outcome of the contract. A shed request is not an error: it
+// is the system protecting itself as the contract allows, counted on its own.
 func isError(r *history.Record) bool {
 	switch r.Type {
 	case history.Info:
@@ -99,7 +153,7 @@ func isError(r *history.Record) bool {
 
 // MetricsLine is one line of metrics.jsonl: what completed during one second of the run.
 // Latencies are in milliseconds, measured from the actual send (P50..Max) and from the
-// moment the request was due (P99Intended).
+// moment the request was due (P99Intended). Ok, Fail, Info and Shed count the outcomes.
 type MetricsLine struct {
 	// T is the end of the window, in seconds since the run's start; Unix is its wall clock in ms.
 	T    float64 `json:"t"`
@@ -110,12 +164,25 @@ type MetricsLine struct {
 	Ok       int64   `json:"ok"`
 	Fail     int64   `json:"fail"`
 	Info     int64   `json:"info"`
+	Shed     int64   `json:"shed"`
 	Errors   int64   `json:"errors"`
-	// InFlight is the number of requests under way at the end of the window; Active the users.
+	// InFlight is the number of ordinary requests under way at the end of the window, Streams
+	// the waiting-room streams open then (they have connections of their own); Active the users.
 	InFlight int64 `json:"in_flight"`
+	Streams  int64 `json:"streams"`
 	Active   int64 `json:"active_users"`
 	Arrived  int64 `json:"arrived"`
 	Dropped  int64 `json:"dropped"`
+	// The driver's own state: the 99th percentile and the largest of its lag (how late it
+	// began the window's requests after they were due), how many of them waited for one of its
+	// connection slots, the 99th percentile of those waits over all its requests, how many
+	// never got a slot, and the CPU its process used (cores; 0 where it is not measured).
+	LagP99      float64 `json:"lag_p99_ms"`
+	LagMax      float64 `json:"lag_max_ms"`
+	SlotWaits   int64   `json:"slot_waits"`
+	SlotWaitP99 float64 `json:"slot_wait_p99_ms"`
+	SlotStarved int64   `json:"slot_starved"`
+	CPU         float64 `json:"cpu_cores"`
 	// Ops has one entry per operation that completed in the window.
 	Ops map[string]OpWindow `json:"ops"`
 }
@@ -126,6 +193,7 @@ type OpWindow struct {
 	Ok          int64   `json:"ok"`
 	Fail        int64   `json:"fail"`
 	Info        int64   `json:"info"`
+	Shed        int64   `json:"shed,omitempty"`
 	P50         float64 `json:"p50_ms"`
 	P90         float64 `json:"p90_ms"`
 	P99         float64 `json:"p99_ms"`
@@ -135,13 +203,16 @@ type OpWindow struct {
 
 func ms(us int64) float64 { return float64(us) / 1000 }
 
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
 // recorder streams records to the history, keeps per-operation totals for the summary and
 // writes one metrics line a second. It is safe for concurrent use.
 type recorder struct {
 	clock    *Clock
 	hist     *history.Writer
 	onRecord func(*history.Record)
-	inFlight func() int64
+	// inFlight and streams count the requests and waiting-room streams under way.
+	inFlight, streams func() int64
 
 	mu      sync.Mutex
 	total   [len(opKinds)]*opStats
@@ -150,14 +221,21 @@ type recorder struct {
 	last    MetricsLine
 	metrics *bufio.Writer
 	merr    error
+	// arrivalLag is how late each user started after its arrival was due (microseconds).
+	arrivalLag *hdr.Histogram
+	// cpu is the process's CPU time at the last tick, cpuSamples its use (cores) in each full
+	// window since; cpuOK is false where it is not measured.
+	cpu        time.Duration
+	cpuOK      bool
+	cpuSamples []float64
 
 	arrived, dropped, active, finished atomic.Int64
 	maxLag                             atomic.Int64
 	herr                               atomic.Pointer[error]
 }
 
-func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord func(*history.Record), inFlight func() int64) *recorder {
-	r := &recorder{clock: clock, hist: hist, onRecord: onRecord, inFlight: inFlight}
+func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord func(*history.Record), inFlight, streams func() int64) *recorder {
+	r := &recorder{clock: clock, hist: hist, onRecord: onRecord, inFlight: inFlight, streams: streams, arrivalLag: newHist()}
 	for i := range opKinds {
 		r.total[i] = newOpStats()
 		r.window[i] = newOpStats()
@@ -166,11 +244,13 @@ func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord
 	if metrics != nil {
 		r.metrics = bufio.NewWriterSize(metrics, 64<<10)
 	}
+	r.cpu, r.cpuOK = processCPU()
 	return r
 }
 
-// record writes one completed operation; intended is when it was due on the run's clock.
-func (r *recorder) record(rec *history.Record, intended int64) {
+// record writes one completed operation; intended is when it was due on the run's clock, ex
+// what the client measured of it.
+func (r *recorder) record(rec *history.Record, intended int64, ex exchange) {
 	if r.hist != nil {
 		if err := r.hist.Write(rec); err != nil {
 			r.herr.CompareAndSwap(nil, &err)
@@ -184,8 +264,15 @@ func (r *recorder) record(rec *history.Record, intended int64) {
 		return
 	}
 	r.mu.Lock()
-	r.total[i].add(rec, intended)
-	r.window[i].add(rec, intended)
+	r.total[i].add(rec, intended, &ex)
+	r.window[i].add(rec, intended, &ex)
+	r.mu.Unlock()
+}
+
+// noteArrival takes how late a user started after its arrival was due.
+func (r *recorder) noteArrival(lag time.Duration) {
+	r.mu.Lock()
+	_ = r.arrivalLag.RecordValue(min(max(int64(lag), 0)/1000, histHighest))
 	r.mu.Unlock()
 }
 
@@ -221,11 +308,21 @@ func (r *recorder) tick(now int64) {
 		T:        float64(now) / float64(time.Second),
 		Unix:     r.clock.At(time.Duration(now)).UnixMilli(),
 		InFlight: r.inFlight(),
+		Streams:  r.streams(),
 		Active:   r.active.Load(),
 		Arrived:  r.arrived.Load(),
 		Dropped:  r.dropped.Load(),
 		Ops:      map[string]OpWindow{},
 	}
+	if cpu, ok := processCPU(); ok && r.cpuOK && elapsed > 0 {
+		line.CPU = round2((cpu - r.cpu).Seconds() / elapsed)
+		if elapsed >= 0.5 {
+			// A short last window says little about the process's load.
+			r.cpuSamples = append(r.cpuSamples, line.CPU)
+		}
+		r.cpu = cpu
+	}
+	delays := newDriverDelays()
 	for i, w := range r.window {
 		n := w.count()
 		if n == 0 {
@@ -235,9 +332,11 @@ func (r *recorder) tick(now int64) {
 		line.Ok += w.ok
 		line.Fail += w.fail
 		line.Info += w.info
+		line.Shed += w.shed
 		line.Errors += w.errors
+		delays.merge(&w.delays)
 		line.Ops[string(opKinds[i])] = OpWindow{
-			Count: n, Ok: w.ok, Fail: w.fail, Info: w.info,
+			Count: n, Ok: w.ok, Fail: w.fail, Info: w.info, Shed: w.shed,
 			P50: ms(w.actual.ValueAtQuantile(50)), P90: ms(w.actual.ValueAtQuantile(90)),
 			P99: ms(w.actual.ValueAtQuantile(99)), Max: ms(w.actual.Max()),
 			P99Intended: ms(w.intended.ValueAtQuantile(99)),
@@ -246,6 +345,11 @@ func (r *recorder) tick(now int64) {
 	}
 	if elapsed > 0 {
 		line.Rate = float64(line.Requests) / elapsed
+	}
+	if line.Requests > 0 {
+		line.LagP99, line.LagMax = ms(delays.lag.ValueAtQuantile(99)), ms(delays.lag.Max())
+		line.SlotWaits, line.SlotStarved = delays.slotWaits, delays.starved
+		line.SlotWaitP99 = ms(delays.slot.ValueAtQuantile(99))
 	}
 	r.last = line
 	if r.metrics != nil && r.merr == nil {
@@ -271,16 +375,17 @@ func (r *recorder) lastLine() MetricsLine {
 	return r.last
 }
 
-// totals returns the number of ok, fail and info records so far.
-func (r *recorder) totals() (ok, fail, info int64) {
+// totals returns the number of ok, fail, info and shed records so far.
+func (r *recorder) totals() (ok, fail, info, shed int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range r.total {
 		ok += s.ok
 		fail += s.fail
 		info += s.info
+		shed += s.shed
 	}
-	return ok, fail, info
+	return ok, fail, info, shed
 }
 
 // flushMetrics flushes the metrics file.

@@ -51,6 +51,8 @@ type Scenario struct {
 	Coverage Coverage
 	// File is the name the scenario was loaded from, used in error messages.
 	File string
+	// scale is the product of the factors Scale applied; 0 means none (see ScaleFactor).
+	scale float64
 }
 
 // WaitingRoom configures the event's waiting room: when Enabled, buyers join the queue and

@@ -91,6 +91,10 @@ type SLOResult struct {
 	Threshold Measure `json:"threshold"`
 	Observed  Measure `json:"observed"`
 	Pass      bool    `json:"pass"`
+	// Untrusted is set when the driver, not the target, limited the run (Summary.
+	// GeneratorBound): the figure measured the driver as much as the target, and the
+	// objective's pass or fail is not a verdict on the target.
+	Untrusted bool `json:"untrusted,omitempty"`
 	// Limit and Value are Threshold and Observed as text, the fields drive-summary.json had
 	// before the typed ones.
 	Limit string `json:"limit"`

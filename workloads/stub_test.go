@@ -29,6 +29,20 @@ type contractStub struct {
 	flakyCheckouts bool
 	// requireToken refuses holds without an admission token (403 not_admitted).
 	requireToken bool
+	// The seat map: sectionCount sections (A, B, ...; default 1) of 2 rows of 10. knows names
+	// the parameters the stub understands (section, format); one it does not know is ignored,
+	// or refused with refuseStatus when that is set. asOf adds the map's as_of. seatQueries
+	// keeps the query of every seat-map request.
+	sectionCount int
+	knows        map[string]bool
+	refuseStatus int
+	asOf         bool
+	seatQueries  []string
+	// shedHolds makes the first that many holds answer 503 overloaded, with Retry-After set to
+	// retryAfter when it is not empty; holdCalls counts the holds that arrived.
+	shedHolds  int
+	retryAfter string
+	holdCalls  int
 }
 
 type stubHold struct {
@@ -80,21 +94,56 @@ func (s *contractStub) mux() *http.ServeMux {
 	m.HandleFunc("GET /events/search", ok)
 	m.HandleFunc("GET /events/{id}", ok)
 	m.HandleFunc("GET /events/{id}/seats", func(w http.ResponseWriter, r *http.Request) {
+		asOf := time.Now()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		// The stub knows one layout: section A, 2 rows of 10.
+		q := r.URL.Query()
+		s.seatQueries = append(s.seatQueries, r.URL.RawQuery)
+		for _, p := range []string{"section", "format"} {
+			if q.Has(p) && !s.knows[p] && s.refuseStatus != 0 {
+				stubError(w, s.refuseStatus, "invalid_request", map[string]any{"field": p})
+				return
+			}
+		}
+		only := ""
+		if s.knows["section"] {
+			only = q.Get("section")
+		}
 		type seat struct {
 			ID     string `json:"id"`
 			Status string `json:"status"`
 		}
-		var out []seat
-		for row := 1; row <= 2; row++ {
-			for n := 1; n <= 10; n++ {
-				id := SeatID(0, row, n)
-				out = append(out, seat{id, s.statusLocked(id)})
-			}
+		type section struct {
+			Name string   `json:"name"`
+			Rows []string `json:"rows"`
 		}
-		stubJSON(w, 200, map[string]any{"event_id": r.PathValue("id"), "seats": out})
+		var seats []seat
+		var sections []section
+		for sec := 0; sec < max(s.sectionCount, 1); sec++ {
+			if only != "" && SectionName(sec) != only {
+				continue
+			}
+			cs := section{Name: SectionName(sec)}
+			for row := 1; row <= 2; row++ {
+				var line []byte
+				for n := 1; n <= 10; n++ {
+					id := SeatID(sec, row, n)
+					st := s.statusLocked(id)
+					seats = append(seats, seat{id, st})
+					line = append(line, st[0]) // a, h or s
+				}
+				cs.Rows = append(cs.Rows, string(line))
+			}
+			sections = append(sections, cs)
+		}
+		out := map[string]any{"event_id": r.PathValue("id"), "seats": seats}
+		if s.knows["format"] && q.Get("format") == "compact" {
+			out = map[string]any{"event_id": r.PathValue("id"), "format": "compact", "sections": sections}
+		}
+		if s.asOf {
+			out["as_of"] = asOf.UTC().Format(time.RFC3339Nano)
+		}
+		stubJSON(w, 200, out)
 	})
 	m.HandleFunc("POST /events/{id}/queue", func(w http.ResponseWriter, r *http.Request) {
 		stubJSON(w, 201, map[string]any{"ticket": "t-" + r.Header.Get("X-Session-Id"), "position": 3, "length": 3})
@@ -127,6 +176,14 @@ func (s *contractStub) mux() *http.ServeMux {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.holdCalls++
+		if s.holdCalls <= s.shedHolds {
+			if s.retryAfter != "" {
+				w.Header().Set("Retry-After", s.retryAfter)
+			}
+			stubError(w, 503, "overloaded", nil)
+			return
+		}
 		if s.requireToken && !s.tokens[req.Token] {
 			stubError(w, 403, "not_admitted", nil)
 			return
@@ -213,6 +270,13 @@ func (s *contractStub) attemptsOf(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts[key]
+}
+
+// queries returns the query of every seat-map request so far.
+func (s *contractStub) queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seatQueries...)
 }
 
 func (s *contractStub) createdEvents() string {

@@ -15,12 +15,14 @@ import (
 // what every operation returned and how long it took, from the moment each request was due
 // (Intended: coordinated omission included) and from the moment it was sent (Actual).
 type Summary struct {
-	Scenario string    `json:"scenario"`
-	Seed     int64     `json:"seed"`
-	Shard    string    `json:"shard,omitempty"`
-	Target   string    `json:"target"`
-	RunID    string    `json:"run_id"`
-	Start    time.Time `json:"start"`
+	Scenario string `json:"scenario"`
+	Seed     int64  `json:"seed"`
+	Shard    string `json:"shard,omitempty"`
+	Target   string `json:"target"`
+	RunID    string `json:"run_id"`
+	// Scale is the factor the scenario's herd was scaled by (Scenario.Scale); 1 when it was not.
+	Scale float64   `json:"scale"`
+	Start time.Time `json:"start"`
 	// Elapsed is the run's wall time, from the first arrival's schedule to the last answer.
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Users is the number of users this run (or shard) was to start; Arrived how many started,
@@ -37,13 +39,27 @@ type Summary struct {
 	Throughput float64  `json:"throughput"`
 	Outcomes   Outcomes `json:"outcomes"`
 	// Errors counts info outcomes and failures that are not business outcomes (see
-	// ErrorRate); ErrorRate is Errors over Requests.
+	// ErrorRate); ErrorRate is Errors over Requests. Shed requests are not errors: Outcomes.Shed
+	// counts them.
 	Errors    int64   `json:"errors"`
 	ErrorRate float64 `json:"error_rate"`
 	// Ops has one entry per operation kind that was performed.
 	Ops map[string]*OpSummary `json:"ops"`
 	// MaxLag is the latest the scheduler started a user after its due time.
 	MaxLag time.Duration `json:"max_lag_ns"`
+	// Generator is the driver's account of itself; GeneratorBound is set when the driver, not
+	// the target, limited the run (Config.Saturation), and GeneratorReasons say why, with the
+	// figures. A generator-bound run's SLO results are marked Untrusted: they are not a verdict
+	// on the target.
+	Generator        GeneratorStats `json:"generator"`
+	GeneratorBound   bool           `json:"generator_bound"`
+	GeneratorReasons []string       `json:"generator_reasons,omitempty"`
+	// SeatMap says how the buyers' seat-map reads went (section and compact forms).
+	SeatMap SeatMapStats `json:"seat_map"`
+	// Server is where the target's time went during the herd, from its /metrics (nil when it
+	// exposes none); Attribution puts it beside the driver's own and names the limit.
+	Server      *ServerTime `json:"server,omitempty"`
+	Attribution Attribution `json:"attribution"`
 	// SLO has one result per objective of the scenario.
 	SLO []SLOResult `json:"slo,omitempty"`
 	// HistoryRecords is the number of lines written to the history.
@@ -57,16 +73,24 @@ type Outcomes struct {
 	Ok   int64 `json:"ok"`
 	Fail int64 `json:"fail"`
 	Info int64 `json:"info"`
+	Shed int64 `json:"shed"`
 }
 
-// OpSummary is one operation's outcomes and latencies.
+// OpSummary is one operation's outcomes and latencies, and the driver's own delays in
+// sending it: its lag (how late it began the requests after they were due) and its waits for
+// a connection slot (0 for requests that did not wait; SlotWaits counts those that waited and
+// then got one, SlotStarved those that never got one).
 type OpSummary struct {
-	Requests int64            `json:"requests"`
-	Outcomes Outcomes         `json:"outcomes"`
-	Errors   int64            `json:"errors"`
-	Codes    map[string]int64 `json:"codes,omitempty"`
-	Intended Latency          `json:"intended"`
-	Actual   Latency          `json:"actual"`
+	Requests    int64            `json:"requests"`
+	Outcomes    Outcomes         `json:"outcomes"`
+	Errors      int64            `json:"errors"`
+	Codes       map[string]int64 `json:"codes,omitempty"`
+	Intended    Latency          `json:"intended"`
+	Actual      Latency          `json:"actual"`
+	Lag         Latency          `json:"lag"`
+	SlotWait    Latency          `json:"slot_wait"`
+	SlotWaits   int64            `json:"slot_waits"`
+	SlotStarved int64            `json:"slot_starved"`
 }
 
 // Latency is a latency distribution's summary (nanoseconds in JSON).
@@ -87,7 +111,7 @@ func latencyOf(h *hdr.Histogram) Latency {
 	}
 }
 
-// Passed reports whether every SLO held.
+// Passed reports whether every SLO held (trusted or not: see GeneratorBound).
 func (s *Summary) Passed() bool {
 	for _, r := range s.SLO {
 		if !r.Pass {
@@ -104,6 +128,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if s.Shard != "" {
 		shard = " shard " + s.Shard
 	}
+	if s.Scale != 0 && s.Scale != 1 {
+		shard += fmt.Sprintf(" scaled x%g", s.Scale)
+	}
 	fmt.Fprintf(&b, "scenario %s seed %d%s against %s\n", s.Scenario, s.Seed, shard, s.Target)
 	fmt.Fprintf(&b, "users     %d planned, %d arrived, %d finished, %d dropped (max start lag %s)\n",
 		s.Users, s.Arrived, s.Finished, s.Dropped, s.MaxLag.Round(time.Microsecond))
@@ -113,27 +140,57 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	sort.Strings(flows)
 	fmt.Fprintf(&b, "flows     %s\n", strings.Join(flows, ", "))
-	fmt.Fprintf(&b, "requests  %d in %s (%.1f/s): ok %d, fail %d, info %d; errors %.2f%%\n",
-		s.Requests, s.Elapsed.Round(time.Millisecond), s.Throughput, s.Outcomes.Ok, s.Outcomes.Fail, s.Outcomes.Info, s.ErrorRate*100)
+	fmt.Fprintf(&b, "requests  %d in %s (%.1f/s): ok %d, fail %d, info %d, shed %d; errors %.2f%%\n",
+		s.Requests, s.Elapsed.Round(time.Millisecond), s.Throughput, s.Outcomes.Ok, s.Outcomes.Fail, s.Outcomes.Info, s.Outcomes.Shed, s.ErrorRate*100)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tcount\tok\tfail\tinfo\tp50\tp90\tp99\tp99.9\tmax\tp99 (sent)\t")
+	fmt.Fprintln(tw, "op\tcount\tok\tfail\tinfo\tshed\tp50\tp90\tp99\tp99.9\tmax\tp99 (sent)\tlag p99\tslot waits\t")
+	r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
 	for _, k := range opKinds {
 		o := s.Ops[string(k)]
 		if o == nil {
 			continue
 		}
-		r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", k, o.Requests, o.Outcomes.Ok, o.Outcomes.Fail, o.Outcomes.Info,
-			r(o.Intended.P50), r(o.Intended.P90), r(o.Intended.P99), r(o.Intended.P999), r(o.Intended.Max), r(o.Actual.P99))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", k, o.Requests, o.Outcomes.Ok, o.Outcomes.Fail, o.Outcomes.Info,
+			o.Outcomes.Shed, r(o.Intended.P50), r(o.Intended.P90), r(o.Intended.P99), r(o.Intended.P999), r(o.Intended.Max), r(o.Actual.P99),
+			r(o.Lag.P99), o.SlotWaits)
 	}
 	tw.Flush()
-	b.WriteString("latencies from the intended start; p99 (sent) from the actual send\n")
+	b.WriteString("latencies from the intended start; p99 (sent) from the actual send; lag and slot waits are the driver's own\n")
+	g := s.Generator
+	fmt.Fprintf(&b, "driver    lag p99 %s (arrivals %s), %d requests waited for a connection slot (p99 %s), %d never got one",
+		r(g.Lag.P99), r(g.ArrivalLag.P99), g.SlotWaits, r(g.SlotWait.P99), g.SlotStarved)
+	if g.CPU.Measured {
+		fmt.Fprintf(&b, "; CPU %.2f of %d cores on average, %.2f at most", g.CPU.Mean, g.CPU.Cores, g.CPU.Max)
+	}
+	b.WriteString("\n")
+	if sm := s.SeatMap; sm.Reads > 0 || sm.Fallbacks > 0 {
+		fmt.Fprintf(&b, "seat map  %d reads, %d of one section, %d compact; %d refused for a parameter and sent again\n",
+			sm.Reads, sm.SectionReads, sm.CompactReads, sm.Fallbacks)
+	}
+	if a := s.Attribution; a.Limit != "" {
+		fmt.Fprintf(&b, "limit     %s: %s", a.Limit, a.Why)
+		for _, c := range a.Costs {
+			fmt.Fprintf(&b, "; %s %.0f%%", c.Name(), c.Share*100)
+		}
+		if a.Shed > 0 {
+			fmt.Fprintf(&b, "; %d requests shed", a.Shed)
+		}
+		b.WriteString("\n")
+	}
+	if s.GeneratorBound {
+		fmt.Fprintf(&b, "GENERATOR-BOUND: the driver, not the target, limited this run, so its SLO results are not a verdict on the target: %s\n",
+			strings.Join(s.GeneratorReasons, "; "))
+	}
 	for _, r := range s.SLO {
 		mark := "ok  "
 		if !r.Pass {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, r.Observed, r.Threshold)
+		untrusted := ""
+		if r.Untrusted {
+			untrusted = " (not trustworthy: generator-bound)"
+		}
+		fmt.Fprintf(&b, "slo %s %s %s (limit %s)%s\n", mark, r.Name, r.Observed, r.Threshold, untrusted)
 	}
 	if s.Interrupted {
 		b.WriteString("interrupted before every user finished\n")

@@ -34,10 +34,12 @@ func cmdDrive(ctx context.Context, args []string) error {
 	var seed int64
 	var setup, ledgers bool
 	var psp string
+	var scale float64
 	var maxConns, maxActive int
 	fs.StringVar(&target, "target", os.Getenv(infra.EnvTarget), "base URL of the booking system ("+infra.EnvTarget+")")
 	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
+	fs.Float64Var(&scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
@@ -50,7 +52,8 @@ func cmdDrive(ctx context.Context, args []string) error {
 		fmt.Fprintln(o, "usage: stampede drive scenario.yaml --target URL --out DIR [flags]")
 		fmt.Fprintln(o, "       stampede drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ...")
 		fmt.Fprintln(o, "       stampede drive plan scenario.yaml [--seed N] [--users N]")
-		fmt.Fprintln(o, "\nExit status: 0 when every SLO of the scenario held, 3 when one did not, 1 on error.")
+		fmt.Fprintln(o, "\nExit status: 0 when every SLO of the scenario held, 3 when one did not, 4 when one did not while the")
+		fmt.Fprintln(o, "driver was the bottleneck (the SLOs say nothing of the target then), 1 on error.")
 		fmt.Fprintln(o, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -70,6 +73,9 @@ func cmdDrive(ctx context.Context, args []string) error {
 	sc, err := workloads.Load(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if err := sc.Scale(scale); err != nil {
+		return fmt.Errorf("--scale: %w", err)
 	}
 	sh, err := workloads.ParseShard(shard)
 	if err != nil {
@@ -98,10 +104,13 @@ func cmdDrive(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if !sum.Passed() {
-		return exitError{3}
+	switch {
+	case sum.Passed():
+		return nil
+	case sum.GeneratorBound:
+		return exitError{4}
 	}
-	return nil
+	return exitError{3}
 }
 
 // writeLedgers reads the target's ledger of each event, and the processor's when psp is given,

@@ -31,12 +31,14 @@ func cmdRun(ctx context.Context, args []string) error {
 	ends.RegisterFlags(fs)
 	fs.StringVar(&o.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the herd and the faults (default: the scenario's)")
+	fs.Float64Var(&o.Scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	require := fs.String("require-coverage", "", "least count of each hazard every run must create, e.g. concurrent_seat_holds=10,expired_mid_checkout=1 (with the scenario's coverage: section; short: exit 5)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: stampede run [scenario.yaml] [flags]\n\nWith no scenario, runs scenarios/quickstart.yaml.")
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 when every run passed, 1 when one failed, 4 when none failed but an SLO could not be judged (the load generator was the bottleneck).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
@@ -72,8 +74,11 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("\n%s\nreport: %s\n", verdictLine(sum), filepath.Join(dir, reports.HTMLFile))
 	fmt.Printf("        %s\n", filepath.Join(dir, reports.MarkdownFile))
-	if sum.Verdict != reports.Pass {
+	switch sum.Verdict {
+	case reports.Fail:
 		return exitError{1}
+	case reports.Unknown:
+		return exitError{4}
 	}
 	if sum.CoverageShort {
 		for _, r := range sum.Runs {
@@ -95,6 +100,9 @@ func verdictLine(s *reports.Summary) string {
 	}
 	if s.Verdict == reports.Pass {
 		return fmt.Sprintf("PASS: %d of %d runs passed: no seat sold twice, no money lost, SLOs held", len(s.Runs), len(s.Runs))
+	}
+	if s.Verdict == reports.Unknown {
+		return fmt.Sprintf("UNKNOWN: no run failed, but the load generator was the bottleneck in %d of %d runs: their SLOs say nothing of the target", s.GeneratorBound(), len(s.Runs))
 	}
 	return fmt.Sprintf("FAIL: %d of %d runs failed", failed, len(s.Runs))
 }

@@ -1,0 +1,198 @@
+package workloads
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"stampede/history"
+)
+
+// slowishServer answers every request after d: a fast target, but one whose answers a
+// driver with too few connections cannot keep up with.
+func slowishServer(tb testing.TB, d time.Duration) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(d)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// TestGeneratorBound runs a herd of one-page browsers against a target that answers in 20ms,
+// with one connection (the driver can send 50 requests a second for 200 arriving) and with
+// plenty, and checks that the driver blames itself in the first case only: in the summary,
+// its SLO results and metrics.jsonl.
+func TestGeneratorBound(t *testing.T) {
+	srv := slowishServer(t, 20*time.Millisecond)
+	tests := []struct {
+		name     string
+		maxConns int
+		bound    bool
+	}{
+		{"one connection", 1, true},
+		{"plenty of connections", 256, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := Parse("bound.yaml", []byte(`name: bound
+inventory: {sections: 1, rows: 1, seats_per_row: 5}
+arrivals: {profile: constant, rate: 200/s, users: 200}
+users: [{flow: browse, pages: 1}]
+request_timeout: 400ms
+slo: {error_rate: 0%}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var metrics bytes.Buffer
+			// A generous lag bound: on a busy machine the plentiful case must not be flagged for
+			// the scheduler's hiccups; the starved one is flagged by its slots either way.
+			sum, err := Run(context.Background(), Config{Scenario: sc, Target: srv.URL, MaxConns: tt.maxConns,
+				Metrics: &metrics, Saturation: Saturation{MaxLagP99: time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			if err := sum.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if sum.GeneratorBound != tt.bound {
+				t.Fatalf("GeneratorBound = %v (reasons %q), want %v\n%s", sum.GeneratorBound, sum.GeneratorReasons, tt.bound, text.String())
+			}
+			g := sum.Generator
+			if g.MaxConns != tt.maxConns {
+				t.Errorf("Generator.MaxConns = %d, want %d", g.MaxConns, tt.maxConns)
+			}
+			browse := sum.Ops["browse"]
+			if browse == nil {
+				t.Fatalf("no browse requests: %+v", sum.Ops)
+			}
+			if !tt.bound {
+				if g.SlotStarved != 0 || len(sum.GeneratorReasons) != 0 {
+					t.Errorf("with plenty of connections: %d starved, reasons %q", g.SlotStarved, sum.GeneratorReasons)
+				}
+				return
+			}
+			if len(sum.GeneratorReasons) == 0 || !strings.Contains(strings.Join(sum.GeneratorReasons, ";"), "one of its 1 connection slots") {
+				t.Errorf("GeneratorReasons = %q, want the connection slots named with their number", sum.GeneratorReasons)
+			}
+			if g.SlotWaits == 0 || g.SlotWait.Max == 0 || g.SlotWaitSeconds == 0 || browse.SlotWaits == 0 {
+				t.Errorf("generator %+v, browse %+v: want slot waits counted and timed", g, browse)
+			}
+			// The target stayed fast: the time was lost in the driver.
+			if browse.Actual.P50 > 200*time.Millisecond || browse.Intended.P99 <= browse.Actual.P99 {
+				t.Errorf("browse actual p50 %s, p99 %s, intended p99 %s: want a fast target and the driver's wait on top",
+					browse.Actual.P50, browse.Actual.P99, browse.Intended.P99)
+			}
+			if len(sum.SLO) != 1 || sum.SLO[0].Pass || !sum.SLO[0].Untrusted {
+				t.Errorf("SLO results %+v, want the error rate failed and marked untrusted", sum.SLO)
+			}
+			if !strings.Contains(text.String(), "GENERATOR-BOUND") || !strings.Contains(text.String(), "not trustworthy") {
+				t.Errorf("WriteText does not warn of the generator:\n%s", text.String())
+			}
+			var waits int64
+			sc2 := bufio.NewScanner(&metrics)
+			for sc2.Scan() {
+				var l MetricsLine
+				if err := json.Unmarshal(sc2.Bytes(), &l); err != nil {
+					t.Fatalf("metrics line %q: %v", sc2.Text(), err)
+				}
+				waits += l.SlotWaits
+			}
+			if waits != g.SlotWaits {
+				t.Errorf("metrics.jsonl counts %d slot waits, the summary %d", waits, g.SlotWaits)
+			}
+		})
+	}
+}
+
+func TestJudgeGenerator(t *testing.T) {
+	tests := []struct {
+		name string
+		sum  Summary
+		want []string // one substring per reason, in order
+	}{
+		{"keeping up", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 5 * time.Millisecond}, SlotWaits: 10}}, nil},
+		{"late", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 300 * time.Millisecond}}},
+			[]string{"lag p99 300ms over 100ms"}},
+		{"slots", Summary{Requests: 1000, Generator: GeneratorStats{SlotWaits: 40, SlotStarved: 20, MaxConns: 8}},
+			[]string{"6.0% of requests waited for one of its 8 connection slots (over 5%; p99 wait 0s), 20 never got one"}},
+		{"dropped", Summary{Requests: 10, Dropped: 3}, []string{"3 arrivals dropped: 100 users were already running"}},
+		{"cpu", Summary{Requests: 10, Generator: GeneratorStats{CPU: CPUUse{Measured: true, Cores: 2, Max: 2, Seconds: 8, Busy: 4}}},
+			[]string{"90% or more of its 2 cores in 4 of 8 seconds"}},
+		{"cpu busy for a moment only", Summary{Requests: 10, Generator: GeneratorStats{CPU: CPUUse{Measured: true, Cores: 2, Max: 2, Seconds: 40, Busy: 4}}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bound, reasons := judgeGenerator(&tt.sum, Saturation{}, 100)
+			if bound != (len(tt.want) > 0) || len(reasons) != len(tt.want) {
+				t.Fatalf("judgeGenerator = %v, %q; want reasons %q", bound, reasons, tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(reasons[i], w) {
+					t.Errorf("reason %d = %q, want it to say %q", i, reasons[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamsOutsideTheConnectionSlots holds a waiting-room stream open on a client with one
+// connection slot and checks that an ordinary request still goes at once, and that the stream
+// counts as a stream, not as a request in flight.
+func TestStreamsOutsideTheConnectionSlots(t *testing.T) {
+	release := make(chan struct{})
+	opened := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events/{id}/queue", func(w http.ResponseWriter, r *http.Request) {
+		stubJSON(w, 201, map[string]any{"ticket": "t1", "position": 1, "length": 1})
+	})
+	mux.HandleFunc("GET /queue/{ticket}/stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		fmt.Fprint(w, "event: position\ndata: {\"position\":1}\n\n")
+		w.(http.Flusher).Flush()
+		close(opened)
+		<-release
+		fmt.Fprint(w, "event: admitted\ndata: {\"admitted\":true,\"admission_token\":\"tok\"}\n\n")
+	})
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) { stubJSON(w, 200, map[string]any{}) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := testClient(t, srv.URL, 5*time.Second)
+	c.stream = &http.Client{Transport: NewTransport(0)}
+	c.slots = make(chan struct{}, 1)
+
+	var wg sync.WaitGroup
+	var token string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, token = c.join(context.Background(), &caller{index: 1, session: "s1"}, "e", 5*time.Second)
+	}()
+	<-opened
+	if n, m := c.streams.Load(), c.inFlight.Load(); n != 1 || m != 0 {
+		t.Errorf("with a stream open: %d streams, %d requests in flight; want 1 and 0", n, m)
+	}
+	who := &caller{index: 2, session: "s2"}
+	rec := c.page(context.Background(), who, "e", Page{Kind: PageList})
+	close(release)
+	wg.Wait()
+	if rec.Type != history.Ok || who.last.slotWait != 0 {
+		t.Errorf("a page while a stream was open = %s after a slot wait of %s, want ok at once", rec.Type, who.last.slotWait)
+	}
+	if token != "tok" {
+		t.Errorf("join = token %q, want tok", token)
+	}
+}
