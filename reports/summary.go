@@ -170,6 +170,10 @@ type Point struct {
 	P99      float64          `json:"p99_ms"`
 	InFlight int64            `json:"in_flight"`
 	Extra    map[string]int64 `json:"extra,omitempty"`
+	// Errors counts the requests that count against the error rate: every info, and every
+	// fail whose code is not a business outcome; so Fail + Info - Errors fails were refused.
+	// It is 0 in summaries written before it existed.
+	Errors int64 `json:"errors,omitempty"`
 }
 
 // Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict.
