@@ -2,15 +2,16 @@
 // versioned schema, see Summary), report.md (verdict first, then the comparison, each run
 // folded into one line with its verdict and first reason, then a short glossary; for a CI step
 // summary or a PR comment), report.html (one self-contained file with inline SVG charts: no
-// script, no CDN, nothing fetched at view time) and junit.xml (each check, SLO and fault a
-// test case).
+// script, no CDN, nothing fetched at view time), junit.xml (each check, SLO and fault a test
+// case), and metrics.csv and latency.csv (the per-second series and the latencies, for a
+// spreadsheet).
 //
 // The runner fills a Summary; Write renders every file from it, and Load plus Write re-render a
 // run directory (stampede report DIR).
 //
 // The files: summary.go (the schema and the verdicts), loadfile.go (reading it back),
-// write.go (every file of a run directory), markdown.go, html.go with assets/ and junit.go
-// (one format each), charts.go (what report.html draws: per run, requests per second by
+// write.go (every file of a run directory), markdown.go, html.go with assets/, junit.go and
+// csv.go (one format each), charts.go (what report.html draws: per run, requests per second by
 // outcome and hold latency per second with every fault window a labelled band, the outcome mix
 // per operation and the pool per conn tag; across runs, throughput and p99 latency per
 // strategy), outcomes.go (the outcome classes and their colours: ok, refused, shed, error,
