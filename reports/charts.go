@@ -91,7 +91,11 @@ func runCharts(r Run) htmlRun {
 				lat.Rules = append(lat.Rules, svg.Rule{Label: "SLO " + o.Name + " " + fmtMs(o.Target), Value: o.Target, Colour: colourSLO})
 			}
 		}
-		lat.Log = wideSpread(p50, p99)
+		rules := make([]float64, len(lat.Rules))
+		for i, r := range lat.Rules {
+			rules[i] = r.Value
+		}
+		lat.Log = wideSpread(p50, p99, rules)
 		lat.YTitle = axisUnit("", lat.Log)
 		hr.Latency = chartHTML(lat.SVG())
 	}

@@ -28,54 +28,60 @@ func MetricsCSV(w io.Writer, s *Summary) error {
 		}
 	}
 	keys := sortedKeys(extra)
-	cw := csv.NewWriter(w)
-	if err := cw.Write(append(append([]string{}, metricsHeader...), keys...)); err != nil {
-		return fmt.Errorf("write metrics.csv: %w", err)
-	}
-	for _, r := range s.Runs {
-		for _, p := range r.Series {
-			row := []string{r.Strategy, r.DB, decimal(p.T), integer(p.Requests), integer(p.Ok), integer(p.Fail), integer(p.Info),
-				integer(p.Errors), integer(p.Holds), integer(p.Bookings), decimal(p.P50), decimal(p.P99), integer(p.InFlight)}
-			for _, k := range keys {
-				row = append(row, integer(p.Extra[k]))
-			}
-			if err := cw.Write(row); err != nil {
-				return fmt.Errorf("write metrics.csv: %w", err)
+	return writeCSV(w, MetricsFile, append(append([]string{}, metricsHeader...), keys...), func(row func(...string) error) error {
+		for _, r := range s.Runs {
+			for _, p := range r.Series {
+				cells := []string{r.Strategy, r.DB, decimal(p.T), integer(p.Requests), integer(p.Ok), integer(p.Fail), integer(p.Info),
+					integer(p.Errors), integer(p.Holds), integer(p.Bookings), decimal(p.P50), decimal(p.P99), integer(p.InFlight)}
+				for _, k := range keys {
+					cells = append(cells, integer(p.Extra[k]))
+				}
+				if err := row(cells...); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write metrics.csv: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // LatencyCSV writes latency.csv: a row per operation of every run and per way of measuring it,
 // in milliseconds: from each request's intended start (measured_from "intended", the figures
 // the SLOs judge) and from its actual send ("sent").
 func LatencyCSV(w io.Writer, s *Summary) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(latencyHeader); err != nil {
-		return fmt.Errorf("write latency.csv: %w", err)
-	}
-	for _, r := range s.Runs {
-		for _, basis := range []struct {
-			name string
-			m    map[string]Percentiles
-		}{{"intended", r.Latency}, {"sent", r.LatencyActual}} {
-			for _, op := range sortedKeys(basis.m) {
-				p := basis.m[op]
-				row := []string{r.Strategy, r.DB, op, basis.name, integer(p.Count), decimal(p.P50), decimal(p.P90), decimal(p.P99), decimal(p.P999), decimal(p.Max)}
-				if err := cw.Write(row); err != nil {
-					return fmt.Errorf("write latency.csv: %w", err)
+	return writeCSV(w, LatencyFile, latencyHeader, func(row func(...string) error) error {
+		for _, r := range s.Runs {
+			for _, basis := range []struct {
+				name string
+				m    map[string]Percentiles
+			}{{"intended", r.Latency}, {"sent", r.LatencyActual}} {
+				for _, op := range sortedKeys(basis.m) {
+					p := basis.m[op]
+					if err := row(r.Strategy, r.DB, op, basis.name, integer(p.Count),
+						decimal(p.P50), decimal(p.P90), decimal(p.P99), decimal(p.P999), decimal(p.Max)); err != nil {
+						return err
+					}
 				}
 			}
 		}
+		return nil
+	})
+}
+
+// writeCSV writes the header and then the rows that body passes to row, naming the file in
+// any error.
+func writeCSV(w io.Writer, file string, header []string, body func(row func(...string) error) error) error {
+	cw := csv.NewWriter(w)
+	err := cw.Write(header)
+	if err == nil {
+		err = body(func(cells ...string) error { return cw.Write(cells) })
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write latency.csv: %w", err)
+	if err == nil {
+		cw.Flush()
+		err = cw.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
 	}
 	return nil
 }

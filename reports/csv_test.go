@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,19 @@ func TestCSVExport(t *testing.T) {
 	latency = readCSV(t, dir, LatencyFile)
 	if got := latency[3]; strings.Join(got, ",") != "skip-locked,postgres,hold,sent,810,2,5,20,40,41" {
 		t.Errorf("latency.csv row 3 = %q, want skip-locked's hold measured from the send", got)
+	}
+}
+
+// failingWriter fails every write, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestCSVWriteErrors(t *testing.T) {
+	if err := MetricsCSV(failingWriter{}, sample()); err == nil || !strings.Contains(err.Error(), "metrics.csv: disk full") {
+		t.Errorf("MetricsCSV on a failing writer = %v, want the write error naming metrics.csv", err)
+	}
+	if err := LatencyCSV(failingWriter{}, sample()); err == nil || !strings.Contains(err.Error(), "latency.csv: disk full") {
+		t.Errorf("LatencyCSV on a failing writer = %v, want the write error naming latency.csv", err)
 	}
 }

@@ -44,22 +44,21 @@ func (c Bars) SVG() string {
 		vals = append(vals, s.Values...)
 	}
 	ns := len(c.Series)
-	barH := map[bool]float64{true: 16, false: 12}[ns == 1]
-	if ns > 2 {
-		barH = 10
+	barH := 10.0 // thinner bars the more there are to a group
+	switch ns {
+	case 1:
+		barH = 16
+	case 2:
+		barH = 12
 	}
 	const barGap, groupPad = 2.0, 14.0
 	groupH := float64(ns)*barH + float64(ns-1)*barGap
 
-	labelW := 0.0
-	for _, l := range c.Labels {
-		labelW = math.Max(labelW, textWidth(l, fontSize))
-	}
 	valueW := 0.0
 	for _, v := range vals {
 		valueW = math.Max(valueW, textWidth(valueText(v, format), smallFont))
 	}
-	left, right := labelW+16, valueW+14
+	left, right := widest(c.Labels, fontSize)+16, valueW+14
 	n := max(2, int((width-left-right)/80))
 	a := valueAxis(vals, n, c.Log, format)
 	if a.log {
@@ -69,25 +68,15 @@ func (c Bars) SVG() string {
 			a.lo = a.ticks[0]
 		}
 	}
-	xs := a.scale(left, width-right)
-
-	items := seriesLegend(c.Series, swatchBox)
-	legendTop := 26.0
-	plotTop := legendTop + legendHeight(items, width-left-right) + 6
-	plotBottom := plotTop + float64(len(c.Labels))*(groupH+groupPad)
-	height := plotBottom + 40
-
-	var w writer
-	w.open("bars", c.Title, width, height)
-	w.legend(items, left, legendTop, width-left-right)
-	w.xAxis(a, xs, plotBottom, plotTop, c.Unit)
+	w := newRows("bars", c.Title, width, left, right, a, c.Unit, c.Series, len(c.Labels), groupH+groupPad)
+	xs := w.xs
 	for j, l := range c.Labels {
-		y0 := plotTop + groupPad/2 + float64(j)*(groupH+groupPad)
-		attrs := []string{`dominant-baseline="central"`}
+		y0 := w.top + groupPad/2 + float64(j)*w.rowH
+		var attrs []string
 		if j < len(c.Alert) && c.Alert[j] {
 			attrs = append(attrs, `fill="`+alertColour+`"`, `font-weight="600"`)
 		}
-		w.text("category", left-10, y0+groupH/2, "end", l, attrs...)
+		w.label(l, y0+groupH/2, attrs...)
 		for i, s := range c.Series {
 			v := math.NaN()
 			if j < len(s.Values) {

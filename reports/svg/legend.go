@@ -117,3 +117,31 @@ func logClass(a axis) string {
 	}
 	return ""
 }
+
+// rows is the frame that Bars and Stack share: the title, a legend of the series, a row per
+// category labelled at its left, and the value axis under the rows.
+type rows struct {
+	writer
+	xs scale
+	// top is the y of the first row; each row is rowH high, its padding included.
+	top, rowH float64
+}
+
+// newRows opens a chart of n rows of rowH pixels with the value axis a drawn from left to
+// width-right, titled unit.
+func newRows(class, title string, width, left, right float64, a axis, unit string, series []Series, n int, rowH float64) *rows {
+	items := seriesLegend(series, swatchBox)
+	const legendTop = 26.0
+	r := &rows{xs: a.scale(left, width-right), rowH: rowH}
+	r.top = legendTop + legendHeight(items, width-left-right) + 6
+	bottom := r.top + float64(n)*rowH
+	r.open(class, title, width, bottom+40)
+	r.legend(items, left, legendTop, width-left-right)
+	r.xAxis(a, r.xs, bottom, r.top, unit)
+	return r
+}
+
+// label names the row whose content is centred at y, right-aligned before the axis.
+func (r *rows) label(name string, y float64, attrs ...string) {
+	r.text("category", r.xs.p0-10, y, "end", name, append([]string{`dominant-baseline="central"`}, attrs...)...)
+}

@@ -2,7 +2,6 @@ package svg
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 )
 
@@ -36,30 +35,13 @@ func (c Stack) SVG() string {
 		width = DefaultWidth
 	}
 	const barH, pad = 18.0, 12.0
-	labelW, noteW := 0.0, 0.0
-	for j, l := range c.Labels {
-		labelW = math.Max(labelW, textWidth(l, fontSize))
-		if j < len(c.Notes) {
-			noteW = math.Max(noteW, textWidth(c.Notes[j], smallFont))
-		}
-	}
-	left, right := labelW+16, noteW+16
+	left, right := widest(c.Labels, fontSize)+16, widest(c.Notes, smallFont)+16
 	a := axis{lo: 0, hi: 100, ticks: Ticks(0, 100, 5), label: func(v float64) string { return FormatNumber(v) + "%" }}
-	xs := a.scale(left, width-right)
-
-	items := seriesLegend(c.Series, swatchBox)
-	legendTop := 26.0
-	plotTop := legendTop + legendHeight(items, width-left-right) + 6
-	plotBottom := plotTop + float64(len(c.Labels))*(barH+pad)
-	height := plotBottom + 40
-
-	var w writer
-	w.open("stack", c.Title, width, height)
-	w.legend(items, left, legendTop, width-left-right)
-	w.xAxis(a, xs, plotBottom, plotTop, c.Unit)
+	w := newRows("stack", c.Title, width, left, right, a, c.Unit, c.Series, len(c.Labels), barH+pad)
+	xs := w.xs
 	for j, l := range c.Labels {
-		y := plotTop + pad/2 + float64(j)*(barH+pad)
-		w.text("category", left-10, y+barH/2, "end", l, `dominant-baseline="central"`)
+		y := w.top + pad/2 + float64(j)*w.rowH
+		w.label(l, y+barH/2)
 		amounts := make([]float64, len(c.Series))
 		total := 0.0
 		for i, s := range c.Series {

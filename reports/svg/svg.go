@@ -80,5 +80,14 @@ func textWidth(s string, size float64) float64 {
 	return float64(utf8.RuneCountInString(s)) * size * 0.6
 }
 
+// widest is the estimated width of the widest of ss.
+func widest(ss []string, size float64) float64 {
+	w := 0.0
+	for _, s := range ss {
+		w = math.Max(w, textWidth(s, size))
+	}
+	return w
+}
+
 // finite reports whether v is a number that can be drawn.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
