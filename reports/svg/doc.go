@@ -14,6 +14,7 @@
 // (LogTicks), and seconds or minutes on a time axis (TimeTicks).
 //
 // The files: svg.go (the writer, escaping and text metrics), ticks.go (round ticks and their
-// labels), scale.go (linear and log scales), legend.go (legends and axis drawing shared by the
-// charts), line.go, bars.go and stack.go (the charts).
+// labels), scale.go (linear and log scales), legend.go (what the charts share: legends, axes,
+// and the frame of labelled rows of Bars and Stack), line.go, bars.go and stack.go (the
+// charts), and svgtest/ (reading charts back in tests).
 package svg
