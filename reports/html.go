@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"time"
 )
@@ -18,18 +17,23 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"join": strings.Join,
 	"p99": func(m map[string]Percentiles, op string) string {
 		if p, ok := m[op]; ok && p.Count > 0 {
-			return fmt.Sprintf("%.0f ms", p.P99)
+			return fmtMs(p.P99)
 		}
 		return "-"
 	},
-	"cents": func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
+	"cents":      func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
+	"val":        fmtVal,
+	"ms":         fmtMs,
+	"runLine":    runLine,
+	"checked":    func(c Check) string { checked, _ := checkFigures(c); return checked },
+	"violations": func(c Check) string { _, v := checkFigures(c); return v },
+	"params":     paramList,
 	"hazards": func(cs []Coverage) string {
 		if len(cs) == 0 {
 			return "-"
 		}
 		return fmt.Sprintf("%d of %d", exercised(cs), len(cs))
 	},
-	"val": fmtVal,
 	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	// barWidth is a share as a bar of at most 200 pixels.
 	"barWidth": func(f float64) int { return int(math.Round(min(max(f, 0), 1) * 200)) },
@@ -44,118 +48,33 @@ type htmlData struct {
 	S                       *Summary
 	Verdict                 string
 	Failed, Unknown, Bound  int
+	NotInjected             int
 	Started, Duration       string
 	Scale                   string
 	Compare, CompareLatency template.HTML
 	Runs                    []htmlRun
+	Terms                   []term
 }
 
 // HTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, nothing
-// fetched at view time) with the verdict first, the comparison, and per run the checks, the
-// hazard coverage, load generator, where the time went, SLOs, faults and charts: throughput
-// and latency over time with fault windows shaded, outcomes per operation, and pool wait and
-// hold time per conn tag.
+// fetched at view time) with the verdict first, the comparison, and per run its verdict line,
+// checks, hazard coverage, load generator, where the time went, SLOs, faults and charts:
+// requests per second by outcome and hold latency per second with every fault window
+// labelled, outcomes per operation, and pool wait and hold time per conn tag. It ends with
+// the glossary.
 func HTML(w io.Writer, s *Summary) error {
 	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds),
-		Scale: scaleText(s.Scale), Bound: s.GeneratorBound()}
+		NotInjected: notInjected(s), Terms: glossary, Scale: scaleText(s.Scale), Bound: s.GeneratorBound()}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format(time.RFC3339)
 	}
 	d.Failed, d.Unknown = verdictCounts(s)
-	var err error
-	if d.Compare, d.CompareLatency, err = comparisonCharts(s.Runs); err != nil {
-		return err
-	}
+	d.Compare, d.CompareLatency = comparisonCharts(s.Runs)
 	for _, r := range s.Runs {
-		hr, err := runCharts(r)
-		if err != nil {
-			return err
-		}
-		d.Runs = append(d.Runs, hr)
+		d.Runs = append(d.Runs, runCharts(r))
 	}
 	if err := tmpl.Execute(w, d); err != nil {
 		return fmt.Errorf("write html: %w", err)
 	}
 	return nil
-}
-
-func comparisonCharts(runs []Run) (template.HTML, template.HTML, error) {
-	if len(runs) < 2 {
-		return "", "", nil
-	}
-	labels := make([]string, len(runs))
-	tp := [][]float64{make([]float64, len(runs)), make([]float64, len(runs))}
-	lat := [][]float64{make([]float64, len(runs)), make([]float64, len(runs))}
-	for i, r := range runs {
-		labels[i] = label(r.Strategy + "/" + r.DB)
-		tp[0][i], tp[1][i] = r.Throughput.HoldsPerSec, r.Throughput.BookingsPerSec
-		lat[0][i], lat[1][i] = r.Latency["hold"].P99, r.Latency["checkout"].P99
-	}
-	a, err := barChart("Throughput by strategy", "per second", labels, []string{"holds/s", "bookings/s"}, tp)
-	if err != nil {
-		return "", "", err
-	}
-	b, err := barChart("p99 latency by strategy", "ms", labels, []string{"hold p99", "checkout p99"}, lat)
-	return a, b, err
-}
-
-func runCharts(r Run) (htmlRun, error) {
-	hr := htmlRun{R: r}
-	var err error
-	hr.Throughput, err = timeChart("Throughput over time", "requests/s", r.Series, []string{"ok", "fail", "info", "shed"},
-		func(p Point, i int) float64 { return float64([]int64{p.Ok, p.Fail, p.Info, p.Shed}[i]) }, r.Faults)
-	if err != nil {
-		return hr, err
-	}
-	hr.Latency, err = timeChart("Hold latency over time (p50 sent, p99 from intended start)", "ms", r.Series, []string{"hold p50", "hold p99"},
-		func(p Point, i int) float64 { return []float64{p.P50, p.P99}[i] }, r.Faults)
-	if err != nil {
-		return hr, err
-	}
-	if len(r.Outcomes) > 0 {
-		ops := sortedKeys(r.Outcomes)
-		kinds := []string{"ok", "fail", "info", "shed"}
-		vals := make([][]float64, len(kinds))
-		for k, kind := range kinds {
-			vals[k] = make([]float64, len(ops))
-			for i, op := range ops {
-				vals[k][i] = float64(r.Outcomes[op][kind])
-			}
-		}
-		if hr.Outcomes, err = barChart("Outcomes per operation", "operations", labels(ops), kinds, vals); err != nil {
-			return hr, err
-		}
-	}
-	if len(r.Pool) > 0 {
-		tags := sortedKeys(r.Pool)
-		sort.Strings(tags)
-		vals := [][]float64{make([]float64, len(tags)), make([]float64, len(tags)), make([]float64, len(tags))}
-		for i, t := range tags {
-			p := r.Pool[t]
-			vals[0][i], vals[1][i], vals[2][i] = p.WaitMeanMs, p.HoldMeanMs, p.WaitMaxMs
-		}
-		if hr.Pool, err = barChart("Database pool per conn tag", "ms", labels(tags), []string{"mean wait", "mean hold", "max wait"}, vals); err != nil {
-			return hr, err
-		}
-	}
-	return hr, nil
-}
-
-// label keeps chart text to characters that need no escaping inside SVG.
-func label(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '<', '>', '&', '"', '\'':
-			return '_'
-		}
-		return r
-	}, s)
-}
-
-func labels(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = label(s)
-	}
-	return out
 }

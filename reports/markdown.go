@@ -2,15 +2,18 @@ package reports
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"sort"
 	"strings"
 )
 
-// Markdown writes report.md: the verdict first (and any coverage shortfall), then the
-// comparison table, then per run the checks that did not pass, the hazard coverage, the load
-// generator, where the time went, the faults and the SLOs. It is meant for a CI step summary
-// or a pull-request comment, so it stays short when everything passed.
+// Markdown writes report.md: the verdict first (and any coverage shortfall or generator
+// bottleneck), then the comparison table, then per run a line with its verdict and first
+// reason, folding (in <details>, open for a run that did not pass) its checks, hazard
+// coverage, load generator, where the time went, faults, SLOs and latencies; then a short
+// glossary. It is meant for a CI step summary or a pull-request comment, so it stays short
+// when everything passed.
 func Markdown(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	failed, unknown := verdictCounts(s)
@@ -72,19 +75,26 @@ func Markdown(w io.Writer, s *Summary) error {
 	}
 	b.WriteString("\n")
 
+	b.WriteString("## Runs\n\n")
 	for _, r := range s.Runs {
-		fmt.Fprintf(&b, "## %s on %s: %s\n\n", r.Strategy, r.DB, badge(r.Verdict))
+		// GitHub renders markdown inside <details> only after a blank line.
+		open := ""
+		if r.Verdict != Pass {
+			open = " open"
+		}
+		fmt.Fprintf(&b, "<details%s><summary>%s</summary>\n\n", open, html.EscapeString(runLine(r)))
 		if r.Error != "" {
 			fmt.Fprintf(&b, "Run error: %s\n\n", mdEscape(r.Error))
 		}
 		if len(r.Checks) > 0 {
-			b.WriteString("| check | result | count | first counterexample |\n|---|---|---:|---|\n")
+			b.WriteString("| check | result | checked | violations | first counterexample |\n|---|---|---:|---:|---|\n")
 			for _, c := range r.Checks {
 				ce := mdEscape(c.Counterexample)
 				if c.Visualization != "" {
 					ce += fmt.Sprintf(" ([visualization](%s))", c.Visualization)
 				}
-				fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", c.Name, badge(c.Result), c.Count, ce)
+				checked, violations := checkFigures(c)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Name, badge(c.Result), checked, violations, ce)
 			}
 			b.WriteString("\n")
 		}
@@ -149,6 +159,11 @@ func Markdown(w io.Writer, s *Summary) error {
 			}
 			b.WriteString("\n")
 		}
+		b.WriteString("</details>\n\n")
+	}
+	b.WriteString("## Terms\n\n")
+	for _, t := range glossary {
+		fmt.Fprintf(&b, "- **%s**: %s\n", t.Term, t.Means)
 	}
 	_, err := io.WriteString(w, b.String())
 	if err != nil {

@@ -279,6 +279,10 @@ type Point struct {
 	Shed   int64   `json:"shed,omitempty"`
 	LagP99 float64 `json:"lag_p99_ms,omitempty"`
 	CPU    float64 `json:"cpu_cores,omitempty"`
+	// Errors counts the requests that count against the error rate: every info, and every
+	// fail whose code is not a business outcome; so Fail + Info - Errors fails were refused.
+	// It is 0 in summaries written before it existed.
+	Errors int64 `json:"errors,omitempty"`
 }
 
 // Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict;

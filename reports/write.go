@@ -14,10 +14,14 @@ const (
 	MarkdownFile = "report.md"
 	HTMLFile     = "report.html"
 	JUnitFile    = "junit.xml"
+	MetricsFile  = "metrics.csv"
+	LatencyFile  = "latency.csv"
 )
 
-// Write renders every report of s into dir. Each file is written to a temporary name and
-// renamed into place, so a failure never leaves a half-written report behind.
+// Write renders every report of s into dir: summary.json, report.md, junit.xml, report.html,
+// and the per-second metrics and the latencies as metrics.csv and latency.csv. Each file is
+// written to a temporary name and renamed into place, so a failure never leaves a
+// half-written report behind.
 func Write(dir string, s *Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create report dir: %w", err)
@@ -26,7 +30,7 @@ func Write(dir string, s *Summary) error {
 	if err != nil {
 		return fmt.Errorf("encode summary: %w", err)
 	}
-	var md, junit, html bytes.Buffer
+	var md, junit, html, metrics, latency bytes.Buffer
 	if err := Markdown(&md, s); err != nil {
 		return err
 	}
@@ -34,6 +38,12 @@ func Write(dir string, s *Summary) error {
 		return err
 	}
 	if err := HTML(&html, s); err != nil {
+		return err
+	}
+	if err := MetricsCSV(&metrics, s); err != nil {
+		return err
+	}
+	if err := LatencyCSV(&latency, s); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -44,6 +54,8 @@ func Write(dir string, s *Summary) error {
 		{MarkdownFile, md.Bytes()},
 		{JUnitFile, junit.Bytes()},
 		{HTMLFile, html.Bytes()},
+		{MetricsFile, metrics.Bytes()},
+		{LatencyFile, latency.Bytes()},
 	} {
 		if err := writeAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err

@@ -178,7 +178,7 @@ func series(path string, began time.Duration) []reports.Point {
 		if t < 0 {
 			continue
 		}
-		p := reports.Point{T: math.Floor(t), Requests: m.Requests, Ok: m.Ok, Fail: m.Fail, Info: m.Info, InFlight: m.InFlight,
+		p := reports.Point{T: math.Floor(t), Requests: m.Requests, Ok: m.Ok, Fail: m.Fail, Info: m.Info, Errors: m.Errors, InFlight: m.InFlight,
 			Shed: m.Shed, LagP99: m.LagP99, CPU: m.CPU}
 		if h, ok := m.Ops["hold"]; ok {
 			p.Holds, p.P50, p.P99 = h.Ok, h.P50, h.P99Intended

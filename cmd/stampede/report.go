@@ -10,8 +10,8 @@ import (
 	"stampede/reports"
 )
 
-// cmdReport re-renders report.md, report.html and junit.xml of a run directory from its
-// summary.json.
+// cmdReport re-renders report.md, report.html, junit.xml, metrics.csv and latency.csv of a run
+// directory from its summary.json.
 func cmdReport(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.Usage = func() {
