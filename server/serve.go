@@ -52,6 +52,17 @@ type Options struct {
 	// CheckoutLease and CheckoutIdle tune checkout recovery (see Config); 0 means the defaults.
 	CheckoutLease time.Duration
 	CheckoutIdle  time.Duration
+	// SeatMapFreshness is how long one snapshot of an event's seat map is shared by all its
+	// readers; 0 reads the database for every request. The serve command's default is
+	// DefaultSeatMapFreshness.
+	SeatMapFreshness time.Duration
+	// MaxInFlight bounds the requests in flight, shared by class of request (browse, join,
+	// hold, checkout: see server/overload); 0 means no bound. The serve command's default is
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// OverloadWait is how long a request over its class's share of MaxInFlight waits for room
+	// before it is refused 503 overloaded; 0 means 50 ms.
+	OverloadWait time.Duration
 	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
 	// rest (open waiting-room streams); 0 means 5 s.
 	ShutdownGrace time.Duration
@@ -72,6 +83,14 @@ const (
 	idleMax       = 2 * time.Minute
 )
 
+// What the serve command runs with unless told otherwise (like DefaultPSP): an Options left at
+// zero reads seat maps live and sheds nothing, as the server did before snapshots and the
+// overload budget.
+const (
+	DefaultSeatMapFreshness = time.Second
+	DefaultMaxInFlight      = 256
+)
+
 // check reports what is wrong with o before anything is started, so a mistyped strategy fails
 // at once with a clear message rather than after a database connection.
 func (o Options) check() error {
@@ -88,6 +107,12 @@ func (o Options) check() error {
 		return fmt.Errorf("hold-ttl: must not be negative, got %s", o.HoldTTL)
 	case o.PoolSize < 0:
 		return fmt.Errorf("pool-size: must not be negative, got %d", o.PoolSize)
+	case o.SeatMapFreshness < 0:
+		return fmt.Errorf("seatmap-freshness: must not be negative (0 reads live), got %s", o.SeatMapFreshness)
+	case o.MaxInFlight < 0:
+		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
+	case o.OverloadWait < 0:
+		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
 	}
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
@@ -166,6 +191,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
+		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
 	})
 	if err != nil {
 		return err

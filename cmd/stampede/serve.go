@@ -42,6 +42,9 @@ func serveMain(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", 0, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", 0, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
+	fs.DurationVar(&o.SeatMapFreshness, "seatmap-freshness", server.DefaultSeatMapFreshness, "how long one seat-map snapshot is shared by all readers (0: every read is live)")
+	fs.IntVar(&o.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
+	fs.DurationVar(&o.OverloadWait, "overload-wait", 0, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	var withPSP string
 	fs.StringVar(&withPSP, "with-psp", "", "also run a payment processor on this address (e.g. 127.0.0.1:8081) and pay through it; overrides --psp")
 	fs.Usage = func() {
