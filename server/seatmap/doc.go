@@ -2,7 +2,8 @@
 // afford: every reader of an event shares one snapshot of its availability for a bounded time
 // (the freshness), the snapshot is read from the database by one reader at a time, and each of
 // its answers (the whole event or one section, in the full or the compact form) is encoded once
-// and then served as bytes, with an ETag so that a client that has it gets 304 Not Modified.
+// and then served as bytes (compressed with gzip, also once, for clients that accept it), with
+// an ETag so that a client that has it gets 304 Not Modified.
 // The server builds one Snapshots (New) over its strategy and routes the seat map to its
 // Handle. It never imports the server.
 //

@@ -14,8 +14,9 @@ import (
 var sectionPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,8}$`)
 
 // Handle is GET /events/{event_id}/seats[?section=NAME][&format=full|compact]: the event's
-// seat map from a snapshot at most the freshness old, in the form asked for, with its ETag; 304
-// Not Modified when If-None-Match names that ETag. 400 invalid_request for a malformed section
+// seat map from a snapshot at most the freshness old, in the form asked for, with its ETag,
+// compressed with gzip when the client accepts it; 304 Not Modified when If-None-Match names
+// that ETag. 400 invalid_request for a malformed section
 // or an unknown format (error.field names the parameter), 404 event_not_found or
 // section_not_found.
 func (s *Snapshots) Handle(w http.ResponseWriter, r *http.Request) {
@@ -39,20 +40,49 @@ func (s *Snapshots) Handle(w http.ResponseWriter, r *http.Request) {
 		s.table.Write(w, r, err)
 		return
 	}
+	body, etag, gzipped := a.body, a.etag, acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if gzipped {
+		if body, etag, err = a.gzipped(); err != nil {
+			s.table.Write(w, r, err)
+			return
+		}
+	}
 	s.m.reads.WithLabelValues(how).Inc()
 	h := w.Header()
-	h.Set("ETag", a.etag)
+	h.Set("ETag", etag)
+	h.Set("Vary", "Accept-Encoding")
 	// Caches must ask again: the server decides how fresh an answer is.
 	h.Set("Cache-Control", "no-cache")
-	if matchesETag(r.Header.Get("If-None-Match"), a.etag) {
+	if matchesETag(r.Header.Get("If-None-Match"), etag) {
 		s.m.notModified.Inc()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	if gzipped {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(a.body)
+	_, _ = w.Write(body)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip (named, with a q-value
+// other than 0).
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // parseView reads the section and format parameters.

@@ -1,10 +1,13 @@
 package seatmap
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -430,6 +433,42 @@ func TestNewRefuses(t *testing.T) {
 	for _, cfg := range []Config{{Deps: deps}, {Deps: deps, Source: src, Freshness: -time.Second}, {Source: src}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) = nil error, want one", cfg)
+		}
+	}
+}
+
+// TestGzip: a client that accepts gzip gets the same bytes compressed, under an ETag of their
+// own; one that refuses it (q=0) or does not ask gets them as they are.
+func TestGzip(t *testing.T) {
+	clock := &testsvc.Clock{}
+	src := newSource(clock)
+	_, h := testSnapshots(t, src, clock, time.Minute)
+	plain := mustGet(t, h, "/events/ev/seats", nil)
+	for _, ae := range []string{"gzip", "deflate, GZIP;q=0.5", "br, gzip"} {
+		r := get(h, "/events/ev/seats", "Accept-Encoding", ae)
+		if r.status != http.StatusOK || r.header.Get("Content-Encoding") != "gzip" || r.header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("Accept-Encoding %q = %d Content-Encoding %q Vary %q, want 200 gzip varying on Accept-Encoding", ae, r.status, r.header.Get("Content-Encoding"), r.header.Get("Vary"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatalf("gzip body: %v", err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(body, plain.body) {
+			t.Errorf("gzip body inflates to %d bytes (%v), want the %d plain bytes", len(body), err, len(plain.body))
+		}
+		etag := r.header.Get("ETag")
+		if etag == plain.header.Get("ETag") || !strings.HasPrefix(etag, `"`) || !strings.HasSuffix(etag, `"`) {
+			t.Errorf("gzip ETag %s (plain %s), want a quoted ETag of its own", etag, plain.header.Get("ETag"))
+		}
+		if r := get(h, "/events/ev/seats", "Accept-Encoding", ae, "If-None-Match", etag); r.status != http.StatusNotModified {
+			t.Errorf("If-None-Match with the gzip ETag = %d, want 304", r.status)
+		}
+	}
+	for _, ae := range []string{"", "gzip;q=0", "identity", "deflate"} {
+		r := get(h, "/events/ev/seats", "Accept-Encoding", ae)
+		if r.header.Get("Content-Encoding") != "" || !bytes.Equal(r.body, plain.body) {
+			t.Errorf("Accept-Encoding %q = Content-Encoding %q, %d bytes; want the plain %d bytes", ae, r.header.Get("Content-Encoding"), len(r.body), len(plain.body))
 		}
 	}
 }
