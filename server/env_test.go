@@ -258,6 +258,17 @@ func (e *testEnv) mustWith(want int, header map[string]string, method, path, ses
 	return r
 }
 
+// wantMetrics reads /metrics and fails the test for each line it lacks.
+func (e *testEnv) wantMetrics(lines ...string) {
+	e.tb.Helper()
+	body := string(e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
+	for _, want := range lines {
+		if !strings.Contains(body, want) {
+			e.tb.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
 // wantError calls and checks the status, the error code and, when given, the field.
 func (e *testEnv) wantError(status int, code, field, method, path, session string, body any) errorResponse {
 	e.tb.Helper()

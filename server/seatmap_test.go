@@ -3,7 +3,6 @@ package server
 import (
 	"maps"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -86,12 +85,7 @@ func TestSeatMapSnapshot(t *testing.T) {
 			if st := seatStatus(later.Seats, "A-1-1"); st != "held" || r3.header.Get("ETag") == etag {
 				t.Errorf("after the freshness A-1-1 = %s with ETag %s (was %s), want held under a new ETag", st, r3.header.Get("ETag"), etag)
 			}
-			metrics := string(e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
-			for _, want := range []string{`stampede_seatmap_reads_total{result="hit"}`, `stampede_seatmap_not_modified_total 1`} {
-				if !strings.Contains(metrics, want) {
-					t.Errorf("/metrics lacks %s", want)
-				}
-			}
+			e.wantMetrics(`stampede_seatmap_reads_total{result="hit"}`, `stampede_seatmap_not_modified_total 1`)
 		})
 	}
 }

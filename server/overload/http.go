@@ -16,29 +16,26 @@ const RetryAfter = time.Second
 // (Acquire) and its slot is given back when it returns. A refused request is answered 503
 // overloaded with Retry-After, through the server's error table; a client that went away while
 // waiting gets what the table answers for its context's error.
-func (b *Budget) Wrap(c Class, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		release, err := b.Acquire(r.Context(), c)
-		if err != nil {
-			b.refuse(w, r, err)
-			return
-		}
-		defer release()
-		h.ServeHTTP(w, r)
-	})
-}
+func (b *Budget) Wrap(c Class, h http.Handler) http.Handler { return b.wrap(c, h, true) }
 
 // Gate is Wrap for handlers that stay open long while doing little (the waiting room's event
 // streams): a request is let in or refused as by Wrap, but gives its slot back as soon as it is
 // let in, so open streams do not use up the budget.
-func (b *Budget) Gate(c Class, h http.Handler) http.Handler {
+func (b *Budget) Gate(c Class, h http.Handler) http.Handler { return b.wrap(c, h, false) }
+
+// wrap is Wrap, or Gate when hold is false.
+func (b *Budget) wrap(c Class, h http.Handler, hold bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		release, err := b.Acquire(r.Context(), c)
 		if err != nil {
 			b.refuse(w, r, err)
 			return
 		}
-		release()
+		if hold {
+			defer release()
+		} else {
+			release()
+		}
 		h.ServeHTTP(w, r)
 	})
 }

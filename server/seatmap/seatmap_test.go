@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +87,15 @@ func newSource(clock *testsvc.Clock) *source {
 		},
 		tiers: []strategies.TierState{{Name: "floor", Capacity: 20, Available: 17, Held: 3, PriceCents: 2500}},
 	}
+}
+
+// newGatedSource is newSource whose reads each wait for the gate (a send, or its closing) and
+// announce themselves on began first.
+func newGatedSource(clock *testsvc.Clock) *source {
+	src := newSource(clock)
+	src.gate = make(chan struct{})
+	src.began = make(chan struct{}, 2)
+	return src
 }
 
 // testSnapshots builds Snapshots over src with freshness, routed as the server routes them.
@@ -202,9 +212,7 @@ func TestLive(t *testing.T) {
 // TestSingleflight: concurrent readers with no fresh snapshot share one read of the source.
 func TestSingleflight(t *testing.T) {
 	clock := &testsvc.Clock{}
-	src := newSource(clock)
-	src.gate = make(chan struct{})
-	src.began = make(chan struct{}, 1)
+	src := newGatedSource(clock)
 	s, h := testSnapshots(t, src, clock, time.Minute)
 	const readers = 20
 	bodies := make(chan string, readers)
@@ -234,9 +242,7 @@ func TestSingleflight(t *testing.T) {
 // the freshness before it does not take that read's result: it reads again.
 func TestJoinedReadTooOld(t *testing.T) {
 	clock := &testsvc.Clock{}
-	src := newSource(clock)
-	src.gate = make(chan struct{})
-	src.began = make(chan struct{}, 2)
+	src := newGatedSource(clock)
 	_, h := testSnapshots(t, src, clock, time.Second)
 	firstDone := make(chan Map, 1)
 	go func() {
@@ -471,4 +477,50 @@ func TestGzip(t *testing.T) {
 			t.Errorf("Accept-Encoding %q = Content-Encoding %q, %d bytes; want the plain %d bytes", ae, r.header.Get("Content-Encoding"), len(r.body), len(plain.body))
 		}
 	}
+}
+
+// FuzzParseView: no query string makes parameter reading panic or fail with anything but a
+// 400 invalid_request; a section it accepts matches the contract's pattern.
+func FuzzParseView(f *testing.F) {
+	for _, q := range []string{"", "section=A", "format=compact&section=S10", "section=A-1", "section=A&section=B", "format=xml", "format=", "section="} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		v, err := parseView(q)
+		if err != nil {
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != api.CodeInvalidRequest || ae.Field == "" {
+				t.Fatalf("parseView(%q) = %#v, want a 400 invalid_request naming its parameter", raw, err)
+			}
+			return
+		}
+		if v.section != "" && !sectionPattern.MatchString(v.section) {
+			t.Fatalf("parseView(%q) accepted section %q", raw, v.section)
+		}
+	})
+}
+
+// FuzzExpand: any compact row expands without panicking to one seat a status character, or
+// fails naming what it does not know.
+func FuzzExpand(f *testing.F) {
+	for _, row := range []string{"", "ahs", "a-h", "---", "x", "aa\x00"} {
+		f.Add("A", row)
+	}
+	f.Fuzz(func(t *testing.T, name, row string) {
+		c := Compact{Sections: []Section{{Name: name, Rows: []string{row, row}}}}
+		seats, err := c.Expand()
+		if err != nil {
+			if !strings.Contains(err.Error(), "unknown status") {
+				t.Fatalf("Expand(%q) = %v, want an unknown status", row, err)
+			}
+			return
+		}
+		if want := 2 * (len(row) - strings.Count(row, string(NoSeat))); len(seats) != want {
+			t.Fatalf("Expand(%q) = %d seats, want %d", row, len(seats), want)
+		}
+	})
 }
