@@ -20,8 +20,8 @@ import (
 
 // New builds a Server from cfg. Config.DB and Config.Strategy are required. Each area
 // initialises its own state: checkout.New, waitingroom.New, seatmap.New, overload.New, and
-// initCache in cache.go. New
-// registers the server's metrics on cfg.Registry (a new registry when nil).
+// initCache in cache.go. New registers the server's metrics on cfg.Registry (a new registry
+// when nil).
 func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("new server: no database")
