@@ -19,7 +19,8 @@ import (
 
 // The read path. Event pages, the event list and search results are cached in Redis,
 // cache-aside: a reader looks in Redis, and on a miss loads from the database and stores the
-// JSON for a short time (ttl, 2 s by default). Only seat availability is always read live.
+// JSON for a short time (ttl, 2 s by default). Seat availability is not cached here: it is
+// served from in-process snapshots of bounded freshness (server/seatmap).
 //
 // Keys. A cached value lives at KeyPrefix + "cache:" + key + ":" + generation. Keys that start
 // with "event:<id>" (eventCacheKey) belong to that event and use its generation; every other key

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"stampede/server/api"
+	"stampede/server/overload"
 )
 
 // TestContractRouted checks that every operation of api.yaml has a route, and that no route
@@ -29,6 +33,13 @@ func TestContractRouted(t *testing.T) {
 	}
 	// A Server is only needed for its mux here; its handlers are not called.
 	s := &Server{mux: http.NewServeMux(), cfg: Config{Registry: prometheus.NewRegistry()}}
+	budget, err := overload.New(overload.Config{Deps: api.Deps{
+		Table: errorTable, Registry: s.cfg.Registry, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.budget = budget
 	s.routes()
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
 	documented := map[string]bool{}
@@ -82,5 +93,81 @@ func TestContractServed(t *testing.T) {
 	}
 	if !strings.HasPrefix(w.Body.String(), "openapi: 3") {
 		t.Errorf("GET /api.yaml starts %q, want an OpenAPI 3 document", api.Truncate(w.Body.String(), 20))
+	}
+}
+
+// TestContractOverload keeps the overload budget and api.yaml in step: the operations the
+// contract says may be refused for load (a 503 that is, or mentions, overloaded) are exactly
+// the routes server.go puts under the budget, and with the budget full each of them is refused
+// 503 overloaded with Retry-After, without its handler running.
+func TestContractOverload(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Ref         string `yaml:"$ref"`
+				Description string `yaml:"description"`
+			} `yaml:"responses"`
+		} `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(contract, &doc); err != nil {
+		t.Fatalf("parse api.yaml: %v", err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			r := op.Responses["503"]
+			if r.Ref == "#/components/responses/Overloaded" || strings.Contains(r.Description, "overloaded") {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	src, err := os.ReadFile("server.go")
+	if err != nil {
+		t.Fatalf("read server.go: %v", err)
+	}
+	budgeted := map[string]bool{}
+	re := regexp.MustCompile(`s\.mux\.Handle\("([A-Z]+ [^"]+)", s\.(?:under|budget\.Gate)\(`)
+	for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+		budgeted[m[1]] = true
+	}
+	if len(budgeted) < 10 {
+		t.Fatalf("found %d routes under the budget in server.go, want the buyers' routes", len(budgeted))
+	}
+	for p := range documented {
+		if !budgeted[p] {
+			t.Errorf("%s: api.yaml documents 503 overloaded, but server.go does not put it under the budget", p)
+		}
+	}
+	for p := range budgeted {
+		if !documented[p] {
+			t.Errorf("%s: under the budget in server.go, but api.yaml does not document 503 overloaded", p)
+		}
+	}
+
+	// The budget full: one checkout in flight out of 1. Handlers are not reached (the Server
+	// has no state for them).
+	s := &Server{mux: http.NewServeMux(), cfg: Config{Registry: prometheus.NewRegistry()}}
+	budget, err := overload.New(overload.Config{
+		Deps:        api.Deps{Table: errorTable, Registry: s.cfg.Registry, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
+		MaxInFlight: 1, QueueWait: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := budget.Acquire(context.Background(), overload.Checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	s.budget = budget
+	s.routes()
+	param := regexp.MustCompile(`\{[a-z_]+\}`)
+	for p := range documented {
+		method, path, _ := strings.Cut(p, " ")
+		w := httptest.NewRecorder()
+		s.mux.ServeHTTP(w, httptest.NewRequest(method, param.ReplaceAllString(path, "x1"), nil))
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"overloaded"`) || w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s on a full budget = %d %s (Retry-After %q), want 503 overloaded with Retry-After", p, w.Code, w.Body.String(), w.Header().Get("Retry-After"))
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
+	"stampede/server/payments"
 	"stampede/strategies"
 )
 
@@ -68,11 +69,33 @@ const testHoldTTL = time.Minute
 type envOption func(*envConfig)
 
 type envConfig struct {
-	holdTTL time.Duration
+	holdTTL      time.Duration
+	freshness    time.Duration
+	maxInFlight  int
+	overloadWait time.Duration
+	wrap         func(strategies.Strategy) strategies.Strategy
+	psp          bool
 }
 
 // withHoldTTL gives the strategy and the server another hold lifetime than testHoldTTL.
 func withHoldTTL(d time.Duration) envOption { return func(c *envConfig) { c.holdTTL = d } }
+
+// withSeatMapFreshness shares seat-map snapshots for d (Config.SeatMapFreshness).
+func withSeatMapFreshness(d time.Duration) envOption { return func(c *envConfig) { c.freshness = d } }
+
+// withBudget bounds the requests in flight (Config.MaxInFlight and OverloadWait).
+func withBudget(maxInFlight int, wait time.Duration) envOption {
+	return func(c *envConfig) { c.maxInFlight, c.overloadWait = maxInFlight, wait }
+}
+
+// withStrategy wraps the strategy before the server is built on it (its optional capabilities,
+// such as Preparer, are then hidden).
+func withStrategy(wrap func(strategies.Strategy) strategies.Strategy) envOption {
+	return func(c *envConfig) { c.wrap = wrap }
+}
+
+// withPSP gives the server a payment processor of the test's own, so checkout can charge.
+func withPSP() envOption { return func(c *envConfig) { c.psp = true } }
 
 // newEnv builds the named strategy on tdb (with a Redis of the test's own) and a Server over
 // it, serving on a loopback httptest server until cleanup. A strategy that has not landed yet
@@ -99,9 +122,23 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 	if c, ok := st.(strategies.Closer); ok {
 		tb.Cleanup(func() { _ = c.Close() })
 	}
+	if ec.wrap != nil {
+		st = ec.wrap(st)
+	}
+	var pspURL string
+	if ec.psp {
+		psp := payments.New(payments.WithSeed(1))
+		ps := httptest.NewServer(psp)
+		tb.Cleanup(func() {
+			psp.Close()
+			ps.Close()
+		})
+		pspURL = ps.URL
+	}
 	srv, err := New(Config{
 		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: ec.holdTTL, Registry: tdb.reg,
-		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"),
+		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"), PSPURL: pspURL,
+		SeatMapFreshness: ec.freshness, MaxInFlight: ec.maxInFlight, OverloadWait: ec.overloadWait,
 	})
 	if err != nil {
 		tb.Fatalf("New server: %v", err)
@@ -160,6 +197,12 @@ func (r response) decode(tb testing.TB, v any) {
 // anything else as JSON).
 func (e *testEnv) call(method, path, session string, body any) response {
 	e.tb.Helper()
+	return e.callWith(nil, method, path, session, body)
+}
+
+// callWith is call with more request headers.
+func (e *testEnv) callWith(header map[string]string, method, path, session string, body any) response {
+	e.tb.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -184,6 +227,9 @@ func (e *testEnv) call(method, path, session string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.tb.Fatalf("%s %s: %v", method, path, err)
@@ -199,11 +245,28 @@ func (e *testEnv) call(method, path, session string, body any) response {
 // must calls and fails the test unless the status is want.
 func (e *testEnv) must(want int, method, path, session string, body any) response {
 	e.tb.Helper()
-	r := e.call(method, path, session, body)
+	return e.mustWith(want, nil, method, path, session, body)
+}
+
+// mustWith is must with more request headers.
+func (e *testEnv) mustWith(want int, header map[string]string, method, path, session string, body any) response {
+	e.tb.Helper()
+	r := e.callWith(header, method, path, session, body)
 	if r.status != want {
 		e.tb.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
 	}
 	return r
+}
+
+// wantMetrics reads /metrics and fails the test for each line it lacks.
+func (e *testEnv) wantMetrics(lines ...string) {
+	e.tb.Helper()
+	body := string(e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
+	for _, want := range lines {
+		if !strings.Contains(body, want) {
+			e.tb.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // wantError calls and checks the status, the error code and, when given, the field.

@@ -7,6 +7,8 @@ import (
 
 	"stampede/server/api"
 	"stampede/server/checkout"
+	"stampede/server/overload"
+	"stampede/server/seatmap"
 	"stampede/server/waitingroom"
 )
 
@@ -23,6 +25,8 @@ var errorTable = slices.Concat(
 	api.Common,
 	waitingroom.Errors,
 	checkout.Errors,
+	seatmap.Errors,
+	overload.Errors,
 	api.Table{{Err: errBookingNotFound, Status: http.StatusNotFound, Code: api.CodeBookingNotFound}},
 	api.Unknown,
 )

@@ -11,6 +11,8 @@ import (
 
 	"stampede/server/api"
 	"stampede/server/checkout"
+	"stampede/server/overload"
+	"stampede/server/seatmap"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -66,6 +68,8 @@ func TestWriteError(t *testing.T) {
 		{name: "in progress", err: checkout.ErrIdempotencyInProgress, wantStatus: 409, wantCode: "idempotency_in_progress"},
 		{name: "conflict", err: checkout.ErrIdempotencyConflict, wantStatus: 422, wantCode: "idempotency_conflict"},
 		{name: "booking not found", err: errBookingNotFound, wantStatus: 404, wantCode: "booking_not_found"},
+		{name: "section not found", err: fmt.Errorf("seat map: %w", seatmap.ErrSectionNotFound), wantStatus: 404, wantCode: "section_not_found", wantField: "section"},
+		{name: "overloaded", err: fmt.Errorf("%w: browse over its share", overload.ErrOverloaded), wantStatus: 503, wantCode: "overloaded"},
 		{name: "unavailable", err: fmt.Errorf("charge: %w", api.ErrUnavailable), wantStatus: 503, wantCode: "unavailable"},
 		{name: "deadline", err: fmt.Errorf("hold: %w", context.DeadlineExceeded), wantStatus: 503, wantCode: "unavailable"},
 		{name: "invalid helper", err: api.Invalid("quantity", "quantity: must be 1..10"), wantStatus: 400, wantCode: "invalid_request", wantField: "quantity"},

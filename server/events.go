@@ -119,15 +119,8 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
-// seatView is one seat of GET /events/{id}/seats: which hold or booking has it is not shown to
-// buyers (the ledger shows it).
-type seatView struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
-	PriceCents int64  `json:"price_cents"`
-}
-
-// tierView is one general-admission tier as the seat map and the ledger show it.
+// tierView is one general-admission tier as the ledger shows it (the seat map shows the same
+// fields, server/seatmap).
 type tierView struct {
 	Name       string `json:"name"`
 	Capacity   int64  `json:"capacity"`
@@ -137,40 +130,12 @@ type tierView struct {
 	PriceCents int64  `json:"price_cents,omitempty"`
 }
 
-// availabilityView is api.yaml's Availability.
-type availabilityView struct {
-	EventID string     `json:"event_id"`
-	AsOf    string     `json:"as_of"`
-	Seats   []seatView `json:"seats"`
-	Tiers   []tierView `json:"ga_tiers"`
-}
-
 func tierViews(ts []strategies.TierState) []tierView {
 	out := make([]tierView, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, tierView{Name: t.Name, Capacity: t.Capacity, Available: t.Available, Held: t.Held, Sold: t.Sold, PriceCents: t.PriceCents})
 	}
 	return out
-}
-
-// handleSeats is GET /events/{event_id}/seats: live availability from the strategy, never
-// cached, with the implicit-status rule (a seat whose hold expired is available).
-func (s *Server) handleSeats(w http.ResponseWriter, r *http.Request) {
-	id, err := api.EventID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a, err := s.cfg.Strategy.Availability(r.Context(), id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	v := availabilityView{EventID: a.EventID, AsOf: rfc3339(a.AsOf), Seats: make([]seatView, 0, len(a.Seats)), Tiers: tierViews(a.Tiers)}
-	for _, st := range a.Seats {
-		v.Seats = append(v.Seats, seatView{ID: st.ID, Status: st.Status, PriceCents: st.PriceCents})
-	}
-	api.WriteJSON(w, http.StatusOK, v)
 }
 
 // rfc3339 formats t as the contract writes times: RFC 3339 with nanoseconds, UTC.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stampede/server/api"
+	"stampede/server/seatmap"
 	"stampede/strategies"
 )
 
@@ -109,7 +110,7 @@ func TestSeats(t *testing.T) {
 	e.holdSeats(id, "s1", "A-1-1", "A-1-2")
 	e.must(http.StatusCreated, http.MethodPost, "/events/"+id+"/holds", "s2", map[string]any{"tier": "floor", "quantity": 3})
 
-	var a availabilityView
+	var a seatmap.Map
 	r := e.must(http.StatusOK, http.MethodGet, "/events/"+id+"/seats", "", nil)
 	r.decode(t, &a)
 	if a.EventID != id || len(a.Seats) != 12 {
@@ -131,7 +132,7 @@ func TestSeats(t *testing.T) {
 	if strings.Contains(string(r.body), "hold_id") {
 		t.Errorf("seat map %s shows hold ids to buyers", r.body)
 	}
-	tiers := map[string]tierView{}
+	tiers := map[string]strategies.TierState{}
 	for _, tv := range a.Tiers {
 		tiers[tv.Name] = tv
 	}

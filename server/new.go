@@ -12,13 +12,16 @@ import (
 
 	"stampede/server/api"
 	"stampede/server/checkout"
+	"stampede/server/overload"
+	"stampede/server/seatmap"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
 
 // New builds a Server from cfg. Config.DB and Config.Strategy are required. Each area
-// initialises its own state: checkout.New, waitingroom.New, and initCache in cache.go. New
-// registers the server's metrics on cfg.Registry (a new registry when nil).
+// initialises its own state: checkout.New, waitingroom.New, seatmap.New, overload.New, and
+// initCache in cache.go. New registers the server's metrics on cfg.Registry (a new registry
+// when nil).
 func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("new server: no database")
@@ -61,6 +64,14 @@ func New(cfg Config) (*Server, error) {
 	s.room, err = waitingroom.New(waitingroom.Config{
 		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.seats, err = seatmap.New(seatmap.Config{Deps: deps, Source: cfg.Strategy, Freshness: cfg.SeatMapFreshness})
+	if err != nil {
+		return nil, err
+	}
+	s.budget, err = overload.New(overload.Config{Deps: deps, MaxInFlight: cfg.MaxInFlight, QueueWait: cfg.OverloadWait})
 	if err != nil {
 		return nil, err
 	}

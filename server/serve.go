@@ -54,6 +54,17 @@ type Options struct {
 	// CheckoutLease and CheckoutIdle tune checkout recovery (see Config); 0 means the defaults.
 	CheckoutLease time.Duration
 	CheckoutIdle  time.Duration
+	// SeatMapFreshness is how long one snapshot of an event's seat map is shared by all its
+	// readers; 0 reads the database for every request. DefaultOptions (and so the serve command) has
+	// DefaultSeatMapFreshness.
+	SeatMapFreshness time.Duration
+	// MaxInFlight bounds the requests in flight, shared by class of request (browse, join,
+	// hold, checkout: see server/overload); 0 means no bound. DefaultOptions has
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// OverloadWait is how long a request over its class's share of MaxInFlight waits for room
+	// before it is refused 503 overloaded; 0 means 50 ms.
+	OverloadWait time.Duration
 	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
 	// rest (open waiting-room streams); 0 means 5 s.
 	ShutdownGrace time.Duration
@@ -69,7 +80,8 @@ type Options struct {
 // DefaultOptions are the options of `stampede serve` given no flag: the documented defaults
 // (the zero value of each other field).
 func DefaultOptions() Options {
-	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info"}
+	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info",
+		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight}
 }
 
 // RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
@@ -89,6 +101,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var((*secretFlag)(&o.AdmissionSecret), "admission-secret", "secret that signs waiting-room admission tokens (default: random per process)")
 	fs.DurationVar(&o.SweepInterval, "sweep-interval", o.SweepInterval, "how often a sweeping strategy releases expired holds (default 1s)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn or error")
+	fs.DurationVar(&o.SeatMapFreshness, "seatmap-freshness", o.SeatMapFreshness, "how long one seat-map snapshot is shared by all readers (0: every read is live)")
+	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
+	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 }
@@ -203,6 +218,14 @@ const (
 	idleMax       = 2 * time.Minute
 )
 
+// What the serve command runs with unless told otherwise (like DefaultPSP): an Options left at
+// zero reads seat maps live and sheds nothing, as the server did before snapshots and the
+// overload budget.
+const (
+	DefaultSeatMapFreshness = time.Second
+	DefaultMaxInFlight      = 256
+)
+
 // check reports what is wrong with o before anything is started, so a mistyped strategy fails
 // at once with a clear message rather than after a database connection.
 func (o Options) check() error {
@@ -219,6 +242,12 @@ func (o Options) check() error {
 		return fmt.Errorf("hold-ttl: must not be negative, got %s", o.HoldTTL)
 	case o.PoolSize < 0:
 		return fmt.Errorf("pool-size: must not be negative, got %d", o.PoolSize)
+	case o.SeatMapFreshness < 0:
+		return fmt.Errorf("seatmap-freshness: must not be negative (0 reads live), got %s", o.SeatMapFreshness)
+	case o.MaxInFlight < 0:
+		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
+	case o.OverloadWait < 0:
+		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
 	}
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
@@ -294,6 +323,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
+		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
 	})
 	if err != nil {
 		return err

@@ -143,6 +143,9 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		{name: "no db", o: Options{Strategy: "pessimistic"}, want: "db: required"},
 		{name: "bad db", o: Options{Strategy: "pessimistic", DB: "sqlite://x"}, want: "want a postgres:// URL"},
 		{name: "negative ttl", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", HoldTTL: -time.Second}, want: "hold-ttl"},
+		{name: "negative freshness", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", SeatMapFreshness: -time.Second}, want: "seatmap-freshness"},
+		{name: "negative budget", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", MaxInFlight: -1}, want: "max-in-flight"},
+		{name: "negative overload wait", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", OverloadWait: -time.Millisecond}, want: "overload-wait"},
 		{name: "unreachable db", o: Options{Strategy: "pessimistic", DB: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, want: "open database"},
 		{name: "bad redis url", o: Options{Strategy: "pessimistic", DB: testsvc.PG(t), Redis: "http://x"}, want: "redis"},
 	}

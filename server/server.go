@@ -11,6 +11,8 @@ import (
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/server/checkout"
+	"stampede/server/overload"
+	"stampede/server/seatmap"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -41,8 +43,16 @@ type Config struct {
 	// untouched before the completer resumes it; 0 means a minute.
 	CheckoutLease time.Duration
 	CheckoutIdle  time.Duration
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// SeatMapFreshness is how long one snapshot of an event's seat map is shared by all its
+	// readers (server/seatmap); 0 reads the database for every request.
+	SeatMapFreshness time.Duration
+	// MaxInFlight is the overload budget: requests in flight, shared by the classes of request
+	// in rank order (server/overload); 0 means no bound. OverloadWait is how long a request over
+	// its class's share waits for room before it is refused; 0 means 50 ms.
+	MaxInFlight  int
+	OverloadWait time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -61,17 +71,21 @@ type Server struct {
 	// hog holds pooled connections for the pool-exhaustion fault (poolhog.go).
 	hog poolHog
 
-	// Each area keeps its state in its own type: the waiting room and checkout in their
-	// packages, the read-path cache in cache.go.
+	// Each area keeps its state in its own type: the waiting room, checkout, the seat map and
+	// the overload budget in their packages, the read-path cache in cache.go.
 	checkout *checkout.Service
 	room     *waitingroom.Room
+	seats    *seatmap.Snapshots
+	budget   *overload.Budget
 	cache    *cacheState
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
 // events.go, holds.go, search.go, ledger.go, health.go, failpoints.go, poolhog.go, contract.go,
-// and in the waiting room's and checkout's packages. TestContractRouted keeps them and api.yaml
-// in step.
+// and in the waiting room's, checkout's and the seat map's packages. TestContractRouted keeps
+// them and api.yaml in step. The buyers' routes are under the overload budget by class
+// (browse < join < hold < checkout, see server/overload); health, metrics, the contract and the
+// admin routes never are, so they are never refused for load.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
@@ -83,21 +97,25 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)
 	s.mux.HandleFunc("DELETE /admin/pool-hog", s.handlePoolRelease)
 	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
-	s.mux.HandleFunc("GET /events", s.handleListEvents)
-	s.mux.HandleFunc("GET /events/search", s.handleSearch)
-	s.mux.HandleFunc("GET /events/{event_id}", s.handleGetEvent)
-	s.mux.HandleFunc("GET /events/{event_id}/seats", s.handleSeats)
-	s.mux.HandleFunc("POST /events/{event_id}/queue", s.room.HandleJoin)
-	s.mux.HandleFunc("GET /queue/{ticket}", s.room.HandleStatus)
-	s.mux.HandleFunc("GET /queue/{ticket}/stream", s.room.HandleStream)
-	s.mux.HandleFunc("POST /events/{event_id}/holds", s.handleHold)
-	s.mux.HandleFunc("GET /holds/{hold_id}", s.handleGetHold)
-	s.mux.HandleFunc("DELETE /holds/{hold_id}", s.handleRelease)
-	s.mux.HandleFunc("POST /holds/{hold_id}/checkout", s.checkout.Handle)
-	s.mux.HandleFunc("GET /bookings/{booking_id}", s.handleGetBooking)
+	s.mux.Handle("GET /events", s.under(overload.Browse, s.handleListEvents))
+	s.mux.Handle("GET /events/search", s.under(overload.Browse, s.handleSearch))
+	s.mux.Handle("GET /events/{event_id}", s.under(overload.Browse, s.handleGetEvent))
+	s.mux.Handle("GET /events/{event_id}/seats", s.under(overload.Browse, s.seats.Handle))
+	s.mux.Handle("POST /events/{event_id}/queue", s.under(overload.Join, s.room.HandleJoin))
+	s.mux.Handle("GET /queue/{ticket}", s.under(overload.Join, s.room.HandleStatus))
+	// A stream is let in like a join but holds no slot while it stays open.
+	s.mux.Handle("GET /queue/{ticket}/stream", s.budget.Gate(overload.Join, http.HandlerFunc(s.room.HandleStream)))
+	s.mux.Handle("POST /events/{event_id}/holds", s.under(overload.Hold, s.handleHold))
+	s.mux.Handle("GET /holds/{hold_id}", s.under(overload.Hold, s.handleGetHold))
+	s.mux.Handle("DELETE /holds/{hold_id}", s.under(overload.Hold, s.handleRelease))
+	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))
+	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
 	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
 }
+
+// under puts h under the overload budget as a request of class c.
+func (s *Server) under(c overload.Class, h http.HandlerFunc) http.Handler { return s.budget.Wrap(c, h) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -74,6 +74,8 @@ func TestServeMainRefuses(t *testing.T) {
 		{name: "unknown strategy from env", env: map[string]string{"STAMPEDE_STRATEGY": "nope", "STAMPEDE_DB": "postgres://x/y"}, want: `strategy "nope": unknown`},
 		{name: "no db", args: []string{"--strategy", "pessimistic"}, want: "db: required"},
 		{name: "stray argument", args: []string{"--strategy", "pessimistic", "extra"}, want: `unexpected argument "extra"`},
+		{name: "negative freshness", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--seatmap-freshness", "-1s"}, want: "seatmap-freshness"},
+		{name: "negative budget from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_MAX_IN_FLIGHT": "-5"}, want: "max-in-flight"},
 		{name: "bad log level", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--log-level", "loud"}, want: "log-level"},
 	}
 	for _, tc := range tests {

@@ -32,6 +32,11 @@ const (
 	CodeBookingNotFound       = "booking_not_found"
 	CodeUnavailable           = "unavailable"
 	CodeInternal              = "internal"
+	// CodeSectionNotFound: a seat-map read of a section the event does not have (extension).
+	CodeSectionNotFound = "section_not_found"
+	// CodeOverloaded: a request refused, before it did anything, because its class of request
+	// is over its share of the server's in-flight budget; it comes with Retry-After (extension).
+	CodeOverloaded = "overloaded"
 )
 
 // Errors every area may return (wrapped with context when useful); Common and Unknown map them.
