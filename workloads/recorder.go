@@ -142,6 +142,7 @@ type recorder struct {
 	hist     *history.Writer
 	onRecord func(*history.Record)
 	inFlight func() int64
+	observer Observer // nil: none
 
 	mu      sync.Mutex
 	total   [len(opKinds)]*opStats
@@ -171,6 +172,9 @@ func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord
 
 // record writes one completed operation; intended is when it was due on the run's clock.
 func (r *recorder) record(rec *history.Record, intended int64) {
+	if r.observer != nil {
+		r.observer.Record(rec, intended)
+	}
 	if r.hist != nil {
 		if err := r.hist.Write(rec); err != nil {
 			r.herr.CompareAndSwap(nil, &err)
@@ -191,6 +195,9 @@ func (r *recorder) record(rec *history.Record, intended int64) {
 
 // annotate writes a record that is not a client operation (a fault record) to the history.
 func (r *recorder) annotate(rec *history.Record) error {
+	if r.observer != nil {
+		r.observer.Record(rec, 0)
+	}
 	if r.hist == nil {
 		return nil
 	}
