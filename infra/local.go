@@ -23,24 +23,12 @@ func Local(ctx context.Context, dir string, want Want) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Services{
-		PostgresURL: env.PostgresURL,
-		MySQLDSN:    env.MySQLDSN,
-		RedisURL:    env.RedisURL,
-		closeFn:     env.Close,
-	}
-	// Only started processes go into the interface fields: a nil *local.Process in a Target
-	// would not compare equal to nil.
-	if env.Postgres != nil {
-		s.Postgres = env.Postgres
-	}
-	if env.MySQL != nil {
-		s.MySQL = env.MySQL
-	}
-	if env.Redis != nil {
-		s.Redis = env.Redis
-	}
-	return s, nil
+	return &Services{
+		PostgresURL: env.PostgresURL, Postgres: target(env.Postgres),
+		MySQLDSN: env.MySQLDSN, MySQL: target(env.MySQL),
+		RedisURL: env.RedisURL, Redis: target(env.Redis),
+		closeFn: env.Close,
+	}, nil
 }
 
 var (

@@ -112,6 +112,19 @@ func unsupported(verb string, t Target) error {
 	return fmt.Errorf("%s %s at %s: %w", verb, t.Name(), t.Addr(), ErrUnsupported)
 }
 
+// target returns p as a Target, or nil when p is nil (a service that was not started): a nil
+// pointer in an interface would not compare equal to nil, and faults test for nil.
+func target[P interface {
+	Target
+	comparable
+}](p P) Target {
+	var none P
+	if p == none {
+		return nil
+	}
+	return p
+}
+
 // Services are the backing services of one run: where to reach them, and a Target for each
 // one in use (nil when the run does not use it), through which faults act on them. TargetURL
 // is set when the system under test is not the reference server but a booking system given by

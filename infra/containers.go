@@ -1,0 +1,32 @@
+package infra
+
+import (
+	"context"
+
+	"stampede/infra/containers"
+)
+
+// Containers starts the wanted services as Docker containers through testcontainers-go (see
+// package infra/containers), each published on a free loopback port. Their targets are
+// *containers.Container values: they can be killed, paused, resumed and restarted at the same
+// address through the Docker API. Close removes the containers. Without a Docker engine it
+// fails at once with an error wrapping containers.ErrNoDocker that says what was looked for.
+func Containers(ctx context.Context, want Want, opts ...containers.Option) (*Services, error) {
+	env, err := containers.StartEnv(ctx, containers.Want(want), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Services{
+		PostgresURL: env.PostgresURL, Postgres: target(env.Postgres),
+		MySQLDSN: env.MySQLDSN, MySQL: target(env.MySQL),
+		RedisURL: env.RedisURL, Redis: target(env.Redis),
+		closeFn: env.Close,
+	}, nil
+}
+
+var (
+	_ Target    = (*containers.Container)(nil)
+	_ Killer    = (*containers.Container)(nil)
+	_ Pauser    = (*containers.Container)(nil)
+	_ Restarter = (*containers.Container)(nil)
+)
