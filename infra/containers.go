@@ -16,12 +16,7 @@ func Containers(ctx context.Context, want Want, opts ...containers.Option) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	return &Services{
-		PostgresURL: env.PostgresURL, Postgres: target(env.Postgres),
-		MySQLDSN: env.MySQLDSN, MySQL: target(env.MySQL),
-		RedisURL: env.RedisURL, Redis: target(env.Redis),
-		closeFn: env.Close,
-	}, nil
+	return services(env.PostgresURL, env.Postgres, env.MySQLDSN, env.MySQL, env.RedisURL, env.Redis, env.Close), nil
 }
 
 var (

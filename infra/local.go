@@ -23,12 +23,7 @@ func Local(ctx context.Context, dir string, want Want) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Services{
-		PostgresURL: env.PostgresURL, Postgres: target(env.Postgres),
-		MySQLDSN: env.MySQLDSN, MySQL: target(env.MySQL),
-		RedisURL: env.RedisURL, Redis: target(env.Redis),
-		closeFn: env.Close,
-	}, nil
+	return services(env.PostgresURL, env.Postgres, env.MySQLDSN, env.MySQL, env.RedisURL, env.Redis, env.Close), nil
 }
 
 var (

@@ -112,17 +112,27 @@ func unsupported(verb string, t Target) error {
 	return fmt.Errorf("%s %s at %s: %w", verb, t.Name(), t.Addr(), ErrUnsupported)
 }
 
-// target returns p as a Target, or nil when p is nil (a service that was not started): a nil
-// pointer in an interface would not compare equal to nil, and faults test for nil.
-func target[P interface {
+// services builds the Services of a provider that started processes or containers: their
+// URLs, their handles as targets (a handle that is nil, a service not started, becomes a nil
+// Target: a nil pointer in an interface would not compare equal to nil, and faults test for
+// nil) and what tears them down.
+func services[P interface {
 	Target
 	comparable
-}](p P) Target {
-	var none P
-	if p == none {
-		return nil
+}](postgresURL string, postgres P, mysqlDSN string, mysql P, redisURL string, redis P, closeFn func() error) *Services {
+	target := func(p P) Target {
+		var none P
+		if p == none {
+			return nil
+		}
+		return p
 	}
-	return p
+	return &Services{
+		PostgresURL: postgresURL, Postgres: target(postgres),
+		MySQLDSN: mysqlDSN, MySQL: target(mysql),
+		RedisURL: redisURL, Redis: target(redis),
+		closeFn: closeFn,
+	}
 }
 
 // Services are the backing services of one run: where to reach them, and a Target for each

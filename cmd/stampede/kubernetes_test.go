@@ -172,38 +172,30 @@ func (m *manifests) objects(t *testing.T, path string) {
 			continue
 		}
 		where := fmt.Sprintf("%s document %d (%s %s)", path, i, tm.APIVersion, tm.Kind)
-		strict := func(into any) bool {
-			if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
-				t.Errorf("%s: %v", where, err)
-				return false
-			}
-			return true
-		}
 		switch tm.APIVersion + " " + tm.Kind {
 		case "apps/v1 Deployment":
-			var d appsv1.Deployment
-			if strict(&d) {
-				m.deployments[d.Name] = &d
-			}
+			decodeObject(t, where, doc, m.deployments, func(d *appsv1.Deployment) string { return d.Name })
 		case "v1 Service":
-			var s corev1.Service
-			if strict(&s) {
-				m.services[s.Name] = &s
-			}
+			decodeObject(t, where, doc, m.services, func(s *corev1.Service) string { return s.Name })
 		case "batch/v1 Job":
-			var j batchv1.Job
-			if strict(&j) {
-				m.jobs[j.Name] = &j
-			}
+			decodeObject(t, where, doc, m.jobs, func(j *batchv1.Job) string { return j.Name })
 		case "v1 PersistentVolumeClaim":
-			var c corev1.PersistentVolumeClaim
-			if strict(&c) {
-				m.claims[c.Name] = &c
-			}
+			decodeObject(t, where, doc, m.claims, func(c *corev1.PersistentVolumeClaim) string { return c.Name })
 		default:
 			t.Errorf("%s: a kind this test does not check", where)
 		}
 	}
+}
+
+// decodeObject decodes doc strictly into a T and keeps it under its name.
+func decodeObject[T any](t *testing.T, where, doc string, into map[string]*T, name func(*T) string) {
+	t.Helper()
+	obj := new(T)
+	if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	into[name(obj)] = obj
 }
 
 // podSpecs are the pod templates of the Deployments and Jobs, by "Kind/name".

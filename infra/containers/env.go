@@ -93,46 +93,33 @@ func StartEnv(ctx context.Context, want Want, opts ...Option) (*Env, error) {
 		return nil, fmt.Errorf("start service containers: %w: %w", ErrNoDocker, err)
 	}
 	e := &Env{docker: docker}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	start := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
+	var jobs []func() error
 	if want.Postgres {
-		start(func() (err error) {
+		jobs = append(jobs, func() (err error) {
 			e.Postgres, e.PostgresURL, err = e.startPostgres(ctx, cfg.postgres)
 			return err
 		})
 	}
 	if want.MySQL {
-		start(func() (err error) {
+		jobs = append(jobs, func() (err error) {
 			e.MySQL, e.MySQLDSN, err = e.startMySQL(ctx, cfg.mysql)
 			return err
 		})
 	}
 	if want.Redis {
-		start(func() (err error) {
+		jobs = append(jobs, func() (err error) {
 			e.Redis, e.RedisURL, err = e.startRedis(ctx, cfg.redis)
 			return err
 		})
 	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { errs[i] = job() })
+	}
 	wg.Wait()
-	if len(errs) > 0 {
-		if err := e.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		return nil, fmt.Errorf("start service containers: %w", errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("start service containers: %w", errors.Join(err, e.Close()))
 	}
 	return e, nil
 }
