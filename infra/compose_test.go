@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,11 +31,13 @@ type composeFile struct {
 	Name     string                    `yaml:"name"`
 	Stampede composeService            `yaml:"x-stampede"` // the anchor the stampede services merge
 	Services map[string]composeService `yaml:"services"`
+	Volumes  map[string]any            `yaml:"volumes"`
 }
 
 type composeService struct {
 	Image       string            `yaml:"image"`
 	Build       *composeBuild     `yaml:"build"`
+	Entrypoint  []string          `yaml:"entrypoint"`
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
 	Ports       []string          `yaml:"ports"`
@@ -112,7 +115,10 @@ func TestComposeServices(t *testing.T) {
 func TestComposeHealthChecksAndPorts(t *testing.T) {
 	f := loadCompose(t)
 	// listen is the container port each service listens on.
-	listen := map[string]string{"postgres": "5432", "mysql": "3306", "redis": "6379", "prometheus": "9090"}
+	listen := map[string]string{"postgres": "5432", "mysql": "3306", "redis": "6379", "prometheus": "9090", "grafana": "3000"}
+	if _, port, err := net.SplitHostPort(runMetricsAddr(t, f)); err == nil {
+		listen["run"] = port
+	}
 	for name := range stampedeServices {
 		env := f.Services[name].Environment
 		addr := env["STAMPEDE_ADDR"]
@@ -159,6 +165,71 @@ func TestComposeHealthChecksAndPorts(t *testing.T) {
 				hostPorts[parts[1]] = name
 			}
 		})
+	}
+}
+
+// runMetricsAddr is where the run service's driver serves its metrics (--metrics-addr), "" when
+// there is no run service.
+func runMetricsAddr(t *testing.T, f composeFile) string {
+	t.Helper()
+	run, ok := f.Services["run"]
+	if !ok {
+		return ""
+	}
+	m := regexp.MustCompile(`--metrics-addr[ =](\S+)`).FindStringSubmatch(strings.Join(run.Command, " "))
+	if m == nil {
+		t.Fatalf("the run service's command %q serves no metrics (--metrics-addr)", run.Command)
+	}
+	return m[1]
+}
+
+// TestComposeRun checks the run service: the stampede image, a one-off (no restart), after the
+// server it drives, its runs kept in a named volume.
+func TestComposeRun(t *testing.T) {
+	f := loadCompose(t)
+	run, ok := f.Services["run"]
+	if !ok {
+		t.Skip("no run service")
+	}
+	if run.Image != f.Stampede.Image || run.Build == nil || run.Build.Dockerfile != "Dockerfile" {
+		t.Errorf("run: image %q build %+v, want the stampede image %q built from the Dockerfile", run.Image, run.Build, f.Stampede.Image)
+	}
+	if run.Restart != "" && run.Restart != "no" {
+		t.Errorf("run: restart %q, want none: the run happens once", run.Restart)
+	}
+	target := regexp.MustCompile(`^http://([a-z-]+):(\d+)$`).FindStringSubmatch(run.Environment["TARGET"])
+	if target == nil {
+		t.Fatalf("run: TARGET %q, want http://SERVICE:PORT", run.Environment["TARGET"])
+	}
+	_, port, _ := net.SplitHostPort(f.Services[target[1]].Environment["STAMPEDE_ADDR"])
+	if _, ok := stampedeServices[target[1]]; !ok || port != target[2] {
+		t.Errorf("run: TARGET %s is not a reference server of the file (it listens on %s)", run.Environment["TARGET"], port)
+	}
+	if d, ok := run.DependsOn[target[1]]; !ok || d.Condition != "service_healthy" {
+		t.Errorf("run: depends_on %v, want %s healthy", run.DependsOn, target[1])
+	}
+	for _, v := range run.Volumes {
+		name, _, _ := strings.Cut(v, ":")
+		if _, ok := f.Volumes[name]; !ok {
+			t.Errorf("run: volume %s is not a named volume of the file", v)
+		}
+	}
+}
+
+// TestComposeMountsExist: every file or directory a service mounts from the repository is
+// there.
+func TestComposeMountsExist(t *testing.T) {
+	f := loadCompose(t)
+	for name, s := range f.Services {
+		for _, v := range s.Volumes {
+			src, _, _ := strings.Cut(v, ":")
+			if !strings.HasPrefix(src, "./") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(repoRoot, src)); err != nil {
+				t.Errorf("service %s mounts %s: %v", name, src, err)
+			}
+		}
 	}
 }
 
@@ -329,6 +400,80 @@ func TestComposePrometheus(t *testing.T) {
 		if !scraped[name+":"+port] {
 			t.Errorf("prometheus scrapes %v, not %s:%s", scraped, name, port)
 		}
+	}
+	if addr := runMetricsAddr(t, f); addr != "" {
+		_, port, _ := net.SplitHostPort(addr)
+		if !scraped["run:"+port] {
+			t.Errorf("prometheus scrapes %v, not the run service's driver at run:%s", scraped, port)
+		}
+	}
+}
+
+// TestComposeGrafana: Grafana has the compose Prometheus as its data source, under the uid the
+// dashboards name, and loads the dashboards from the directory mounted for them.
+func TestComposeGrafana(t *testing.T) {
+	f := loadCompose(t)
+	g, ok := f.Services["grafana"]
+	if !ok {
+		t.Skip("no grafana service")
+	}
+	mounts := map[string]string{} // container path -> repository path
+	for _, v := range g.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 {
+			mounts[parts[1]] = parts[0]
+		}
+	}
+	prov, ok := mounts["/etc/grafana/provisioning"]
+	if !ok {
+		t.Fatalf("volumes %v mount no /etc/grafana/provisioning", g.Volumes)
+	}
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, UID, Type, Access, URL string
+			IsDefault                    bool           `yaml:"isDefault"`
+			JSONData                     map[string]any `yaml:"jsonData"`
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(repoRoot, prov, "datasources", "prometheus.yaml"), &ds)
+	// Grafana reaches Prometheus inside the compose network, on its container port.
+	promURL := "http://prometheus:9090"
+	if len(ds.Datasources) != 1 || ds.Datasources[0].UID != "prometheus" || ds.Datasources[0].Type != "prometheus" ||
+		ds.Datasources[0].URL != promURL {
+		t.Errorf("data sources %+v, want one: type prometheus, uid prometheus, at %s", ds.Datasources, promURL)
+	}
+	var dash struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name, Type      string
+			DisableDeletion bool `yaml:"disableDeletion"`
+			AllowUIUpdates  bool `yaml:"allowUiUpdates"`
+			Options         struct{ Path string }
+		} `yaml:"providers"`
+	}
+	readYAML(t, filepath.Join(repoRoot, prov, "dashboards", "stampede.yaml"), &dash)
+	if len(dash.Providers) != 1 || mounts[dash.Providers[0].Options.Path] == "" {
+		t.Fatalf("dashboard providers %+v, want one whose path is a mounted directory (mounts %v)", dash.Providers, mounts)
+	}
+	home := g.Environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+	rel, ok := strings.CutPrefix(home, dash.Providers[0].Options.Path+"/")
+	if _, err := os.Stat(filepath.Join(repoRoot, mounts[dash.Providers[0].Options.Path], rel)); !ok || err != nil {
+		t.Errorf("home dashboard %s is not a file of the mounted dashboards (%v)", home, err)
+	}
+	if d, ok := g.DependsOn["prometheus"]; !ok || d.Condition != "service_healthy" {
+		t.Errorf("grafana depends_on %v, want prometheus healthy", g.DependsOn)
+	}
+}
+
+func readYAML(t *testing.T, path string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalWithOptions(b, into, yaml.Strict()); err != nil {
+		t.Fatalf("parse %s: %v", path, err)
 	}
 }
 

@@ -1,8 +1,10 @@
 // Package infra says where a run's backing services come from, and gives faults their handles.
 //
-// Two providers build a Services value: Local starts ephemeral PostgreSQL, MariaDB and Redis
-// processes from the binaries installed on the machine (package infra/local), and External
-// takes URLs and DSNs from flags or the environment (STAMPEDE_PG, STAMPEDE_MYSQL,
+// Three providers build a Services value: Local starts ephemeral PostgreSQL, MariaDB and Redis
+// processes from the binaries installed on the machine (package infra/local), Containers starts
+// them as Docker containers through testcontainers-go (package infra/containers; it fails at
+// once, with containers.ErrNoDocker, where no engine runs), and External takes URLs and DSNs
+// from flags or the environment (STAMPEDE_PG, STAMPEDE_MYSQL,
 // STAMPEDE_REDIS, and STAMPEDE_TARGET for a booking system under test that is not the
 // reference server). Each service in use is a sut.Service; what a fault may do to it is found
 // by type assertion on package sut's capability interfaces (Killer, Pauser, Restarter), and

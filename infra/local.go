@@ -24,24 +24,7 @@ func Local(ctx context.Context, dir string, want Want) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Services{
-		PostgresURL: env.PostgresURL,
-		MySQLDSN:    env.MySQLDSN,
-		RedisURL:    env.RedisURL,
-		closeFn:     env.Close,
-	}
-	// Only started processes go into the interface fields: a nil *local.Process in a
-	// sut.Service would not compare equal to nil.
-	if env.Postgres != nil {
-		s.Postgres = env.Postgres
-	}
-	if env.MySQL != nil {
-		s.MySQL = env.MySQL
-	}
-	if env.Redis != nil {
-		s.Redis = env.Redis
-	}
-	return s, nil
+	return services(env.PostgresURL, env.Postgres, env.MySQLDSN, env.MySQL, env.RedisURL, env.Redis, env.Close), nil
 }
 
 var (

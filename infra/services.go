@@ -7,6 +7,29 @@ import (
 	"stampede/sut"
 )
 
+// services builds the Services of a provider that started processes or containers: their
+// URLs, their handles as sut.Services (a handle that is nil, a service not started, becomes a nil
+// sut.Service: a nil pointer in an interface would not compare equal to nil, and faults test for
+// nil) and what tears them down.
+func services[P interface {
+	sut.Service
+	comparable
+}](postgresURL string, postgres P, mysqlDSN string, mysql P, redisURL string, redis P, closeFn func() error) *Services {
+	target := func(p P) sut.Service {
+		var none P
+		if p == none {
+			return nil
+		}
+		return p
+	}
+	return &Services{
+		PostgresURL: postgresURL, Postgres: target(postgres),
+		MySQLDSN: mysqlDSN, MySQL: target(mysql),
+		RedisURL: redisURL, Redis: target(redis),
+		closeFn: closeFn,
+	}
+}
+
 // Services are the backing services of one run: where to reach them, and a sut.Service for
 // each one in use (nil when the run does not use it), through which faults act on them (a
 // process the run started is a sut.Killer, sut.Pauser and sut.Restarter). TargetURL

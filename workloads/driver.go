@@ -79,6 +79,12 @@ type Config struct {
 	// arrival and after the last answer to attribute the run's time (Summary.Server and
 	// Attribution); empty means /metrics, "-" reads none.
 	ServerMetrics string
+	// Observer, when set, follows the run as it goes (live metrics; see Observer).
+	Observer Observer
+	// StartAt, when set, is the instant the arrivals start, after the set-up: sharded drivers
+	// on several machines share it so that their herds line up. New refuses one more than
+	// MaxStartLate in the past; one less far in the past starts at once.
+	StartAt time.Time
 }
 
 // transportShards is how many transports the default client spreads users over.
@@ -125,6 +131,9 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("driver: target %q is not an http:// or https:// URL", cfg.Target)
 	}
 	if err := cfg.Shard.Validate(); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
+	if err := CheckStartAt(cfg.StartAt, time.Now()); err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
 	d := &Driver{cfg: cfg, sc: cfg.Scenario, seed: cfg.Scenario.RunSeed(cfg.Seed)}
@@ -209,6 +218,7 @@ func New(cfg Config) (*Driver, error) {
 		d.metricsF, metrics = f, f
 	}
 	d.rec = newRecorder(d.clock, d.hist, metrics, cfg.OnRecord, d.client.inFlight.Load, d.client.streams.Load)
+	d.rec.observer = cfg.Observer
 	// The header goes first, before anything Annotate may write.
 	header := &history.Record{Client: -1, Op: history.KindHeader, Header: &history.Header{
 		Start: d.clock.Start().UnixNano(), Scenario: d.sc.Name, Seed: d.seed, Target: cfg.Target,
@@ -313,12 +323,12 @@ func (d *Driver) drainBound() time.Duration {
 	return longest + time.Minute
 }
 
-// Run creates the events when asked, then starts the users of its shard at their planned
-// offsets (open model: an arrival never waits for the system under test), waits for them to
-// finish, and returns the summary. Cancelling ctx stops the arrivals and the running users;
-// their in-flight requests end as info records and Run returns the summary so far with
-// ctx's error. The history and metrics are flushed (and closed when the driver opened them)
-// before Run returns. Run must be called once.
+// Run creates the events when asked, waits for Config.StartAt when it is set, then starts the
+// users of its shard at their planned offsets (open model: an arrival never waits for the
+// system under test), waits for them to finish, and returns the summary. Cancelling ctx stops
+// the arrivals and the running users; their in-flight requests end as info records and Run
+// returns the summary so far with ctx's error. The history and metrics are flushed (and closed
+// when the driver opened them) before Run returns. Run must be called once.
 func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 	defer func() {
 		if cerr := d.closeOutputs(); cerr != nil && err == nil {
@@ -332,11 +342,17 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 			}
 		}
 	}
+	if err := d.waitForStart(ctx); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
 	srvBefore, srvErr := d.readServer(ctx)
 	began := d.clock.Now()
 	d.beganMu.Lock()
 	d.began, d.beganOK = began, true
 	d.beganMu.Unlock()
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.Begin(d)
+	}
 
 	users := d.plan.ShardUsers(d.cfg.Shard)
 	userCtx, cancelUsers := context.WithCancel(context.WithoutCancel(ctx))
@@ -406,8 +422,10 @@ dispatch:
 		}
 		if d.rec.active.Load() >= maxActive {
 			d.rec.dropped.Add(1)
+			d.observeArrival(at, true)
 			continue
 		}
+		d.observeArrival(at, false)
 		d.rec.arrived.Add(1)
 		d.rec.active.Add(1)
 		wg.Add(1)

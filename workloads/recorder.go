@@ -213,6 +213,7 @@ type recorder struct {
 	onRecord func(*history.Record)
 	// inFlight and streams count the requests and waiting-room streams under way.
 	inFlight, streams func() int64
+	observer          Observer // nil: none
 
 	mu      sync.Mutex
 	total   [len(opKinds)]*opStats
@@ -251,6 +252,9 @@ func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord
 // record writes one completed operation; intended is when it was due on the run's clock, ex
 // what the client measured of it.
 func (r *recorder) record(rec *history.Record, intended int64, ex exchange) {
+	if r.observer != nil {
+		r.observer.Record(rec, intended)
+	}
 	if r.hist != nil {
 		if err := r.hist.Write(rec); err != nil {
 			r.herr.CompareAndSwap(nil, &err)
@@ -278,6 +282,9 @@ func (r *recorder) noteArrival(lag time.Duration) {
 
 // annotate writes a record that is not a client operation (a fault record) to the history.
 func (r *recorder) annotate(rec *history.Record) error {
+	if r.observer != nil {
+		r.observer.Record(rec, 0)
+	}
 	if r.hist == nil {
 		return nil
 	}

@@ -11,10 +11,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"stampede/history"
 	"stampede/infra"
 	"stampede/sut"
 	"stampede/workloads"
+	"stampede/workloads/prom"
 )
 
 // cmdDrive is `stampede drive scenario.yaml --target URL --out DIR`: the load driver alone
@@ -30,7 +34,7 @@ func cmdDrive(ctx context.Context, args []string) error {
 		}
 	}
 	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
-	var target, out, shard, runID string
+	var target, out, shard, runID, metricsAddr, startAt string
 	var seed int64
 	var setup, ledgers bool
 	var psp string
@@ -47,6 +51,8 @@ func cmdDrive(ctx context.Context, args []string) error {
 	fs.BoolVar(&ledgers, "ledgers", false, "after the herd, write the target's ledger of the scenario's events to ledger.json (and, with --psp, the processor's to psp-ledger.json), so that `stampede check DIR` has all it judges")
 	fs.StringVar(&psp, "psp", "", "base URL of the payment processor the target pays through (with --ledgers)")
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on HOST:PORT/metrics while the run goes (e.g. 0.0.0.0:9464)")
+	fs.StringVar(&startAt, "start-at", "", fmt.Sprintf("RFC 3339 instant at which the arrivals start, after the set-up, so that shards line up (refused when more than %s past)", workloads.MaxStartLate))
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "usage: stampede drive scenario.yaml --target URL --out DIR [flags]")
@@ -81,10 +87,27 @@ func cmdDrive(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--shard: %w", err)
 	}
-	sum, runErr := workloads.Run(ctx, workloads.Config{
+	var start time.Time
+	if startAt != "" {
+		if start, err = time.Parse(time.RFC3339, startAt); err != nil {
+			return fmt.Errorf("--start-at %q: want an RFC 3339 instant such as 2030-05-01T18:00:00Z: %w", startAt, err)
+		}
+		if err := workloads.CheckStartAt(start, time.Now()); err != nil {
+			return fmt.Errorf("--start-at: %w", err)
+		}
+	}
+	cfg := workloads.Config{
 		Scenario: sc, Target: target, Seed: seed, Shard: sh, OutDir: out, Progress: os.Stderr,
-		CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive,
-	})
+		CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, StartAt: start,
+	}
+	if metricsAddr != "" {
+		stop, err := serveDriverMetrics(metricsAddr, &cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	sum, runErr := workloads.Run(ctx, cfg)
 	if sum == nil {
 		return runErr
 	}
@@ -127,6 +150,33 @@ func writeLedgers(ctx context.Context, out, target, psp string, events []string)
 		}
 	}
 	return l.WriteDir(out)
+}
+
+// serveDriverMetrics serves the driver's live metrics, with the Go runtime's and the process's,
+// on addr, and sets cfg.Observer to feed them. stop ends the serving.
+func serveDriverMetrics(addr string, cfg *workloads.Config) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, err
+	}
+	m, err := prom.New(reg)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	ep, err := prom.Listen(addr, reg)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ep.Addr())
+	cfg.Observer = m
+	return func() {
+		if err := ep.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "stampede drive: %v\n", err)
+		}
+	}, nil
 }
 
 func writeSummary(path string, sum *workloads.Summary) error {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDrivePlanIsDeterministic(t *testing.T) {
@@ -43,5 +46,32 @@ func TestDrivePlanIsDeterministic(t *testing.T) {
 func TestDriveMergeNeedsInputs(t *testing.T) {
 	if err := driveMerge([]string{"--out", filepath.Join(t.TempDir(), "m.jsonl")}); err == nil {
 		t.Error("merge without histories succeeded")
+	}
+}
+
+func TestDriveStartAtAndMetricsAddr(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	scenario := filepath.Join("..", "..", "scenarios", "quickstart.yaml")
+	base := []string{scenario, "--target", "http://127.0.0.1:1", "--out", t.TempDir()}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"not an instant", []string{"--start-at", "tomorrow"}, "want an RFC 3339 instant"},
+		{"long past", []string{"--start-at", time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}, "in the past (more than 1m0s)"},
+		{"metrics address taken", []string{"--metrics-addr", busy.Addr().String()}, "listen on " + busy.Addr().String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := cmdDrive(context.Background(), append(append([]string{}, base...), tt.args...))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("stampede drive %v = %v, want an error saying %q", tt.args, err, tt.wantErr)
+			}
+		})
 	}
 }

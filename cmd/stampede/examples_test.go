@@ -187,7 +187,11 @@ func shellCommands(s string) [][]string {
 	return cmds
 }
 
-// flagSets learns each subcommand's flags from its usage (`stampede SUB -h`).
+// nestedCommands are the subcommands of a subcommand, with flag sets of their own.
+var nestedCommands = map[string][]string{"drive": {"merge", "plan"}}
+
+// flagSets learns each subcommand's flags from its usage (`stampede SUB -h`, or `stampede SUB
+// NESTED -h` for "SUB NESTED").
 type flagSets struct {
 	tb   testing.TB
 	sets map[string]map[string]bool // subcommand -> flag -> takes a value
@@ -214,7 +218,8 @@ func (f *flagSets) of(sub string) map[string]bool {
 	defer usage.Close()
 	stderr := os.Stderr
 	os.Stderr = usage
-	err = commands()[sub].run(context.Background(), []string{"-h"})
+	name, nested, _ := strings.Cut(sub, " ")
+	err = commands()[name].run(context.Background(), append(strings.Fields(nested), "-h"))
 	os.Stderr = stderr
 	if err != nil {
 		f.tb.Fatalf("stampede %s -h: %v", sub, err)
@@ -241,6 +246,9 @@ func (f *flagSets) check(args []string) []string {
 	}
 	if _, ok := commands()[sub]; !ok {
 		return []string{fmt.Sprintf("stampede %s: no such subcommand", sub)}
+	}
+	if len(args) > 0 && slices.Contains(nestedCommands[sub], args[0]) {
+		sub, args = sub+" "+args[0], args[1:]
 	}
 	known := f.of(sub)
 	var problems []string
