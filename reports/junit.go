@@ -72,9 +72,9 @@ func JUnit(w io.Writer, s *Summary) error {
 		}
 		for _, o := range r.SLOs {
 			tc := junitCase{Name: "slo " + o.Name, Classname: class,
-				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
+				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), o.ActualText())}
 			if !o.Pass {
-				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
+				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s, target %s", o.Name, o.ActualText(), fmtVal(o.Target, o.Unit)), Type: "slo"}
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

@@ -23,6 +23,10 @@ func Markdown(w io.Writer, s *Summary) error {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(&b, "# stampede: %s\n\n", verdict)
+	if s.Interrupted {
+		fmt.Fprintf(&b, "**Interrupted** (Ctrl-C or SIGTERM) before the run finished: %s under way, the last cut short.\n\n",
+			plural(len(s.Runs), "1 strategy x database was", fmt.Sprintf("%d strategies x databases were", len(s.Runs))))
+	}
 	switch {
 	case s.Verdict == Pass:
 		fmt.Fprintf(&b, "**%d of %d runs passed**: no seat sold twice, no money lost, every SLO held.\n\n", len(s.Runs), len(s.Runs))
@@ -90,7 +94,7 @@ func Markdown(w io.Writer, s *Summary) error {
 				if !o.Pass {
 					res = Fail
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit), badge(res))
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), badge(res))
 			}
 			b.WriteString("\n")
 		}

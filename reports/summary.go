@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"stampede/internal/exitcode"
 )
 
 // SchemaVersion names the summary.json schema. Fields are only ever added within a version;
@@ -28,9 +30,12 @@ type Summary struct {
 	Started  time.Time         `json:"started"`
 	// DurationSeconds is the whole run, set-up and checking included.
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Verdict is pass only when every run passed.
+	// Verdict is pass only when every run passed and the run was not interrupted.
 	Verdict string `json:"verdict"`
 	Runs    []Run  `json:"runs"`
+	// Interrupted is set when the run was stopped (Ctrl-C, SIGTERM) before it finished: the
+	// runs are those that got under way, the last of them cut short.
+	Interrupted bool `json:"interrupted,omitempty"`
 
 	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
 	// service versions); nil in summaries written before it existed.
@@ -146,6 +151,17 @@ type SLO struct {
 	Actual float64 `json:"actual"`
 	Unit   Unit    `json:"unit"`
 	Pass   bool    `json:"pass"`
+	// NoData is set when the run measured nothing for the objective (no request of its
+	// operation completed): it does not hold, and Actual means nothing.
+	NoData bool `json:"no_data,omitempty"`
+}
+
+// ActualText is what the run measured for the objective, with its unit, or "no data".
+func (o SLO) ActualText() string {
+	if o.NoData {
+		return "no data"
+	}
+	return fmtVal(o.Actual, o.Unit)
 }
 
 // Unit is the unit of an SLO's figures.
@@ -172,44 +188,89 @@ type Point struct {
 	Extra    map[string]int64 `json:"extra,omitempty"`
 }
 
-// Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict.
+// Finish computes each run's verdict from its checks, SLOs and error (Run.Judge), and the
+// overall verdict: pass only when there were runs, every one passed, and the run was not
+// interrupted.
 func (s *Summary) Finish() {
 	s.Schema = SchemaVersion
 	s.Verdict = Pass
-	if len(s.Runs) == 0 {
+	if len(s.Runs) == 0 || s.Interrupted {
 		s.Verdict = Fail
 	}
 	for i := range s.Runs {
 		r := &s.Runs[i]
-		r.Verdict, r.Reasons = Pass, nil
-		if r.Error != "" {
-			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, "run error: "+r.Error)
-		}
-		for _, c := range r.Checks {
-			switch c.Result {
-			case Fail:
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("check %s failed (%d)", c.Name, c.Count))
-			case Unknown:
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("check %s could not decide", c.Name))
-			}
-		}
-		for _, o := range r.SLOs {
-			if !o.Pass {
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
-			}
-		}
-		if len(r.Checks) == 0 && r.Error == "" {
-			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, "no checks ran")
-		}
+		r.Judge()
 		if r.Verdict != Pass {
 			s.Verdict = Fail
 		}
 	}
+}
+
+// Judge sets the run's verdict, pass only when every check passed and every SLO held, and
+// its reasons otherwise, the most serious first: the run's error, failed checks, undecided
+// checks, SLOs that did not hold.
+func (r *Run) Judge() {
+	r.Verdict, r.Reasons = Pass, nil
+	if r.Error != "" {
+		r.Verdict = Fail
+		r.Reasons = append(r.Reasons, "run error: "+r.Error)
+	}
+	for _, c := range r.Checks {
+		switch c.Result {
+		case Fail:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("check %s failed (%d)", c.Name, c.Count))
+		case Unknown:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("check %s could not decide", c.Name))
+		}
+	}
+	for _, o := range r.SLOs {
+		switch {
+		case o.NoData:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: no data", o.Name))
+		case !o.Pass:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
+		}
+	}
+	if len(r.Checks) == 0 && r.Error == "" {
+		r.Verdict = Fail
+		r.Reasons = append(r.Reasons, "no checks ran")
+	}
+}
+
+// ExitCode is the exit status the summary calls for (internal/exitcode): a failed check is a
+// violation (1), over an interruption (130), over a run that could not complete or a check that
+// could not decide (4: undecided is neither a pass nor a proven violation), over an SLO that
+// did not hold (3). A summary without runs is the harness failing, unless interrupted.
+func (s *Summary) ExitCode() int {
+	codes := []int{exitcode.OK}
+	if s.Interrupted {
+		codes = append(codes, exitcode.Interrupted)
+	} else if len(s.Runs) == 0 {
+		codes = append(codes, exitcode.Harness)
+	}
+	for _, r := range s.Runs {
+		if r.Error != "" || len(r.Checks) == 0 {
+			codes = append(codes, exitcode.Harness)
+		}
+		for _, c := range r.Checks {
+			switch c.Result {
+			case Fail:
+				codes = append(codes, exitcode.Violation)
+			case Unknown:
+				codes = append(codes, exitcode.Harness)
+			}
+		}
+		for _, o := range r.SLOs {
+			if !o.Pass || o.NoData {
+				codes = append(codes, exitcode.Gate)
+			}
+		}
+	}
+	return exitcode.Worst(codes...)
 }
 
 // Load reads summary.json from dir (see LoadFile).

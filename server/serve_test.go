@@ -143,6 +143,7 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		{name: "no db", o: Options{Strategy: "pessimistic"}, want: "db: required"},
 		{name: "bad db", o: Options{Strategy: "pessimistic", DB: "sqlite://x"}, want: "want a postgres:// URL"},
 		{name: "negative ttl", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", HoldTTL: -time.Second}, want: "hold-ttl"},
+		{name: "redis-lock without redis", o: Options{Strategy: "redis-lock", DB: "postgres://x/y"}, want: `strategy "redis-lock" keeps its holds in Redis: give --redis`},
 		{name: "unreachable db", o: Options{Strategy: "pessimistic", DB: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, want: "open database"},
 		{name: "bad redis url", o: Options{Strategy: "pessimistic", DB: testsvc.PG(t), Redis: "http://x"}, want: "redis"},
 	}

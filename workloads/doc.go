@@ -15,8 +15,9 @@
 // interface), plan.go (the seeded per-user plan), client.go (the HTTP client and the
 // ok/fail/info classification), flows.go (browse, buy with the waiting room, bot), driver.go
 // (the open-model scheduler), recorder.go (history and metrics.jsonl), summary.go (the
-// end-of-run Summary), progress.go (the live terminal display) and shard.go/merge.go (sharded
-// runs and merging their histories).
+// end-of-run Summary), progress.go (the live terminal display, the heartbeat lines without
+// one, and Driver.Printf), abort.go (AbortOnFail: giving up on a target that fails every
+// request) and shard.go/merge.go (sharded runs and merging their histories).
 //
 // # Determinism
 //

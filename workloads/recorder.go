@@ -271,18 +271,6 @@ func (r *recorder) lastLine() MetricsLine {
 	return r.last
 }
 
-// totals returns the number of ok, fail and info records so far.
-func (r *recorder) totals() (ok, fail, info int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, s := range r.total {
-		ok += s.ok
-		fail += s.fail
-		info += s.info
-	}
-	return ok, fail, info
-}
-
 // flushMetrics flushes the metrics file.
 func (r *recorder) flushMetrics() error {
 	r.mu.Lock()

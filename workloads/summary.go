@@ -129,11 +129,14 @@ func (s *Summary) WriteText(w io.Writer) error {
 	tw.Flush()
 	b.WriteString("latencies from the intended start; p99 (sent) from the actual send\n")
 	for _, r := range s.SLO {
-		mark := "ok  "
-		if !r.Pass {
+		mark, observed := "ok  ", r.Observed.String()
+		switch {
+		case r.NoData:
+			mark, observed = "FAIL", "no data"
+		case !r.Pass:
 			mark = "FAIL"
 		}
-		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, r.Observed, r.Threshold)
+		fmt.Fprintf(&b, "slo %s %s %s (limit %s)\n", mark, r.Name, observed, r.Threshold)
 	}
 	if s.Interrupted {
 		b.WriteString("interrupted before every user finished\n")
