@@ -185,5 +185,12 @@ func needsProxies(entries []chaos.Entry) bool {
 
 // indent puts text under a run's progress lines.
 func indent(text string) string {
-	return "     " + strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n     ") + "\n"
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("     " + line)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -77,7 +77,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
 	fs.DurationVar(&abortOnFail, "abort-on-fail", 10*time.Second, "give up once every request has failed for this long (a target that is down); 0: never")
 	fs.BoolVar(&quiet, "quiet", false, "no progress and no summary table: only the history's path on stdout, and errors")
-	fs.BoolVar(&verbose, "verbose", false, "more output: the failure codes of every operation after the summary")
+	fs.BoolVar(&verbose, "verbose", false, "more output: every operation's answers by code after the summary")
 	return func(ctx context.Context, args []string) error {
 		if err := wantArgs(args, 1, 1, "one scenario file"); err != nil {
 			return err
@@ -150,7 +150,8 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	}
 }
 
-// writeCodes lists every operation's answers by code, the most frequent first.
+// writeCodes lists every operation's answers: ok, each failure's code (the most frequent
+// first) and unknown outcomes.
 func writeCodes(w io.Writer, sum *workloads.Summary) {
 	ops := make([]string, 0, len(sum.Ops))
 	for op := range sum.Ops {
@@ -158,23 +159,23 @@ func writeCodes(w io.Writer, sum *workloads.Summary) {
 	}
 	sort.Strings(ops)
 	for _, op := range ops {
-		codes := sum.Ops[op].Codes
-		keys := make([]string, 0, len(codes))
-		for k := range codes {
+		o := sum.Ops[op]
+		keys := make([]string, 0, len(o.Codes))
+		for k := range o.Codes {
 			keys = append(keys, k)
 		}
 		sort.Slice(keys, func(i, j int) bool {
-			if codes[keys[i]] != codes[keys[j]] {
-				return codes[keys[i]] > codes[keys[j]]
+			if o.Codes[keys[i]] != o.Codes[keys[j]] {
+				return o.Codes[keys[i]] > o.Codes[keys[j]]
 			}
 			return keys[i] < keys[j]
 		})
-		for i, k := range keys {
-			keys[i] = fmt.Sprintf("%s %d", k, codes[k])
+		parts := []string{fmt.Sprintf("ok %d", o.Outcomes.Ok)}
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, o.Codes[k]))
 		}
-		if len(keys) > 0 {
-			fmt.Fprintf(w, "codes %-8s %s\n", op, strings.Join(keys, ", "))
-		}
+		parts = append(parts, fmt.Sprintf("info %d", o.Outcomes.Info))
+		fmt.Fprintf(w, "answers %-8s %s\n", op, strings.Join(parts, ", "))
 	}
 }
 

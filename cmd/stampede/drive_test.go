@@ -99,6 +99,11 @@ func TestDrive(t *testing.T) {
 		t.Errorf("drive --quiet printed progress or the summary:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 
+	code, stdout, _ = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", t.TempDir(), "--verbose")
+	if code != 0 || !strings.Contains(stdout, "answers browse   ok 20, info 0\n") {
+		t.Errorf("drive --verbose exited %d, want the answers by code after the summary:\n%s", code, stdout)
+	}
+
 	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, false), "--out", out)
 	if code != 2 || !strings.Contains(stderr, "is not empty") || !strings.Contains(stderr, "--force") {
 		t.Errorf("drive into an earlier run's --out exited %d, want 2 saying it is not empty and how to force it:\n%s", code, stderr)

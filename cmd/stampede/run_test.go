@@ -55,6 +55,15 @@ func TestRunAgainstATarget(t *testing.T) {
 	if code != 0 || stderr != "" || !strings.Contains(stdout, "PASS") {
 		t.Errorf("stampede run --force --quiet exited %d\nstdout:\n%s\nstderr:\n%s\nwant 0, the verdict and nothing on stderr", code, stdout, stderr)
 	}
+	code, _, stderr = runCLI(t, nil, append(args, "--force", "--verbose")...)
+	for _, want := range []string{"fault psp-delay (delay=10ms rate=1) injected", "     requests  ", "     CHECK  "} {
+		if code != 0 || !strings.Contains(stderr, want) {
+			t.Errorf("stampede run --verbose exited %d; its progress lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, append(args, "--force", "--verbose", "--quiet")...); code != 2 || !strings.Contains(stderr, "choose one") {
+		t.Errorf("stampede run --verbose --quiet exited %d (%s), want 2", code, stderr)
+	}
 }
 
 // TestRunInterrupted: Ctrl-C during a run stops it, marks the summary and the report
