@@ -77,8 +77,8 @@ func completionSpec(c *cli) []compCommand {
 			if cc.args == nil {
 				cc.args = []string{argFile}
 			}
-			if cmd.name == "help" {
-				cc.args = names(commands())
+			if i := slices.Index(cc.args, argCommand); i >= 0 {
+				cc.args = slices.Concat(cc.args[:i], names(commands()), cc.args[i+1:])
 			}
 			fs.VisitAll(func(f *flag.Flag) {
 				_, usage := flag.UnquoteUsage(f)
@@ -128,7 +128,8 @@ func quoted(words []string, q func(string) string, sep string) string {
 // sq single-quotes a word for bash and zsh.
 func sq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// argWords are a command's positional words, without the file and directory kinds.
+// argWords are a command's positional words, without the file and directory kinds (the
+// command kind is expanded by completionSpec).
 func (c compCommand) argWords() []string {
 	var out []string
 	for _, a := range append(append([]string{}, c.subs...), c.args...) {
