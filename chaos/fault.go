@@ -20,34 +20,35 @@ type Fault interface {
 	Inject(ctx context.Context, t *Target, p Params) (recover func(context.Context) error, err error)
 }
 
-// Spec describes a fault for `stampede chaos list` and for validating a schedule.
+// Spec describes a fault for `stampede chaos list` (its JSON is that of --json) and for
+// validating a schedule.
 type Spec struct {
-	Name string
+	Name string `json:"name"`
 	// About says what the fault does, in a sentence.
-	About string
+	About string `json:"about"`
 	// Needs says which handle of the target it acts on.
-	Needs string
+	Needs string `json:"needs"`
 	// Window is true when the fault lasts for `for` and then recovers.
-	Window bool
-	Params []Param
+	Window bool    `json:"window"`
+	Params []Param `json:"params"`
 	// LosesHolds is true when the fault may make the system forget holds it granted (a Redis
 	// restart or flush takes every lock with it). The checker lets a hold taken before such a
 	// fault ended end at its start, as if it had expired then; sold seats are never lost.
-	LosesHolds bool
+	LosesHolds bool `json:"loses_holds"`
 	// Payments is true when the fault acts on the payment processor's answers (delayed, failed
 	// or lost): a checkout in its window may not learn how its charge went. Crashes is true
 	// when the fault kills the server mid-request. The checker counts the checkouts they catch
 	// (its hazard coverage); they excuse nothing.
-	Payments bool
-	Crashes  bool
+	Payments bool `json:"payments,omitempty"`
+	Crashes  bool `json:"crashes,omitempty"`
 }
 
 // Param is one parameter of a fault.
 type Param struct {
-	Name    string
-	Kind    string // duration, float, int, string
-	Default string
-	About   string
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // duration, float, int, string
+	Default string `json:"default,omitempty"`
+	About   string `json:"about"`
 }
 
 // Params are a schedule entry's parameters, as strings, checked against the fault's Spec.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -77,6 +78,10 @@ type Options struct {
 	// empty means none.
 	PaymentFaults []string
 	CrashFaults   []string
+	// AllowTruncated checks a history file that ends in a line cut short (a crashed run) up to
+	// its last complete line, and says so in Result.TruncatedBytes and a warning. Without it
+	// such a history is an error wrapping history.ErrTruncated.
+	AllowTruncated bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -201,6 +206,10 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		res.Start = ix.header.Start
 	}
 	cov.exercise(res.Verdicts)
+	if ix.truncated > 0 {
+		res.TruncatedBytes = ix.truncated
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the history ends in an incomplete line: checked up to its last complete line, the %d bytes after it left out", ix.truncated))
+	}
 	res.settle()
 	res.Duration = time.Since(began)
 	return res, nil
@@ -214,8 +223,20 @@ func readInto(ctx context.Context, ix *index, path string) error {
 		return fmt.Errorf("open history: %w", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open history: %w", err)
+	}
+	complete, err := history.CompleteLength(f, st.Size())
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if complete < st.Size() && !ix.opts.AllowTruncated {
+		return fmt.Errorf("read %s: %w after byte %d (a run that crashed mid-write)", path, history.ErrTruncated, complete)
+	}
+	ix.truncated = st.Size() - complete
 	i := 0
-	err = history.Stream(ctx, f, ix.opts.Workers, func(rec *history.Record) error {
+	err = history.Stream(ctx, io.LimitReader(f, complete), ix.opts.Workers, func(rec *history.Record) error {
 		ix.add(i, rec)
 		i++
 		return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,84 @@ func TestReadLedgers(t *testing.T) {
 	}
 	if _, err := ReadLedgers(bad); err == nil || !strings.Contains(err.Error(), "element 1 is null") {
 		t.Errorf("ReadLedgers(bad) error = %v, want element 1 is null", err)
+	}
+}
+
+// TestReadLedgersRefusesWhatIsNotALedger: a file that is JSON but no ledger (an error answer
+// saved by mistake, another file) is refused with what it is and the file's name, never
+// judged as an empty ledger.
+func TestReadLedgersRefusesWhatIsNotALedger(t *testing.T) {
+	tests := []struct {
+		name, text string
+		psp        bool
+		want       string
+	}{
+		{"error answer", `{"error":{"code":"event_not_found","message":"no event e9"}}`, false, "not a ledger but an error answer: event_not_found no event e9"},
+		{"error string", `{"error":"boom"}`, false, "error answer: boom"},
+		{"another object", `{"foo":1}`, false, "not a ledger: no event_id among its fields (foo)"},
+		{"empty object", `{}`, false, "no event_id among its fields (none)"},
+		{"array with a stranger", `[{"event_id":"e1"},{"foo":1}]`, false, "element 1: not a ledger"},
+		{"a number", `7`, false, "decode ledger"},
+		{"processor: error answer", `{"error":"unauthorized"}`, true, "not a ledger but an error answer: unauthorized"},
+		{"processor: another object", `{"foo":1}`, true, "not a processor ledger: no charges among its fields (foo)"},
+		{"processor: a server ledger", `{"event_id":"e1","bookings":[]}`, true, "no charges"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ledger.json")
+			if err := os.WriteFile(path, []byte(tt.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if tt.psp {
+				_, err = ReadPSPLedger(path)
+			} else {
+				_, err = ReadLedgers(path)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("reading %s = %v, want an error naming the file and saying %q", tt.text, err, tt.want)
+			}
+		})
+	}
+	path := filepath.Join(t.TempDir(), "psp.json")
+	if err := os.WriteFile(path, []byte(`{"charges":null,"refunds":[],"extra":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPSPLedger(path); err != nil {
+		t.Errorf("ReadPSPLedger of an empty processor ledger: %v", err)
+	}
+}
+
+// TestCheckTruncatedHistory: a history cut in the middle of its last line (a crashed run) is
+// an error wrapping history.ErrTruncated, unless AllowTruncated, which checks it up to its last
+// complete line and says so.
+func TestCheckTruncatedHistory(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "run", "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Check(context.Background(), Input{HistoryPath: filepath.Join("testdata", "run", "history.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	cut := append(append([]byte{}, src...), `{"client":9,"op":"hold","in":{"ev`...)
+	if err := os.WriteFile(path, cut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(context.Background(), Input{HistoryPath: path}); !errors.Is(err, history.ErrTruncated) {
+		t.Errorf("Check of a truncated history = %v, want history.ErrTruncated", err)
+	}
+	res, err := Check(context.Background(), Input{HistoryPath: path, Options: Options{AllowTruncated: true}})
+	if err != nil {
+		t.Fatalf("Check with AllowTruncated: %v", err)
+	}
+	if res.Records != whole.Records || res.TruncatedBytes != int64(len(cut)-len(src)) {
+		t.Errorf("Check with AllowTruncated read %d records, left out %d bytes; want %d records and %d bytes",
+			res.Records, res.TruncatedBytes, whole.Records, len(cut)-len(src))
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "incomplete line") }) {
+		t.Errorf("warnings %q do not say the history was truncated", res.Warnings)
 	}
 }
 

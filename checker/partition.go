@@ -157,6 +157,7 @@ type index struct {
 	dupHolds     int
 	headers      int
 	warnings     []string
+	truncated    int64 // bytes after the history's last complete line, left out (AllowTruncated)
 }
 
 func newIndex(opts Options) *index {

@@ -169,8 +169,11 @@ type Result struct {
 	Records int   `json:"records"`
 	Start   int64 `json:"start,omitempty"`
 	// Warnings say what the checker had to assume (missing header, holds without expiry...).
-	Warnings []string      `json:"warnings,omitempty"`
-	Duration time.Duration `json:"duration"`
+	Warnings []string `json:"warnings,omitempty"`
+	// TruncatedBytes is how much of a history that ended in an incomplete line was left out
+	// (Options.AllowTruncated): the check covers the history up to its last complete line.
+	TruncatedBytes int64         `json:"truncated_bytes,omitempty"`
+	Duration       time.Duration `json:"duration"`
 }
 
 // Verdict returns the verdict of the named check, or nil.

@@ -178,3 +178,48 @@ func ReadFile(path string) ([]Record, error) {
 	defer f.Close()
 	return ReadAll(f)
 }
+
+// ErrTruncated says that a history ends in a line cut short: its writer was killed in the
+// middle of a record, as a crashed run leaves it.
+var ErrTruncated = errors.New("history ends in an incomplete line")
+
+// CompleteLength returns how many of the size bytes of a history (read through r) hold its
+// complete lines: size when the history ends with a newline, or with a last line that is a
+// whole record without one; otherwise the length up to and including the last newline, the
+// part a crashed writer had finished. Only the tail after the last newline is read.
+func CompleteLength(r io.ReaderAt, size int64) (int64, error) {
+	const chunk = 64 << 10
+	end := size
+	for end > 0 {
+		start := max(end-chunk, 0)
+		buf := make([]byte, end-start)
+		if _, err := r.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("read history: %w", err)
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return completeTail(r, start+int64(i)+1, size)
+		}
+		if size-start > maxLine {
+			break // a line longer than a history may have: no reader takes it either
+		}
+		end = start
+	}
+	return completeTail(r, 0, size)
+}
+
+// completeTail says where the complete part of a history ends, given that its last line
+// starts at from: at size when that line is blank or a whole record, else at from.
+func completeTail(r io.ReaderAt, from, size int64) (int64, error) {
+	if from == size || size-from > maxLine {
+		return from, nil
+	}
+	tail := make([]byte, size-from)
+	if _, err := r.ReadAt(tail, from); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read history: %w", err)
+	}
+	var rec Record
+	if _, err := parseLine(tail, 0, &rec); err == nil {
+		return size, nil
+	}
+	return from, nil
+}

@@ -120,3 +120,37 @@ func TestStreamStops(t *testing.T) {
 		t.Errorf("Stream with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+func TestCompleteLength(t *testing.T) {
+	const rec = `{"client":1,"op":"join","in":{"event":"e1","session":"s1"},"call":0,"ret":100000000,"out":{"status":200},"type":"ok"}`
+	tests := []struct {
+		name string
+		src  string
+		want int // -1: the whole history
+	}{
+		{"empty", "", -1},
+		{"ends with a newline", rec + "\n" + rec + "\n", -1},
+		{"last record without a newline", rec + "\n" + rec, -1},
+		{"trailing blank", rec + "\n  ", -1},
+		{"cut in the middle of a record", rec + "\n" + rec[:40], len(rec) + 1},
+		{"cut in the first record", rec[:10], 0},
+		{"a last line that is not a record", rec + "\n{\"foo\":1}", len(rec) + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := int64(tt.want)
+			if tt.want < 0 {
+				want = int64(len(tt.src))
+			}
+			got, err := CompleteLength(strings.NewReader(tt.src), int64(len(tt.src)))
+			if err != nil || got != want {
+				t.Errorf("CompleteLength(%q) = %d, %v; want %d", tt.src, got, err, want)
+			}
+		})
+	}
+	// A tail longer than one read.
+	long := strings.Repeat(rec+"\n", 2000) + rec[:50]
+	if got, err := CompleteLength(strings.NewReader(long), int64(len(long))); err != nil || got != int64(len(long)-50) {
+		t.Errorf("CompleteLength of %d bytes cut 50 into the last line = %d, %v; want %d", len(long), got, err, len(long)-50)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/sqldb"
 	"stampede/sut"
 )
 
@@ -30,7 +31,7 @@ const (
 // flag wins over the environment.
 type Endpoints struct {
 	Postgres string // postgres:// or postgresql:// URL
-	MySQL    string // mysql://user:pass@tcp(host:port)/db
+	MySQL    string // mysql://user:pass@host:port/db or mysql://user:pass@tcp(host:port)/db
 	Redis    string // redis://, rediss:// or unix:// URL
 	Target   string // http(s):// base URL of a booking system under test
 }
@@ -38,7 +39,7 @@ type Endpoints struct {
 // RegisterFlags adds --pg, --mysql, --redis and --target to fs, writing into e.
 func (e *Endpoints) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&e.Postgres, "pg", "", "external PostgreSQL URL (env "+EnvPostgres+")")
-	fs.StringVar(&e.MySQL, "mysql", "", "external MySQL DSN, mysql://user:pass@tcp(host:port)/db (env "+EnvMySQL+")")
+	fs.StringVar(&e.MySQL, "mysql", "", "external MySQL DSN, mysql://user:pass@host:port/db (env "+EnvMySQL+")")
 	fs.StringVar(&e.Redis, "redis", "", "external Redis URL (env "+EnvRedis+")")
 	fs.StringVar(&e.Target, "target", "", "base URL of a booking system under test that is not the reference server (env "+EnvTarget+")")
 }
@@ -71,6 +72,10 @@ func External(given Endpoints) (*Services, error) {
 	var pg, my, rd sut.Service
 	s.PostgresURL, pg = check("postgres", "pg", EnvPostgres, given.Postgres, parsePostgres)
 	s.MySQLDSN, my = check("mysql", "mysql", EnvMySQL, given.MySQL, parseMySQL)
+	if s.MySQLDSN != "" {
+		// The URL form, rewritten to the driver's (parseMySQL accepted it, so this cannot fail).
+		s.MySQLDSN, _ = sqldb.MySQLDSN(s.MySQLDSN)
+	}
 	s.RedisURL, rd = check("redis", "redis", EnvRedis, given.Redis, parseRedis)
 	s.TargetURL, _ = check("target", "target", EnvTarget, given.Target, parseTarget)
 	if len(errs) > 0 {
@@ -123,16 +128,21 @@ func parsePostgres(dsn string) (string, error) {
 	return net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), nil
 }
 
-// parseMySQL checks a mysql:// DSN and returns its address.
+// parseMySQL checks a mysql:// DSN (either form sqldb.MySQLDSN reads) and returns its
+// address.
 func parseMySQL(dsn string) (string, error) {
-	const want = "want mysql://user[:password]@tcp(host:port)/database"
-	rest, ok := strings.CutPrefix(dsn, "mysql://")
-	if !ok {
+	const want = "want mysql://user[:password]@host[:port]/database"
+	if !strings.HasPrefix(dsn, "mysql://") {
 		if _, err := mysql.ParseDSN(dsn); err == nil && strings.Contains(dsn, "@") {
 			return "", fmt.Errorf("%q lacks the mysql:// prefix: %s", redact(dsn), want)
 		}
 		return "", fmt.Errorf("%q is not a MySQL DSN: %s", redact(dsn), want)
 	}
+	norm, err := sqldb.MySQLDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	rest := strings.TrimPrefix(norm, "mysql://")
 	cfg, err := mysql.ParseDSN(rest)
 	if err != nil {
 		return "", fmt.Errorf("MySQL DSN %q: %w; %s", redact(dsn), err, want)

@@ -91,9 +91,16 @@ func TestExternal(t *testing.T) {
 			wantErr: []string{"STAMPEDE_MYSQL:", "lacks the mysql:// prefix"},
 		},
 		{
-			name:    "mysql written as a URL",
-			flags:   infra.Endpoints{MySQL: "mysql://root:secret@h:3306/db"},
-			wantErr: []string{"--mysql:", "tcp(host:port)"},
+			name:  "mysql written as a URL",
+			flags: infra.Endpoints{MySQL: "mysql://root:secret@h:3307/db"},
+			want:  infra.Endpoints{MySQL: "mysql://root:secret@tcp(h:3307)/db"},
+			addrs: addrs{my: "h:3307"},
+		},
+		{
+			name:  "mysql written as a URL without a port",
+			env:   map[string]string{infra.EnvMySQL: "mysql://root@127.0.0.1/test"},
+			want:  infra.Endpoints{MySQL: "mysql://root@tcp(127.0.0.1:3306)/test"},
+			addrs: addrs{my: "127.0.0.1:3306"},
 		},
 		{
 			name:    "mysql without a database",

@@ -77,14 +77,14 @@ func JUnit(w io.Writer, s *Summary) error {
 		}
 		for _, o := range r.SLOs {
 			tc := junitCase{Name: "slo " + o.Name, Classname: class,
-				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit))}
+				SystemOut: fmt.Sprintf("target %s, actual %s", fmtVal(o.Target, o.Unit), o.ActualText())}
 			switch {
 			case !o.Pass && o.Untrusted:
 				// Not a verdict on the target: the load generator was the bottleneck.
 				tc.SystemOut, tc.Skipped = "", &junitSkipped{Message: fmt.Sprintf("not judged: %s over target %s, but the load generator was the bottleneck",
 					fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit))}
 			case !o.Pass:
-				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s over target %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)), Type: "slo"}
+				tc.Failure = &junitFailure{Message: fmt.Sprintf("%s: %s, target %s", o.Name, o.ActualText(), fmtVal(o.Target, o.Unit)), Type: "slo"}
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

@@ -22,6 +22,10 @@ func Markdown(w io.Writer, s *Summary) error {
 		verdict = "PASS, COVERAGE SHORT"
 	}
 	fmt.Fprintf(&b, "# stampede: %s\n\n", verdict)
+	if s.Interrupted {
+		fmt.Fprintf(&b, "**Interrupted** (Ctrl-C or SIGTERM) before the run finished: %s under way, the last cut short.\n\n",
+			plural(len(s.Runs), "1 strategy x database was", fmt.Sprintf("%d strategies x databases were", len(s.Runs))))
+	}
 	switch {
 	case s.Verdict == Pass:
 		fmt.Fprintf(&b, "**%d of %d runs passed**: no seat sold twice, no money lost, every SLO held.\n\n", len(s.Runs), len(s.Runs))
@@ -147,7 +151,7 @@ func Markdown(w io.Writer, s *Summary) error {
 				if o.Untrusted {
 					res += " (not trustworthy: the generator was the bottleneck)"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), fmtVal(o.Actual, o.Unit), res)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), res)
 			}
 			b.WriteString("\n")
 		}

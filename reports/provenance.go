@@ -51,14 +51,21 @@ type Machine struct {
 // scenario's hash (of its source; nil leaves it empty), the seeds and the machine. Services
 // is left for the caller.
 func NewProvenance(version string, scenario []byte, seeds ...int64) Provenance {
-	bi, _ := debug.ReadBuildInfo()
-	p := fromBuildInfo(bi, version)
+	p := ThisBuild(version)
 	if scenario != nil {
 		p.ScenarioHash = ScenarioHash(scenario)
 	}
 	p.Seeds = append([]int64(nil), seeds...)
 	p.Machine = ThisMachine()
 	return p
+}
+
+// ThisBuild describes this binary from its build information: the version (when empty, the
+// module version), the VCS revision, whether its tree was modified, and the Go version. The
+// other fields are empty. It is what `stampede version` prints.
+func ThisBuild(version string) Provenance {
+	bi, _ := debug.ReadBuildInfo()
+	return fromBuildInfo(bi, version)
 }
 
 // fromBuildInfo reads the version, VCS revision and Go version from bi (which may be nil).

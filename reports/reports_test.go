@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stampede/internal/exitcode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -418,5 +420,68 @@ func TestGeneratorBoundRunIsNotJudged(t *testing.T) {
 	}
 	if got.Failures != 0 || got.Suites[0].Skipped != 1 || !strings.Contains(got.Suites[0].Cases[1].Skipped.Message, "load generator") {
 		t.Errorf("junit: %d failures, %d skipped, cases %+v; want the untrusted SLO skipped with the reason", got.Failures, got.Suites[0].Skipped, got.Suites[0].Cases)
+	}
+}
+
+// TestExitCode: one exit status per summary, correctness first (internal/exitcode).
+func TestExitCode(t *testing.T) {
+	pass := []Check{{Name: "linearizability", Result: Pass}}
+	slo := func(ok, noData bool) []SLO {
+		return []SLO{{Name: "hold_p99", Target: 250, Actual: 300, Unit: Millis, Pass: ok, NoData: noData}}
+	}
+	tests := []struct {
+		name string
+		s    Summary
+		want int
+	}{
+		{"pass", Summary{Runs: []Run{{Checks: pass, SLOs: slo(true, false)}}}, exitcode.OK},
+		{"an SLO missed", Summary{Runs: []Run{{Checks: pass, SLOs: slo(false, false)}}}, exitcode.Gate},
+		{"an SLO without data", Summary{Runs: []Run{{Checks: pass, SLOs: slo(false, true)}}}, exitcode.Gate},
+		{"a check undecided", Summary{Runs: []Run{{Checks: []Check{{Name: "linearizability", Result: Unknown}}, SLOs: slo(false, false)}}}, exitcode.Harness},
+		{"a run error", Summary{Runs: []Run{{Error: "postgres did not start"}, {Checks: pass}}}, exitcode.Harness},
+		{"no runs", Summary{}, exitcode.Harness},
+		{"interrupted", Summary{Interrupted: true, Runs: []Run{{Checks: pass}, {Error: "interrupted"}}}, exitcode.Interrupted},
+		{"a violation wins", Summary{Interrupted: true, Runs: []Run{{Checks: []Check{{Name: "no-double-sale", Result: Fail}}}, {Error: "interrupted"}}}, exitcode.Violation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.s.ExitCode(); got != tt.want {
+				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInterruptedAndNoData: an interrupted run is no pass and its report says so; an SLO
+// without data is no pass and its reports say "no data", never a figure.
+func TestInterruptedAndNoData(t *testing.T) {
+	s := sample()
+	s.Interrupted = true
+	s.Runs = s.Runs[:1]
+	s.Runs[0].SLOs = append(s.Runs[0].SLOs, SLO{Name: "checkout_p99", Metric: "p99", Op: "checkout", Target: 500, Unit: Millis, NoData: true})
+	s.Finish()
+	if s.Verdict != Fail || s.Runs[0].Verdict != Fail || !slices.Contains(s.Runs[0].Reasons, "SLO checkout_p99: no data") {
+		t.Fatalf("verdict %s, run %s %q; want fail, fail with SLO checkout_p99: no data", s.Verdict, s.Runs[0].Verdict, s.Runs[0].Reasons)
+	}
+	var md, junit, html strings.Builder
+	if err := Markdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := JUnit(&junit, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&html, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**Interrupted** (Ctrl-C or SIGTERM)", "| checkout_p99 | 500 ms | no data | **FAIL** |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	if !strings.Contains(junit.String(), "checkout_p99: no data, target 500 ms") {
+		t.Errorf("junit.xml does not say the SLO had no data:\n%s", junit.String())
+	}
+	if !strings.Contains(html.String(), "<strong>Interrupted</strong>") || !strings.Contains(html.String(), ">no data<") {
+		t.Errorf("report.html does not say the run was interrupted and the SLO had no data")
 	}
 }

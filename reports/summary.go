@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"stampede/internal/exitcode"
 )
 
 // SchemaVersion names the summary.json schema. Fields are only ever added within a version;
@@ -34,12 +36,15 @@ type Summary struct {
 	// DurationSeconds is the whole run, set-up and checking included.
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Verdict is pass only when every run passed; fail when one failed; unknown when none
-	// failed but one could not be judged (see Run.Verdict).
+	// failed but one could not be judged (see Run.Verdict); never pass when interrupted.
 	Verdict string `json:"verdict"`
 	// CoverageShort is set when some run created a hazard fewer times than required
 	// (Run.Shortfall); the verdict does not change, but `stampede run` exits 5.
 	CoverageShort bool  `json:"coverage_short,omitempty"`
 	Runs          []Run `json:"runs"`
+	// Interrupted is set when the run was stopped (Ctrl-C, SIGTERM) before it finished: the
+	// runs are those that got under way, the last of them cut short.
+	Interrupted bool `json:"interrupted,omitempty"`
 
 	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
 	// service versions); nil in summaries written before it existed.
@@ -207,6 +212,17 @@ type SLO struct {
 	// Untrusted is set when the load generator was the bottleneck of the run: the figure
 	// measured the generator as much as the target, and Pass is no verdict on the target.
 	Untrusted bool `json:"untrusted,omitempty"`
+	// NoData is set when the run measured nothing for the objective (no request of its
+	// operation completed): it does not hold, and Actual means nothing.
+	NoData bool `json:"no_data,omitempty"`
+}
+
+// ActualText is what the run measured for the objective, with its unit, or "no data".
+func (o SLO) ActualText() string {
+	if o.NoData {
+		return "no data"
+	}
+	return fmtVal(o.Actual, o.Unit)
 }
 
 // Generator is the load generator's account of itself over a run: how late it began requests
@@ -288,64 +304,21 @@ type Point struct {
 // Finish computes each run's verdict from its checks, SLOs and error, and the overall verdict;
 // and each run's coverage shortfall, which leaves the verdict alone. An SLO that did not hold
 // while the load generator was the bottleneck (SLO.Untrusted) does not fail the run: it makes
-// it unknown, unless something else failed it.
+// it unknown, unless something else failed it. An interrupted run never passes.
 func (s *Summary) Finish() {
 	s.Schema = SchemaVersion
 	s.Verdict = Pass
 	s.CoverageShort = false
-	if len(s.Runs) == 0 {
+	if len(s.Runs) == 0 || s.Interrupted {
 		s.Verdict = Fail
 	}
 	unknown := false
 	for i := range s.Runs {
 		r := &s.Runs[i]
-		r.Verdict, r.Reasons, r.Shortfall = Pass, nil, nil
+		r.Judge()
 		for _, c := range r.Coverage {
 			if c.Short() {
-				r.Shortfall = append(r.Shortfall, c.Shortfall())
 				s.CoverageShort = true
-			}
-		}
-		if r.Error != "" {
-			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, "run error: "+r.Error)
-		}
-		for _, c := range r.Checks {
-			switch c.Result {
-			case Fail:
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("check %s failed (%d)", c.Name, c.Count))
-			case Unknown:
-				r.Verdict = Fail
-				r.Reasons = append(r.Reasons, fmt.Sprintf("check %s could not decide", c.Name))
-			}
-		}
-		var untrusted []string
-		for _, o := range r.SLOs {
-			if o.Pass {
-				continue
-			}
-			over := fmt.Sprintf("%s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit))
-			if o.Untrusted {
-				untrusted = append(untrusted, over)
-				continue
-			}
-			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, "SLO "+over)
-		}
-		if len(r.Checks) == 0 && r.Error == "" {
-			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, "no checks ran")
-		}
-		if len(untrusted) > 0 {
-			why := ""
-			if r.Generator != nil && len(r.Generator.Reasons) > 0 {
-				why = " (" + strings.Join(r.Generator.Reasons, "; ") + ")"
-			}
-			r.Reasons = append(r.Reasons, fmt.Sprintf("SLOs not judged: the load generator was the bottleneck%s, so %s says nothing of the target",
-				why, strings.Join(untrusted, ", ")))
-			if r.Verdict == Pass {
-				r.Verdict = Unknown
 			}
 		}
 		switch r.Verdict {
@@ -369,6 +342,99 @@ func (s *Summary) GeneratorBound() int {
 		}
 	}
 	return n
+}
+
+// Judge sets the run's verdict, pass only when every check passed and every SLO held, and
+// its reasons otherwise, the most serious first: the run's error, failed checks, undecided
+// checks, SLOs that did not hold.
+func (r *Run) Judge() {
+	r.Verdict, r.Reasons, r.Shortfall = Pass, nil, nil
+	for _, c := range r.Coverage {
+		if c.Short() {
+			r.Shortfall = append(r.Shortfall, c.Shortfall())
+		}
+	}
+	if r.Error != "" {
+		r.Verdict = Fail
+		r.Reasons = append(r.Reasons, "run error: "+r.Error)
+	}
+	for _, c := range r.Checks {
+		switch c.Result {
+		case Fail:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("check %s failed (%d)", c.Name, c.Count))
+		case Unknown:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("check %s could not decide", c.Name))
+		}
+	}
+	var untrusted []string
+	for _, o := range r.SLOs {
+		switch {
+		case o.NoData:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: no data", o.Name))
+		case !o.Pass && o.Untrusted:
+			untrusted = append(untrusted, fmt.Sprintf("%s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
+		case !o.Pass:
+			r.Verdict = Fail
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
+		}
+	}
+	if len(r.Checks) == 0 && r.Error == "" {
+		r.Verdict = Fail
+		r.Reasons = append(r.Reasons, "no checks ran")
+	}
+	if len(untrusted) > 0 {
+		why := ""
+		if r.Generator != nil && len(r.Generator.Reasons) > 0 {
+			why = " (" + strings.Join(r.Generator.Reasons, "; ") + ")"
+		}
+		r.Reasons = append(r.Reasons, fmt.Sprintf("SLOs not judged: the load generator was the bottleneck%s, so %s says nothing of the target",
+			why, strings.Join(untrusted, ", ")))
+		if r.Verdict == Pass {
+			r.Verdict = Unknown
+		}
+	}
+}
+
+// ExitCode is the exit status the summary calls for (internal/exitcode): a failed check is a
+// violation (1), over an interruption (130), over a run that could not complete or a check that
+// could not decide (4: undecided is neither a pass nor a proven violation), over an SLO that
+// did not hold (3) or a run short of its hazard coverage (5); an SLO that did not hold while
+// the load generator was the bottleneck is the harness's failure (4). A summary without runs is the harness failing, unless interrupted.
+func (s *Summary) ExitCode() int {
+	codes := []int{exitcode.OK}
+	if s.Interrupted {
+		codes = append(codes, exitcode.Interrupted)
+	} else if len(s.Runs) == 0 {
+		codes = append(codes, exitcode.Harness)
+	}
+	for _, r := range s.Runs {
+		if r.Error != "" || len(r.Checks) == 0 {
+			codes = append(codes, exitcode.Harness)
+		}
+		for _, c := range r.Checks {
+			switch c.Result {
+			case Fail:
+				codes = append(codes, exitcode.Violation)
+			case Unknown:
+				codes = append(codes, exitcode.Harness)
+			}
+		}
+		for _, o := range r.SLOs {
+			switch {
+			case !o.Pass && o.Untrusted:
+				codes = append(codes, exitcode.Harness) // the generator was the bottleneck
+			case !o.Pass || o.NoData:
+				codes = append(codes, exitcode.Gate)
+			}
+		}
+		if len(r.Shortfall) > 0 {
+			codes = append(codes, exitcode.Coverage)
+		}
+	}
+	return exitcode.Worst(codes...)
 }
 
 // Load reads summary.json from dir (see LoadFile).

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,9 @@ func (s *single) herd(ctx context.Context, sc *workloads.Scenario, url string, t
 		mf.Close()
 		return h, err
 	}
+	// The driver owns the terminal while the herd runs: the run's lines go above its display.
+	s.progress.setDriver(d)
+	defer s.progress.setDriver(nil)
 
 	// The fault schedule runs beside the herd, on the driver's clock, from the first arrival.
 	schedCtx, stopSched := context.WithCancel(ctx)
@@ -91,17 +96,51 @@ func (s *single) schedule(ctx context.Context, d *workloads.Driver, target *chao
 		e.At += began
 		entries[i] = e
 	}
-	sched := &chaos.Schedule{Entries: entries, Target: target, Clock: d.Clock().Now, Record: annotator{d}}
-	ws := sched.Run(ctx)
-	for _, w := range ws {
-		if w.Err != nil {
-			s.progress.printf("   fault %s: %v\n", w.Entry.Fault, w.Err)
-		}
-	}
-	return ws
+	sched := &chaos.Schedule{Entries: entries, Target: target, Clock: d.Clock().Now,
+		Record: &annotator{d: d, began: began, verbose: s.o.Verbose, failed: map[int64]bool{}}}
+	return sched.Run(ctx)
 }
 
-// annotator writes fault records into the driver's history.
-type annotator struct{ d *workloads.Driver }
+// annotator writes fault records into the driver's history, and tells the progress of each
+// injection and recovery as it happens. Safe for concurrent use.
+type annotator struct {
+	d       *workloads.Driver
+	began   time.Duration // the herd's start, on the driver's clock
+	verbose bool          // with the fault's parameters
+	mu      sync.Mutex
+	failed  map[int64]bool // the starts of faults that could not be injected
+}
 
-func (a annotator) Write(r *history.Record) error { return a.d.Annotate(r) }
+func (a *annotator) Write(r *history.Record) error {
+	at := (time.Duration(r.Ret) - a.began).Seconds()
+	name := r.In.Fault
+	if a.verbose && len(r.In.Params) > 0 {
+		keys := make([]string, 0, len(r.In.Params))
+		for k := range r.In.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			keys[i] = k + "=" + r.In.Params[k]
+		}
+		name += " (" + strings.Join(keys, " ") + ")"
+	}
+	a.mu.Lock()
+	notInjected := a.failed[r.Call]
+	if r.Op == history.KindFaultStart && r.Type == history.Fail {
+		a.failed[r.Call] = true
+	}
+	a.mu.Unlock()
+	switch {
+	case r.Op == history.KindFaultStart && r.Type == history.Fail:
+		a.d.Printf("   %6.1fs fault %s not injected: %s", at, name, r.Out.Error)
+	case r.Op == history.KindFaultStart:
+		a.d.Printf("   %6.1fs fault %s injected", at, name)
+	case r.Op == history.KindFaultEnd && notInjected:
+	case r.Op == history.KindFaultEnd && r.Type == history.Fail:
+		a.d.Printf("   %6.1fs fault %s: recovery failed: %s", at, name, r.Out.Error)
+	case r.Op == history.KindFaultEnd:
+		a.d.Printf("   %6.1fs fault %s over after %.1fs", at, name, time.Duration(r.Ret-r.Call).Seconds())
+	}
+	return a.d.Annotate(r)
+}

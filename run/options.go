@@ -39,16 +39,24 @@ type Options struct {
 	// Scale multiplies the scenario's herd (workloads.Scenario.Scale: users and rates, the
 	// waiting room's admission rate; not the inventory); 0 means 1.
 	Scale float64
-	// Out is the run directory; empty means runs/<scenario>-<time>.
+	// Out is the run directory; empty means runs/<scenario>-<time>. A directory that already
+	// holds files is refused, unless Force.
 	Out string
+	// Force lets Out be a directory that holds an earlier run: it is emptied first, so that no
+	// file of the earlier run is left beside the new one's (internal/outdir).
+	Force bool
 	// Binary is the stampede executable started as the reference server; empty means this
 	// process's own executable.
 	Binary string
 	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
 	// status-expiry-blind); they are expected to fail the checks.
 	AllowUnsafe bool
-	// Progress receives progress lines and the driver's live bar; nil means os.Stderr.
+	// Progress receives progress lines and the driver's live bar; nil means os.Stderr
+	// (io.Discard for none).
 	Progress io.Writer
+	// Verbose adds to the progress each run's driver summary, its checker table and every
+	// fault's parameters.
+	Verbose bool
 	// CheckTimeout bounds the linearizability search per seat; 0 means the checker's default.
 	CheckTimeout time.Duration
 	// RequireCoverage adds hazard minimums to the scenario's coverage: section (the larger of
@@ -59,6 +67,28 @@ type Options struct {
 	// Services, when set, are used instead of starting or resolving services (the caller
 	// owns them and closes them); several runs can share one set.
 	Services *infra.Services
+}
+
+// InputError is an error of Run's input rather than of the run: options that do not go
+// together, a scenario that cannot be read, a run directory that is not empty. The caller's
+// to fix (`stampede run` exits 2 on it).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// needsRedis says what of the run needs Redis, or "" when nothing does: a strategy that keeps
+// its holds there, or the scenario's waiting room.
+func (o *Options) needsRedis(waitingRoom bool) string {
+	for _, s := range o.Strategies {
+		if strategies.NeedsRedis(s) {
+			return fmt.Sprintf("strategy %s keeps its holds in Redis", s)
+		}
+	}
+	if waitingRoom {
+		return "the scenario's waiting room keeps its queue in Redis"
+	}
+	return ""
 }
 
 func (o *Options) defaults() error {

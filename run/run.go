@@ -15,6 +15,7 @@ import (
 	"stampede/chaos"
 	"stampede/infra"
 	"stampede/infra/local"
+	"stampede/internal/outdir"
 	"stampede/reports"
 	"stampede/workloads"
 )
@@ -23,13 +24,18 @@ import (
 // run directory and returns the summary. The error is for a run that could not happen at all
 // (a bad scenario, services that would not start); a run whose checks failed returns a summary
 // whose Verdict is fail and a nil error.
+//
+// Errors of the input (options, the scenario file, a run directory that is not empty, Redis
+// missing under Env external for a strategy or a waiting room that needs it) are *InputError,
+// returned before anything is started. When ctx is cancelled (Ctrl-C) the runs stop, the
+// summary is marked Interrupted and the reports are still written.
 func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	if err := o.defaults(); err != nil {
-		return nil, "", err
+		return nil, "", &InputError{err}
 	}
 	sc, err := workloads.Load(o.Scenario)
 	if err != nil {
-		return nil, "", err
+		return nil, "", &InputError{err}
 	}
 	if o.Scale != 0 {
 		if err := sc.Scale(o.Scale); err != nil {
@@ -38,7 +44,12 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	}
 	entries, err := chaos.ParseEntries(sc.Faults)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", o.Scenario, err)
+		return nil, "", &InputError{fmt.Errorf("%s: %w", o.Scenario, err)}
+	}
+	if o.Env == "external" && o.Target == "" && o.Redis == "" && os.Getenv(infra.EnvRedis) == "" {
+		if what := o.needsRedis(sc.WaitingRoom.Enabled); what != "" {
+			return nil, "", &InputError{fmt.Errorf("%s, and --env external was given none: give --redis redis://host:port/db (or %s)", what, infra.EnvRedis)}
+		}
 	}
 	seed := sc.RunSeed(o.Seed)
 	started := time.Now()
@@ -46,8 +57,8 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	if out == "" {
 		out = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, started.UTC().Format("20060102-150405")))
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, "", fmt.Errorf("create run directory: %w", err)
+	if err := outdir.Prepare(out, o.Force); err != nil {
+		return nil, "", &InputError{err}
 	}
 	p := &progress{w: o.Progress}
 
@@ -76,37 +87,33 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 			r := one.run(ctx)
 			r.Dir = st + "-" + db
 			sum.Runs = append(sum.Runs, r)
-			verdict := "pass"
-			if r.Error != "" {
-				verdict = "error: " + r.Error
-			} else if failed := failedChecks(r); len(failed) > 0 {
-				verdict = "FAIL: " + strings.Join(failed, ", ")
-			}
-			p.printf("   %s on %s: %d bookings, %d refunds; %s\n", st, db, r.Bookings, r.Refunds, verdict)
+			p.printf("   %s on %s: %d bookings, %d refunds; %s\n", st, db, r.Bookings, r.Refunds, verdictLine(r))
 		}
 	}
 	if ctx.Err() != nil && len(sum.Runs) == 0 {
 		return nil, out, ctx.Err()
 	}
 	sum.DurationSeconds = time.Since(started).Seconds()
+	sum.Interrupted = ctx.Err() != nil
 	sum.Finish()
-	if ctx.Err() != nil {
-		sum.Verdict = reports.Fail
-	}
 	if err := reports.Write(out, sum); err != nil {
 		return sum, out, err
 	}
 	return sum, out, nil
 }
 
-func failedChecks(r reports.Run) []string {
-	var out []string
-	for _, c := range r.Checks {
-		if c.Result == reports.Fail || c.Result == reports.Unknown {
-			out = append(out, c.Name)
-		}
+// verdictLine is a run's verdict for its progress line: pass, or FAIL with its first reason
+// (an error, a failed or undecided check, an SLO that did not hold) and how many more.
+func verdictLine(r reports.Run) string {
+	r.Judge()
+	if r.Verdict == reports.Pass {
+		return "pass"
 	}
-	return out
+	line := "FAIL: " + r.Reasons[0]
+	if n := len(r.Reasons) - 1; n > 0 {
+		line += fmt.Sprintf(" (and %d more)", n)
+	}
+	return line
 }
 
 // defaultDBs is postgres, plus mysql when there is one to use.
@@ -187,14 +194,27 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// progress prints run progress lines; safe for concurrent use.
+// progress prints run progress lines; safe for concurrent use. While a herd runs its lines go
+// through the driver (workloads.Driver.Printf), above the driver's live display.
 type progress struct {
 	mu sync.Mutex
 	w  io.Writer
+	d  *workloads.Driver
 }
 
 func (p *progress) printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.d != nil {
+		p.d.Printf(format, args...)
+		return
+	}
 	fmt.Fprintf(p.w, format, args...)
+}
+
+// setDriver sends the lines through d while its herd runs; nil sends them to w again.
+func (p *progress) setDriver(d *workloads.Driver) {
+	p.mu.Lock()
+	p.d = d
+	p.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,32 @@ func TestRunCatchesNaive(t *testing.T) {
 	}
 }
 
+// TestVerdictLine: a run's progress line carries its verdict and first reason, and an SLO that
+// did not hold is not a pass.
+func TestVerdictLine(t *testing.T) {
+	checks := []reports.Check{{Name: "linearizability", Result: reports.Pass}}
+	tests := []struct {
+		name string
+		r    reports.Run
+		want string
+	}{
+		{"pass", reports.Run{Checks: checks}, "pass"},
+		{"an SLO missed", reports.Run{Checks: checks, SLOs: []reports.SLO{{Name: "hold_p99", Target: 250, Actual: 812, Unit: reports.Millis}}},
+			"FAIL: SLO hold_p99: 812 ms over 250 ms"},
+		{"an SLO without data", reports.Run{Checks: checks, SLOs: []reports.SLO{{Name: "checkout_p99", Target: 250, Unit: reports.Millis, NoData: true}}},
+			"FAIL: SLO checkout_p99: no data"},
+		{"a check failed and an SLO missed", reports.Run{Checks: []reports.Check{{Name: "no-double-sale", Result: reports.Fail, Count: 3}},
+			SLOs: []reports.SLO{{Name: "hold_p99", Target: 250, Actual: 812, Unit: reports.Millis}}},
+			"FAIL: check no-double-sale failed (3) (and 1 more)"},
+		{"an error", reports.Run{Error: "postgres did not start"}, "FAIL: run error: postgres did not start"},
+	}
+	for _, tt := range tests {
+		if got := verdictLine(tt.r); got != tt.want {
+			t.Errorf("%s: verdictLine = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestOptionsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -147,6 +174,35 @@ func TestOptionsErrors(t *testing.T) {
 	}
 	if _, _, err := Run(context.Background(), Options{Scenario: "testdata/nope.yaml"}); err == nil {
 		t.Fatal("Run with a missing scenario file succeeded")
+	}
+	// Refused before anything starts, as input errors.
+	t.Setenv("STAMPEDE_REDIS", "")
+	used := t.TempDir()
+	if err := os.WriteFile(filepath.Join(used, "summary.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"redis-lock without Redis", Options{Scenario: "testdata/external.yaml", Env: "external", PG: "postgres://u@h/db", Strategies: []string{"redis-lock"}},
+			"strategy redis-lock keeps its holds in Redis, and --env external was given none: give --redis"},
+		{"a waiting room without Redis", Options{Scenario: "testdata/e2e.yaml", Env: "external", PG: "postgres://u@h/db", Strategies: []string{"pessimistic"}},
+			"the scenario's waiting room keeps its queue in Redis"},
+		{"an earlier run's directory", Options{Scenario: "testdata/external.yaml", Out: used}, "is not empty (it holds summary.json): choose another, or --force"},
+		{"a bad scenario", Options{Scenario: "testdata/nope.yaml"}, "nope.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Run(context.Background(), tc.o)
+			var ie *InputError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run(%+v) = %v, want an InputError saying %q", tc.o, err, tc.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(used, "summary.json")); string(b) != "{}" {
+		t.Errorf("the refused run directory was touched: summary.json is %q", b)
 	}
 	if got, err := ParseList("all", []string{"a", "b"}); err != nil || strings.Join(got, ",") != "a,b" {
 		t.Fatalf("ParseList(all) = %v, %v", got, err)

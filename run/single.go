@@ -42,6 +42,9 @@ func (s *single) run(ctx context.Context) reports.Run {
 	start := time.Now()
 	if err := s.execute(ctx, &r); err != nil {
 		r.Error = err.Error()
+		if ctx.Err() != nil {
+			r.Error = "interrupted (Ctrl-C or SIGTERM)"
+		}
 	}
 	r.DurationSeconds = time.Since(start).Seconds()
 	return r
@@ -106,6 +109,13 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		return err
 	}
 	s.progress.printf("   herd done: %d users, %d requests in %.1fs; checking\n", h.sum.Arrived, h.sum.Requests, h.sum.Elapsed.Seconds())
+	if s.o.Verbose {
+		var b strings.Builder
+		if err := h.sum.WriteText(&b); err != nil {
+			return err
+		}
+		s.progress.printf("%s", indent(b.String()))
+	}
 
 	if err := sys.Settle(ctx); errors.Is(err, sut.ErrUnsettled) {
 		s.progress.printf("   %v\n", err)
@@ -140,6 +150,13 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	if err := writeJSON(filepath.Join(s.dir, "check.json"), res); err != nil {
 		return err
 	}
+	if s.o.Verbose {
+		var b strings.Builder
+		if err := res.WriteTable(&b); err != nil {
+			return err
+		}
+		s.progress.printf("%s", indent(b.String()))
+	}
 	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
 	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage.Merge(s.o.RequireCoverage))
 	if r.Target == "" {
@@ -167,4 +184,16 @@ func needsProxies(entries []chaos.Entry) bool {
 		}
 	}
 	return false
+}
+
+// indent puts text under a run's progress lines.
+func indent(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("     " + line)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"stampede/internal/envflag"
 	"stampede/server"
 )
 
@@ -27,14 +28,14 @@ func parse(t *testing.T, args, env []string) server.Options {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	if err := server.FlagsFromEnv(fs, func(k string) string { return vars[k] }); err != nil {
-		t.Fatalf("FlagsFromEnv %q: %v", env, err)
+	if err := envflag.Apply(fs, "serve", func(k string) string { return vars[k] }); err != nil {
+		t.Fatalf("envflag.Apply %q: %v", env, err)
 	}
 	return o
 }
 
 // TestOptionsArgsAndEnvRoundTrip: the flags Args writes and the variables Env writes read
-// back, through RegisterFlags and FlagsFromEnv, into the options they came from.
+// back, through RegisterFlags and envflag.Apply, into the options they came from.
 func TestOptionsArgsAndEnvRoundTrip(t *testing.T) {
 	full := server.Options{
 		Addr: "127.0.0.1:0", Strategy: "skip-locked", DB: "postgres://u@h:5432/db", Redis: "redis://h:6379/0",

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/envflag"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/strategies"
@@ -28,7 +29,8 @@ type Options struct {
 	Addr string
 	// Strategy is the registry name of the concurrency strategy (strategies.Names).
 	Strategy string
-	// DB is a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN.
+	// DB is a postgres:// URL or a mysql:// DSN (mysql://user:pass@host:port/db, or the driver's
+	// mysql://user:pass@tcp(host:port)/db).
 	DB string
 	// Redis is a redis:// URL; empty runs without Redis (no waiting room, no read cache, and
 	// no redis-lock).
@@ -90,7 +92,7 @@ func DefaultOptions() Options {
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Addr, "addr", o.Addr, "listen address (port 0 picks a free one; the real address is printed)")
 	fs.StringVar(&o.Strategy, "strategy", o.Strategy, "concurrency strategy: "+strings.Join(strategies.Names(), ", "))
-	fs.StringVar(&o.DB, "db", o.DB, "database: postgres://... URL or mysql://user:pass@tcp(host:port)/db DSN")
+	fs.StringVar(&o.DB, "db", o.DB, "database: postgres://user@host:port/db URL or mysql://user:pass@host:port/db DSN")
 	fs.StringVar(&o.Redis, "redis", o.Redis, "Redis URL (redis://host:port/db); needed by redis-lock, the waiting room and the read cache")
 	fs.StringVar(&o.PSP, "psp", o.PSP, "payment processor base URL")
 	fs.DurationVar(&o.HoldTTL, "hold-ttl", o.HoldTTL, "hold lifetime (default 10m)")
@@ -121,7 +123,7 @@ func (o Options) Args() []string {
 
 // Env returns the environment that gives `stampede serve` the options o, as NAME=value
 // entries: the flags of Args, each named by EnvName. An empty variable counts as unset
-// (FlagsFromEnv), so a flag whose value in o is empty where its default is not (PSP,
+// (envflag.Apply), so a flag whose value in o is empty where its default is not (PSP,
 // KeyPrefix) is left out: give those with Args.
 func (o Options) Env() []string {
 	var out []string
@@ -153,35 +155,12 @@ func (o Options) changed() [][2]string {
 const DefaultKeyPrefix = "stampede:"
 
 // EnvPrefix starts the name of every environment variable `stampede serve` reads.
-const EnvPrefix = "STAMPEDE_"
+const EnvPrefix = envflag.Prefix
 
-// EnvName is the environment variable of a flag of `stampede serve`: hold-ttl is
-// STAMPEDE_HOLD_TTL.
-func EnvName(flagName string) string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// FlagsFromEnv sets every flag of fs not given on the command line from its EnvName variable
-// when getenv returns a value for it. A bad value is an error naming the variable.
-func FlagsFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
-			return
-		}
-		name := EnvName(f.Name)
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		if serr := fs.Set(f.Name, v); serr != nil {
-			err = fmt.Errorf("%s=%q: %w", name, v, serr)
-		}
-	})
-	return err
-}
+// EnvName is the environment variable every subcommand with the flag reads (envflag.Name, the
+// one rule of stampede's subcommands): hold-ttl is STAMPEDE_HOLD_TTL. `stampede serve` reads
+// STAMPEDE_SERVE_HOLD_TTL first.
+func EnvName(flagName string) string { return envflag.Name(flagName) }
 
 // Logger returns a text logger writing to w at o.LogLevel, or an error naming the flag when
 // the level is not one of debug, info, warn and error.
@@ -226,9 +205,10 @@ const (
 	DefaultMaxInFlight      = 256
 )
 
-// check reports what is wrong with o before anything is started, so a mistyped strategy fails
-// at once with a clear message rather than after a database connection.
-func (o Options) check() error {
+// Validate reports what is wrong with o before anything is started, so a mistyped strategy
+// fails at once with a clear message rather than after a database connection. Serve calls it
+// first.
+func (o Options) Validate() error {
 	switch {
 	case o.Strategy == "":
 		return fmt.Errorf("strategy: required; choose one of %s", strings.Join(strategies.Names(), ", "))
@@ -237,7 +217,7 @@ func (o Options) check() error {
 	case strategies.Unsafe(o.Strategy) && !o.AllowUnsafe:
 		return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", o.Strategy)
 	case o.DB == "":
-		return errors.New("db: required (a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN)")
+		return errors.New("db: required (a postgres:// URL or a mysql://user:pass@host:port/db DSN)")
 	case o.HoldTTL < 0:
 		return fmt.Errorf("hold-ttl: must not be negative, got %s", o.HoldTTL)
 	case o.PoolSize < 0:
@@ -248,6 +228,8 @@ func (o Options) check() error {
 		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
 	case o.OverloadWait < 0:
 		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
+	case strategies.NeedsRedis(o.Strategy) && o.Redis == "":
+		return fmt.Errorf("strategy %q keeps its holds in Redis: give --redis redis://host:port/db", o.Strategy)
 	}
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
@@ -265,7 +247,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := o.check(); err != nil {
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	if o.Addr == "" {

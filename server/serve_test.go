@@ -146,6 +146,7 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		{name: "negative freshness", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", SeatMapFreshness: -time.Second}, want: "seatmap-freshness"},
 		{name: "negative budget", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", MaxInFlight: -1}, want: "max-in-flight"},
 		{name: "negative overload wait", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", OverloadWait: -time.Millisecond}, want: "overload-wait"},
+		{name: "redis-lock without redis", o: Options{Strategy: "redis-lock", DB: "postgres://x/y"}, want: `strategy "redis-lock" keeps its holds in Redis: give --redis`},
 		{name: "unreachable db", o: Options{Strategy: "pessimistic", DB: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, want: "open database"},
 		{name: "bad redis url", o: Options{Strategy: "pessimistic", DB: testsvc.PG(t), Redis: "http://x"}, want: "redis"},
 	}

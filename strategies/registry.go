@@ -68,19 +68,20 @@ func (d *Deps) defaults() {
 }
 
 type constructor struct {
-	new    func(Deps) (Strategy, error)
-	unsafe bool
-	about  string
+	new        func(Deps) (Strategy, error)
+	unsafe     bool
+	needsRedis bool
+	about      string
 }
 
 // registry is every strategy by name, built here in one place.
 var registry = map[string]constructor{
 	"pessimistic":         {new: newPessimistic, about: "SELECT ... FOR UPDATE in seat order; the charge runs inside the transaction"},
 	"status-expiry":       {new: newStatusExpiry, about: "one conditional UPDATE with the implicit-status rule, plus a sweeper"},
-	"redis-lock":          {new: newRedisLock, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
+	"redis-lock":          {new: newRedisLock, needsRedis: true, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
 	"skip-locked":         {new: newSkipLocked, about: "one row per unit, FOR UPDATE SKIP LOCKED; GA from a bounded unit pool"},
 	"naive":               {new: newNaive, unsafe: true, about: "read then write without lock or condition: sells seats twice on purpose"},
-	"redis-lock-unfenced": {new: newRedisLockUnfenced, unsafe: true, about: "redis-lock whose confirm skips the lock checks and the fencing token: broken on purpose"},
+	"redis-lock-unfenced": {new: newRedisLockUnfenced, unsafe: true, needsRedis: true, about: "redis-lock whose confirm skips the lock checks and the fencing token: broken on purpose"},
 	"status-expiry-blind": {new: newStatusExpiryBlind, unsafe: true, about: "status-expiry whose confirm sells the seats whoever holds them: broken on purpose"},
 }
 
@@ -107,6 +108,9 @@ func About(name string) string { return registry[name].about }
 
 // Unsafe reports whether the strategy sells seats twice on purpose.
 func Unsafe(name string) bool { return registry[name].unsafe }
+
+// NeedsRedis reports whether the strategy keeps its holds in Redis (Deps.Redis is required).
+func NeedsRedis(name string) bool { return registry[name].needsRedis }
 
 // New builds the named strategy. Unsafe strategies are refused unless allowUnsafe is set.
 func New(name string, d Deps, allowUnsafe bool) (Strategy, error) {

@@ -2,6 +2,8 @@ package strategies_test
 
 import (
 	"fmt"
+	"strings"
+	"testing"
 	"time"
 
 	"stampede/strategies"
@@ -15,4 +17,15 @@ func ExampleHoldTTLOrDefault() {
 	// 10m0s
 	// 10m0s
 	// 2s
+}
+
+// TestNeedsRedis: the strategies that keep holds in Redis say so, so that a run refuses them
+// up front when no Redis is given.
+func TestNeedsRedis(t *testing.T) {
+	for _, name := range strategies.Names() {
+		want := strings.HasPrefix(name, "redis-lock")
+		if got := strategies.NeedsRedis(name); got != want {
+			t.Errorf("NeedsRedis(%q) = %v, want %v", name, got, want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package sut
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,10 +25,18 @@ type Server struct {
 	HTTP *http.Client
 }
 
+// ErrNoLedger says that a system has no GET /admin/ledger (it answered 404 for the route, 405
+// or 501): a booking system need not offer the reference server's admin endpoints.
+var ErrNoLedger = errors.New("the system has no /admin/ledger")
+
 // Ledger reads GET /admin/ledger?event= and decodes it with the checker's decoder. It returns
-// the answer as it came too.
+// the answer as it came too. A system without the endpoint gives an error wrapping
+// ErrNoLedger; a 404 that is the contract's error for the event (event_not_found) does not.
 func (s Server) Ledger(ctx context.Context, event string) (*checker.Ledger, json.RawMessage, error) {
 	b, err := call(ctx, s.HTTP, http.MethodGet, s.URL+"/admin/ledger?event="+url.QueryEscape(event))
+	if se := (*statusError)(nil); errors.As(err, &se) && se.noRoute() {
+		err = fmt.Errorf("%w: %w", ErrNoLedger, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch ledger of %s: %w", event, err)
 	}
@@ -143,7 +152,36 @@ func call(ctx context.Context, c *http.Client, method, u string) ([]byte, error)
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b[:min(len(b), 300)])))
+		return nil, &statusError{method: method, url: u, status: resp.StatusCode, text: resp.Status, body: b[:min(len(b), 300)]}
 	}
 	return b, nil
+}
+
+// statusError is an answer other than 200 OK.
+type statusError struct {
+	method, url, text string
+	status            int
+	body              []byte // the first bytes of the answer
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: %s: %s", e.method, e.url, e.text, strings.TrimSpace(string(e.body)))
+}
+
+// noRoute says whether the answer means the endpoint does not exist: 405 or 501, or a 404
+// that is not the contract's error about something the request named ({"error": {"code":
+// "event_not_found"}}).
+func (e *statusError) noRoute() bool {
+	switch e.status {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	case http.StatusNotFound:
+		var body struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		return json.Unmarshal(e.body, &body) != nil || body.Error.Code == "" || body.Error.Code == "not_found"
+	}
+	return false
 }

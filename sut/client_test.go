@@ -2,6 +2,7 @@ package sut_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +24,8 @@ func fakeSystem(t *testing.T) *httptest.Server {
 			w.Write([]byte(`{"event_id": 7`))
 		case "many":
 			w.Write([]byte(`[{"event_id":"a"},{"event_id":"b"}]`))
+		case "error":
+			w.Write([]byte(`{"error":{"code":"internal","message":"boom"}}`))
 		default:
 			w.Write([]byte(`{"event_id":"` + ev + `","bookings":[{"booking_id":"b1","hold_id":"h1","charge_id":"c1","amount_cents":5000,"seats":["A-1-1"]}],"extra":true}`))
 		}
@@ -63,13 +66,24 @@ func TestServerClient(t *testing.T) {
 		{"status", "gone", "fetch ledger of gone: GET " + hs.URL + "/admin/ledger?event=gone: 404 Not Found"},
 		{"json", "garbled", "decode ledger of garbled"},
 		{"several", "many", "2 ledgers in the answer, want one"},
+		{"an error answer with 200", "error", "not a ledger but an error answer: internal boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := c.Ledger(ctx, tt.event); err == nil || !strings.Contains(err.Error(), tt.want) {
+			_, _, err := c.Ledger(ctx, tt.event)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Ledger(%s) = %v, want an error containing %q", tt.event, err, tt.want)
 			}
+			if errors.Is(err, sut.ErrNoLedger) {
+				t.Errorf("Ledger(%s) = %v, which says the system has no ledger endpoint", tt.event, err)
+			}
 		})
+	}
+	// A system without the endpoint says so, whatever its 404 looks like.
+	bare := httptest.NewServer(http.NotFoundHandler())
+	defer bare.Close()
+	if _, _, err := (sut.Server{URL: bare.URL}).Ledger(ctx, "e1"); !errors.Is(err, sut.ErrNoLedger) {
+		t.Errorf("Ledger of a system without /admin/ledger = %v, want ErrNoLedger", err)
 	}
 
 	s, err := c.Settle(ctx)

@@ -118,7 +118,9 @@ func attribute(s *Summary, srv *ServerTime, srvErr error) Attribution {
 		total += c.Seconds
 	}
 	for i := range a.Costs {
-		a.Costs[i].Share = round3(a.Costs[i].Seconds / total)
+		if total > 0 { // no time measured at all: every share stays 0, never NaN
+			a.Costs[i].Share = round3(a.Costs[i].Seconds / total)
+		}
 	}
 	sort.SliceStable(a.Costs, func(i, j int) bool { return a.Costs[i].Seconds > a.Costs[j].Seconds })
 	switch {

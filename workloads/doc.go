@@ -21,7 +21,8 @@
 // servermetrics.go (the target's /metrics before and after the herd), attribution.go (where
 // the run's time went, and the limiting resource),
 // cputime_*.go (the process's CPU time), summary.go (the end-of-run Summary), progress.go (the
-// live terminal display), observer.go (the Observer that live metrics hang on; workloads/prom
+// live terminal display, the heartbeat lines without one, and Driver.Printf), abort.go
+// (AbortOnFail: giving up on a target that fails every request), observer.go (the Observer that live metrics hang on; workloads/prom
 // exports them to Prometheus), start.go (the common start instant of sharded drivers) and shard.go/merge.go (sharded runs and merging their histories).
 //
 // # Determinism

@@ -34,8 +34,16 @@ type Config struct {
 	History *history.Writer
 	// Metrics, when set, receives the per-second time series instead of OutDir/metrics.jsonl.
 	Metrics io.Writer
-	// Progress, when set and a terminal (and CI is not "true"), shows live progress.
+	// Progress, when set, shows the run as it goes: a live display on a terminal (when CI is
+	// not "true"), else a line every Heartbeat; Driver.Printf writes lines to it.
 	Progress io.Writer
+	// Heartbeat is how often a progress line is printed when Progress is not a terminal;
+	// 0 means DefaultHeartbeat, negative none.
+	Heartbeat time.Duration
+	// AbortOnFail, when positive, aborts the run once every request completed for that long
+	// has ended in an error (a target that is down); Run then returns an error wrapping
+	// ErrAllFailing. 0 never aborts.
+	AbortOnFail time.Duration
 	// OnRecord, when set, is called with every record as it is written (from many goroutines
 	// at once); it must be quick and must not keep the record.
 	OnRecord func(*history.Record)
@@ -117,6 +125,7 @@ type Driver struct {
 	beganOK   bool
 	flowCount []int64
 	flowMu    sync.Mutex
+	out       *lines // the progress output (Printf)
 }
 
 // New checks cfg and builds the driver: the plan, the client and the outputs.
@@ -136,7 +145,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := CheckStartAt(cfg.StartAt, time.Now()); err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	d := &Driver{cfg: cfg, sc: cfg.Scenario, seed: cfg.Scenario.RunSeed(cfg.Seed)}
+	d := &Driver{cfg: cfg, sc: cfg.Scenario, seed: cfg.Scenario.RunSeed(cfg.Seed), out: &lines{w: cfg.Progress}}
 	if cfg.Pacer != nil {
 		if cfg.Users < 1 {
 			return nil, errors.New("driver: a Pacer needs Users > 0")
@@ -353,6 +362,8 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 	if d.cfg.Observer != nil {
 		d.cfg.Observer.Begin(d)
 	}
+	ctx, stopWatch := d.watchFailures(ctx, began)
+	defer stopWatch()
 
 	users := d.plan.ShardUsers(d.cfg.Shard)
 	userCtx, cancelUsers := context.WithCancel(context.WithoutCancel(ctx))
@@ -385,7 +396,7 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 			}
 		}
 	}()
-	prog := startProgress(d.cfg.Progress, d, len(users))
+	prog := startProgress(d, len(users))
 
 	var wg sync.WaitGroup
 	maxActive := d.maxActive()
@@ -476,7 +487,7 @@ dispatch:
 		return sum, fmt.Errorf("driver: %w", merr)
 	}
 	if ctx.Err() != nil {
-		return sum, fmt.Errorf("driver: %w", ctx.Err())
+		return sum, fmt.Errorf("driver: %w", context.Cause(ctx))
 	}
 	return sum, nil
 }

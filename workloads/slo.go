@@ -95,6 +95,9 @@ type SLOResult struct {
 	// GeneratorBound): the figure measured the driver as much as the target, and the
 	// objective's pass or fail is not a verdict on the target.
 	Untrusted bool `json:"untrusted,omitempty"`
+	// NoData is set when nothing was measured (no request of the operation, or none at all,
+	// completed): the objective does not hold, Observed is zero and Value says "no data".
+	NoData bool `json:"no_data,omitempty"`
 	// Limit and Value are Threshold and Observed as text, the fields drive-summary.json had
 	// before the typed ones.
 	Limit string `json:"limit"`
@@ -106,22 +109,34 @@ func newSLOResult(name string, metric SLOMetric, op string, threshold, observed 
 		Limit: threshold.String(), Value: observed.String()}
 }
 
+// noData marks an objective the run measured nothing for: it does not hold.
+func noData(r SLOResult) SLOResult {
+	r.Pass, r.NoData, r.Value = false, true, "no data"
+	return r
+}
+
 // checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.
+// An objective without data (no request of its operation completed) does not hold.
 func (s *Summary) checkSLO(slo SLO) {
 	lat := func(name, op string, limit time.Duration) {
 		if limit <= 0 {
 			return
 		}
-		var v time.Duration
-		if o := s.Ops[op]; o != nil {
-			v = o.Intended.P99
+		o := s.Ops[op]
+		if o == nil || o.Requests == 0 {
+			s.SLO = append(s.SLO, noData(newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(0), false)))
+			return
 		}
+		v := o.Intended.P99
 		s.SLO = append(s.SLO, newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(v), v <= limit))
 	}
 	lat("hold_p99", "hold", slo.HoldP99)
 	lat("checkout_p99", "checkout", slo.CheckoutP99)
 	if slo.ErrorRateSet {
-		s.SLO = append(s.SLO, newSLOResult("error_rate", MetricErrorRate, "", ratioMeasure(slo.ErrorRate), ratioMeasure(s.ErrorRate),
-			s.ErrorRate <= slo.ErrorRate))
+		r := newSLOResult("error_rate", MetricErrorRate, "", ratioMeasure(slo.ErrorRate), ratioMeasure(s.ErrorRate), s.ErrorRate <= slo.ErrorRate)
+		if s.Requests == 0 {
+			r = noData(r)
+		}
+		s.SLO = append(s.SLO, r)
 	}
 }

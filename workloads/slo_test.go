@@ -10,8 +10,8 @@ import (
 func TestCheckSLO(t *testing.T) {
 	ms := time.Millisecond
 	ops := map[string]*OpSummary{
-		"hold":     {Intended: Latency{P99: 31 * ms}},
-		"checkout": {Intended: Latency{P99: 1200 * ms}},
+		"hold":     {Requests: 40, Intended: Latency{P99: 31 * ms}},
+		"checkout": {Requests: 20, Intended: Latency{P99: 1200 * ms}},
 	}
 	tests := []struct {
 		name      string
@@ -20,6 +20,12 @@ func TestCheckSLO(t *testing.T) {
 		want      []SLOResult
 	}{
 		{"none", SLO{}, 0.3, nil},
+		{"no data is not a pass", SLO{HoldP99: 250 * ms, ErrorRate: 0.01, ErrorRateSet: true}, -1, []SLOResult{
+			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
+				Observed: Measure{Unit: UnitDuration}, NoData: true, Limit: "250ms", Value: "no data"},
+			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio, Ratio: 0.01},
+				Observed: Measure{Unit: UnitRatio}, NoData: true, Limit: "1.00%", Value: "no data"},
+		}},
 		{"latencies held and missed", SLO{HoldP99: 250 * ms, CheckoutP99: time.Second}, 0, []SLOResult{
 			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
 				Observed: Measure{Unit: UnitDuration, Duration: 31 * ms}, Pass: true, Limit: "250ms", Value: "31ms"},
@@ -37,7 +43,10 @@ func TestCheckSLO(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Summary{Ops: ops, ErrorRate: tt.errorRate}
+			s := &Summary{Ops: ops, ErrorRate: tt.errorRate, Requests: 60}
+			if tt.errorRate < 0 { // a run in which nothing completed
+				s = &Summary{Ops: map[string]*OpSummary{}}
+			}
 			s.checkSLO(tt.slo)
 			if !reflect.DeepEqual(s.SLO, tt.want) {
 				t.Errorf("checkSLO(%+v) =\n%+v\nwant\n%+v", tt.slo, s.SLO, tt.want)
@@ -49,7 +58,7 @@ func TestCheckSLO(t *testing.T) {
 // TestSLOResultJSON pins drive-summary.json's SLO fields: the text ones it always had and the
 // typed ones beside them.
 func TestSLOResultJSON(t *testing.T) {
-	s := &Summary{Ops: map[string]*OpSummary{"hold": {Intended: Latency{P99: 31 * time.Millisecond}}}}
+	s := &Summary{Ops: map[string]*OpSummary{"hold": {Requests: 1, Intended: Latency{P99: 31 * time.Millisecond}}}}
 	s.checkSLO(SLO{HoldP99: 250 * time.Millisecond})
 	b, err := json.Marshal(s.SLO[0])
 	if err != nil {

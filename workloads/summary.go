@@ -182,15 +182,18 @@ func (s *Summary) WriteText(w io.Writer) error {
 			strings.Join(s.GeneratorReasons, "; "))
 	}
 	for _, r := range s.SLO {
-		mark := "ok  "
-		if !r.Pass {
+		mark, observed := "ok  ", r.Observed.String()
+		switch {
+		case r.NoData:
+			mark, observed = "FAIL", "no data"
+		case !r.Pass:
 			mark = "FAIL"
 		}
 		untrusted := ""
 		if r.Untrusted {
 			untrusted = " (not trustworthy: generator-bound)"
 		}
-		fmt.Fprintf(&b, "slo %s %s %s (limit %s)%s\n", mark, r.Name, r.Observed, r.Threshold, untrusted)
+		fmt.Fprintf(&b, "slo %s %s %s (limit %s)%s\n", mark, r.Name, observed, r.Threshold, untrusted)
 	}
 	if s.Interrupted {
 		b.WriteString("interrupted before every user finished\n")

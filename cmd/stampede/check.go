@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,25 +14,43 @@ import (
 	"stampede/chaos"
 	"stampede/checker"
 	"stampede/history"
+	"stampede/internal/exitcode"
 	"stampede/sut"
 	"stampede/workloads"
 )
 
-// cmdCheck judges a recorded run: stampede check DIR|history.jsonl [flags]. It prints the
-// verdict and coverage tables and exits 0 when no check failed or was undecided, 1 on a
-// violation (or when the inputs cannot be read), 2 on bad usage, 3 when some seat was
-// undecided and 5 when the run did not reach the coverage --require-coverage asks for; the
-// lower status wins.
-func cmdCheck(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: stampede check DIR|history.jsonl [flags]")
-		fmt.Fprintln(fs.Output(), "\nIn DIR it reads history.jsonl, and ledger.json and psp-ledger.json when present.")
-		fmt.Fprintln(fs.Output(), "Exit status: 0 pass, 1 violation or unreadable input, 2 usage, 3 undecided,")
-		fmt.Fprintln(fs.Output(), "5 hazard coverage short of --require-coverage.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
+// checkCommand is `stampede check DIR|history.jsonl`: the checker on a recorded run.
+func checkCommand() *command {
+	return &command{
+		name:    "check",
+		summary: "check a recorded history and its ledgers: no seat sold twice, no money lost",
+		usage:   []string{"check DIR [flags]", "check history.jsonl [--ledger FILE|URL] [--psp-ledger FILE|URL] [flags]"},
+		about: "Judges a recorded run: every seat's operations against a model of one seat with porcupine, then " +
+			"the ledgers (no seat sold twice, every charge matched by one booking or one refund, ...). In DIR (a run " +
+			"directory of stampede run, one per strategy and database, or the --out of stampede drive) it reads " +
+			"history.jsonl, and ledger.json and psp-ledger.json when present. A ledger is a file, or the base URL of " +
+			"the system (or processor) to read it from.\n\n" +
+			"A seat the search cannot decide within --timeout is undecided: neither a pass nor a proven violation " +
+			"(exit status 4; a larger --timeout may decide it). A history that ends in a line cut short (a crashed " +
+			"run) is refused unless --allow-truncated, which checks it up to its last complete line and says so.",
+		examples: []string{
+			"stampede check runs/quickstart-20260101-120000/skip-locked-postgres",
+			"stampede check out/history.jsonl --ledger http://127.0.0.1:8080 --psp-ledger http://127.0.0.1:8081 --json",
+			"stampede check crashed/ --allow-truncated --details",
+		},
+		exits: []exit{
+			{exitcode.OK, "every check passed (or was skipped for want of its input)"},
+			{exitcode.Violation, "a check failed: a proven violation"},
+			{exitcode.Usage, "bad flags, or an input that is missing or not what it should be (no history, a file that is not a ledger)"},
+			{exitcode.Harness, "undecided: some seat could not be decided within --timeout; or a ledger URL did not answer"},
+			{exitcode.Interrupted, ""},
+		},
+		args:  []string{argDir},
+		setup: checkFlags,
 	}
+}
+
+func checkFlags(fs *flag.FlagSet, c *cli) action {
 	ledger := fs.String("ledger", "", "the booking system's ledger: a file (GET /admin/ledger; an object, or an array with one per event), or the system's base URL to read it for every event of the history")
 	psp := fs.String("psp-ledger", "", "the payment processor's ledger: a file (GET /ledger), or the processor's base URL to read it")
 	def := checker.DefaultOptions()
@@ -41,6 +61,7 @@ func cmdCheck(ctx context.Context, args []string) error {
 	examples := fs.Int("examples", def.MaxExamples, "counterexamples kept per check")
 	details := fs.Bool("details", false, "print every counterexample with its operations")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	truncated := fs.Bool("allow-truncated", false, "check a history whose last line was cut short (a crashed run) up to its last complete line")
 	lossFaults := fs.String("hold-loss-faults", strings.Join(chaos.HoldLosingFaults(), ","),
 		"faults that may make the system lose holds, comma-separated (empty: none)")
 	paymentFaults := fs.String("payment-faults", strings.Join(chaos.PaymentFaults(), ","),
@@ -48,68 +69,70 @@ func cmdCheck(ctx context.Context, args []string) error {
 	crashFaults := fs.String("crash-faults", strings.Join(chaos.CrashFaults(), ","),
 		"faults that kill the server, comma-separated, for the coverage (empty: none)")
 	require := fs.String("require-coverage", "", "least hazard counts the run must reach, hazard=N,... (exit 5 when short)")
-	if done, err := parseFlags(fs, args); done {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError{2}
-	}
-	in, err := checkInput(ctx, fs.Arg(0), *ledger, *psp)
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		in.Options.OutDir = *out
-	}
-	in.Options.ClockSkew, in.Options.Timeout, in.Options.Grace, in.Options.MaxExamples = *skew, *timeout, *grace, *examples
-	in.Options.HoldLossFaults = nameList(*lossFaults)
-	in.Options.PaymentFaults = nameList(*paymentFaults)
-	in.Options.CrashFaults = nameList(*crashFaults)
-	minimums, err := workloads.ParseCoverage(*require)
-	if err != nil {
-		fmt.Fprintf(fs.Output(), "--require-coverage: %v\n", err)
-		return exitError{2}
-	}
-	res, err := checker.Check(ctx, in)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("print result: %w", err)
-		}
-	} else {
-		if err := res.WriteTable(os.Stdout); err != nil {
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, 1, "one run directory or history file"); err != nil {
 			return err
 		}
-		if *details {
-			if err := res.WriteDetails(os.Stdout); err != nil {
+		in, err := checkInput(ctx, args[0], *ledger, *psp)
+		if err != nil {
+			return err
+		}
+		if *out != "" {
+			in.Options.OutDir = *out
+		}
+		in.Options.ClockSkew, in.Options.Timeout, in.Options.Grace, in.Options.MaxExamples = *skew, *timeout, *grace, *examples
+		in.Options.AllowTruncated = *truncated
+		in.Options.HoldLossFaults = nameList(*lossFaults)
+		in.Options.PaymentFaults = nameList(*paymentFaults)
+		in.Options.CrashFaults = nameList(*crashFaults)
+		minimums, err := workloads.ParseCoverage(*require)
+		if err != nil {
+			return usageErrorf("--require-coverage: %w", err)
+		}
+		res, err := checker.Check(ctx, in)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return exitcode.With(exitcode.Interrupted, errors.New("interrupted"))
+		case errors.Is(err, history.ErrTruncated):
+			return inputError(fmt.Errorf("%w; --allow-truncated checks it up to its last complete line", err))
+		case err != nil:
+			// The history could not be read, or an option is out of range: bad input.
+			return inputError(err)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				return fmt.Errorf("print result: %w", err)
+			}
+		} else {
+			if err := res.WriteTable(c.stdout); err != nil {
 				return err
 			}
+			if *details {
+				if err := res.WriteDetails(c.stdout); err != nil {
+					return err
+				}
+			}
 		}
-	}
-	short := res.Coverage.Shortfalls(minimums)
-	if len(short) > 0 {
-		w := os.Stdout
+		short := res.Coverage.Shortfalls(minimums)
+		w := c.stdout
 		if *asJSON {
-			w = os.Stderr
+			w = c.stderr
 		}
 		for _, sf := range short {
 			fmt.Fprintf(w, "coverage short: %s\n", sf)
 		}
+		switch {
+		case res.Status == checker.Fail:
+			return exitcode.With(exitcode.Violation, nil)
+		case res.Status == checker.Unknown:
+			return exitcode.With(exitcode.Harness, nil)
+		case len(short) > 0:
+			return exitcode.With(exitcode.Coverage, nil)
+		}
+		return nil
 	}
-	switch {
-	case res.Status == checker.Fail:
-		return exitError{1}
-	case res.Status == checker.Unknown:
-		return exitError{3}
-	case len(short) > 0:
-		return exitError{5}
-	}
-	return nil
 }
 
 // nameList splits a comma-separated flag value into its non-empty names; never nil, so an
@@ -125,16 +148,26 @@ func nameList(s string) []string {
 }
 
 // checkInput resolves the positional argument (a run directory or a history file) and the
-// ledger flags (files, or base URLs to read the ledgers from) into the checker's input.
+// ledger flags (files, or base URLs to read the ledgers from) into the checker's input. A
+// local input that is missing or not what it should be is an input error (exit status 2); a
+// ledger URL that does not answer is the harness failing (4).
 func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, error) {
 	st, err := os.Stat(arg)
+	if errors.Is(err, fs.ErrNotExist) {
+		return checker.Input{}, inputError(fmt.Errorf("%s: no such run directory or history file", arg))
+	}
 	if err != nil {
-		return checker.Input{}, fmt.Errorf("history: %w", err)
+		return checker.Input{}, inputError(err)
 	}
 	var in checker.Input
 	if st.IsDir() {
-		if in, err = checker.LoadDir(arg); err != nil {
-			return checker.Input{}, err
+		in, err = checker.LoadDir(arg)
+		if errors.Is(err, checker.ErrNotRunDir) {
+			return checker.Input{}, inputError(fmt.Errorf("%s has no %s: give a run directory (stampede run writes one per strategy and database, stampede drive its --out) or a history file",
+				arg, checker.HistoryFile))
+		}
+		if err != nil {
+			return checker.Input{}, inputError(err)
 		}
 	} else {
 		in = checker.Input{HistoryPath: arg, Options: checker.Options{OutDir: filepath.Dir(arg)}}
@@ -143,14 +176,14 @@ func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, er
 	case isURL(ledger):
 		events, err := history.Events(in.HistoryPath)
 		if err != nil {
-			return checker.Input{}, err
+			return checker.Input{}, inputError(err)
 		}
 		if in.Ledgers, _, err = (sut.Server{URL: ledger}).Ledgers(ctx, events); err != nil {
 			return checker.Input{}, err
 		}
 	case ledger != "":
 		if in.Ledgers, err = checker.ReadLedgers(ledger); err != nil {
-			return checker.Input{}, err
+			return checker.Input{}, inputError(err)
 		}
 	}
 	switch {
@@ -160,7 +193,7 @@ func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, er
 		}
 	case psp != "":
 		if in.PSP, err = checker.ReadPSPLedger(psp); err != nil {
-			return checker.Input{}, err
+			return checker.Input{}, inputError(err)
 		}
 	}
 	return in, nil

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,7 +57,7 @@ func TestCmdCheck(t *testing.T) {
 		{"history file with ledgers by flag", []string{filepath.Join(run, "history.jsonl"), "--ledger", filepath.Join(run, "ledger.json"),
 			"--psp-ledger", filepath.Join(run, "psp-ledger.json"), "--json"}, 0},
 		{"history file with ledgers by URL", []string{filepath.Join(run, "history.jsonl"), "--ledger", hs.URL, "--psp-ledger", hs.URL}, 0},
-		{"ledger URL that does not answer", []string{filepath.Join(run, "history.jsonl"), "--ledger", hs.URL + "/nowhere"}, 1},
+		{"ledger URL that does not answer", []string{filepath.Join(run, "history.jsonl"), "--ledger", hs.URL + "/nowhere"}, 4},
 		{"double sale", []string{"--details", bad}, 1},
 		{"double sale, no hold-loss faults", []string{"--hold-loss-faults", "", bad}, 1},
 		{"hold lost in a Redis restart, the faults chaos marks as losing holds", []string{lost}, 0},
@@ -65,7 +65,7 @@ func TestCmdCheck(t *testing.T) {
 		{"no argument", nil, 2},
 		{"two arguments", []string{run, bad}, 2},
 		{"unknown flag", []string{"--frobnicate", run}, 2},
-		{"missing history", []string{filepath.Join(run, "nope.jsonl")}, 1},
+		{"missing history", []string{filepath.Join(run, "nope.jsonl")}, 2},
 		{"coverage reached", []string{racing, "--require-coverage", "concurrent_seat_holds=3"}, 0},
 		{"coverage short", []string{racing, "--require-coverage", "concurrent_seat_holds=3,expired_mid_checkout=1"}, 5},
 		{"coverage short, as JSON", []string{racing, "--json", "--require-coverage", "concurrent_seat_holds=4"}, 5},
@@ -76,17 +76,12 @@ func TestCmdCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := cmdCheck(context.Background(), tt.args)
-			code := 0
-			if err != nil {
-				code = 1
-				var ee exitError
-				if errors.As(err, &ee) {
-					code = ee.code
-				}
-			}
+			code, stdout, stderr := runCLI(t, nil, append([]string{"check"}, tt.args...)...)
 			if code != tt.code {
-				t.Errorf("stampede check %v: exit %d (%v), want %d", tt.args, code, err, tt.code)
+				t.Errorf("stampede check %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tt.args, code, tt.code, stdout, stderr)
+			}
+			if strings.Contains(stderr, "check: check:") {
+				t.Errorf("stampede check %v: a doubled prefix in %q", tt.args, stderr)
 			}
 		})
 	}
@@ -95,5 +90,65 @@ func TestCmdCheck(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bad, "linearizability-D-1-1.html")); err != nil {
 		t.Errorf("no visualization in the run directory: %v", err)
+	}
+}
+
+// TestCheckExitCodes: check's exit statuses through the entry point, one message each and
+// never a doubled "check: check:".
+func TestCheckExitCodes(t *testing.T) {
+	run := copyTestdata(t, map[string]string{
+		"history.jsonl": "run/history.jsonl", "ledger.json": "run/ledger.json", "psp-ledger.json": "run/psp-ledger.json"})
+	notLedger := filepath.Join(t.TempDir(), "ledger.json")
+	if err := os.WriteFile(notLedger, []byte(`{"error":{"code":"event_not_found","message":"no event e1"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fooDir := copyTestdata(t, map[string]string{"history.jsonl": "run/history.jsonl"})
+	if err := os.WriteFile(filepath.Join(fooDir, "ledger.json"), []byte(`{"foo":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crashed := copyTestdata(t, map[string]string{"history.jsonl": "run/history.jsonl", "ledger.json": "run/ledger.json"})
+	f, err := os.OpenFile(filepath.Join(crashed, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"client":3,"op":"hold","in":{"event":"e1","sess`)
+	f.Close()
+	crowded := copyTestdata(t, map[string]string{"history.jsonl": "lin/ok-overlapping-holds.jsonl"})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		args   []string
+		code   int
+		stdout string // a part of stdout; empty: not checked
+		stderr string // a part of stderr; empty: not checked
+	}{
+		{"pass", nil, []string{run}, 0, "verdict: pass", ""},
+		{"an empty directory", nil, []string{t.TempDir()}, 2, "", "has no history.jsonl: give a run directory"},
+		{"a ledger that is an error answer", nil, []string{filepath.Join(run, "history.jsonl"), "--ledger", notLedger}, 2, "",
+			"ledger " + notLedger + ": not a ledger but an error answer: event_not_found no event e1"},
+		{"a ledger.json that is something else", nil, []string{fooDir}, 2, "", "not a ledger: no event_id among its fields (foo)"},
+		{"a crashed run's history", nil, []string{crashed}, 2, "", "history ends in an incomplete line after byte"},
+		{"a crashed run's history, allowed", nil, []string{crashed, "--allow-truncated"}, 0,
+			"warning: the history ends in an incomplete line: checked up to its last complete line", ""},
+		{"undecided", nil, []string{crowded, "--timeout", "1ns"}, 4, "unknown", ""},
+		{"interrupted", cancelled, []string{run}, 130, "", "interrupted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			code, stdout, stderr := runCLIContext(t, ctx, nil, append([]string{"check"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(stdout, tt.stdout) || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stampede check %v: exit %d, want %d\nstdout (want %q):\n%s\nstderr (want %q):\n%s",
+					tt.args, code, tt.code, tt.stdout, stdout, tt.stderr, stderr)
+			}
+			if strings.Contains(stderr, "check: check:") || strings.Count(stderr, "stampede check:") > 1 {
+				t.Errorf("stampede check %v: stderr %q, want one message without a doubled prefix", tt.args, stderr)
+			}
+		})
 	}
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"stampede/internal/exitcode"
 	"stampede/reports"
 )
 
@@ -87,42 +87,24 @@ func TestCompareExitCodes(t *testing.T) {
 		{"unknown metric", []string{base, same, "--gate", "hodl_p99=+5%"}, 2, "", `unknown metric "hodl_p99"`},
 		{"bad alpha", []string{base, same, "--alpha", "5"}, 2, "", "--alpha 5"},
 		{"unknown flag", []string{base, same, "--frobnicate"}, 2, "", ""},
-		{"help", []string{"-h"}, 0, "", "usage: stampede compare BASE CAND"},
+		{"help", []string{"-h"}, 0, "Usage:\n  stampede compare BASE CAND", ""},
 		{"paths after --", []string{"--gate", "hold_p99=+10%", "--", base, slower}, 3, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := compareMain(tt.args, &stdout, &stderr)
+			code, stdout, stderr := runCLI(t, nil, append([]string{"compare"}, tt.args...)...)
 			if code != tt.code {
-				t.Fatalf("stampede compare %v exited %d, want %d\nstdout:\n%s\nstderr:\n%s", tt.args, code, tt.code, stdout.String(), stderr.String())
+				t.Fatalf("stampede compare %v exited %d, want %d\nstdout:\n%s\nstderr:\n%s", tt.args, code, tt.code, stdout, stderr)
 			}
-			if !strings.Contains(stdout.String(), tt.out) {
-				t.Errorf("stampede compare %v: stdout lacks %q:\n%s", tt.args, tt.out, stdout.String())
+			if !strings.Contains(stdout, tt.out) {
+				t.Errorf("stampede compare %v: stdout lacks %q:\n%s", tt.args, tt.out, stdout)
 			}
-			if !strings.Contains(stderr.String(), tt.err) {
-				t.Errorf("stampede compare %v: stderr lacks %q:\n%s", tt.args, tt.err, stderr.String())
+			if !strings.Contains(stderr, tt.err) {
+				t.Errorf("stampede compare %v: stderr lacks %q:\n%s", tt.args, tt.err, stderr)
 			}
-			if tt.code == compareInputs && tt.err != "" && stdout.Len() > 0 {
-				t.Errorf("stampede compare %v: wrote a report for inputs it could not compare:\n%s", tt.args, stdout.String())
+			if tt.code == exitcode.Harness && tt.err != "" && stdout != "" {
+				t.Errorf("stampede compare %v: wrote a report for inputs it could not compare:\n%s", tt.args, stdout)
 			}
 		})
-	}
-}
-
-// TestCompareRegistered runs the subcommand through stampede's entry point.
-func TestCompareRegistered(t *testing.T) {
-	stdout := os.Stdout
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout = devnull
-	t.Cleanup(func() { os.Stdout = stdout; devnull.Close() })
-	if got := realMain([]string{"compare", compareData("base"), compareData("slower"), "--gate", "hold_p99=+10%"}); got != compareRegression {
-		t.Errorf("stampede compare base slower --gate hold_p99=+10%% exited %d, want %d", got, compareRegression)
-	}
-	if got := realMain([]string{"compare", compareData("base"), compareData("broken")}); got != compareCorrectness {
-		t.Errorf("stampede compare base broken exited %d, want %d", got, compareCorrectness)
 	}
 }

@@ -9,135 +9,211 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"stampede/history"
-	"stampede/infra"
+	"stampede/internal/exitcode"
+	"stampede/internal/outdir"
 	"stampede/sut"
 	"stampede/workloads"
 	"stampede/workloads/prom"
 )
 
-// cmdDrive is `stampede drive scenario.yaml --target URL --out DIR`: the load driver alone
-// against a booking system that is already running; `stampede drive merge` joins the histories
-// of a sharded run; `stampede drive plan` prints a seeded plan without sending anything.
-func cmdDrive(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "merge":
-			return driveMerge(args[1:])
-		case "plan":
-			return drivePlan(args[1:], os.Stdout)
-		}
+// driveCommand is `stampede drive scenario.yaml --target URL --out DIR`: the load driver alone
+// against a booking system that is already running; `drive merge` joins the histories of a
+// sharded run; `drive plan` prints a seeded plan without sending anything.
+func driveCommand() *command {
+	return &command{
+		name:    "drive",
+		summary: "run the load driver alone against a booking system that is already running",
+		usage: []string{
+			"drive scenario.yaml --target URL --out DIR [--shard i/n] [flags]",
+			"drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ...",
+			"drive plan scenario.yaml [--seed N] [--users N] [--shard i/n]",
+		},
+		about: "Drives the scenario's seeded open-model herd at --target, a system that speaks the booking contract " +
+			"(server/api.yaml), and writes history.jsonl, metrics.jsonl and drive-summary.json into --out (new or " +
+			"empty; --force empties a directory of an earlier run). It creates the scenario's events first (--setup). " +
+			"When the target has GET /admin/ledger (the reference server has), its ledger of the scenario's events is " +
+			"saved as ledger.json, and with --psp the processor's as psp-ledger.json, so that `stampede check DIR` has " +
+			"all it judges.\n\n" +
+			"A target that fails every request for --abort-on-fail (it is down, or refuses every connection) ends the " +
+			"drive early with exit status 4. An SLO of the scenario that had no data does not hold.",
+		examples: []string{
+			"stampede drive scenarios/quickstart.yaml --target http://127.0.0.1:8080 --out out --psp http://127.0.0.1:8081",
+			"stampede drive scenarios/eras-tour.yaml --target http://booking:8080 --out shard0 --shard 0/4 --run-id r1",
+			"STAMPEDE_TARGET=http://127.0.0.1:8080 stampede drive scenarios/hot-seat.yaml --out out --quiet",
+		},
+		exits: []exit{
+			{exitcode.OK, "every SLO of the scenario held"},
+			{exitcode.Usage, "bad flags, a scenario that cannot be read, an --out that is not empty"},
+			{exitcode.Gate, "an SLO did not hold, or had no data"},
+			{exitcode.Harness, "the target could not be set up, failed every request for --abort-on-fail, or the ledgers could not be read"},
+			{exitcode.Interrupted, ""},
+		},
+		args:  []string{argFile},
+		subs:  []*command{driveMergeCommand(), drivePlanCommand()},
+		setup: driveFlags,
 	}
-	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
-	var target, out, shard, runID, metricsAddr, startAt string
+}
+
+func driveFlags(fs *flag.FlagSet, c *cli) action {
+	var target, out, shard, runID, psp, metricsAddr, startAt string
 	var seed int64
-	var setup, ledgers bool
-	var psp string
 	var scale float64
+	var setup, ledgers, force, quiet, verbose bool
 	var maxConns, maxActive int
-	fs.StringVar(&target, "target", os.Getenv(infra.EnvTarget), "base URL of the booking system ("+infra.EnvTarget+")")
-	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json (required)")
+	var abortOnFail time.Duration
+	fs.StringVar(&target, "target", "", "base URL of the booking system (required)")
+	fs.StringVar(&out, "out", "", "directory for history.jsonl, metrics.jsonl and drive-summary.json, new or empty (required)")
+	fs.BoolVar(&force, "force", false, "let --out be the directory of an earlier run: it is emptied first")
 	fs.Int64Var(&seed, "seed", 0, "seed of the herd (default: the scenario's)")
 	fs.Float64Var(&scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
 	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
-	fs.BoolVar(&ledgers, "ledgers", false, "after the herd, write the target's ledger of the scenario's events to ledger.json (and, with --psp, the processor's to psp-ledger.json), so that `stampede check DIR` has all it judges")
-	fs.StringVar(&psp, "psp", "", "base URL of the payment processor the target pays through (with --ledgers)")
+	fs.BoolVar(&ledgers, "ledgers", true, "after the herd, save the target's ledger of the scenario's events as ledger.json (and, with --psp, the processor's as psp-ledger.json); skipped with a note when the target has no /admin/ledger, unless given explicitly")
+	fs.StringVar(&psp, "psp", "", "base URL of the payment processor the target pays through, whose ledger is saved too")
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
+	fs.DurationVar(&abortOnFail, "abort-on-fail", 10*time.Second, "give up once every request has failed for this long (a target that is down); 0: never")
+	fs.BoolVar(&quiet, "quiet", false, "no progress and no summary table: only the history's path on stdout, and errors")
+	fs.BoolVar(&verbose, "verbose", false, "more output: every operation's answers by code after the summary")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on HOST:PORT/metrics while the run goes (e.g. 0.0.0.0:9464)")
 	fs.StringVar(&startAt, "start-at", "", fmt.Sprintf("RFC 3339 instant at which the arrivals start, after the set-up, so that shards line up (refused when more than %s past)", workloads.MaxStartLate))
-	fs.Usage = func() {
-		o := fs.Output()
-		fmt.Fprintln(o, "usage: stampede drive scenario.yaml --target URL --out DIR [flags]")
-		fmt.Fprintln(o, "       stampede drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ...")
-		fmt.Fprintln(o, "       stampede drive plan scenario.yaml [--seed N] [--users N]")
-		fmt.Fprintln(o, "\nExit status: 0 when every SLO of the scenario held, 3 when one did not, 4 when one did not while the")
-		fmt.Fprintln(o, "driver was the bottleneck (the SLOs say nothing of the target then), 1 on error.")
-		fmt.Fprintln(o, "\nflags:")
-		fs.PrintDefaults()
-	}
-	if done, err := parseFlags(fs, args); done {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError{2}
-	}
-	if target == "" {
-		return errors.New("--target is required (or STAMPEDE_TARGET)")
-	}
-	if out == "" {
-		return errors.New("--out is required")
-	}
-	sc, err := workloads.Load(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	if err := sc.Scale(scale); err != nil {
-		return fmt.Errorf("--scale: %w", err)
-	}
-	sh, err := workloads.ParseShard(shard)
-	if err != nil {
-		return fmt.Errorf("--shard: %w", err)
-	}
-	var start time.Time
-	if startAt != "" {
-		if start, err = time.Parse(time.RFC3339, startAt); err != nil {
-			return fmt.Errorf("--start-at %q: want an RFC 3339 instant such as 2030-05-01T18:00:00Z: %w", startAt, err)
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, 1, "one scenario file"); err != nil {
+			return err
 		}
-		if err := workloads.CheckStartAt(start, time.Now()); err != nil {
-			return fmt.Errorf("--start-at: %w", err)
+		switch {
+		case target == "":
+			return usageErrorf("--target is required (or STAMPEDE_TARGET)")
+		case out == "":
+			return usageErrorf("--out is required")
+		case quiet && verbose:
+			return usageErrorf("--quiet and --verbose: choose one")
 		}
-	}
-	cfg := workloads.Config{
-		Scenario: sc, Target: target, Seed: seed, Shard: sh, OutDir: out, Progress: os.Stderr,
-		CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, StartAt: start,
-	}
-	if metricsAddr != "" {
-		stop, err := serveDriverMetrics(metricsAddr, &cfg)
+		explicitLedgers := false
+		fs.Visit(func(f *flag.Flag) { explicitLedgers = explicitLedgers || f.Name == "ledgers" })
+		sc, err := workloads.Load(args[0])
 		if err != nil {
-			return err
+			return inputError(err)
 		}
-		defer stop()
-	}
-	sum, runErr := workloads.Run(ctx, cfg)
-	if sum == nil {
-		return runErr
-	}
-	if err := writeSummary(filepath.Join(out, "drive-summary.json"), sum); err != nil && runErr == nil {
-		runErr = err
-	}
-	fmt.Println()
-	if err := sum.WriteText(os.Stdout); err != nil && runErr == nil {
-		runErr = err
-	}
-	fmt.Printf("history: %s\n", filepath.Join(out, "history.jsonl"))
-	if runErr != nil {
-		return runErr
-	}
-	if ledgers {
-		if err := writeLedgers(ctx, out, target, psp, sc.EventIDs()); err != nil {
-			return err
+		if err := sc.Scale(scale); err != nil {
+			return usageErrorf("--scale: %w", err)
 		}
+		sh, err := workloads.ParseShard(shard)
+		if err != nil {
+			return usageErrorf("--shard: %w", err)
+		}
+		var start time.Time
+		if startAt != "" {
+			if start, err = time.Parse(time.RFC3339, startAt); err != nil {
+				return usageErrorf("--start-at %q: want an RFC 3339 instant such as 2030-05-01T18:00:00Z: %w", startAt, err)
+			}
+			if err := workloads.CheckStartAt(start, time.Now()); err != nil {
+				return usageErrorf("--start-at: %w", err)
+			}
+		}
+		if err := outdir.Prepare(out, force); err != nil {
+			return inputError(err)
+		}
+		var progress io.Writer = c.stderr
+		if quiet {
+			progress = nil
+		}
+		cfg := workloads.Config{
+			Scenario: sc, Target: target, Seed: seed, Shard: sh, OutDir: out, Progress: progress,
+			CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, AbortOnFail: abortOnFail,
+			StartAt: start,
+		}
+		if metricsAddr != "" {
+			stop, err := serveDriverMetrics(metricsAddr, &cfg)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
+		sum, runErr := workloads.Run(ctx, cfg)
+		if sum == nil {
+			return runErr
+		}
+		if err := writeSummary(filepath.Join(out, "drive-summary.json"), sum); err != nil && runErr == nil {
+			runErr = err
+		}
+		if !quiet {
+			fmt.Fprintln(c.stdout)
+			if err := sum.WriteText(c.stdout); err != nil && runErr == nil {
+				runErr = err
+			}
+			if verbose {
+				writeCodes(c.stdout, sum)
+			}
+		}
+		fmt.Fprintf(c.stdout, "history: %s\n", filepath.Join(out, history.FileName))
+		if runErr != nil {
+			return runErr
+		}
+		if ledgers {
+			err := writeLedgers(ctx, out, target, psp, sc.EventIDs())
+			switch {
+			case errors.Is(err, sut.ErrNoLedger) && !explicitLedgers:
+				if !quiet {
+					fmt.Fprintf(c.stderr, "ledgers: not saved, the target has no /admin/ledger; stampede check %s judges the history alone\n", out)
+				}
+			case err != nil:
+				return err
+			default:
+				fmt.Fprintf(c.stdout, "ledgers: %s\n", out)
+			}
+		}
+		switch {
+		case sum.Passed():
+			return nil
+		case sum.GeneratorBound:
+			// An SLO did not hold while the driver was the bottleneck: no verdict on the target.
+			return exitcode.With(exitcode.Harness, nil)
+		}
+		return exitcode.With(exitcode.Gate, nil)
 	}
-	switch {
-	case sum.Passed():
-		return nil
-	case sum.GeneratorBound:
-		return exitError{4}
+}
+
+// writeCodes lists every operation's answers: ok, each failure's code (the most frequent
+// first) and unknown outcomes.
+func writeCodes(w io.Writer, sum *workloads.Summary) {
+	ops := make([]string, 0, len(sum.Ops))
+	for op := range sum.Ops {
+		ops = append(ops, op)
 	}
-	return exitError{3}
+	sort.Strings(ops)
+	for _, op := range ops {
+		o := sum.Ops[op]
+		keys := make([]string, 0, len(o.Codes))
+		for k := range o.Codes {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if o.Codes[keys[i]] != o.Codes[keys[j]] {
+				return o.Codes[keys[i]] > o.Codes[keys[j]]
+			}
+			return keys[i] < keys[j]
+		})
+		parts := []string{fmt.Sprintf("ok %d", o.Outcomes.Ok)}
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, o.Codes[k]))
+		}
+		parts = append(parts, fmt.Sprintf("info %d", o.Outcomes.Info))
+		fmt.Fprintf(w, "answers %-8s %s\n", op, strings.Join(parts, ", "))
+	}
 }
 
 // writeLedgers reads the target's ledger of each event, and the processor's when psp is given,
-// into the run directory out.
+// into the run directory out. An error wraps sut.ErrNoLedger when the target has no ledger.
 func writeLedgers(ctx context.Context, out, target, psp string, events []string) error {
 	var l sut.Ledgers
 	var err error
@@ -190,87 +266,103 @@ func writeSummary(path string, sum *workloads.Summary) error {
 	return nil
 }
 
-// driveMerge is `stampede drive merge`.
-func driveMerge(args []string) error {
-	fs := flag.NewFlagSet("drive merge", flag.ContinueOnError)
-	var out string
-	var skew time.Duration
-	fs.StringVar(&out, "out", "", "merged history file (required)")
-	fs.DurationVar(&skew, "clock-skew", 10*time.Millisecond, "bound on how far the shards' wall clocks may disagree; widens every operation by it on both sides")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: stampede drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ...\n\nflags:")
-		fs.PrintDefaults()
+// driveMergeCommand is `stampede drive merge`.
+func driveMergeCommand() *command {
+	return &command{
+		name:    "drive merge",
+		summary: "join the histories of a sharded run into one",
+		usage:   []string{"drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ..."},
+		about: "Puts the histories of the shards of one run (stampede drive --shard i/n on several machines) on one " +
+			"time axis, using each header's wall-clock start, and widens every operation by --clock-skew on both " +
+			"sides, so that the checker never orders two operations of different shards more tightly than the " +
+			"machines' clocks allow.",
+		examples: []string{"stampede drive merge --clock-skew 5ms --out merged/history.jsonl shard0/history.jsonl shard1/history.jsonl"},
+		exits:    []exit{{exitcode.OK, ""}, {exitcode.Usage, "no --out or no histories, or a history that cannot be read"}, {exitcode.Harness, "the merged history could not be written"}},
+		args:     []string{argFile},
+		setup: func(fs *flag.FlagSet, c *cli) action {
+			var out string
+			var skew time.Duration
+			fs.StringVar(&out, "out", "", "merged history file (required)")
+			fs.DurationVar(&skew, "clock-skew", 10*time.Millisecond, "bound on how far the shards' wall clocks may disagree; widens every operation by it on both sides")
+			return func(_ context.Context, args []string) error {
+				if out == "" {
+					return usageErrorf("--out is required")
+				}
+				if err := wantArgs(args, 1, -1, "the histories to merge"); err != nil {
+					return err
+				}
+				var readers []io.Reader
+				for _, p := range args {
+					f, err := os.Open(p)
+					if err != nil {
+						return inputError(fmt.Errorf("open history: %w", err))
+					}
+					defer f.Close()
+					readers = append(readers, f)
+				}
+				w, err := history.Create(out)
+				if err != nil {
+					return err
+				}
+				if err := workloads.Merge(w, skew, readers...); err != nil {
+					w.Close()
+					return inputError(err)
+				}
+				if err := w.Close(); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "merged %d histories into %s (%d records, clock skew %s)\n", len(readers), out, w.Count(), skew)
+				return nil
+			}
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
-	}
-	if out == "" || fs.NArg() == 0 {
-		fs.Usage()
-		return exitError{2}
-	}
-	var readers []io.Reader
-	for _, p := range fs.Args() {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("open history: %w", err)
-		}
-		defer f.Close()
-		readers = append(readers, f)
-	}
-	w, err := history.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := workloads.Merge(w, skew, readers...); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	fmt.Printf("merged %d histories into %s (%d records, clock skew %s)\n", len(readers), out, w.Count(), skew)
-	return nil
 }
 
-// drivePlan is `stampede drive plan`: the seeded plan as JSON Lines, one user a line.
-func drivePlan(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("drive plan", flag.ContinueOnError)
-	var seed int64
-	var users int
-	var shard string
-	fs.Int64Var(&seed, "seed", 0, "seed (default: the scenario's)")
-	fs.IntVar(&users, "users", 20, "print the first N users of the shard (0: all)")
-	fs.StringVar(&shard, "shard", "", "only the users of shard i/n")
-	if done, err := parseFlags(fs, args); done {
-		return err
+// drivePlanCommand is `stampede drive plan`: the seeded plan as JSON Lines, one user a line.
+func drivePlanCommand() *command {
+	return &command{
+		name:    "drive plan",
+		summary: "print the seeded plan of a scenario's users without sending anything",
+		usage:   []string{"drive plan scenario.yaml [--seed N] [--users N] [--shard i/n]"},
+		about: "Prints what each user of the herd will do, one JSON object a line: its flow, event, seats, pauses and " +
+			"arrival offset, all drawn from the seed. The same scenario and seed always give the same plan.",
+		examples: []string{"stampede drive plan scenarios/quickstart.yaml --seed 7 --users 5", "stampede drive plan scenarios/eras-tour.yaml --shard 1/4 --users 0 | wc -l"},
+		exits:    []exit{{exitcode.OK, ""}, {exitcode.Usage, "bad flags, or a scenario that cannot be read"}},
+		args:     []string{argFile},
+		setup: func(fs *flag.FlagSet, c *cli) action {
+			var seed int64
+			var users int
+			var shard string
+			fs.Int64Var(&seed, "seed", 0, "seed (default: the scenario's)")
+			fs.IntVar(&users, "users", 20, "print the first N users of the shard (0: all)")
+			fs.StringVar(&shard, "shard", "", "only the users of shard i/n")
+			return func(_ context.Context, args []string) error {
+				if err := wantArgs(args, 1, 1, "one scenario file"); err != nil {
+					return err
+				}
+				sc, err := workloads.Load(args[0])
+				if err != nil {
+					return inputError(err)
+				}
+				sh, err := workloads.ParseShard(shard)
+				if err != nil {
+					return usageErrorf("--shard: %w", err)
+				}
+				p, err := workloads.NewPlan(sc, sc.RunSeed(seed))
+				if err != nil {
+					return inputError(err)
+				}
+				enc := json.NewEncoder(c.stdout)
+				for n, i := range p.ShardUsers(sh) {
+					if users > 0 && n >= users {
+						break
+					}
+					if err := enc.Encode(p.User(i)); err != nil {
+						return fmt.Errorf("write plan: %w", err)
+					}
+				}
+				return nil
+			}
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(fs.Output(), "usage: stampede drive plan scenario.yaml [--seed N] [--users N] [--shard i/n]")
-		return exitError{2}
-	}
-	sc, err := workloads.Load(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	sh, err := workloads.ParseShard(shard)
-	if err != nil {
-		return fmt.Errorf("--shard: %w", err)
-	}
-	p, err := workloads.NewPlan(sc, sc.RunSeed(seed))
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(stdout)
-	for n, i := range p.ShardUsers(sh) {
-		if users > 0 && n >= users {
-			break
-		}
-		if err := enc.Encode(p.User(i)); err != nil {
-			return fmt.Errorf("write plan: %w", err)
-		}
-	}
-	return nil
 }

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,17 +14,12 @@ import (
 
 func TestDrivePlanIsDeterministic(t *testing.T) {
 	scenario := filepath.Join("..", "..", "scenarios", "quickstart.yaml")
-	var a, b bytes.Buffer
-	if err := drivePlan([]string{scenario, "--users", "50", "--seed", "9"}, &a); err != nil {
-		t.Fatalf("drive plan: %v", err)
-	}
-	if err := drivePlan([]string{"--seed", "9", "--users", "50", scenario}, &b); err != nil {
-		t.Fatalf("drive plan: %v", err)
-	}
-	if a.String() != b.String() {
+	_, a, _ := runCLI(t, nil, "drive", "plan", scenario, "--users", "50", "--seed", "9")
+	_, b, _ := runCLI(t, nil, "drive", "plan", "--seed", "9", "--users", "50", scenario)
+	if a != b {
 		t.Fatal("two plans with seed 9 differ")
 	}
-	lines := strings.Split(strings.TrimSpace(a.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(a), "\n")
 	if len(lines) != 50 {
 		t.Fatalf("plan has %d users, want 50", len(lines))
 	}
@@ -34,18 +30,111 @@ func TestDrivePlanIsDeterministic(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[49]), &u); err != nil || u.Index != 49 || u.Flow == "" {
 		t.Errorf("last plan line %q: %+v, %v", lines[49], u, err)
 	}
-	var shard bytes.Buffer
-	if err := drivePlan([]string{scenario, "--users", "3", "--shard", "1/4"}, &shard); err != nil {
-		t.Fatal(err)
+	code, shard, _ := runCLI(t, nil, "drive", "plan", scenario, "--users", "3", "--shard", "1/4")
+	if code != 0 || !strings.HasPrefix(shard, `{"index":1,`) {
+		t.Errorf("shard 1/4 plan (exit %d) starts %q, want user 1", code, shard[:min(len(shard), 20)])
 	}
-	if !strings.HasPrefix(shard.String(), `{"index":1,`) {
-		t.Errorf("shard 1/4 plan starts %q, want user 1", shard.String()[:20])
+	// The environment gives a flag of drive plan, the command line wins.
+	_, fromEnv, _ := runCLI(t, map[string]string{"STAMPEDE_DRIVE_PLAN_USERS": "2", "STAMPEDE_SEED": "9"}, "drive", "plan", scenario)
+	if got := strings.Count(fromEnv, "\n"); got != 2 || !strings.HasPrefix(a, fromEnv) {
+		t.Errorf("drive plan with STAMPEDE_DRIVE_PLAN_USERS=2 STAMPEDE_SEED=9 printed %d users, want the first 2 of seed 9's", got)
+	}
+	_, flagWins, _ := runCLI(t, map[string]string{"STAMPEDE_DRIVE_PLAN_USERS": "2"}, "drive", "plan", scenario, "--users", "4")
+	if got := strings.Count(flagWins, "\n"); got != 4 {
+		t.Errorf("drive plan --users 4 with STAMPEDE_DRIVE_PLAN_USERS=2 printed %d users, want 4", got)
 	}
 }
 
 func TestDriveMergeNeedsInputs(t *testing.T) {
-	if err := driveMerge([]string{"--out", filepath.Join(t.TempDir(), "m.jsonl")}); err == nil {
-		t.Error("merge without histories succeeded")
+	if code, _, stderr := runCLI(t, nil, "drive", "merge", "--out", filepath.Join(t.TempDir(), "m.jsonl")); code != 2 {
+		t.Errorf("merge without histories exited %d (%s), want 2", code, stderr)
+	}
+}
+
+// browseScenario writes a small scenario of one-page browsers.
+func browseScenario(t *testing.T, slo string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "browse.yaml")
+	src := "name: browse\ninventory: {sections: 1, rows: 1, seats_per_row: 5}\n" +
+		"arrivals: {profile: constant, rate: 40/s, users: 20}\nusers: [{flow: browse, pages: 1}]\nrequest_timeout: 5s\n" + slo
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// browseTarget answers every request with an empty JSON object; with ledger, also GET
+// /admin/ledger with an empty ledger of the event asked for.
+func browseTarget(t *testing.T, ledger bool) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	})
+	if ledger {
+		mux.HandleFunc("GET /admin/ledger", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"event_id":"` + r.URL.Query().Get("event") + `","bookings":[]}`))
+		})
+	} else {
+		mux.HandleFunc("GET /admin/ledger", http.NotFound)
+	}
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// TestDrive: drive saves the ledgers when the target has /admin/ledger and says so when it has
+// not, refuses an --out that holds an earlier run unless --force, gives up on a dead target
+// with exit 4, and an SLO without data is not met.
+func TestDrive(t *testing.T) {
+	scenario := browseScenario(t, "")
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("drive exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ledger.json")); err != nil {
+		t.Errorf("drive against a target with /admin/ledger saved no ledger: %v", err)
+	}
+	if stderr != "" || strings.Contains(stdout, "requests") {
+		t.Errorf("drive --quiet printed progress or the summary:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+
+	code, stdout, _ = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", t.TempDir(), "--verbose")
+	if code != 0 || !strings.Contains(stdout, "answers browse   ok 20, info 0\n") {
+		t.Errorf("drive --verbose exited %d, want the answers by code after the summary:\n%s", code, stdout)
+	}
+
+	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, false), "--out", out)
+	if code != 2 || !strings.Contains(stderr, "is not empty") || !strings.Contains(stderr, "--force") {
+		t.Errorf("drive into an earlier run's --out exited %d, want 2 saying it is not empty and how to force it:\n%s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, false), "--out", out, "--force")
+	if code != 0 || !strings.Contains(stderr, "the target has no /admin/ledger") {
+		t.Errorf("drive --force against a target without a ledger exited %d, want 0 and a note:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ledger.json")); !os.IsNotExist(err) {
+		t.Errorf("--force left the earlier run's ledger.json beside the new history (%v)", err)
+	}
+	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, false), "--out", t.TempDir(), "--ledgers")
+	if code != 4 || !strings.Contains(stderr, "has no /admin/ledger") {
+		t.Errorf("drive --ledgers against a target without a ledger exited %d, want 4:\n%s", code, stderr)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	long := filepath.Join(t.TempDir(), "long.yaml")
+	src, _ := os.ReadFile(scenario)
+	os.WriteFile(long, []byte(strings.Replace(string(src), "users: 20}", "users: 2000}", 1)), 0o644)
+	code, _, stderr = runCLI(t, nil, "drive", long, "--target", dead.URL, "--out", t.TempDir(), "--setup=false", "--abort-on-fail", "1s")
+	if code != 4 || !strings.Contains(stderr, "every request failed for") {
+		t.Errorf("drive against a dead target exited %d, want 4 saying every request failed:\n%s", code, stderr)
+	}
+
+	code, stdout, _ = runCLI(t, nil, "drive", browseScenario(t, "slo: {hold_p99: 250ms}\n"), "--target", browseTarget(t, true), "--out", t.TempDir())
+	if code != 3 || !strings.Contains(stdout, "slo FAIL hold_p99 no data") {
+		t.Errorf("drive with an SLO on holds of a herd that holds nothing exited %d, want 3 and no data:\n%s", code, stdout)
 	}
 }
 
@@ -68,9 +157,9 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := cmdDrive(context.Background(), append(append([]string{}, base...), tt.args...))
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("stampede drive %v = %v, want an error saying %q", tt.args, err, tt.wantErr)
+			code, _, stderr := runCLI(t, nil, append(append([]string{"drive"}, base...), tt.args...)...)
+			if code == 0 || !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stampede drive %v exited %d, want an error saying %q:\n%s", tt.args, code, tt.wantErr, stderr)
 			}
 		})
 	}

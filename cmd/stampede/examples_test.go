@@ -1,11 +1,11 @@
 package main
 
 import (
-	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -190,8 +190,7 @@ func shellCommands(s string) [][]string {
 // nestedCommands are the subcommands of a subcommand, with flag sets of their own.
 var nestedCommands = map[string][]string{"drive": {"merge", "plan"}}
 
-// flagSets learns each subcommand's flags from its usage (`stampede SUB -h`, or `stampede SUB
-// NESTED -h` for "SUB NESTED").
+// flagSets knows each subcommand's flags from the command table.
 type flagSets struct {
 	tb   testing.TB
 	sets map[string]map[string]bool // subcommand -> flag -> takes a value
@@ -201,50 +200,38 @@ func newFlagSets(tb testing.TB) *flagSets {
 	return &flagSets{tb: tb, sets: map[string]map[string]bool{}}
 }
 
-// defaultsLine is a flag's first line in flag.PrintDefaults: "  -name" then " type" for a
-// flag that takes a value.
-var defaultsLine = regexp.MustCompile(`^  -([A-Za-z0-9][A-Za-z0-9_.-]*)( \S+)?`)
-
 // of returns sub's flags and whether each takes a value.
 func (f *flagSets) of(sub string) map[string]bool {
 	if s, ok := f.sets[sub]; ok {
 		return s
 	}
 	f.tb.Helper()
-	usage, err := os.CreateTemp(f.tb.TempDir(), "usage")
-	if err != nil {
-		f.tb.Fatal(err)
-	}
-	defer usage.Close()
-	stderr := os.Stderr
-	os.Stderr = usage
-	name, nested, _ := strings.Cut(sub, " ")
-	err = commands()[name].run(context.Background(), append(strings.Fields(nested), "-h"))
-	os.Stderr = stderr
-	if err != nil {
-		f.tb.Fatalf("stampede %s -h: %v", sub, err)
-	}
-	b, err := os.ReadFile(usage.Name())
-	if err != nil {
-		f.tb.Fatal(err)
-	}
-	s := map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if m := defaultsLine.FindStringSubmatch(line); m != nil {
-			s[m[1]] = m[2] != ""
+	cmds := commands()
+	var cmd *command
+	for _, w := range strings.Fields(sub) { // "drive merge": a subcommand of a subcommand
+		if cmd = lookup(cmds, w); cmd == nil {
+			f.tb.Fatalf("no subcommand %s", sub)
 		}
+		cmds = cmd.subs
 	}
+	fs, _ := cmd.flags(&cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
+	s := map[string]bool{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		b, ok := fl.Value.(interface{ IsBoolFlag() bool })
+		s[fl.Name] = !(ok && b.IsBoolFlag())
+	})
 	f.sets[sub] = s
 	return s
 }
 
 // check returns what is wrong with one call's arguments (the subcommand first).
 func (f *flagSets) check(args []string) []string {
-	sub := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:]
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return []string{fmt.Sprintf("stampede %s: no subcommand", strings.Join(args, " "))}
 	}
-	if _, ok := commands()[sub]; !ok {
+	sub := args[0]
+	args = args[1:]
+	if lookup(commands(), sub) == nil {
 		return []string{fmt.Sprintf("stampede %s: no such subcommand", sub)}
 	}
 	if len(args) > 0 && slices.Contains(nestedCommands[sub], args[0]) {

@@ -1,87 +1,115 @@
 // Command stampede is the load-testing and chaos-verification harness for ticket-booking
 // systems, and its reference booking server. Each subcommand wires packages together; the logic
 // lives in those packages.
+//
+// Files: main.go dispatches a command line to its subcommand and turns the outcome into an
+// exit status (internal/exitcode); command.go is the command table's type and the parsing every
+// subcommand shares (flags anywhere, -h, the environment); help.go and completion.go are
+// generated from that table; each other file is one subcommand.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"strings"
 	"syscall"
+
+	"stampede/internal/exitcode"
 )
 
-// command is one subcommand: run parses its own flags from args.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-// commands is every subcommand, built in one place.
-func commands() map[string]command {
-	return map[string]command{
-		"serve":   {"run the reference booking server", cmdServe},
-		"psp":     {"run the fake payment processor", cmdPSP},
-		"drive":   {"run the load driver alone against a target", cmdDrive},
-		"check":   {"check a recorded history and ledgers", cmdCheck},
-		"run":     {"run a scenario end to end: services, server, herd, faults, checker, report", cmdRun},
-		"report":  {"re-render the reports of a run directory", cmdReport},
-		"chaos":   {"list the faults (stampede chaos list)", cmdChaos},
-		"compare": {"compare a candidate's runs with a baseline's, with significance, and gate regressions", cmdCompare},
-		"version": {"print the version", cmdVersion},
+// commands is every subcommand, built in one place, in the order help lists them.
+func commands() []*command {
+	return []*command{
+		runCommand(), driveCommand(), checkCommand(), compareCommand(), reportCommand(),
+		serveCommand(), pspCommand(), chaosCommand(), versionCommand(), helpCommand(), completionCommand(),
 	}
 }
 
-// exitError carries an exit status without printing anything more.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+// cli is where a command line's output goes and where its environment comes from.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
 
 func main() {
 	os.Exit(realMain(os.Args[1:]))
 }
 
+// realMain runs one command line on the process's streams and environment, and returns its
+// exit status. Ctrl-C and SIGTERM cancel the command's context.
 func realMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmds := commands()
-	name := "run"
-	if len(args) > 0 {
-		name = args[0]
-		args = args[1:]
-	}
-	if name == "help" || name == "-h" || name == "--help" {
-		usage(cmds)
-		return 0
-	}
-	c, ok := cmds[name]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "stampede: unknown command %q\n\n", name)
-		usage(cmds)
-		return 2
-	}
-	if err := c.run(ctx, args); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			return ee.code
-		}
-		fmt.Fprintf(os.Stderr, "stampede %s: %v\n", name, err)
-		return 1
-	}
-	return 0
+	return (&cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}).main(ctx, args)
 }
 
-func usage(cmds map[string]command) {
-	fmt.Fprintln(os.Stderr, "usage: stampede <command> [flags]   (no command: stampede run)")
-	fmt.Fprintln(os.Stderr, "\ncommands:")
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
+// main runs one command line and returns its exit status: exitcode.Of the command's error, or
+// Interrupted when ctx was cancelled under a command that then failed. A message is printed
+// on stderr for every error that has one.
+func (c *cli) main(ctx context.Context, args []string) int {
+	name, err := c.dispatch(ctx, args)
+	if err == nil {
+		return exitcode.OK
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, cmds[n].summary)
+	code := exitcode.Of(err)
+	if ctx.Err() != nil && code == exitcode.Harness {
+		code = exitcode.Interrupted
+		if errors.Is(err, context.Canceled) {
+			err = exitcode.With(code, errors.New("interrupted"))
+		}
 	}
+	var ee *exitcode.Error
+	if errors.As(err, &ee) && ee.Err == nil {
+		return code // the command has said why
+	}
+	fmt.Fprintf(c.stderr, "%s: %s\n", prog(name), message(name, err))
+	if code == exitcode.Usage {
+		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", prog(name))
+	}
+	return code
+}
+
+// prog is how messages name a subcommand: "stampede check".
+func prog(name string) string { return strings.TrimSpace("stampede " + name) }
+
+// message is err's text without a leading repeat of the subcommand's name ("check: ..." from
+// the checker under "stampede check: ").
+func message(name string, err error) string {
+	msg := err.Error()
+	if name == "" {
+		return msg
+	}
+	words := strings.Fields(name)
+	return strings.TrimPrefix(msg, words[len(words)-1]+": ")
+}
+
+// dispatch finds the subcommand of args and runs it; it returns the subcommand's name (empty
+// for stampede itself) for messages.
+func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
+	if len(args) == 0 {
+		return "", c.overview(c.stdout)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		return "", c.overview(c.stdout)
+	case "-version", "--version":
+		return "version", printVersion(c.stdout)
+	}
+	cmd := lookup(commands(), args[0])
+	if cmd == nil {
+		if strings.HasPrefix(args[0], "-") {
+			return "", usageErrorf("flag %s before a command: write stampede COMMAND [flags]", args[0])
+		}
+		return "", usageErrorf("unknown command %q; the commands are %s", args[0], strings.Join(names(commands()), ", "))
+	}
+	return c.run(ctx, cmd, args[1:])
+}
+
+// usageErrorf is an error of the command line: exit status 2, and a pointer to the help.
+func usageErrorf(format string, a ...any) error {
+	return exitcode.With(exitcode.Usage, fmt.Errorf(format, a...))
 }

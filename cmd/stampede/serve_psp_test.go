@@ -18,10 +18,10 @@ func TestServeWithPSP(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
+	done := make(chan int, 1)
 	go func() {
-		done <- serveMain(ctx, []string{"--addr", "127.0.0.1:0", "--with-psp", "127.0.0.1:0", "--strategy", "status-expiry", "--db", dsn},
-			func(string) string { return "" }, &stdout, &stderr)
+		c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		done <- c.main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--with-psp", "127.0.0.1:0", "--strategy", "status-expiry", "--db", dsn})
 	}()
 	pspLine := regexp.MustCompile(`payment processor on (\S+)`)
 	srvLine := regexp.MustCompile(`listening on (\S+)`)
@@ -56,9 +56,9 @@ func TestServeWithPSP(t *testing.T) {
 	}
 	cancel()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v after cancel, want nil", err)
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d after cancel, want 0; stderr:\n%s", code, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop after cancel")

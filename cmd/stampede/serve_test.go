@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -30,38 +28,6 @@ func TestEnvName(t *testing.T) {
 	}
 }
 
-func TestFlagsFromEnv(t *testing.T) {
-	newFS := func() (*flag.FlagSet, *string, *time.Duration, *bool) {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		return fs, fs.String("strategy", "", ""), fs.Duration("hold-ttl", 0, ""), fs.Bool("allow-unsafe", false, "")
-	}
-	env := map[string]string{"STAMPEDE_STRATEGY": "skip-locked", "STAMPEDE_HOLD_TTL": "30s", "STAMPEDE_ALLOW_UNSAFE": "true"}
-
-	fs, strategy, ttl, unsafe := newFS()
-	if err := fs.Parse([]string{"--strategy", "pessimistic"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := server.FlagsFromEnv(fs, func(k string) string { return env[k] }); err != nil {
-		t.Fatalf("FlagsFromEnv: %v", err)
-	}
-	if *strategy != "pessimistic" || *ttl != 30*time.Second || !*unsafe {
-		t.Errorf("after env: strategy %q hold-ttl %s allow-unsafe %v; want the flag's pessimistic, the env's 30s and true", *strategy, *ttl, *unsafe)
-	}
-
-	fs, _, _, _ = newFS()
-	_ = fs.Parse(nil)
-	err := server.FlagsFromEnv(fs, func(k string) string {
-		if k == "STAMPEDE_HOLD_TTL" {
-			return "ten minutes"
-		}
-		return ""
-	})
-	if err == nil || !strings.Contains(err.Error(), "STAMPEDE_HOLD_TTL") {
-		t.Errorf("FlagsFromEnv with a bad duration = %v, want an error naming STAMPEDE_HOLD_TTL", err)
-	}
-}
-
 func TestServeMainRefuses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -72,6 +38,10 @@ func TestServeMainRefuses(t *testing.T) {
 		{name: "unknown strategy", args: []string{"--strategy", "optimistic", "--db", "postgres://x/y"}, want: `strategy "optimistic": unknown`},
 		{name: "unsafe", args: []string{"--strategy", "naive", "--db", "postgres://x/y"}, want: "--allow-unsafe"},
 		{name: "unknown strategy from env", env: map[string]string{"STAMPEDE_STRATEGY": "nope", "STAMPEDE_DB": "postgres://x/y"}, want: `strategy "nope": unknown`},
+		{name: "unknown strategy from serve's own env", env: map[string]string{"STAMPEDE_STRATEGY": "pessimistic", "STAMPEDE_SERVE_STRATEGY": "nope", "STAMPEDE_DB": "postgres://x/y"},
+			want: `strategy "nope": unknown`},
+		{name: "redis-lock without redis", args: []string{"--strategy", "redis-lock", "--db", "postgres://x/y"}, want: "keeps its holds in Redis: give --redis"},
+		{name: "a bad value from env", env: map[string]string{"STAMPEDE_HOLD_TTL": "ten minutes"}, want: `STAMPEDE_HOLD_TTL="ten minutes"`},
 		{name: "no db", args: []string{"--strategy", "pessimistic"}, want: "db: required"},
 		{name: "stray argument", args: []string{"--strategy", "pessimistic", "extra"}, want: `unexpected argument "extra"`},
 		{name: "negative freshness", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--seatmap-freshness", "-1s"}, want: "seatmap-freshness"},
@@ -80,16 +50,14 @@ func TestServeMainRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := serveMain(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stdout, &stderr)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("serve %v = %v, want an error containing %q", tc.args, err, tc.want)
+			code, _, stderr := runCLI(t, tc.env, append([]string{"serve"}, tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("serve %v exited %d (%s), want 2 and a message containing %q", tc.args, code, stderr, tc.want)
 			}
 		})
 	}
-	var stderr bytes.Buffer
-	if err := serveMain(context.Background(), []string{"--no-such-flag"}, func(string) string { return "" }, io.Discard, &stderr); err == nil {
-		t.Errorf("serve --no-such-flag = nil, want an error")
+	if code, _, _ := runCLI(t, nil, "serve", "--no-such-flag"); code != 2 {
+		t.Errorf("serve --no-such-flag exited %d, want 2", code)
 	}
 }
 

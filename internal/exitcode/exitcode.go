@@ -83,6 +83,30 @@ func Name(code int) string {
 	return fmt.Sprintf("exit %d", code)
 }
 
+// Codes are the exit statuses, in the order of the table above.
+func Codes() []int { return []int{OK, Violation, Usage, Gate, Harness, Coverage, Interrupted} }
+
+// Meaning is a code's line of the table above, for help texts; empty for a code not in it.
+func Meaning(code int) string {
+	switch code {
+	case OK:
+		return "all good: every check passed, every SLO and gate held, the coverage declared was reached"
+	case Violation:
+		return "a correctness violation: a check failed (a seat sold twice, money lost, ...)"
+	case Usage:
+		return "usage: bad flags, arguments or input files"
+	case Gate:
+		return "an SLO or a regression gate failed, with every check passing"
+	case Harness:
+		return "the harness could not do its job: a service did not start, the target was unreachable, the generator was the bottleneck"
+	case Coverage:
+		return "the run did not reach the hazard coverage it declared"
+	case Interrupted:
+		return "interrupted (Ctrl-C or SIGTERM)"
+	}
+	return ""
+}
+
 // Error is an error that carries the exit status the command ends with. A nil Err prints
 // nothing more (the command already said why).
 type Error struct {

@@ -53,3 +53,15 @@ func TestOf(t *testing.T) {
 		t.Errorf("wrapped.Error() = %q", got)
 	}
 }
+
+// TestMeaning: every code has its line of the table, and its name.
+func TestMeaning(t *testing.T) {
+	for _, c := range Codes() {
+		if Meaning(c) == "" || Name(c) == fmt.Sprintf("exit %d", c) {
+			t.Errorf("code %d: Meaning %q, Name %q; want both", c, Meaning(c), Name(c))
+		}
+	}
+	if Meaning(42) != "" {
+		t.Errorf("Meaning(42) = %q, want empty", Meaning(42))
+	}
+}

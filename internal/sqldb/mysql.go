@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,6 +20,46 @@ type myDB struct {
 }
 
 var _ DB = (*myDB)(nil)
+
+// MySQLForms says which forms of MySQL DSN stampede reads, for messages.
+const MySQLForms = "want mysql://user[:password]@host[:port]/database or mysql://user[:password]@tcp(host:port)/database"
+
+// MySQLDSN returns a mysql:// DSN in the form the driver reads,
+// mysql://user[:password]@tcp(host:port)/database[?params]. A DSN in that form (or with
+// unix(socket)) is returned as it is once it parses; the URL form the other databases use,
+// mysql://user[:password]@host[:port]/database[?params], is rewritten to it, with port 3306
+// when none is given. Anything else is an error saying which forms are read; the error never
+// shows the password.
+func MySQLDSN(dsn string) (string, error) {
+	rest, ok := strings.CutPrefix(dsn, "mysql://")
+	if !ok {
+		return "", fmt.Errorf("%q is not a mysql:// DSN: %s", redact(dsn), MySQLForms)
+	}
+	if !strings.Contains(rest, "(") {
+		// No network(address): the URL form, when it names a host.
+		u, err := url.Parse(dsn)
+		if err == nil && u.Host != "" {
+			cfg := mysql.NewConfig()
+			cfg.Net, cfg.Addr = "tcp", u.Host
+			if u.Port() == "" {
+				cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+			}
+			if u.User != nil {
+				cfg.User = u.User.Username()
+				cfg.Passwd, _ = u.User.Password()
+			}
+			cfg.DBName = strings.TrimPrefix(u.Path, "/")
+			rest = cfg.FormatDSN()
+			if u.RawQuery != "" {
+				rest += "?" + u.RawQuery
+			}
+		}
+	}
+	if _, err := mysql.ParseDSN(rest); err != nil {
+		return "", fmt.Errorf("MySQL DSN %q: %v; %s", redact(dsn), err, MySQLForms)
+	}
+	return "mysql://" + rest, nil
+}
 
 func openMySQL(ctx context.Context, dsn string, opts Options) (DB, error) {
 	cfg, err := mysql.ParseDSN(dsn)

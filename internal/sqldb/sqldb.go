@@ -90,7 +90,8 @@ type Options struct {
 }
 
 // Open connects to the database named by dsn: a PostgreSQL URL (postgres:// or postgresql://)
-// or a MySQL DSN written mysql://user:pass@tcp(host:port)/db.
+// or a MySQL DSN, mysql://user:pass@host:port/db or mysql://user:pass@tcp(host:port)/db
+// (MySQLDSN).
 func Open(ctx context.Context, dsn string, opts Options) (DB, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 20
@@ -102,9 +103,13 @@ func Open(ctx context.Context, dsn string, opts Options) (DB, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return openPostgres(ctx, dsn, opts)
 	case strings.HasPrefix(dsn, "mysql://"):
-		return openMySQL(ctx, strings.TrimPrefix(dsn, "mysql://"), opts)
+		d, err := MySQLDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		return openMySQL(ctx, strings.TrimPrefix(d, "mysql://"), opts)
 	}
-	return nil, fmt.Errorf("database %q: want a postgres:// URL or a mysql://user:pass@tcp(host:port)/db DSN", redact(dsn))
+	return nil, fmt.Errorf("database %q: want a postgres:// URL or a mysql://user:pass@host:port/db DSN", redact(dsn))
 }
 
 // DialectOf returns the dialect a DSN names, without connecting.

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"stampede/internal/exitcode"
+)
+
+// completionCommand is `stampede completion bash|zsh|fish`: a shell's completion script,
+// generated from the command table and the flag sets, so that it never misses a flag.
+func completionCommand() *command {
+	return &command{
+		name:    "completion",
+		summary: "print the shell completion script for bash, zsh or fish",
+		usage:   []string{"completion bash|zsh|fish"},
+		about: "Completes the commands, their flags, the values of the flags that take a few (--strategy, --db, " +
+			"--env, --format) and file names.",
+		examples: []string{
+			"source <(stampede completion bash)                 # in ~/.bashrc",
+			"stampede completion zsh > \"${fpath[1]}/_stampede\"  # then start a new shell",
+			"stampede completion fish > ~/.config/fish/completions/stampede.fish",
+		},
+		exits: []exit{{exitcode.OK, ""}, {exitcode.Usage, "no shell, or one stampede has no script for"}},
+		args:  shells,
+		setup: func(fs *flag.FlagSet, c *cli) action {
+			return func(_ context.Context, args []string) error {
+				if err := wantArgs(args, 1, 1, "a shell: bash, zsh or fish"); err != nil {
+					return err
+				}
+				spec := completionSpec(c)
+				switch args[0] {
+				case "bash":
+					return writeBash(c.stdout, spec)
+				case "zsh":
+					return writeZsh(c.stdout, spec)
+				case "fish":
+					return writeFish(c.stdout, spec)
+				}
+				return usageErrorf("shell %q: want bash, zsh or fish", args[0])
+			}
+		},
+	}
+}
+
+var shells = []string{"bash", "zsh", "fish"}
+
+// compCommand is what completion knows of one command.
+type compCommand struct {
+	path    string // "run", "drive plan"
+	summary string
+	flags   []compFlag
+	subs    []string // names of its subcommands
+	args    []string // words for its positional arguments, or argFile, argDir, argCommand
+}
+
+// compFlag is what completion knows of one flag.
+type compFlag struct {
+	name, about string
+	value       bool     // it takes a value
+	values      []string // the values it takes, when they are a few
+}
+
+// completionSpec flattens the command table (subcommands included) into what the scripts
+// complete.
+func completionSpec(c *cli) []compCommand {
+	var out []compCommand
+	var walk func(cmds []*command)
+	walk = func(cmds []*command) {
+		for _, cmd := range cmds {
+			fs, _ := cmd.flags(c)
+			cc := compCommand{path: cmd.name, summary: cmd.summary, subs: names(cmd.subs), args: cmd.args}
+			if cc.args == nil {
+				cc.args = []string{argFile}
+			}
+			if i := slices.Index(cc.args, argCommand); i >= 0 {
+				cc.args = slices.Concat(cc.args[:i], names(commands()), cc.args[i+1:])
+			}
+			fs.VisitAll(func(f *flag.Flag) {
+				_, usage := flag.UnquoteUsage(f)
+				b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+				cc.flags = append(cc.flags, compFlag{name: f.Name, about: firstSentence(usage),
+					value: !(isBool && b.IsBoolFlag()), values: cmd.flagValues[f.Name]})
+			})
+			out = append(out, cc)
+			walk(cmd.subs)
+		}
+	}
+	walk(commands())
+	return out
+}
+
+// firstSentence shortens a flag's usage for a completion menu.
+func firstSentence(s string) string {
+	if i := strings.IndexAny(s, ";:("); i > 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if len(s) > 70 {
+		s = s[:67] + "..."
+	}
+	return s
+}
+
+// paths are the patterns "parent/word" by which the scripts find the command on the line.
+func paths(spec []compCommand) []string {
+	var out []string
+	for _, c := range spec {
+		w := strings.Fields(c.path)
+		out = append(out, strings.Join(w[:len(w)-1], " ")+"/"+w[len(w)-1])
+	}
+	return out
+}
+
+// quoted quotes every word with q and joins them with sep.
+func quoted(words []string, q func(string) string, sep string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = q(w)
+	}
+	return strings.Join(out, sep)
+}
+
+// sq single-quotes a word for bash and zsh.
+func sq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// argWords are a command's positional words, without the file and directory kinds (the
+// command kind is expanded by completionSpec).
+func (c compCommand) argWords() []string {
+	var out []string
+	for _, a := range append(append([]string{}, c.subs...), c.args...) {
+		if a != argFile && a != argDir {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// findCommand writes the bash and zsh loop that finds the command on the line: over the words
+// the loop header walks (word is the i-th), each word that names a subcommand of the command
+// found so far is added to $cmd.
+func findCommand(b *strings.Builder, spec []compCommand, loop, word string) {
+	fmt.Fprintf(b, "    for ((%s; i++)); do\n        w=%s\n", loop, word)
+	fmt.Fprintf(b, "        case \"$cmd/$w\" in\n            %s) cmd=\"${cmd:+$cmd }$w\" ;;\n        esac\n    done\n",
+		quoted(paths(spec), sq, "|"))
+}
+
+func writeBash(w io.Writer, spec []compCommand) error {
+	var b strings.Builder
+	b.WriteString("# bash completion for stampede, generated by `stampede completion bash`.\n")
+	b.WriteString("# Load it with: source <(stampede completion bash)\n")
+	b.WriteString("_stampede() {\n")
+	b.WriteString("    local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\" cmd=\"\" w i\n")
+	b.WriteString("    if [[ \"$prev\" == \"=\" ]]; then prev=\"${COMP_WORDS[COMP_CWORD-2]}\"; fi\n")
+	b.WriteString("    if [[ \"$cur\" == \"=\" ]]; then cur=\"\"; fi\n")
+	findCommand(&b, spec, "i = 1; i < COMP_CWORD", `"${COMP_WORDS[i]}"`)
+	var top []string
+	for _, c := range spec {
+		if !strings.Contains(c.path, " ") {
+			top = append(top, c.path)
+		}
+	}
+	b.WriteString("    local flags=\"\" words=\"\" files=\"\"\n    case \"$cmd\" in\n")
+	fmt.Fprintf(&b, "        \"\") COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n", sq(strings.Join(append(top, "--help", "--version"), " ")))
+	for _, c := range spec {
+		var flags []string
+		for _, f := range c.flags {
+			flags = append(flags, "--"+f.name)
+		}
+		files := ""
+		if slices.Contains(c.args, argFile) {
+			files = "-f"
+		} else if slices.Contains(c.args, argDir) {
+			files = "-d"
+		}
+		fmt.Fprintf(&b, "        %s) flags=%s; words=%s; files=%s ;;\n", sq(c.path),
+			sq(strings.Join(append(flags, "--help"), " ")), sq(strings.Join(c.argWords(), " ")), sq(files))
+	}
+	b.WriteString("    esac\n    case \"$cmd/$prev\" in\n")
+	for _, c := range spec {
+		for _, f := range c.flags {
+			switch {
+			case len(f.values) > 0:
+				fmt.Fprintf(&b, "        %s) COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n", sq(c.path+"/--"+f.name), sq(strings.Join(f.values, " ")))
+			case f.value:
+				fmt.Fprintf(&b, "        %s) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", sq(c.path+"/--"+f.name))
+			}
+		}
+	}
+	b.WriteString("    esac\n")
+	b.WriteString("    if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\")); return; fi\n")
+	b.WriteString("    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n")
+	b.WriteString("    if [[ -n \"$files\" ]]; then COMPREPLY+=($(compgen $files -- \"$cur\")); fi\n")
+	b.WriteString("}\ncomplete -o bashdefault -o default -F _stampede stampede\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// zdesc escapes a description for a zsh _describe item ("name:description").
+func zdesc(name, about string) string { return sq(strings.ReplaceAll(name, ":", `\:`) + ":" + about) }
+
+func writeZsh(w io.Writer, spec []compCommand) error {
+	var b strings.Builder
+	b.WriteString("#compdef stampede\n")
+	b.WriteString("# zsh completion for stampede, generated by `stampede completion zsh`.\n")
+	b.WriteString("# Save it as _stampede in a directory of $fpath, or load it with: source <(stampede completion zsh)\n")
+	b.WriteString("_stampede() {\n    local cmd=\"\" w i prev=${words[CURRENT-1]}\n    local -a items\n")
+	findCommand(&b, spec, "i = 2; i < CURRENT", "${words[i]}")
+	b.WriteString("    if [[ -z $cmd ]]; then\n        items=(\n")
+	for _, c := range spec {
+		if !strings.Contains(c.path, " ") {
+			fmt.Fprintf(&b, "            %s\n", zdesc(c.path, c.summary))
+		}
+	}
+	b.WriteString("        )\n        _describe -t commands 'stampede command' items\n        return\n    fi\n")
+	b.WriteString("    case \"$cmd/$prev\" in\n")
+	for _, c := range spec {
+		for _, f := range c.flags {
+			switch {
+			case len(f.values) > 0:
+				fmt.Fprintf(&b, "        %s) compadd -- %s; return ;;\n", sq(c.path+"/--"+f.name), quoted(f.values, sq, " "))
+			case f.value:
+				fmt.Fprintf(&b, "        %s) _files; return ;;\n", sq(c.path+"/--"+f.name))
+			}
+		}
+	}
+	b.WriteString("    esac\n    if [[ ${words[CURRENT]} == -* ]]; then\n        case \"$cmd\" in\n")
+	for _, c := range spec {
+		fmt.Fprintf(&b, "            %s) items=(", sq(c.path))
+		for _, f := range c.flags {
+			fmt.Fprintf(&b, " %s", zdesc("--"+f.name, f.about))
+		}
+		fmt.Fprintf(&b, " %s) ;;\n", zdesc("--help", "print the help"))
+	}
+	b.WriteString("        esac\n        _describe -t flags 'flag' items\n        return\n    fi\n    case \"$cmd\" in\n")
+	for _, c := range spec {
+		var parts []string
+		if ws := c.argWords(); len(ws) > 0 {
+			parts = append(parts, "compadd -- "+quoted(ws, sq, " "))
+		}
+		switch {
+		case slices.Contains(c.args, argFile):
+			parts = append(parts, "_files")
+		case slices.Contains(c.args, argDir):
+			parts = append(parts, "_files -/")
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, "        %s) %s ;;\n", sq(c.path), strings.Join(parts, "; "))
+		}
+	}
+	b.WriteString("    esac\n}\n")
+	b.WriteString("if [[ $funcstack[1] == _stampede ]]; then\n    _stampede \"$@\"\nelse\n    compdef _stampede stampede\nfi\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// fq single-quotes a word for fish.
+func fq(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
+}
+
+func writeFish(w io.Writer, spec []compCommand) error {
+	var b strings.Builder
+	b.WriteString("# fish completion for stampede, generated by `stampede completion fish`.\n")
+	b.WriteString("# Load it with: stampede completion fish | source\n")
+	b.WriteString("function __stampede_cmd\n    set -l cmd ''\n    for w in (commandline -opc)[2..-1]\n")
+	fmt.Fprintf(&b, "        switch \"$cmd/$w\"\n            case %s\n", quoted(paths(spec), fq, " "))
+	b.WriteString("                if test -z \"$cmd\"\n                    set cmd $w\n                else\n" +
+		"                    set cmd \"$cmd $w\"\n                end\n        end\n    end\n    echo \"/$cmd\"\nend\n")
+	b.WriteString("complete -c stampede -f\n")
+	for _, c := range spec {
+		if !strings.Contains(c.path, " ") {
+			fmt.Fprintf(&b, "complete -c stampede -n 'test (__stampede_cmd) = /' -a %s -d %s\n", fq(c.path), fq(c.summary))
+		}
+	}
+	for _, c := range spec {
+		cond := fq("test (__stampede_cmd) = " + fq("/"+c.path))
+		for _, f := range c.flags {
+			line := fmt.Sprintf("complete -c stampede -n %s -l %s", cond, fq(f.name))
+			switch {
+			case len(f.values) > 0:
+				line += " -x -a " + fq(strings.Join(f.values, " "))
+			case f.value:
+				line += " -r -F"
+			}
+			fmt.Fprintf(&b, "%s -d %s\n", line, fq(f.about))
+		}
+		if ws := c.argWords(); len(ws) > 0 {
+			fmt.Fprintf(&b, "complete -c stampede -n %s -a %s\n", cond, fq(strings.Join(ws, " ")))
+		}
+		if slices.Contains(c.args, argFile) || slices.Contains(c.args, argDir) {
+			fmt.Fprintf(&b, "complete -c stampede -n %s -F\n", cond)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
