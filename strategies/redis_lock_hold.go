@@ -214,8 +214,14 @@ func (s *RedisLock) Availability(ctx context.Context, eventID string) (Availabil
 				continue
 			}
 			who, rest, _ := strings.Cut(str, "|")
-			exp, _ := strconv.ParseInt(rest, 10, 64)
-			if who != "sold" && exp > nowMS {
+			if who == "sold" {
+				// The database sold the seat after the read above (Redis records a sale only
+				// once it is committed): the map must not show a sold seat as available.
+				a.Seats[part[j]].Status = SeatSold
+				a.Seats[part[j]].BookingID = rest
+				continue
+			}
+			if exp, _ := strconv.ParseInt(rest, 10, 64); exp > nowMS {
 				a.Seats[part[j]].Status = SeatHeld
 				a.Seats[part[j]].HoldID = who
 			}

@@ -407,3 +407,37 @@ func TestNewRedisLockNeedsRedis(t *testing.T) {
 		t.Fatal(`New("redis-lock") without a Redis client = nil error, want one`)
 	}
 }
+
+// TestRedisLockAvailabilityShowsASaleAfterItsRead: Availability reads the database, then the
+// seats' Redis keys. A sale committed between the two (Redis records "sold|BOOKING" only after
+// the database sold the seat) must show the seat sold, not available: a seat map that shows a
+// seat available after its sale completed is a stale read the checker rightly refuses.
+func TestRedisLockAvailabilityShowsASaleAfterItsRead(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newRLEnv(t, dialect)
+			ctx := context.Background()
+			e.createEvent(t, e.s, Event{ID: "ev", Name: "Ev", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 2}}})
+			// The database still shows A-1-1 available (its sale commits after the read); Redis
+			// already has the sale, as finalize.lua writes it.
+			if err := e.rdb.Set(ctx, e.s.seatKey("ev", "A-1-1"), "sold|bk_1", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			a, err := e.s.Availability(ctx, "ev")
+			if err != nil {
+				t.Fatalf("Availability = %v", err)
+			}
+			got := map[string]SeatState{}
+			for _, s := range a.Seats {
+				got[s.ID] = s
+			}
+			if s := got["A-1-1"]; s.Status != SeatSold || s.BookingID != "bk_1" {
+				t.Errorf("A-1-1 = %+v, want sold to bk_1 (Redis has the sale)", s)
+			}
+			if s := got["A-1-2"]; s.Status != SeatAvailable {
+				t.Errorf("A-1-2 = %+v, want available", s)
+			}
+		})
+	}
+}
