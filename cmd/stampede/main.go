@@ -31,6 +31,8 @@ func commands() map[string]command {
 		"chaos":   {"list the faults (stampede chaos list)", cmdChaos},
 		"compare": {"compare a candidate's runs with a baseline's, with significance, and gate regressions", cmdCompare},
 		"version": {"print the version", cmdVersion},
+
+		"capacity": {"find the most load each strategy x database takes while staying correct", cmdCapacity},
 	}
 }
 
