@@ -23,15 +23,29 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"cents": func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
 	"val":   fmtVal,
+	// The capacity search's cells and sentences, as report.md writes them.
+	"capacityCell": capacityCell,
+	"boundaryCell": boundaryCell,
+	"peakCell":     peakCell,
+	"admitCell":    admitCell,
+	"onSale":       onSaleWords,
+	"fit":          fitWords,
+	"stepResult":   stepResult,
+	"p99Cell":      p99Cell,
+	"pct":          func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+	"inc":          func(i int) int { return i + 1 },
 }).Parse(htmlTemplate))
 
 type htmlRun struct {
 	R                                   Run
 	Throughput, Latency, Outcomes, Pool template.HTML
+	// Curves are the capacity search's charts, when the run searched.
+	Curves []template.HTML
 }
 
 type htmlData struct {
 	S                       *Summary
+	Capacity                bool
 	Verdict                 string
 	Failed                  int
 	Started, Duration       string
@@ -42,9 +56,10 @@ type htmlData struct {
 // HTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, nothing
 // fetched at view time) with the verdict first, the comparison, and per run the checks, SLOs,
 // faults and charts: throughput and latency over time with fault windows shaded, outcomes per
-// operation, and pool wait and hold time per conn tag.
+// operation, and pool wait and hold time per conn tag; for a capacity search, the capacity
+// curves of each strategy x database.
 func HTML(w io.Writer, s *Summary) error {
-	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds)}
+	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds), Capacity: hasCapacity(s)}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format(time.RFC3339)
 	}
@@ -92,6 +107,9 @@ func comparisonCharts(runs []Run) (template.HTML, template.HTML, error) {
 
 func runCharts(r Run) (htmlRun, error) {
 	hr := htmlRun{R: r}
+	if r.CapacitySearch != nil {
+		hr.Curves = capacityCurves(r.CapacitySearch)
+	}
 	var err error
 	hr.Throughput, err = timeChart("Throughput over time", "requests/s", r.Series, []string{"ok", "fail", "info"},
 		func(p Point, i int) float64 { return float64([]int64{p.Ok, p.Fail, p.Info}[i]) }, r.Faults)
