@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"stampede/checker"
 )
 
 // A Stepper runs one step of a search: the system under test at an offered load, in arrivals
@@ -97,15 +99,24 @@ type Signal struct {
 	Ms float64
 }
 
-// Unsafe returns the first failed correctness check, or nil when none failed. A check that
+// Unsafe returns the failed correctness check that says it best, or nil when none failed: a
+// seat sold twice (no-double-sale) when that failed, else the first that did. A check that
 // could not decide is not a failure here: it proved nothing either way (see Passed).
 func (r *StepResult) Unsafe() *Check {
+	var first *Check
 	for i := range r.Checks {
-		if r.Checks[i].Status == CheckFail {
-			return &r.Checks[i]
+		c := &r.Checks[i]
+		if c.Status != CheckFail {
+			continue
+		}
+		if c.Name == checker.CheckNoDoubleSale {
+			return c
+		}
+		if first == nil {
+			first = c
 		}
 	}
-	return nil
+	return first
 }
 
 // Passed reports whether the step held every objective and passed every correctness check.
