@@ -140,6 +140,16 @@ func FitUSL(pts []Point) (*USL, error) {
 		return nil, errors.New("the fit did not converge")
 	}
 	u := &USL{Sigma: fromLog(best.X[0]), Kappa: fromLog(best.X[1])}
+	// A coefficient too small to change the throughput even at ten times the largest
+	// concurrency measured is noise in the optimizer, not a finding: it is 0, so that a fit
+	// without coherency cost says there is no peak instead of placing one far out of reach.
+	far := 10 * ps[len(ps)-1].N
+	if u.Kappa*far*far < 1e-3 {
+		u.Kappa = 0
+	}
+	if u.Sigma*far < 1e-3 {
+		u.Sigma = 0
+	}
 	u.Lambda = bestLambda(ps, u.Sigma, u.Kappa)
 	sq := 0.0
 	for _, p := range ps {
