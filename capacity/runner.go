@@ -91,6 +91,9 @@ func (r *Runner) Step(ctx context.Context, load float64, seed uint64) (StepResul
 		o.Seed = 1
 	}
 	sum, _, err := run.Run(ctx, o)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // an interrupted run measured nothing about the load
+	}
 	if err != nil {
 		return StepResult{}, err
 	}
