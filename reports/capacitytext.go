@@ -56,7 +56,7 @@ func capacityMarkdown(b *strings.Builder, s *Summary) {
 		} else if c.FitNote != "" {
 			fmt.Fprintf(b, "  - scalability: no fit (%s)\n", mdEscape(c.FitNote))
 		}
-		fmt.Fprintf(b, "  - %d steps in %s%s\n", len(c.Steps), fmtDuration(c.ElapsedSeconds), searchNote(c))
+		fmt.Fprintf(b, "  - %d %s in %s%s\n", len(c.Steps), plural(len(c.Steps), "step", "steps"), fmtDuration(c.ElapsedSeconds), searchNote(c))
 	}
 	b.WriteString("\n")
 }
