@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -216,6 +217,8 @@ type search struct {
 	stop    Verdict // set by a step that ended the search
 	slowest time.Duration
 	runs    map[float64][]bool // every load's runs: passed or not
+	// confirming is the lower end whose repeats are under way; 0 when none is.
+	confirming float64
 }
 
 // errStop ends a search without an error: the budget ran out, or a step decided the answer.
@@ -293,12 +296,13 @@ func (se *search) confirm(ctx context.Context) error {
 			se.lo = 0
 			break
 		}
+		se.confirming = load
 		all, _, err := se.repeat(ctx, load)
 		if err != nil {
 			return err
 		}
 		if all {
-			se.lo = load
+			se.lo, se.confirming = load, 0
 			break
 		}
 	}
@@ -390,6 +394,16 @@ func (se *search) step(ctx context.Context, load float64, repeat int, phase stri
 func (se *search) finish() {
 	res := se.res
 	res.Elapsed = se.o.Clock().Sub(se.start)
+	if se.confirming > 0 {
+		// The repeats at the lower end were cut short (by the budget): the lower end is
+		// the highest load below it at which every run so far held.
+		se.lo = 0
+		for l, runs := range se.runs {
+			if l < se.confirming && l > se.lo && !slices.Contains(runs, false) {
+				se.lo = l
+			}
+		}
+	}
 	if !math.IsInf(se.hi, 1) {
 		res.Upper = se.hi
 	}

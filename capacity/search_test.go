@@ -223,6 +223,25 @@ func TestSearchBudget(t *testing.T) {
 		t.Fatalf("verdict %s, capacity %v: %q; want the boundary found so far and the budget named", res.Verdict, res.Capacity, res.Answer())
 	}
 
+	// Repeats cut short by the budget: the lower end is a load at which every run held, the
+	// answer a load where most did.
+	for seed := uint64(1); seed <= 10; seed++ {
+		clock = &fakeClock{now: time.Unix(0, 0)}
+		f = &fake{holds: noisy(820), clock: clock, step: 30 * time.Second}
+		res, err = Search(context.Background(), f, Options{Start: 30, Repeat: 5, Seed: seed, Budget: time.Duration(5+seed%3) * time.Minute, StepTime: 30 * time.Second, Clock: clock.Now})
+		if err != nil || res.Verdict != Found || res.Converged {
+			t.Fatalf("seed %d: Search = %s, converged %v, %v; want a capacity, not converged", seed, res.Verdict, res.Converged, err)
+		}
+		for _, st := range res.Steps {
+			if st.Load == res.Lower && !st.Pass {
+				t.Fatalf("seed %d: a run at the lower end %v failed: %+v", seed, res.Lower, st)
+			}
+		}
+		if res.Capacity < res.Lower || res.Capacity >= res.Upper {
+			t.Fatalf("seed %d: capacity %v outside %v-%v", seed, res.Capacity, res.Lower, res.Upper)
+		}
+	}
+
 	// A budget spent while still climbing gives a lower bound.
 	clock = &fakeClock{now: time.Unix(0, 0)}
 	f = &fake{holds: below(1e9), clock: clock, step: 30 * time.Second}
