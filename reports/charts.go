@@ -66,6 +66,9 @@ func p99Of(m map[string]Percentiles, op string) float64 {
 // the fault windows; outcomes per operation; pool wait and hold per conn tag.
 func runCharts(r Run) htmlRun {
 	hr := htmlRun{R: r}
+	if r.CapacitySearch != nil {
+		hr.Curves = capacityCurves(r.CapacitySearch)
+	}
 	bands := faultBands(r.Faults)
 	if len(r.Series) > 0 {
 		xs := make([]float64, len(r.Series))

@@ -37,15 +37,29 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	// barWidth is a share as a bar of at most 200 pixels.
 	"barWidth": func(f float64) int { return int(math.Round(min(max(f, 0), 1) * 200)) },
+	// The capacity search's cells and sentences, as report.md writes them.
+	"capacityCell": capacityCell,
+	"boundaryCell": boundaryCell,
+	"peakCell":     peakCell,
+	"admitCell":    admitCell,
+	"onSale":       onSaleWords,
+	"fit":          fitWords,
+	"stepResult":   stepResult,
+	"p99Cell":      p99Cell,
+	"pct2":         func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+	"inc":          func(i int) int { return i + 1 },
 }).Parse(htmlTemplate))
 
 type htmlRun struct {
 	R                                   Run
 	Throughput, Latency, Outcomes, Pool template.HTML
+	// Curves are the capacity search's charts, when the run searched.
+	Curves []template.HTML
 }
 
 type htmlData struct {
 	S                       *Summary
+	Capacity                bool
 	Verdict                 string
 	Failed, Unknown, Bound  int
 	NotInjected             int
@@ -61,10 +75,11 @@ type htmlData struct {
 // checks, hazard coverage, load generator, where the time went, SLOs, faults and charts:
 // requests per second by outcome and hold latency per second with every fault window
 // labelled, outcomes per operation, and pool wait and hold time per conn tag. It ends with
-// the glossary.
+// the glossary; for a capacity search, the capacity curves of each strategy x database.
 func HTML(w io.Writer, s *Summary) error {
 	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds),
-		NotInjected: notInjected(s), Terms: glossary, Scale: scaleText(s.Scale), Bound: s.GeneratorBound()}
+		NotInjected: notInjected(s), Terms: glossary, Scale: scaleText(s.Scale), Bound: s.GeneratorBound(),
+		Capacity: hasCapacity(s)}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format(time.RFC3339)
 	}

@@ -42,7 +42,8 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// JUnit writes junit.xml: one test suite per strategy x database, each check, each SLO, each
+// JUnit writes junit.xml: one test suite per strategy x database, its capacity search (when
+// it searched), each check, each SLO, each
 // hazard with a required minimum and each fault a test case (a fault the target could not
 // undergo is skipped, with the reason, and so is an SLO that did not hold while the load
 // generator was the bottleneck), so CI systems show them natively. An unknown check is a
@@ -56,6 +57,15 @@ func JUnit(w io.Writer, s *Summary) error {
 		if r.Error != "" {
 			suite.Cases = append(suite.Cases, junitCase{Name: "run", Classname: class,
 				Failure: &junitFailure{Message: r.Error, Type: "error", Body: r.Error}})
+		}
+		if c := r.CapacitySearch; c != nil {
+			// The search is a case of its own: it fails when it cannot vouch for a capacity
+			// (unsafe, none held, the generator ran out, a step could not run) or for --min.
+			tc := junitCase{Name: "capacity", Classname: class, SystemOut: c.Answer}
+			if c.Reason != "" {
+				tc.Failure = &junitFailure{Message: "capacity: " + c.Reason, Type: "capacity", Body: c.Answer}
+			}
+			suite.Cases = append(suite.Cases, tc)
 		}
 		for _, c := range r.Checks {
 			tc := junitCase{Name: "check " + c.Name, Classname: class}

@@ -69,6 +69,7 @@ func Markdown(w io.Writer, s *Summary) error {
 			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
 	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s, %s.\n\n", s.Scenario, s.Seed, scaleText(s.Scale), fmtDuration(s.DurationSeconds))
+	capacityMarkdown(&b, s)
 
 	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | shed | limit | hazards | faults |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
@@ -154,6 +155,10 @@ func Markdown(w io.Writer, s *Summary) error {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), res)
 			}
 			b.WriteString("\n")
+		}
+		if c := r.CapacitySearch; c != nil && len(c.Steps) > 0 {
+			b.WriteString("Capacity search, step by step (the checks, SLOs and latencies here are those of the highest load that held, or of the step that ended the search):\n\n")
+			capacityStepsMarkdown(&b, c)
 		}
 		if len(r.Latency) > 0 {
 			b.WriteString("| operation | count | p50 | p90 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|\n")

@@ -93,6 +93,11 @@ type Run struct {
 	// Capacity is the highest arrival rate, in users per second, at which the run held its
 	// SLOs, when it searched for one; 0 when it did not.
 	Capacity float64 `json:"capacity,omitempty"`
+	// CapacitySearch is the search that measured Capacity (stampede capacity): its steps,
+	// boundary, scalability fit, limit and verdict; nil for a run that did not search. The
+	// run's other fields are then those of the search's representative step: the highest load
+	// that held, or the step that ended the search.
+	CapacitySearch *Capacity `json:"capacity_search,omitempty"`
 
 	// Pool is the database pool wait and connection hold time per conn tag.
 	Pool map[string]PoolStats `json:"pool,omitempty"`
@@ -380,6 +385,10 @@ func (r *Run) Judge() {
 			r.Verdict = Fail
 			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
 		}
+	}
+	if c := r.CapacitySearch; c != nil && c.Reason != "" {
+		r.Verdict = Fail
+		r.Reasons = append(r.Reasons, "capacity: "+c.Reason)
 	}
 	if len(r.Checks) == 0 && r.Error == "" {
 		r.Verdict = Fail
