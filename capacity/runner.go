@@ -175,6 +175,20 @@ func FromRun(r reports.Run) StepResult {
 	for _, c := range r.Checks {
 		sr.Checks = append(sr.Checks, Check{Name: c.Name, Status: c.Result, Counterexample: c.Counterexample})
 	}
+	if g := r.Generator; g != nil && g.Bound {
+		sr.GeneratorBound, sr.GeneratorReasons = true, g.Reasons
+	}
+	if a := r.Attribution; a != nil {
+		sr.Limit = a.Limit
+		if r.Requests > 0 {
+			for _, c := range a.Costs {
+				if c.Resource == "pool wait" || c.Resource == "connection hold" {
+					continue // per conn tag from the pool statistics below
+				}
+				sr.Signals = append(sr.Signals, Signal{Resource: c.Resource, Ms: c.Seconds * 1000 / float64(r.Requests)})
+			}
+		}
+	}
 	for _, tag := range sortedTags(r.Pool) {
 		p := r.Pool[tag]
 		sr.Signals = append(sr.Signals,
