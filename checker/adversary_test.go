@@ -100,28 +100,10 @@ type adv struct {
 	seats    []advSeat
 	holds    []advHold
 	bookings int
-	q        simQueueAdv
+	q        simQueue[*advClient]
 	emit     func(*history.Record)
 	n        int
 	injected int
-}
-
-type advEvent struct {
-	lin, call int64
-	c         *advClient
-}
-
-type simQueueAdv []advEvent
-
-func (q simQueueAdv) Len() int            { return len(q) }
-func (q simQueueAdv) Less(i, j int) bool  { return q[i].lin < q[j].lin }
-func (q simQueueAdv) Swap(i, j int)       { q[i], q[j] = q[j], q[i] }
-func (q *simQueueAdv) Push(x interface{}) { *q = append(*q, x.(advEvent)) }
-func (q *simQueueAdv) Pop() interface{} {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // adversarial generates the history of cfg into emit and returns how many violations the
@@ -137,7 +119,7 @@ func adversarial(cfg advConfig, emit func(*history.Record)) int {
 		a.schedule(c, int64(a.rng.IntN(int(20*time.Millisecond))))
 	}
 	for a.n < cfg.Ops {
-		a.perform(heap.Pop(&a.q).(advEvent))
+		a.perform(heap.Pop(&a.q).(simEvent[*advClient]))
 	}
 	return a.injected
 }
@@ -155,7 +137,7 @@ func (a *adv) latency() int64 {
 }
 
 func (a *adv) schedule(c *advClient, call int64) {
-	heap.Push(&a.q, advEvent{lin: call + a.latency(), call: call, c: c})
+	heap.Push(&a.q, simEvent[*advClient]{lin: call + a.latency(), call: call, user: c})
 	if c.hold != 0 && c.step != stepHold {
 		a.holds[c.hold].next = call
 	}
@@ -212,8 +194,8 @@ func (a *adv) bugDue(bug advBug, s int) bool {
 	return a.cfg.Bug == bug && !a.seats[s].bugged && float64(a.n) >= a.cfg.BugAfter*float64(a.cfg.Ops)
 }
 
-func (a *adv) perform(e advEvent) {
-	c, lin := e.c, e.lin
+func (a *adv) perform(e simEvent[*advClient]) {
+	c, lin := e.user, e.lin
 	ret := lin + a.latency()
 	lost := c.step != stepRead && a.rng.Float64() < a.cfg.InfoRate
 	effect := !lost || a.rng.IntN(2) == 0

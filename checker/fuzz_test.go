@@ -186,20 +186,26 @@ func FuzzCheck(f *testing.F) {
 				t.Errorf("counterexample without a culprit or a time: %+v", ce)
 			}
 		}
-		wo, _ := opts.withDefaults()
-		ix := newIndex(wo)
-		for i := range recs {
-			ix.add(i, &recs[i])
-		}
-		ix.finalize()
-		m := &seatModel{ix: ix}
-		for _, p := range ix.parts {
-			want := !bruteForce(m, p.ops, ix.horizon)
-			if got[p.seat] != want {
-				t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, got[p.seat], want, recs)
-			}
-		}
+		agreeWithBruteForce(t, recs, opts, got)
 	})
+}
+
+// agreeWithBruteForce holds the checker's verdict on every seat (illegal names the seats it
+// failed) to the brute force on the seat's whole, unreduced history.
+func agreeWithBruteForce(t *testing.T, recs []history.Record, opts Options, illegal map[string]bool) {
+	t.Helper()
+	wo, _ := opts.withDefaults()
+	ix := newIndex(wo)
+	for i := range recs {
+		ix.add(i, &recs[i])
+	}
+	ix.finalize()
+	m := &seatModel{ix: ix}
+	for _, p := range ix.parts {
+		if want := !bruteForce(m, p.ops, ix.horizon); illegal[p.seat] != want {
+			t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, illegal[p.seat], want, recs)
+		}
+	}
 }
 
 // judgeAgainstBruteForce checks recs and compares the verdict on every seat with the brute
@@ -222,18 +228,7 @@ func judgeAgainstBruteForce(t *testing.T, recs []history.Record, broken bool) {
 	for _, ce := range v.Examples {
 		got[ce.Seat] = true
 	}
-	wo, _ := opts.withDefaults()
-	ix := newIndex(wo)
-	for i := range recs {
-		ix.add(i, &recs[i])
-	}
-	ix.finalize()
-	m := &seatModel{ix: ix}
-	for _, p := range ix.parts {
-		if want := !bruteForce(m, p.ops, ix.horizon); got[p.seat] != want {
-			t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, got[p.seat], want, recs)
-		}
-	}
+	agreeWithBruteForce(t, recs, opts, got)
 }
 
 // FuzzHotSeat generates small adversarial hot-seat histories (the generator of the hot-seat
