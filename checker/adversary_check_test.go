@@ -14,25 +14,25 @@ func advOptions() Options {
 
 // TestHotSeatAdversarial checks small adversarial hot-seat histories (many unknown outcomes,
 // holds expiring and released unsold): a correct server's must pass, and each broken
-// server's must fail, with the seat it broke named; none may be left undecided.
+// server's must fail, with the seat it broke named, unless it happened to break nothing
+// (then it passes); none may be left undecided. Each broken server must break some seed.
 func TestHotSeatAdversarial(t *testing.T) {
 	for _, bug := range append([]advBug{advCorrect}, advBugs...) {
+		broke := 0
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", bug, seed), func(t *testing.T) {
 				cfg := hotSeatConfig(seed, 800, bug)
 				cfg.BugAfter = 0.3
 				recs, injected := advRecords(t, cfg)
-				if bug != advCorrect && injected == 0 {
-					t.Fatalf("the %s server made no violation in %d operations; the test proves nothing", bug, cfg.Ops)
-				}
 				res, err := Check(context.Background(), Input{History: recs, Options: advOptions()})
 				if err != nil {
 					t.Fatal(err)
 				}
 				v := res.Verdict(CheckLinearizability)
 				want := Pass
-				if bug != advCorrect {
+				if injected > 0 {
 					want = Fail
+					broke++
 				}
 				if v.Status != want {
 					t.Fatalf("Check(%s seed %d) linearizability = %s (%d), want %s; examples %+v", bug, seed, v.Status, v.Count, want, v.Examples)
@@ -46,6 +46,9 @@ func TestHotSeatAdversarial(t *testing.T) {
 					}
 				}
 			})
+		}
+		if bug != advCorrect && broke == 0 {
+			t.Errorf("the %s server broke nothing in three seeds; the test proves nothing about it", bug)
 		}
 	}
 }

@@ -32,12 +32,14 @@ const (
 	advStaleRead
 	// advResurrect confirms an expired hold after another hold took the seat (no fencing).
 	advResurrect
+	// advSoldAgain forgets a sale: it grants a hold on a seat whose sale had returned.
+	advSoldAgain
 )
 
-var advBugs = []advBug{advDoubleHold, advStaleRead, advResurrect}
+var advBugs = []advBug{advDoubleHold, advStaleRead, advResurrect, advSoldAgain}
 
 func (b advBug) String() string {
-	return [...]string{"correct", "double-hold", "stale-read", "resurrect"}[b]
+	return [...]string{"correct", "double-hold", "stale-read", "resurrect", "sold-again"}[b]
 }
 
 // advConfig shapes one adversarial history.
@@ -58,8 +60,12 @@ type advConfig struct {
 // hotSeatConfig is the benchmark set's shape: thousands of operations on five seats, a fifth
 // of the answers lost, almost nothing sold.
 func hotSeatConfig(seed uint64, ops int, bug advBug) advConfig {
-	return advConfig{Seed: seed, Seats: 5, Ops: ops, Clients: 24, InfoRate: 0.2, SaleRate: 0.02,
+	cfg := advConfig{Seed: seed, Seats: 5, Ops: ops, Clients: 24, InfoRate: 0.2, SaleRate: 0.02,
 		TTL: 300 * time.Millisecond, Bug: bug, BugAfter: 0.6}
+	if bug == advSoldAgain {
+		cfg.SaleRate = 0.1 // a server that forgets sales needs a few sales to forget
+	}
+	return cfg
 }
 
 // advSkew is the clock-skew tolerance the adversarial histories are checked with; the broken
@@ -84,6 +90,8 @@ type advSeat struct {
 	sold    bool
 	booking int
 	bugged  bool
+	// soldRet is when the sale's answer returned (0 while unknown).
+	soldRet int64
 }
 
 type advClient struct {
@@ -244,6 +252,11 @@ func (a *adv) perform(e simEvent[*advClient]) {
 					bugged = s
 					continue
 				}
+				if st := &a.seats[s]; !lost && len(c.seats) == 1 && a.bugDue(advSoldAgain, s) && st.sold &&
+					st.soldRet != 0 && st.soldRet < e.call {
+					bugged = s
+					continue
+				}
 				taken = append(taken, advSeatName(s))
 			}
 		}
@@ -265,7 +278,7 @@ func (a *adv) perform(e simEvent[*advClient]) {
 		a.holds = append(a.holds, advHold{seats: c.seats, expiry: lin + int64(a.cfg.TTL), clean: !lost})
 		if effect {
 			for _, s := range c.seats {
-				a.seats[s].hold = h
+				a.seats[s] = advSeat{hold: h, bugged: a.seats[s].bugged}
 			}
 		} else {
 			a.holds[h].released = true // never took effect
@@ -312,6 +325,7 @@ func (a *adv) perform(e simEvent[*advClient]) {
 			a.exposed(h.seats[0], e.call, ret) && !a.seats[h.seats[0]].sold {
 			mine, resurrect = true, true
 		}
+
 		switch {
 		case h.sold:
 			rec.Out = history.Output{Status: 201, BookingID: "b" + strconv.Itoa(h.booking), Replayed: true}
@@ -325,6 +339,9 @@ func (a *adv) perform(e simEvent[*advClient]) {
 				h.sold, h.booking = true, a.bookings
 				for _, s := range h.seats {
 					a.seats[s] = advSeat{hold: c.hold, sold: true, booking: a.bookings, bugged: a.seats[s].bugged}
+					if !lost {
+						a.seats[s].soldRet = ret
+					}
 				}
 			}
 			rec.Out = history.Output{Status: 201, BookingID: "b" + strconv.Itoa(a.bookings)}
