@@ -63,7 +63,7 @@ func driveCommand() *command {
 }
 
 func driveFlags(fs *flag.FlagSet, c *cli) action {
-	var target, out, shard, runID, psp, metricsAddr, startAt string
+	var target, out, shard, runID, psp, metricsAddr, startAt, eventPrefix string
 	var seed int64
 	var scale float64
 	var setup, ledgers, force, quiet, verbose bool
@@ -76,6 +76,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.Float64Var(&scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
+	fs.StringVar(&eventPrefix, "event-prefix", "", "prefix of the scenario's event ids, <prefix>-1, ... (default: the scenario's event_prefix, else its name); every shard of a run takes the same")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
 	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
 	fs.BoolVar(&ledgers, "ledgers", true, "after the herd, save the target's ledger of the scenario's events as ledger.json (and, with --psp, the processor's as psp-ledger.json); skipped with a note when the target has no /admin/ledger, unless given explicitly")
@@ -106,6 +107,11 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 		}
 		if err := sc.Scale(scale); err != nil {
 			return usageErrorf("--scale: %w", err)
+		}
+		if eventPrefix != "" {
+			if err := sc.SetEventPrefix(eventPrefix); err != nil {
+				return usageErrorf("--event-prefix: %w", err)
+			}
 		}
 		sh, err := workloads.ParseShard(shard)
 		if err != nil {
