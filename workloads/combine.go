@@ -81,8 +81,8 @@ func Combine(sc *Scenario, parts ...*Summary) (*Summary, error) {
 	var runIDs []string
 	var longest *Summary
 	for n, p := range parts {
-		label := p.Shard
-		if label == "" {
+		label := "shard " + p.Shard
+		if p.Shard == "" {
 			label = fmt.Sprintf("summary %d", n+1)
 		}
 		switch {

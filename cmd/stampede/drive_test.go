@@ -101,6 +101,12 @@ func TestDrive(t *testing.T) {
 		t.Errorf("drive --quiet printed progress or the summary:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 
+	prefixed := t.TempDir()
+	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", prefixed, "--quiet", "--event-prefix", "run7-shard")
+	if ledger, _ := os.ReadFile(filepath.Join(prefixed, "ledger.json")); code != 0 || !strings.Contains(string(ledger), `"run7-shard-1"`) {
+		t.Errorf("drive --event-prefix run7-shard exited %d, ledger %s; want the ledger of event run7-shard-1\n%s", code, ledger, stderr)
+	}
+
 	code, stdout, _ = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", t.TempDir(), "--verbose")
 	if code != 0 || !strings.Contains(stdout, "answers browse   ok 20, info 0\n") {
 		t.Errorf("drive --verbose exited %d, want the answers by code after the summary:\n%s", code, stdout)
@@ -154,6 +160,7 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 		{"not an instant", []string{"--start-at", "tomorrow"}, "want an RFC 3339 instant"},
 		{"long past", []string{"--start-at", time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}, "in the past (more than 1m0s)"},
 		{"metrics address taken", []string{"--metrics-addr", busy.Addr().String()}, "listen on " + busy.Addr().String()},
+		{"bad event prefix", []string{"--event-prefix", "a b"}, `--event-prefix: event prefix "a b": use 1-48 of`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
