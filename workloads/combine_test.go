@@ -25,7 +25,7 @@ func shardSummary(t *testing.T, shard string, holds []time.Duration) *Summary {
 	n := int64(len(holds))
 	s := &Summary{Scenario: "c", Seed: 3, Shard: shard, RunID: "r" + shard, Users: int(n), Arrived: n, Finished: n,
 		Flows: map[string]int64{"buy": n}, Requests: n, Outcomes: Outcomes{Ok: n}, Elapsed: time.Second,
-		Ops: map[string]*OpSummary{"hold": {Requests: n, Outcomes: Outcomes{Ok: n}, Intended: latencyOf(st.intended), Actual: latencyOf(st.actual)}},
+		Ops:        map[string]*OpSummary{"hold": {Requests: n, Outcomes: Outcomes{Ok: n}, Intended: latencyOf(st.intended), Actual: latencyOf(st.actual)}},
 		Histograms: &Histograms{Ops: map[string]OpHistograms{"hold": encodeOp(st)}, ArrivalLag: encodeHist(newHist())},
 	}
 	b, err := json.Marshal(s)
