@@ -178,15 +178,20 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 				fmt.Fprintf(c.stdout, "ledgers: %s\n", out)
 			}
 		}
-		switch {
-		case sum.Passed():
-			return nil
-		case sum.GeneratorBound:
-			// An SLO did not hold while the driver was the bottleneck: no verdict on the target.
-			return exitcode.With(exitcode.Harness, nil)
-		}
-		return exitcode.With(exitcode.Gate, nil)
+		return sloExit(sum)
 	}
+}
+
+// sloExit is the exit status of a driver summary's SLOs: none when every one held, 3 when one
+// did not, 4 when one did not while the driver was the bottleneck (no verdict on the target).
+func sloExit(sum *workloads.Summary) error {
+	switch {
+	case sum.Passed():
+		return nil
+	case sum.GeneratorBound:
+		return exitcode.With(exitcode.Harness, nil)
+	}
+	return exitcode.With(exitcode.Gate, nil)
 }
 
 // writeCodes lists every operation's answers: ok, each failure's code (the most frequent
@@ -277,19 +282,28 @@ func driveMergeCommand() *command {
 	return &command{
 		name:    "drive merge",
 		summary: "join the histories of a sharded run into one",
-		usage:   []string{"drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ..."},
+		usage:   []string{"drive merge --clock-skew 10ms --out merged.jsonl [--scenario scenario.yaml] shard0.jsonl shard1.jsonl ..."},
 		about: "Puts the histories of the shards of one run (stampede drive --shard i/n on several machines) on one " +
 			"time axis, using each header's wall-clock start, and widens every operation by --clock-skew on both " +
 			"sides, so that the checker never orders two operations of different shards more tightly than the " +
-			"machines' clocks allow.",
-		examples: []string{"stampede drive merge --clock-skew 5ms --out merged/history.jsonl shard0/history.jsonl shard1/history.jsonl"},
-		exits:    []exit{{exitcode.OK, ""}, {exitcode.Usage, "no --out or no histories, or a history that cannot be read"}, {exitcode.Harness, "the merged history could not be written"}},
-		args:     []string{argFile},
+			"machines' clocks allow.\n\n" +
+			"With --scenario, the drive-summary.json beside each history is combined too, into a drive-summary.json " +
+			"beside --out: counts added, latencies from every shard's samples (the shards' histograms merged, not " +
+			"their percentiles averaged), and the scenario's SLOs judged over them, printed as drive prints them.",
+		examples: []string{
+			"stampede drive merge --clock-skew 5ms --out merged/history.jsonl shard0/history.jsonl shard1/history.jsonl",
+			"stampede drive merge --scenario scenarios/eras-tour.yaml --out merged/history.jsonl shard*/history.jsonl",
+		},
+		exits: []exit{{exitcode.OK, "merged; with --scenario, every SLO held"}, {exitcode.Usage, "no --out or no histories, a history, summary or scenario that cannot be read"},
+			{exitcode.Gate, "with --scenario: an SLO did not hold over the shards together"},
+			{exitcode.Harness, "the merged history could not be written, or an SLO did not hold while a shard's driver was the bottleneck"}},
+		args: []string{argFile},
 		setup: func(fs *flag.FlagSet, c *cli) action {
-			var out string
+			var out, scenario string
 			var skew time.Duration
 			fs.StringVar(&out, "out", "", "merged history file (required)")
 			fs.DurationVar(&skew, "clock-skew", 10*time.Millisecond, "bound on how far the shards' wall clocks may disagree; widens every operation by it on both sides")
+			fs.StringVar(&scenario, "scenario", "", "the shards' scenario: also combine the drive-summary.json beside each history and judge its SLOs over every shard's samples")
 			return func(_ context.Context, args []string) error {
 				if out == "" {
 					return usageErrorf("--out is required")
@@ -318,7 +332,10 @@ func driveMergeCommand() *command {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "merged %d histories into %s (%d records, clock skew %s)\n", len(readers), out, w.Count(), skew)
-				return nil
+				if scenario == "" {
+					return nil
+				}
+				return combineSummaries(c, scenario, out, w.Count(), args)
 			}
 		},
 	}

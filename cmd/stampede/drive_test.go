@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -167,6 +168,60 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 			code, _, stderr := runCLI(t, nil, append(append([]string{"drive"}, base...), tt.args...)...)
 			if code == 0 || !strings.Contains(stderr, tt.wantErr) {
 				t.Errorf("stampede drive %v exited %d, want an error saying %q:\n%s", tt.args, code, tt.wantErr, stderr)
+			}
+		})
+	}
+}
+
+// TestDriveMergeCombinesSummaries: two shards of a herd, merged with --scenario, give one
+// drive-summary.json of the whole herd with its SLOs judged over both shards: exit 0 when they
+// hold, 3 when one has no data.
+func TestDriveMergeCombinesSummaries(t *testing.T) {
+	target := browseTarget(t, true)
+	for _, tt := range []struct {
+		name, slo string
+		code      int
+	}{
+		{"held", "slo: {error_rate: 1%}\n", 0},
+		{"no data", "slo: {hold_p99: 250ms}\n", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scenario := browseScenario(t, tt.slo)
+			dir := t.TempDir()
+			var histories []string
+			for i := range 2 {
+				out := filepath.Join(dir, fmt.Sprintf("shard-%d", i))
+				if code, stdout, stderr := runCLI(t, nil, "drive", scenario, "--target", target, "--out", out, "--quiet", "--shard", fmt.Sprintf("%d/2", i)); code != tt.code {
+					t.Fatalf("shard %d exited %d, want %d\n%s\n%s", i, code, tt.code, stdout, stderr)
+				}
+				histories = append(histories, filepath.Join(out, "history.jsonl"))
+			}
+			merged := filepath.Join(dir, "merged", "history.jsonl")
+			os.MkdirAll(filepath.Dir(merged), 0o755)
+			code, stdout, stderr := runCLI(t, nil, append([]string{"drive", "merge", "--scenario", scenario, "--out", merged}, histories...)...)
+			if code != tt.code {
+				t.Fatalf("drive merge --scenario exited %d, want %d\n%s\n%s", code, tt.code, stdout, stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "merged", "drive-summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum struct {
+				Users    int   `json:"users"`
+				Requests int64 `json:"requests"`
+				SLO      []struct {
+					Name string `json:"name"`
+					Pass bool   `json:"pass"`
+				} `json:"slo"`
+			}
+			if err := json.Unmarshal(b, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Users != 20 || sum.Requests != 20 || len(sum.SLO) != 1 || sum.SLO[0].Pass != (tt.code == 0) {
+				t.Errorf("combined summary: %d users, %d requests, SLOs %+v; want the 20 of both shards and the SLO judged", sum.Users, sum.Requests, sum.SLO)
+			}
+			if !strings.Contains(stdout, "users     20 planned, 20 arrived") {
+				t.Errorf("drive merge --scenario printed no summary of the whole herd:\n%s", stdout)
 			}
 		})
 	}
