@@ -63,7 +63,7 @@ func driveCommand() *command {
 }
 
 func driveFlags(fs *flag.FlagSet, c *cli) action {
-	var target, out, shard, runID, psp, metricsAddr, startAt, eventPrefix string
+	var target, out, shard, runID, psp, metricsAddr, remoteWrite, startAt, eventPrefix string
 	var seed int64
 	var scale float64
 	var setup, ledgers, force, quiet, verbose bool
@@ -86,6 +86,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.BoolVar(&quiet, "quiet", false, "no progress and no summary table: only the history's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more output: every operation's answers by code after the summary")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on HOST:PORT/metrics while the run goes (e.g. 0.0.0.0:9464)")
+	fs.StringVar(&remoteWrite, "metrics-remote-write", "", fmt.Sprintf("push the live metrics every %s to this Prometheus remote-write URL (protocol 2.0), e.g. http://prometheus:9090/api/v1/write", prom.DefaultPushEvery))
 	fs.StringVar(&startAt, "start-at", "", fmt.Sprintf("RFC 3339 instant at which the arrivals start, after the set-up, so that shards line up (refused when more than %s past)", workloads.MaxStartLate))
 	return func(ctx context.Context, args []string) error {
 		if err := wantArgs(args, 1, 1, "one scenario file"); err != nil {
@@ -138,8 +139,8 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 			CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, AbortOnFail: abortOnFail,
 			StartAt: start,
 		}
-		if metricsAddr != "" {
-			stop, err := serveDriverMetrics(metricsAddr, &cfg)
+		if metricsAddr != "" || remoteWrite != "" {
+			stop, err := driverMetrics(metricsAddr, remoteWrite, &cfg)
 			if err != nil {
 				return err
 			}
@@ -239,9 +240,10 @@ func writeLedgers(ctx context.Context, out, target, psp string, events []string)
 	return l.WriteDir(out)
 }
 
-// serveDriverMetrics serves the driver's live metrics, with the Go runtime's and the process's,
-// on addr, and sets cfg.Observer to feed them. stop ends the serving.
-func serveDriverMetrics(addr string, cfg *workloads.Config) (stop func(), err error) {
+// driverMetrics keeps the driver's live metrics, with the Go runtime's and the process's, and
+// sets cfg.Observer to feed them: served on addr when it is given, pushed to the remote-write
+// URL remoteWrite when that is. stop ends the serving and, after a last push, the pushing.
+func driverMetrics(addr, remoteWrite string, cfg *workloads.Config) (stop func(), err error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, err
@@ -251,17 +253,43 @@ func serveDriverMetrics(addr string, cfg *workloads.Config) (stop func(), err er
 	}
 	m, err := prom.New(reg)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
+		return nil, fmt.Errorf("live metrics: %w", err)
 	}
-	ep, err := prom.Listen(addr, reg)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	var stops []func()
+	if remoteWrite != "" {
+		p, err := prom.NewPusher(remoteWrite, reg, 0)
+		if err != nil {
+			return nil, usageErrorf("--metrics-remote-write: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		stops = append(stops, func() {
+			cancel()
+			if err := <-done; err != nil {
+				fmt.Fprintf(os.Stderr, "stampede drive: --metrics-remote-write: %v\n", err)
+			}
+		})
 	}
-	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ep.Addr())
+	if addr != "" {
+		ep, err := prom.Listen(addr, reg)
+		if err != nil {
+			for _, s := range stops {
+				s()
+			}
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ep.Addr())
+		stops = append(stops, func() {
+			if err := ep.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "stampede drive: %v\n", err)
+			}
+		})
+	}
 	cfg.Observer = m
 	return func() {
-		if err := ep.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "stampede drive: %v\n", err)
+		for _, s := range stops {
+			s()
 		}
 	}, nil
 }

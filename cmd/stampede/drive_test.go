@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -162,6 +163,7 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 		{"long past", []string{"--start-at", time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}, "in the past (more than 1m0s)"},
 		{"metrics address taken", []string{"--metrics-addr", busy.Addr().String()}, "listen on " + busy.Addr().String()},
 		{"bad event prefix", []string{"--event-prefix", "a b"}, `--event-prefix: event prefix "a b": use 1-48 of`},
+		{"remote write not a URL", []string{"--metrics-remote-write", "prometheus:9090"}, "--metrics-remote-write: remote write endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,5 +226,29 @@ func TestDriveMergeCombinesSummaries(t *testing.T) {
 				t.Errorf("drive merge --scenario printed no summary of the whole herd:\n%s", stdout)
 			}
 		})
+	}
+}
+
+// TestDriveMetricsRemoteWrite: drive pushes its live metrics to a remote-write endpoint, at
+// least once as it ends.
+func TestDriveMetricsRemoteWrite(t *testing.T) {
+	var mu sync.Mutex
+	var pushes []string
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pushes = append(pushes, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Encoding")+" "+r.Header.Get("Content-Type"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rw.Close()
+	code, stdout, stderr := runCLI(t, nil, "drive", browseScenario(t, ""), "--target", browseTarget(t, true), "--out", t.TempDir(), "--quiet",
+		"--metrics-remote-write", rw.URL+"/api/v1/write")
+	if code != 0 {
+		t.Fatalf("drive --metrics-remote-write exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pushes) == 0 || !strings.HasPrefix(pushes[0], "POST /api/v1/write snappy application/x-protobuf") {
+		t.Errorf("pushes %q, want snappy-compressed protobuf POSTs to /api/v1/write", pushes)
 	}
 }
