@@ -226,24 +226,12 @@ func shardEnd(sh *shard) error {
 	code := sh.task.ExitCode()
 	switch code {
 	case exitcode.OK, exitcode.Gate, exitcode.Harness:
-		sum, err := readSummary(sh.file("drive-summary.json"))
+		sum, err := workloads.ReadSummary(sh.file(workloads.SummaryFile))
 		if err == nil && (code != exitcode.Harness || sum.GeneratorBound) {
 			return nil
 		}
 	}
 	return sh.task.Failure()
-}
-
-func readSummary(path string) (*workloads.Summary, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read shard summary: %w", err)
-	}
-	var sum workloads.Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &sum, nil
 }
 
 // mergeShards writes the cell's history.jsonl (the fault records and every shard's history on
@@ -268,7 +256,7 @@ func mergeShards(dir string, sc *workloads.Scenario, shards []*shard, zero, star
 
 	parts := make([]*workloads.Summary, len(shards))
 	for i, sh := range shards {
-		if parts[i], err = readSummary(sh.file("drive-summary.json")); err != nil {
+		if parts[i], err = workloads.ReadSummary(sh.file(workloads.SummaryFile)); err != nil {
 			return nil, err
 		}
 	}

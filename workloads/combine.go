@@ -1,8 +1,10 @@
 package workloads
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -212,4 +214,21 @@ func Combine(sc *Scenario, parts ...*Summary) (*Summary, error) {
 
 func (o Outcomes) plus(p Outcomes) Outcomes {
 	return Outcomes{Ok: o.Ok + p.Ok, Fail: o.Fail + p.Fail, Info: o.Info + p.Info, Shed: o.Shed + p.Shed}
+}
+
+// SummaryFile is the name of the file a driver run's Summary is written to as JSON, beside its
+// history (`stampede drive`, each shard of a sharded run).
+const SummaryFile = "drive-summary.json"
+
+// ReadSummary reads a Summary written as JSON (SummaryFile).
+func ReadSummary(path string) (*Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read driver summary: %w", err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &s, nil
 }

@@ -150,7 +150,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 		if sum == nil {
 			return runErr
 		}
-		if err := writeSummary(filepath.Join(out, "drive-summary.json"), sum); err != nil && runErr == nil {
+		if err := writeSummary(filepath.Join(out, workloads.SummaryFile), sum); err != nil && runErr == nil {
 			runErr = err
 		}
 		if !quiet {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"stampede/workloads"
@@ -19,14 +17,8 @@ func combineSummaries(c *cli, scenario, out string, records int64, histories []s
 	}
 	parts := make([]*workloads.Summary, len(histories))
 	for i, h := range histories {
-		path := filepath.Join(filepath.Dir(h), "drive-summary.json")
-		b, err := os.ReadFile(path)
-		if err != nil {
+		if parts[i], err = workloads.ReadSummary(filepath.Join(filepath.Dir(h), workloads.SummaryFile)); err != nil {
 			return inputError(fmt.Errorf("summary of %s: %w", h, err))
-		}
-		parts[i] = &workloads.Summary{}
-		if err := json.Unmarshal(b, parts[i]); err != nil {
-			return inputError(fmt.Errorf("%s: %w", path, err))
 		}
 	}
 	sum, err := workloads.Combine(sc, parts...)
@@ -34,7 +26,7 @@ func combineSummaries(c *cli, scenario, out string, records int64, histories []s
 		return inputError(err)
 	}
 	sum.HistoryRecords = records
-	path := filepath.Join(filepath.Dir(out), "drive-summary.json")
+	path := filepath.Join(filepath.Dir(out), workloads.SummaryFile)
 	if err := writeSummary(path, sum); err != nil {
 		return err
 	}
