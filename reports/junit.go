@@ -52,7 +52,7 @@ type junitSkipped struct {
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
-		suite := junitSuite{Name: fmt.Sprintf("%s/%s", r.Strategy, r.DB), Time: r.DurationSeconds}
+		suite := junitSuite{Name: fmt.Sprintf("%s/%s%s", r.Strategy, r.DB, r.repeatText()), Time: r.DurationSeconds}
 		class := fmt.Sprintf("stampede.%s.%s", r.Strategy, r.DB)
 		if r.Error != "" {
 			suite.Cases = append(suite.Cases, junitCase{Name: "run", Classname: class,
@@ -127,6 +127,11 @@ func JUnit(w io.Writer, s *Summary) error {
 				suite.Skipped++
 			}
 		}
+		out.Tests += suite.Tests
+		out.Failures += suite.Failures
+		out.Suites = append(out.Suites, suite)
+	}
+	if suite, ok := gateJUnit(s); ok {
 		out.Tests += suite.Tests
 		out.Failures += suite.Failures
 		out.Suites = append(out.Suites, suite)
