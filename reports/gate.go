@@ -93,6 +93,22 @@ type GateFinding struct {
 // Failed reports whether the gate failed.
 func (g *Gate) Failed() bool { return g != nil && g.Verdict != GatePass }
 
+// Line is the gate's verdict in one line: "PASS", or "FAIL (regression): " and what failed it
+// first, with how many more reasons there are.
+func (g *Gate) Line() string {
+	if !g.Failed() {
+		return "PASS"
+	}
+	line := "FAIL (" + g.Verdict + ")"
+	if len(g.Reasons) > 0 {
+		line += ": " + g.Reasons[0]
+		if n := len(g.Reasons) - 1; n > 0 {
+			line += fmt.Sprintf(" (and %d more)", n)
+		}
+	}
+	return line
+}
+
 // gateMarkdown writes the gate's section of report.md, right under the run's verdict: the
 // gate's verdict and reasons, the gated metrics, and both sides' provenance side by side.
 func gateMarkdown(b *strings.Builder, s *Summary) {

@@ -33,19 +33,28 @@ func runCommand() *command {
 			"scenario, scenarios/quickstart.yaml.\n\n" +
 			"--out must be new or empty: --force empties a directory that holds an earlier run first. Progress goes " +
 			"to stderr: a live display on a terminal, a line every 10s without one (CI), and every fault as it is " +
-			"injected and recovered. Ctrl-C stops the runs, marks the report interrupted and exits 130.",
+			"injected and recovered. Ctrl-C stops the runs, marks the report interrupted and exits 130.\n\n" +
+			"--repeat N runs every strategy x database N times, repetition j with a seed derived from the seed " +
+			"(workloads.RepeatSeed: the first is the seed itself), and reports each metric's median and confidence " +
+			"interval over them. --baseline DIR judges the runs against an earlier run of the same scenario, " +
+			"strategies and databases (refused before anything runs otherwise): a gated metric fails only when it " +
+			"moved beyond its tolerance and the Mann-Whitney U test finds the move significant (4 runs a side at " +
+			"least). Tolerances: the scenario's gate: section, else the defaults, with --gate replacing them metric by " +
+			"metric (--gate hold_p99=off lifts one). A failed check still exits 1 whatever the gate says.",
 		examples: []string{
 			"stampede run",
 			"stampede run scenarios/hot-seat.yaml --strategy skip-locked,redis-lock --db mysql --seed 7",
 			"stampede run --strategy naive --allow-unsafe   # exits 1: the report names the seats sold twice",
 			"stampede run --env external --pg postgres://... --mysql mysql://root@127.0.0.1:3306/test --redis redis://...",
 			"stampede run --target http://booking.internal:8080 --psp-addr 127.0.0.1:8081",
+			"stampede run --strategy skip-locked --db postgres --repeat 5 --out baseline",
+			"stampede run --strategy skip-locked --db postgres --repeat 5 --baseline baseline --gate hold_p99=+10%   # exits 3 on a regression",
 		},
 		exits: []exit{
 			{exitcode.OK, "every check passed and every SLO held"},
 			{exitcode.Violation, "a check failed: a seat sold twice, money lost, ..."},
 			{exitcode.Usage, "bad flags, a scenario that cannot be read, an --out that is not empty, Redis missing under --env external"},
-			{exitcode.Gate, "every check passed, but an SLO did not hold (or had no data)"},
+			{exitcode.Gate, "every check passed, but an SLO did not hold (or had no data), or --baseline's gate found a regression"},
 			{exitcode.Harness, "a run could not complete (services, server), or a check could not decide"},
 			{exitcode.Interrupted, "Ctrl-C or SIGTERM: the report is marked interrupted"},
 		},
@@ -79,7 +88,13 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more progress: each run's driver summary and checker table, every fault's parameters")
+	fs.IntVar(&o.Repeat, "repeat", 1, "run each strategy x database this many times, as samples (seeds derived from the seed; 5 or more to gate)")
+	fs.StringVar(&o.Baseline, "baseline", "", "judge the runs against an earlier run: its directory or summary.json (same scenario, strategies and databases)")
+	var gates toleranceFlags
+	fs.Var(&gates, "gate", "with --baseline, a tolerance `metric=value`, repeated, over the scenario's gate: section (default "+defaultGateText()+")")
+	fs.StringVar(&o.Failpoints, "failpoints", "", "arm the reference server's failpoints from its start: NAME=ACTION,... (after-hold=delay:20ms answers every hold 20ms late)")
 	return func(ctx context.Context, args []string) error {
+		o.Gate = gates
 		if err := wantArgs(args, 0, 1, "one scenario file at most"); err != nil {
 			return err
 		}
@@ -117,7 +132,11 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 		case err != nil && sum == nil:
 			return err
 		}
-		fmt.Fprintf(c.stdout, "\n%s\nreport: %s\n", verdictLine(sum), filepath.Join(dir, reports.HTMLFile))
+		fmt.Fprintf(c.stdout, "\n%s\n", verdictLine(sum))
+		if sum.Gate != nil {
+			fmt.Fprintf(c.stdout, "GATE: %s\n", sum.Gate.Line())
+		}
+		fmt.Fprintf(c.stdout, "report: %s\n", filepath.Join(dir, reports.HTMLFile))
 		fmt.Fprintf(c.stdout, "        %s\n", filepath.Join(dir, reports.MarkdownFile))
 		if err != nil {
 			return err // the reports could not be written
