@@ -116,6 +116,7 @@ func calibrate(ctx context.Context, c config, w io.Writer) error {
 		}
 	}
 	byName := map[string]*set{}
+	loadBefore := loadavg()
 	deadline := time.Now().Add(c.budget)
 	started := time.Now()
 	for _, s := range sets {
@@ -160,9 +161,9 @@ func calibrate(ctx context.Context, c config, w io.Writer) error {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Gate calibration\n\nScenario `%s`, %s on %s, %d runs a side (`stampede run --repeat %d`), gate: %s; %s, %.0f minutes.\n\n",
+	fmt.Fprintf(&b, "# Gate calibration\n\nScenario `%s`, %s on %s, %d runs a side (`stampede run --repeat %d`), gate: %s; %s, %.0f minutes, load average %s before and %s after (other work on the machine is noise the gate must see through).\n\n",
 		c.scenario, c.strategy, c.db, c.repeat, c.repeat, gateText(workloads.Gate(tol).With()), reports.ThisMachine().String(),
-		time.Since(started).Minutes())
+		time.Since(started).Minutes(), loadBefore, loadavg())
 	var notes []string
 	b.WriteString("| comparison | judged | gate failed | hold_p50 regressed | hold_p99 regressed | any metric significantly worse |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, kind := range []struct {
@@ -229,4 +230,13 @@ func gateText(g workloads.Gate) string {
 		parts[i] = t.Metric + " " + t.Text
 	}
 	return strings.Join(parts, ", ")
+}
+
+// loadavg is the machine's one-minute load average, "?" where there is no /proc/loadavg.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
