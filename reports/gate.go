@@ -272,15 +272,7 @@ func gateJUnit(s *Summary) (junitSuite, bool) {
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
-	for _, c := range suite.Cases {
-		suite.Tests++
-		if c.Failure != nil {
-			suite.Failures++
-		}
-		if c.Skipped != nil {
-			suite.Skipped++
-		}
-	}
+	suite.count()
 	return suite, true
 }
 

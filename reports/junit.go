@@ -118,15 +118,7 @@ func JUnit(w io.Writer, s *Summary) error {
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}
-		for _, c := range suite.Cases {
-			suite.Tests++
-			if c.Failure != nil {
-				suite.Failures++
-			}
-			if c.Skipped != nil {
-				suite.Skipped++
-			}
-		}
+		suite.count()
 		out.Tests += suite.Tests
 		out.Failures += suite.Failures
 		out.Suites = append(out.Suites, suite)
@@ -146,4 +138,17 @@ func JUnit(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// count sets the suite's tests, failures and skipped from its cases.
+func (s *junitSuite) count() {
+	for _, c := range s.Cases {
+		s.Tests++
+		if c.Failure != nil {
+			s.Failures++
+		}
+		if c.Skipped != nil {
+			s.Skipped++
+		}
+	}
 }
