@@ -106,6 +106,16 @@ func TestGateReports(t *testing.T) {
 			t.Errorf("junit.xml lacks %q:\n%s", want, junit.String())
 		}
 	}
+	var page bytes.Buffer
+	if err := HTML(&page, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`Gate against the baseline: <span class="verdict fail">FAIL (regression)</span>`,
+		`<td>hold_p50</td><td>&#43;10ms</td><td class="num">12.0 ms</td><td class="num">32.5 ms</td>`} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
