@@ -91,7 +91,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.IntVar(&o.Repeat, "repeat", 1, "run each strategy x database this many times, as samples (seeds derived from the seed; 5 or more to gate)")
 	fs.StringVar(&o.Baseline, "baseline", "", "judge the runs against an earlier run: its directory or summary.json (same scenario, strategies and databases)")
 	var gates toleranceFlags
-	fs.Var(&gates, "gate", "with --baseline, a tolerance `metric=value`, repeated, over the scenario's gate: section (default "+defaultGateText()+")")
+	fs.Var(&gates, "gate", "with --baseline, a tolerance `metric=value`, repeated, over the scenario's gate: section; a scenario without one gates "+defaultGateText())
 	fs.StringVar(&o.Failpoints, "failpoints", "", "arm the reference server's failpoints from its start: NAME=ACTION,... (after-hold=delay:20ms answers every hold 20ms late)")
 	return func(ctx context.Context, args []string) error {
 		o.Gate = gates
