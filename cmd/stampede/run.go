@@ -136,11 +136,11 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 		if sum.Gate != nil {
 			fmt.Fprintf(c.stdout, "GATE: %s\n", sum.Gate.Line())
 		}
+		if err != nil {
+			return err // the reports could not be written: name no file that is not there
+		}
 		fmt.Fprintf(c.stdout, "report: %s\n", filepath.Join(dir, reports.HTMLFile))
 		fmt.Fprintf(c.stdout, "        %s\n", filepath.Join(dir, reports.MarkdownFile))
-		if err != nil {
-			return err // the reports could not be written
-		}
 		for _, r := range sum.Runs {
 			if len(r.Shortfall) > 0 {
 				fmt.Fprintf(c.stdout, "coverage short: %s on %s: %s\n", r.Strategy, r.DB, strings.Join(r.Shortfall, "; "))
