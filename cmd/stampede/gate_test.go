@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// gateScenario is the gate tests' scenario: a short herd with a gate of hold p50 +10ms.
+// gateScenario is the gate tests' scenario: a short herd with a gate of hold p50 +1s.
 const gateScenario = "../../run/testdata/gate.yaml"
 
 // gateRun runs `stampede run` of the gate scenario on skip-locked over a fresh PostgreSQL
@@ -35,8 +35,10 @@ func gateRun(t *testing.T, out string, args ...string) (int, string, string) {
 }
 
 // TestRunGate runs a baseline of four runs, then the same server against it (the gate
-// passes, exit 0), then a server that answers every hold 20 ms late (the gate fails on hold
-// p50, exit 3), and checks what the summaries, report.md and junit.xml say.
+// passes, exit 0), then a server that answers every hold 2 s late (the gate fails on hold p50,
+// exit 3), and checks what the summaries, report.md and junit.xml say. The delay is far beyond
+// the noise of a busy machine, so that the test says whether the gate works, not how busy the
+// machine was (make gate-calibrate measures how small a delay it sees).
 func TestRunGate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs skipped in -short mode")
@@ -85,9 +87,9 @@ func TestRunGate(t *testing.T) {
 
 	slow := filepath.Join(dir, "slow")
 	code, stdout, stderr = gateRun(t, slow, "--repeat", "4", "--baseline", filepath.Join(baseline, reports.SummaryFile),
-		"--failpoints", "after-hold=delay:20ms")
+		"--failpoints", "after-hold=delay:2s")
 	if code != 3 || !strings.Contains(stdout, "GATE: FAIL (regression): regression: hold_p50 on skip-locked on postgres") {
-		t.Fatalf("holds 20 ms slower exited %d, want 3 and the hold_p50 regression\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		t.Fatalf("holds 2 s slower exited %d, want 3 and the hold_p50 regression\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "PASS: 4 of 4 runs passed") {
 		t.Errorf("a slower server still passes its checks; stdout:\n%s", stdout)
@@ -97,8 +99,8 @@ func TestRunGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if g := s.Gate; g == nil || g.Verdict != reports.GateRegression || g.Findings[0].Status != reports.GateRegression ||
-		g.Findings[0].Candidate.Median <= g.Findings[0].Base.Median+10 {
-		t.Errorf("gate of the slower server %+v: want a regression of hold p50 beyond its 10 ms tolerance", g)
+		g.Findings[0].Candidate.Median <= g.Findings[0].Base.Median+1000 {
+		t.Errorf("gate of the slower server %+v: want a regression of hold p50 beyond its 1 s tolerance", g)
 	}
 	md, err := os.ReadFile(filepath.Join(slow, reports.MarkdownFile))
 	if err != nil {
@@ -113,7 +115,7 @@ func TestRunGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`<testsuite name="gate" tests="1" failures="1"`, `<testcase name="gate hold_p50 +10ms" classname="stampede.skip-locked.postgres">`,
+	for _, want := range []string{`<testsuite name="gate" tests="1" failures="1"`, `<testcase name="gate hold_p50 +1s" classname="stampede.skip-locked.postgres">`,
 		`type="regression"`} {
 		if !strings.Contains(string(junit), want) {
 			t.Errorf("junit.xml lacks %q:\n%s", want, junit)
