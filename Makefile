@@ -59,3 +59,13 @@ chaos-matrix-reduced:
 
 clean:
 	rm -rf bin
+
+# The regression gate's false alarms and power on this machine (bench/gatecal): a correct
+# server gated against itself GATECAL_N times and servers with every hold 20 ms and 2 ms late,
+# GATECAL_REPEAT runs a side, bounded by GATECAL_BUDGET; the table goes to bin/gatecal/gatecal.md.
+GATECAL_N ?= 20
+GATECAL_REPEAT ?= 5
+GATECAL_BUDGET ?= 40m
+.PHONY: gate-calibrate
+gate-calibrate: build
+	$(GO) run ./bench/gatecal -stampede $(BIN) -comparisons $(GATECAL_N) -repeat $(GATECAL_REPEAT) -budget $(GATECAL_BUDGET) -out bin/gatecal

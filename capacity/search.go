@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"stampede/workloads"
 )
 
 // Options configure a Search. Start is required; every other zero value is documented.
@@ -485,16 +487,10 @@ func (res *Result) Boundary() (pass, fail *Step) {
 	return pass, fail
 }
 
-// seedFor is the seed of run j at a load: the search's seed for the first, then a
-// splitmix64 mix of it and j, so that repeats are independent and reproducible.
+// seedFor is the seed of run j at a load: the search's seed for the first, then
+// workloads.RepeatSeed's mix of it and j, so that repeats are independent and reproducible.
 func seedFor(seed uint64, j int) uint64 {
-	if j == 0 {
-		return seed
-	}
-	z := seed + uint64(j)*0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
+	return uint64(workloads.RepeatSeed(int64(seed), j))
 }
 
 // Rate is a load in arrivals per second.

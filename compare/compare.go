@@ -225,15 +225,7 @@ func versionOf(s *reports.Summary) string {
 	if s.Provenance == nil {
 		return s.Versions["stampede"]
 	}
-	v := s.Provenance.Version
-	if rev := s.Provenance.Revision; rev != "" {
-		v += " (" + rev[:min(12, len(rev))]
-		if s.Provenance.Modified {
-			v += ", modified"
-		}
-		v += ")"
-	}
-	return strings.TrimSpace(v)
+	return s.Provenance.Build()
 }
 
 func cellList(keys []cellKey) string {

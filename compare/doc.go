@@ -14,8 +14,10 @@
 // the per-cell metrics), options.go (alpha, confidence, force), metrics.go (what each metric
 // reads from a run), stats.go (the statistics), provenance.go (whether the two sides are fair to compare: refusal of different
 // scenarios or schemas, warnings on different seeds, machines or service versions), gate.go
-// (Gate: tolerances applied, correctness first), markdown.go and json.go (the outputs) and
-// charts.go (side-by-side chart data for reports).
+// (Gate: tolerances applied, correctness first), baseline.go (what `stampede run --baseline`
+// uses: Baseline's check before the runs, GateResult.Report for the summary, Samples for
+// repeated runs), markdown.go and json.go (the outputs) and charts.go (side-by-side chart data
+// for reports).
 //
 // The gate fails a metric only when it moved beyond its tolerance in its bad direction and
 // the move is significant; a candidate run whose checks failed fails the gate whatever the

@@ -134,16 +134,7 @@ func machines(base, cand []*reports.Provenance) string {
 func machineList(ps []*reports.Provenance) string {
 	var out []string
 	for _, p := range ps {
-		m := p.Machine
-		s := fmt.Sprintf("%d cores", m.Cores)
-		if m.MemoryBytes > 0 {
-			s += fmt.Sprintf(", %.1f GiB", float64(m.MemoryBytes)/(1<<30))
-		}
-		s += ", " + m.OS + "/" + m.Arch
-		if m.CPU != "" {
-			s += ", " + m.CPU
-		}
-		out = append(out, s)
+		out = append(out, p.Machine.String())
 	}
 	sort.Strings(out)
 	return strings.Join(slices.Compact(out), " and ")

@@ -28,6 +28,8 @@
 // per operation and the pool per conn tag; across runs, throughput and p99 latency per
 // strategy), outcomes.go (the outcome classes and their colours: ok, refused, shed, error,
 // unknown), terms.go (the glossary and the wording both reports share), sidebyside.go (the
-// side-by-side bars of stampede compare) and provenance.go. The charts are drawn by the svg
-// subpackage.
+// side-by-side bars of stampede compare), provenance.go, and gate.go (a run's verdict against a
+// baseline and the statistics of repeated runs: their section of report.md, right under the
+// verdict, and the gate's suite of junit.xml, a case per gated metric). The charts are drawn by
+// the svg subpackage.
 package reports

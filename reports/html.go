@@ -48,6 +48,7 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"p99Cell":      p99Cell,
 	"pct2":         func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
 	"inc":          func(i int) int { return i + 1 },
+	"spread":       spreadCell,
 }).Parse(htmlTemplate))
 
 type htmlRun struct {

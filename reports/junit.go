@@ -52,7 +52,7 @@ type junitSkipped struct {
 func JUnit(w io.Writer, s *Summary) error {
 	out := junitSuites{Name: "stampede " + s.Scenario, Time: s.DurationSeconds}
 	for _, r := range s.Runs {
-		suite := junitSuite{Name: fmt.Sprintf("%s/%s", r.Strategy, r.DB), Time: r.DurationSeconds}
+		suite := junitSuite{Name: fmt.Sprintf("%s/%s%s", r.Strategy, r.DB, r.repeatText()), Time: r.DurationSeconds}
 		class := fmt.Sprintf("stampede.%s.%s", r.Strategy, r.DB)
 		if r.Error != "" {
 			suite.Cases = append(suite.Cases, junitCase{Name: "run", Classname: class,
@@ -118,15 +118,12 @@ func JUnit(w io.Writer, s *Summary) error {
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}
-		for _, c := range suite.Cases {
-			suite.Tests++
-			if c.Failure != nil {
-				suite.Failures++
-			}
-			if c.Skipped != nil {
-				suite.Skipped++
-			}
-		}
+		suite.count()
+		out.Tests += suite.Tests
+		out.Failures += suite.Failures
+		out.Suites = append(out.Suites, suite)
+	}
+	if suite, ok := gateJUnit(s); ok {
 		out.Tests += suite.Tests
 		out.Failures += suite.Failures
 		out.Suites = append(out.Suites, suite)
@@ -141,4 +138,17 @@ func JUnit(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// count sets the suite's tests, failures and skipped from its cases.
+func (s *junitSuite) count() {
+	for _, c := range s.Cases {
+		s.Tests++
+		if c.Failure != nil {
+			s.Failures++
+		}
+		if c.Skipped != nil {
+			s.Skipped++
+		}
+	}
 }

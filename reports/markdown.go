@@ -68,17 +68,19 @@ func Markdown(w io.Writer, s *Summary) error {
 		fmt.Fprintf(&b, "**%d scheduled %s not injected**: the target could not undergo %s, so the verdict does not cover %s (see the runs below).\n\n",
 			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
-	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s, %s.\n\n", s.Scenario, s.Seed, scaleText(s.Scale), fmtDuration(s.DurationSeconds))
+	gateMarkdown(&b, s)
+	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s%s, %s.\n\n", s.Scenario, s.Seed, repeatText(s.Repeat), scaleText(s.Scale), fmtDuration(s.DurationSeconds))
 	capacityMarkdown(&b, s)
 
 	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | shed | limit | hazards | faults |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
 	for _, r := range s.Runs {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %d | %d | %d | %d | %s | %s | %s |\n",
-			r.Strategy, r.DB, badge(r.Verdict), r.Throughput.HoldsPerSec, r.Throughput.BookingsPerSec,
+			r.Strategy, r.DB+r.repeatText(), badge(r.Verdict), r.Throughput.HoldsPerSec, r.Throughput.BookingsPerSec,
 			msCell(r.Latency["hold"]), msCell(r.Latency["checkout"]), r.Bookings, r.Refunds, r.LostHolds, r.Shed, limitCell(r), hazardCell(r), faultList(r.Faults))
 	}
 	b.WriteString("\n")
+	samplesMarkdown(&b, s)
 
 	b.WriteString("## Runs\n\n")
 	for _, r := range s.Runs {

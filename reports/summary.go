@@ -49,6 +49,14 @@ type Summary struct {
 	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
 	// service versions); nil in summaries written before it existed.
 	Provenance *Provenance `json:"provenance,omitempty"`
+
+	// Repeat is how many times each strategy x database ran (stampede run --repeat N), each
+	// run with its own seed (Run.Seed); 0 or 1: once. Samples are the statistics over the
+	// repetitions, when there were several.
+	Repeat  int       `json:"repeat,omitempty"`
+	Samples []Samples `json:"samples,omitempty"`
+	// Gate is the verdict against a baseline (stampede run --baseline); nil without one.
+	Gate *Gate `json:"gate,omitempty"`
 }
 
 // Run is one strategy on one database (or one external target).
@@ -117,6 +125,10 @@ type Run struct {
 	// Dir is the run's subdirectory (history.jsonl, ledgers, visualizations), relative to the
 	// summary.
 	Dir string `json:"dir,omitempty"`
+	// Repeat is the run's 1-based repetition of its strategy x database (Summary.Repeat), and
+	// Seed the seed it ran with; both 0 in a summary whose runs were not repeated.
+	Repeat int   `json:"repeat,omitempty"`
+	Seed   int64 `json:"seed,omitempty"`
 }
 
 // Throughput in operations per second over the herd's duration.
@@ -418,8 +430,9 @@ func (r *Run) Judge() {
 // ExitCode is the exit status the summary calls for (internal/exitcode): a failed check is a
 // violation (1), over an interruption (130), over a run that could not complete or a check that
 // could not decide (4: undecided is neither a pass nor a proven violation), over an SLO that
-// did not hold (3) or a run short of its hazard coverage (5); an SLO that did not hold while
-// the load generator was the bottleneck is the harness's failure (4). A summary without runs is the harness failing, unless interrupted.
+// did not hold or a gate that found a regression (3), or a run short of its hazard coverage
+// (5); an SLO that did not hold while the load generator was the bottleneck is the harness's
+// failure (4). A summary without runs is the harness failing, unless interrupted.
 func (s *Summary) ExitCode() int {
 	codes := []int{exitcode.OK}
 	if s.Interrupted {
@@ -449,6 +462,16 @@ func (s *Summary) ExitCode() int {
 		}
 		if len(r.Shortfall) > 0 {
 			codes = append(codes, exitcode.Coverage)
+		}
+	}
+	if s.Gate != nil {
+		switch s.Gate.Verdict {
+		case GateRegression:
+			codes = append(codes, exitcode.Gate)
+		case GateCorrectness:
+			codes = append(codes, exitcode.Violation)
+		case GateIncomplete:
+			codes = append(codes, exitcode.Harness)
 		}
 	}
 	return exitcode.Worst(codes...)

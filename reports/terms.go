@@ -43,7 +43,7 @@ func checkFigures(c Check) (checked, violations string) {
 // reason: "redis-lock on postgres: 4 bookings, 1 refund; FAIL: SLO hold_p99: 475 ms over
 // 250 ms".
 func runLine(r Run) string {
-	line := fmt.Sprintf("%s on %s: %d %s, %d %s; ", r.Strategy, r.DB,
+	line := fmt.Sprintf("%s on %s%s: %d %s, %d %s; ", r.Strategy, r.DB, r.repeatText(),
 		r.Bookings, plural(int(r.Bookings), "booking", "bookings"), r.Refunds, plural(int(r.Refunds), "refund", "refunds"))
 	if r.Verdict == Pass {
 		return line + Pass

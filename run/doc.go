@@ -10,7 +10,13 @@
 // cell (start the system, drive, settle, read the ledgers, check); herd.go drives the herd with
 // the schedule beside it; shards.go drives it as several driver processes (Options.Shards) and
 // merges what they wrote; fill.go turns what was found into the report's Run; options.go holds
-// Options and their defaults.
+// Options and their defaults; gate.go checks a baseline before the runs (--baseline) and
+// judges the runs against it after them; provenance.go records where the numbers came from
+// (the build, the scenario file, the seeds, the machine, the services' versions).
+//
+// With Repeat N every strategy x database runs N times, repetition j with seed
+// workloads.RepeatSeed(seed, j), each in its own subdirectory (skip-locked-postgres-2/); the
+// summary keeps every run and the statistics over them (compare.Samples).
 //
 // A run directory holds summary.json, report.md, report.html and junit.xml, and one
 // subdirectory per strategy x database with history.jsonl, metrics.jsonl, ledger.json,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"stampede/infra"
+	"stampede/internal/failpoint"
 	"stampede/strategies"
 	"stampede/workloads"
 )
@@ -72,6 +73,21 @@ type Options struct {
 	// their histories, summaries and metrics before checking (see shards.go); 0 drives the
 	// herd in this process.
 	Shards int
+	// Repeat runs every strategy x database this many times, as samples for statistics:
+	// repetition j (0-based) with seed workloads.RepeatSeed(seed, j), the first with the seed
+	// itself; the repetitions take turns (every cell's first run, then every cell's second).
+	// 0 means 1.
+	Repeat int
+	// Baseline is an earlier run to judge this one against (Summary.Gate): its directory, its
+	// summary.json, or anything compare.Load reads. It must be of the same scenario and hold
+	// every strategy x database of this run, or the run is refused before it starts. Empty:
+	// no gate.
+	Baseline string
+	// Gate replaces the scenario's tolerances (workloads.Scenario.Tolerances) metric by metric.
+	Gate []workloads.Tolerance
+	// Failpoints are armed in the reference server from its start (server.Options.Failpoints,
+	// such as after-hold=delay:20ms); empty arms none. Not with Target.
+	Failpoints string
 }
 
 // InputError is an error of Run's input rather than of the run: options that do not go
@@ -112,7 +128,19 @@ func (o *Options) defaults() error {
 	if o.Shards < 0 || o.Shards > MaxShards {
 		return fmt.Errorf("shards %d: want 1 to %d driver processes, or 0 for the herd in this process", o.Shards, MaxShards)
 	}
+	switch {
+	case o.Repeat < 0:
+		return fmt.Errorf("repeat %d: want 1 or more runs of each strategy x database", o.Repeat)
+	case o.Repeat == 0:
+		o.Repeat = 1
+	}
+	if _, err := failpoint.ParseSpec(o.Failpoints); err != nil {
+		return fmt.Errorf("failpoints: %w", err)
+	}
 	if o.Target != "" {
+		if o.Failpoints != "" {
+			return fmt.Errorf("failpoints %q: only the reference server has them, not --target", o.Failpoints)
+		}
 		if !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
 			return fmt.Errorf("target %q: want an http:// or https:// URL", o.Target)
 		}

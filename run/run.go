@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"stampede/chaos"
+	"stampede/compare"
 	"stampede/infra"
 	"stampede/infra/local"
 	"stampede/internal/outdir"
@@ -51,7 +52,15 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 			return nil, "", &InputError{fmt.Errorf("%s, and --env external was given none: give --redis redis://host:port/db (or %s)", what, infra.EnvRedis)}
 		}
 	}
+	base, tol, err := o.baseline(sc)
+	if err != nil {
+		return nil, "", &InputError{err}
+	}
 	seed := sc.RunSeed(o.Seed)
+	seeds := make([]int64, o.Repeat)
+	for j := range seeds {
+		seeds[j] = workloads.RepeatSeed(seed, j)
+	}
 	started := time.Now()
 	out := o.Out
 	if out == "" {
@@ -76,18 +85,31 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 		defer svc.Close()
 	}
 
-	for _, st := range o.Strategies {
-		for _, db := range o.DBs {
-			if ctx.Err() != nil {
-				break
+	// Repetitions take turns, so that a machine's slow minute falls on every strategy x
+	// database alike rather than on all the runs of one.
+	for j, rs := range seeds {
+		for _, st := range o.Strategies {
+			for _, db := range o.DBs {
+				if ctx.Err() != nil {
+					break
+				}
+				dir, repeat, of := st+"-"+db, 0, ""
+				if o.Repeat > 1 {
+					repeat = j + 1
+					dir += fmt.Sprintf("-%d", repeat)
+					of = fmt.Sprintf(", run %d of %d (seed %d)", repeat, o.Repeat, rs)
+				}
+				p.printf("== %s on %s%s\n", st, db, of)
+				one := &single{o: o, sc: sc, entries: entries, seed: rs, strategy: st, db: db, svc: svc,
+					dir: filepath.Join(out, dir), progress: p, repeat: repeat}
+				r := one.run(ctx)
+				r.Dir = dir
+				if repeat > 0 {
+					r.Repeat, r.Seed = repeat, rs
+				}
+				sum.Runs = append(sum.Runs, r)
+				p.printf("   %s on %s%s: %d bookings, %d refunds; %s\n", st, db, of, r.Bookings, r.Refunds, verdictLine(r))
 			}
-			p.printf("== %s on %s\n", st, db)
-			one := &single{o: o, sc: sc, entries: entries, seed: seed, strategy: st, db: db, svc: svc,
-				dir: filepath.Join(out, st+"-"+db), progress: p}
-			r := one.run(ctx)
-			r.Dir = st + "-" + db
-			sum.Runs = append(sum.Runs, r)
-			p.printf("   %s on %s: %d bookings, %d refunds; %s\n", st, db, r.Bookings, r.Refunds, verdictLine(r))
 		}
 	}
 	if ctx.Err() != nil && len(sum.Runs) == 0 {
@@ -95,7 +117,16 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	}
 	sum.DurationSeconds = time.Since(started).Seconds()
 	sum.Interrupted = ctx.Err() != nil
+	sum.Provenance = provenance(context.WithoutCancel(ctx), o, svc, seeds)
 	sum.Finish()
+	if o.Repeat > 1 {
+		sum.Repeat = o.Repeat
+		sum.Samples = compare.Samples(sum, compare.DefaultConfidence)
+	}
+	if base != nil {
+		sum.Gate = judge(sum, base, tol, out)
+		p.printf("gate against %s: %s\n", o.Baseline, sum.Gate.Line())
+	}
 	if err := reports.Write(out, sum); err != nil {
 		return sum, out, err
 	}

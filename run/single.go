@@ -35,6 +35,8 @@ type single struct {
 	svc      *infra.Services
 	dir      string
 	progress *progress
+	// repeat is the run's 1-based repetition of its strategy x database; 0 when not repeated.
+	repeat int
 }
 
 func (s *single) run(ctx context.Context) reports.Run {
@@ -71,7 +73,7 @@ func (s *single) system() sut.System {
 		reference.WithPSPAddr(s.o.PSPAddr),
 		reference.WithPSPSeed(pspSeed),
 		reference.WithServer(func(o *server.Options) {
-			o.HoldTTL, o.AllowUnsafe = s.sc.HoldTTL, s.o.AllowUnsafe
+			o.HoldTTL, o.AllowUnsafe, o.Failpoints = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Failpoints
 			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
 		}),
 	}
@@ -101,7 +103,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	}()
 
 	sc := *s.sc
-	sc.EventPrefix = eventPrefix(sc.Name, s.strategy, s.db)
+	sc.EventPrefix = eventPrefix(sc.Name, s.strategy, s.db, s.repeat)
 	a, b := s.seedFor("chaos")
 	target := &chaos.Target{Handles: sys.Handles(), Rand: rand.New(rand.NewPCG(a, b))}
 	herd := s.herd
@@ -169,14 +171,18 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	return nil
 }
 
-// eventPrefix makes the scenario's event ids unique per strategy and database, within the
-// contract's id pattern.
-func eventPrefix(name, strategy, db string) string {
-	p := fmt.Sprintf("%s-%s-%s", name, strategy, db)
-	if len(p) > 48 {
-		p = p[:48]
+// eventPrefix makes the scenario's event ids unique per strategy, database and repetition
+// (1-based; 0 when not repeated), within the contract's id pattern.
+func eventPrefix(name, strategy, db string, repeat int) string {
+	suffix := ""
+	if repeat > 0 {
+		suffix = fmt.Sprintf("-r%d", repeat)
 	}
-	return p
+	p := fmt.Sprintf("%s-%s-%s", name, strategy, db)
+	if len(p)+len(suffix) > 48 {
+		p = p[:48-len(suffix)]
+	}
+	return p + suffix
 }
 
 // needsProxies says whether the schedule has network faults, which act on proxies in the

@@ -77,6 +77,10 @@ type Options struct {
 	// LogLevel is the level of the logger that `stampede serve` builds (Logger): debug, info,
 	// warn or error; empty means info. Serve logs to the logger it is given.
 	LogLevel string
+	// Failpoints are armed from the start (failpoint.ParseSpec): `after-hold=delay:20ms`
+	// answers every hold 20 ms late, as a regression to gate on; empty arms none (a chaos
+	// schedule arms its own through the admin endpoint).
+	Failpoints string
 }
 
 // DefaultOptions are the options of `stampede serve` given no flag: the documented defaults
@@ -108,6 +112,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
+	fs.StringVar(&o.Failpoints, "failpoints", o.Failpoints, "failpoints armed from the start, NAME=ACTION,... with ACTION count, error, crash or delay:D (after-hold=delay:20ms: every hold answered 20ms late)")
 }
 
 // Args returns the flags that give `stampede serve` the options o, as --name=value, in the
@@ -234,6 +239,9 @@ func (o Options) Validate() error {
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
 	}
+	if _, err := failpoint.ParseSpec(o.Failpoints); err != nil {
+		return fmt.Errorf("failpoints: %w", err)
+	}
 	return nil
 }
 
@@ -286,6 +294,16 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 	}
 
 	fps := failpoint.New()
+	arms, err := failpoint.ParseSpec(o.Failpoints)
+	if err != nil {
+		return fmt.Errorf("failpoints: %w", err)
+	}
+	for name, a := range arms {
+		if err := fps.Arm(name, a); err != nil {
+			return err
+		}
+		logger.Warn("failpoint armed from the start", "failpoint", name, "action", a.Kind, "delay", a.Delay)
+	}
 	st, err := strategies.New(o.Strategy, strategies.Deps{
 		DB: db, Redis: rdb, KeyPrefix: o.KeyPrefix, HoldTTL: o.HoldTTL, SafetyNet: o.SafetyNet,
 		SweepInterval: o.SweepInterval, Logger: logger, Failpoints: fps,

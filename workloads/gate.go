@@ -252,6 +252,39 @@ func (g Gate) With(over ...Tolerance) Gate {
 	return out
 }
 
+// defaultGate is DefaultGate as written in a scenario's gate: section.
+var defaultGate = map[string]string{
+	"hold_p50": "+20%", "hold_p99": "+25%", "checkout_p50": "+20%", "checkout_p99": "+25%",
+	"throughput": "-10%", "error_rate": "+1pp",
+}
+
+// DefaultGate is the gate of a scenario without a gate: section: hold and checkout latency
+// p50 may grow by 20% and p99 by 25%, throughput may fall by 10% and the error rate rise by one
+// percentage point, each only failing when the move is also significant. It is the one place
+// these defaults are written; see Scenario.Tolerances.
+func DefaultGate() Gate {
+	var g Gate
+	for metric, value := range defaultGate {
+		t, err := ParseTolerance(metric, value)
+		if err != nil {
+			panic(fmt.Sprintf("default gate %s=%s: %v", metric, value, err)) // a typo above, caught by the tests
+		}
+		g = append(g, t)
+	}
+	return g.With()
+}
+
+// Tolerances is the gate a comparison against a baseline applies to runs of sc: the
+// scenario's gate: section, or DefaultGate when it has none, with over replacing it metric by
+// metric (the --gate flags; `metric=off` lifts one). A `gate: {}` section gates nothing.
+func (sc *Scenario) Tolerances(over ...Tolerance) Gate {
+	g := sc.Gate
+	if g == nil {
+		g = DefaultGate()
+	}
+	return g.With(over...)
+}
+
 // Lookup returns g's tolerance of metric.
 func (g Gate) Lookup(metric string) (Tolerance, bool) {
 	for _, t := range g {
@@ -298,6 +331,9 @@ func IsBusinessCode(code string) bool { return businessCodes[code] }
 
 // gate validates a scenario's gate section: metric names and tolerances.
 func (v *validator) gate(fg map[string]any) Gate {
+	if fg == nil {
+		return nil // no gate: section; Tolerances gives DefaultGate
+	}
 	var g Gate
 	for metric, raw := range fg {
 		field := "gate." + metric

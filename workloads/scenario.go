@@ -44,7 +44,8 @@ type Scenario struct {
 	// package can name it in its own errors.
 	FaultLines []int
 	SLO        SLO
-	// Gate is the regression gate's tolerances (see Gate); nil gates nothing.
+	// Gate is the regression gate's tolerances (see Gate), nil when the scenario has no gate:
+	// section; Tolerances is the gate a comparison applies (DefaultGate when nil).
 	Gate Gate
 	// Coverage is the least count of each hazard a run must create (`coverage:`); nil asks
 	// for nothing. See Coverage.

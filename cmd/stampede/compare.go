@@ -63,7 +63,7 @@ func compareFlags(fs *flag.FlagSet, c *cli) action {
 			if err != nil {
 				return err
 			}
-			tol = sc.Gate
+			tol = sc.Tolerances()
 		}
 		tol = tol.With(gates...)
 		base, err := compare.Load(pos[0])
@@ -120,4 +120,10 @@ func (t *toleranceFlags) Set(s string) error {
 	}
 	*t = append(*t, x)
 	return nil
+}
+
+// defaultGateText is workloads.DefaultGate as written: "checkout_p50=+20%,...".
+func defaultGateText() string {
+	t := toleranceFlags(workloads.DefaultGate())
+	return t.String()
 }

@@ -14,13 +14,10 @@ import (
 )
 
 // pendingFlags are flags the examples use that a subcommand does not register yet, with
-// whether each takes a value: `stampede run --repeat N --baseline PATH` come with repeated runs
-// and the baseline gate of run, which land separately from compare. The test treats them as
-// known while they are missing, and fails once the subcommand has them, so that the list is
-// emptied instead of going stale.
-var pendingFlags = map[string]map[string]bool{
-	"run": {"repeat": true, "baseline": true},
-}
+// whether each takes a value (none today). The test treats them as known while they are
+// missing, and fails once the subcommand has them, so that the list is emptied instead of
+// going stale.
+var pendingFlags = map[string]map[string]bool{}
 
 // TestCompareExamples checks every stampede command line of the CI examples in examples/
 // against the subcommands and the flag sets cmd/stampede registers: a copied example must not

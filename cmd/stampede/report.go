@@ -24,7 +24,7 @@ func reportCommand() *command {
 			{exitcode.OK, "the run passed"},
 			{exitcode.Violation, "a check of the run failed"},
 			{exitcode.Usage, "no DIR, or no summary.json in it"},
-			{exitcode.Gate, "an SLO of the run did not hold"},
+			{exitcode.Gate, "an SLO of the run did not hold, or its gate against a baseline found a regression"},
 			{exitcode.Harness, "a run could not complete or a check could not decide; or the reports could not be written"},
 			{exitcode.Interrupted, "the run was interrupted"},
 		},

@@ -37,7 +37,14 @@ func runCommand() *command {
 			"--shards N drives each herd as N processes of `stampede drive --shard i/N` (this executable) that start " +
 			"together at one instant, as the Kubernetes Indexed Job in deploy/kubernetes does on many machines; their " +
 			"histories are merged on one time axis, the checker runs once over the whole, and the SLOs are judged over " +
-			"every shard's samples. A shard that fails makes the run exit 4, with the end of its log.",
+			"every shard's samples. A shard that fails makes the run exit 4, with the end of its log.\n\n" +
+			"--repeat N runs every strategy x database N times, repetition j with a seed derived from the seed " +
+			"(workloads.RepeatSeed: the first is the seed itself), and reports each metric's median and confidence " +
+			"interval over them. --baseline DIR judges the runs against an earlier run of the same scenario, " +
+			"strategies and databases (refused before anything runs otherwise): a gated metric fails only when it " +
+			"moved beyond its tolerance and the Mann-Whitney U test finds the move significant (4 runs a side at " +
+			"least). Tolerances: the scenario's gate: section, else the defaults, with --gate replacing them metric by " +
+			"metric (--gate hold_p99=off lifts one). A failed check still exits 1 whatever the gate says.",
 		examples: []string{
 			"stampede run",
 			"stampede run scenarios/hot-seat.yaml --strategy skip-locked,redis-lock --db mysql --seed 7",
@@ -45,12 +52,14 @@ func runCommand() *command {
 			"stampede run --env external --pg postgres://... --mysql mysql://root@127.0.0.1:3306/test --redis redis://...",
 			"stampede run --target http://booking.internal:8080 --psp-addr 127.0.0.1:8081",
 			"stampede run scenarios/quickstart.yaml --strategy skip-locked --db postgres --shards 2   # the herd as 2 driver processes, one verdict",
+			"stampede run --strategy skip-locked --db postgres --repeat 5 --out baseline",
+			"stampede run --strategy skip-locked --db postgres --repeat 5 --baseline baseline --gate hold_p99=+10%   # exits 3 on a regression",
 		},
 		exits: []exit{
 			{exitcode.OK, "every check passed and every SLO held"},
 			{exitcode.Violation, "a check failed: a seat sold twice, money lost, ..."},
 			{exitcode.Usage, "bad flags, a scenario that cannot be read, an --out that is not empty, Redis missing under --env external"},
-			{exitcode.Gate, "every check passed, but an SLO did not hold (or had no data)"},
+			{exitcode.Gate, "every check passed, but an SLO did not hold (or had no data), or --baseline's gate found a regression"},
 			{exitcode.Harness, "a run could not complete (services, server), or a check could not decide"},
 			{exitcode.Interrupted, "Ctrl-C or SIGTERM: the report is marked interrupted"},
 		},
@@ -85,7 +94,13 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more progress: each run's driver summary and checker table, every fault's parameters")
 	fs.IntVar(&o.Shards, "shards", 0, fmt.Sprintf("drive each herd as N stampede drive --shard i/N processes started together, merged before checking (1 to %d; 0: in this process)", run.MaxShards))
+	fs.IntVar(&o.Repeat, "repeat", 1, "run each strategy x database this many times, as samples (seeds derived from the seed; 5 or more to gate)")
+	fs.StringVar(&o.Baseline, "baseline", "", "judge the runs against an earlier run: its directory or summary.json (same scenario, strategies and databases)")
+	var gates toleranceFlags
+	fs.Var(&gates, "gate", "with --baseline, a tolerance `metric=value`, repeated, over the scenario's gate: section; a scenario without one gates "+defaultGateText())
+	fs.StringVar(&o.Failpoints, "failpoints", "", "arm the reference server's failpoints from its start: NAME=ACTION,... (after-hold=delay:20ms answers every hold 20ms late)")
 	return func(ctx context.Context, args []string) error {
+		o.Gate = gates
 		if err := wantArgs(args, 0, 1, "one scenario file at most"); err != nil {
 			return err
 		}
@@ -124,6 +139,9 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "\n%s\n", verdictLine(sum))
+		if sum.Gate != nil {
+			fmt.Fprintf(c.stdout, "GATE: %s\n", sum.Gate.Line())
+		}
 		if err != nil {
 			return err // the reports could not be written: name no file that is not there
 		}

@@ -3,6 +3,7 @@ package failpoint
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,54 @@ func TestArmValidates(t *testing.T) {
 				t.Fatalf("Arm(%q, %+v) = nil, want an error", tc.point, tc.a)
 			}
 		})
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	got, err := ParseSpec(" after-hold=delay:20ms, in-confirm-tx=error ,")
+	if err != nil {
+		t.Fatalf("ParseSpec: %v", err)
+	}
+	want := map[string]Action{AfterHold: {Kind: Delay, Delay: 20 * time.Millisecond}, InConfirmTx: {Kind: Error}}
+	if len(got) != len(want) || got[AfterHold] != want[AfterHold] || got[InConfirmTx] != want[InConfirmTx] {
+		t.Errorf("ParseSpec = %+v, want %+v", got, want)
+	}
+	if got, err := ParseSpec(""); err != nil || len(got) != 0 {
+		t.Errorf("ParseSpec(\"\") = %v, %v; want nothing armed", got, err)
+	}
+	for spec, wantErr := range map[string]string{
+		"after-hold":                           "want NAME=ACTION",
+		"no-such-point=error":                  "unknown",
+		"after-hold=block":                     "want count, error, crash or delay:DURATION",
+		"after-hold=delay:soon":                "want a duration",
+		"after-hold=delay:-1s":                 "must be in (0, 10m]",
+		"after-hold=error,after-hold=delay:1s": "given twice",
+	} {
+		if _, err := ParseSpec(spec); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("ParseSpec(%q) = %v, want an error saying %q", spec, err, wantErr)
+		}
+	}
+}
+
+func TestDelayFromTheStart(t *testing.T) {
+	arms, err := ParseSpec("after-hold=delay:30ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New()
+	for name, a := range arms {
+		if err := s.Arm(name, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := s.Eval(context.Background(), AfterHold); err != nil {
+		t.Fatalf("Eval: %v", err)
+	}
+	if waited := time.Since(start); waited < 30*time.Millisecond {
+		t.Errorf("an armed after-hold delay of 30ms returned after %s", waited)
+	}
+	if l := s.List(); len(l) != 1 || l[0].Hits != 1 {
+		t.Errorf("List = %+v, want after-hold hit once", l)
 	}
 }
