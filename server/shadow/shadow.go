@@ -61,9 +61,9 @@ type Shadow struct {
 
 	// Owned by Run: the model of A's seats, A's holds as the shadow knows them, the replay
 	// calls per seat, and what was found.
-	model   *model
-	holds   map[string]*holdState
-	busy    map[string]*call
+	model *model
+	holds map[string]*holdState
+	busy  map[string]*call
 	// scheduled counts the calls scheduled, to sweep busy now and then.
 	scheduled int
 	results   *results
