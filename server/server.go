@@ -59,7 +59,7 @@ type Config struct {
 	ShadowStore *strategies.Store
 	ShadowQueue int
 	Logger      *slog.Logger
-	Now          func() time.Time
+	Now         func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
