@@ -284,15 +284,23 @@ func (s *Shadow) ready() (batch, ahead []*op) {
 			batch = append(batch, o)
 		}
 	}
-	for _, o := range s.queue[n:] {
+	for i, o := range s.queue[n:] {
+		if i == aheadLimit {
+			break
+		}
 		if !o.taken && o.start < last {
 			ahead = append(ahead, o)
 		}
 	}
-	s.queue = append(s.queue[:0:0], s.queue[n:]...)
+	clear(s.queue[:n]) // let the replayed operations go
+	s.queue = s.queue[n:]
 	s.metrics.queue.Set(float64(len(s.queue)))
 	return batch, ahead
 }
+
+// aheadLimit bounds how many of the operations behind a batch ready looks at for ones that
+// started before the batch ended; those are near the front, as the queue is in end order.
+const aheadLimit = 256
 
 // take marks an operation of ahead as replayed early, so that ready skips it later.
 func (s *Shadow) take(o *op) {

@@ -34,10 +34,11 @@ type pair struct {
 	event            strategies.Event
 }
 
-// shadowEvent has section A: 2 rows of 10 seats, and a GA tier of 40.
+// shadowEvent has section A: 2 rows of 10 seats (the tests' contention), section B: 20 rows of
+// 25 (the benchmark's), and a GA tier of 40.
 func shadowEvent() strategies.Event {
 	return strategies.Event{ID: "ev1", Name: "Shadow night",
-		Sections: []strategies.Section{{Name: "A", Rows: 2, SeatsPerRow: 10}},
+		Sections: []strategies.Section{{Name: "A", Rows: 2, SeatsPerRow: 10}, {Name: "B", Rows: 20, SeatsPerRow: 25}},
 		Tiers:    []strategies.Tier{{Name: "floor", Quantity: 40}}}
 }
 
