@@ -14,10 +14,10 @@ import (
 	"stampede/strategies"
 )
 
-// shadowNamespace names the shadow's copy of the inventory: the schema shadow of the primary's
+// ShadowNamespace names the shadow's copy of the inventory: the schema shadow of the primary's
 // PostgreSQL database, or the MySQL database <db>_shadow (sqldb.Namespace); its Redis keys are
-// the server's KeyPrefix followed by shadowNamespace and a colon.
-const shadowNamespace = "shadow"
+// the server's KeyPrefix followed by ShadowNamespace and a colon.
+const ShadowNamespace = "shadow"
 
 // errNoShadow answers GET /admin/shadow on a server run without --shadow.
 var errNoShadow = &api.Error{Status: http.StatusNotFound, Code: api.CodeInvalidRequest, Message: "shadow mode is off on this server (serve --shadow NAME)"}
@@ -35,7 +35,7 @@ func (s *Server) handleShadow(w http.ResponseWriter, r *http.Request) {
 // namespace of the same server, migrated) and Redis keys of its own. close releases what it
 // opened.
 func openShadow(ctx context.Context, o Options, db sqldb.DB, rdb *redis.Client, logger *slog.Logger) (st strategies.Strategy, store *strategies.Store, close func(), err error) {
-	dsn, err := sqldb.Namespace(ctx, db, o.DB, shadowNamespace)
+	dsn, err := sqldb.Namespace(ctx, db, o.DB, ShadowNamespace)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("shadow %s: %w", o.Shadow, err)
 	}
@@ -49,7 +49,7 @@ func openShadow(ctx context.Context, o Options, db sqldb.DB, rdb *redis.Client, 
 	}
 	// An unsafe strategy may be a shadow: nobody is sold what it decides.
 	st, err = strategies.New(o.Shadow, strategies.Deps{
-		DB: sdb, Redis: rdb, KeyPrefix: o.KeyPrefix + shadowNamespace + ":", HoldTTL: o.HoldTTL,
+		DB: sdb, Redis: rdb, KeyPrefix: o.KeyPrefix + ShadowNamespace + ":", HoldTTL: o.HoldTTL,
 		SweepInterval: o.SweepInterval, Logger: logger.With("role", "shadow"), Failpoints: failpoint.New(),
 	}, true)
 	if err != nil {

@@ -140,7 +140,7 @@ func dropShadowDB(t *testing.T, dsn string) {
 		return
 	}
 	defer db.Close()
-	if _, err := db.Exec(context.Background(), "test", "DROP DATABASE IF EXISTS `"+cfg.DBName+"_"+shadowNamespace+"`"); err != nil {
+	if _, err := db.Exec(context.Background(), "test", "DROP DATABASE IF EXISTS `"+cfg.DBName+"_"+ShadowNamespace+"`"); err != nil {
 		t.Logf("drop shadow database: %v", err)
 	}
 }

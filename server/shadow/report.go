@@ -98,11 +98,11 @@ type Report struct {
 	Shadow  string `json:"shadow"`
 	// Replayed operations were compared; Skipped ones were not (the primary's outcome was not a
 	// decision, or the shadow had no copy of the hold); Dropped ones found the queue full;
-	// Pending ones still wait in it.
+	// Pending ones still wait in it or are being replayed.
 	Replayed    int64       `json:"replayed"`
 	Skipped     int64       `json:"skipped"`
 	Dropped     int64       `json:"dropped"`
-	Pending     int         `json:"pending"`
+	Pending     int64       `json:"pending"`
 	Divergences int64       `json:"divergences"`
 	Kinds       []KindCount `json:"kinds"`
 	Latency     []OpLatency `json:"latency"`
@@ -162,8 +162,9 @@ func latencyOf(h *hdrhistogram.Histogram) Latency {
 
 // Report returns what the shadow has found so far.
 func (s *Shadow) Report() Report {
+	pending := s.pending()
 	s.mu.Lock()
-	dropped, pending := s.dropped, len(s.queue)
+	dropped := s.dropped
 	s.mu.Unlock()
 	r := s.results
 	r.mu.Lock()

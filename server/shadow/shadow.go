@@ -58,6 +58,9 @@ type Shadow struct {
 	queue   []*op
 	dropped int64
 	wake    chan struct{}
+	// replaying counts the operations taken from the queue and not yet finished (replayed or
+	// skipped); takenQueued those of them still in the queue (taken ahead of their turn).
+	replaying, takenQueued int64
 
 	// Owned by Run: the model of A's seats, A's holds as the shadow knows them, the replay
 	// calls per seat, and what was found.
@@ -245,6 +248,7 @@ func (s *Shadow) Run(ctx context.Context) error {
 			for _, o := range s.order(batch, ahead) {
 				c := s.schedule(o)
 				if c == nil {
+					s.finish()
 					continue
 				}
 				select {
@@ -256,6 +260,7 @@ func (s *Shadow) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					defer s.finish()
 					defer func() { <-sem }()
 					s.replay(ctx, c)
 				}()
@@ -280,10 +285,13 @@ func (s *Shadow) ready() (batch, ahead []*op) {
 	}
 	last := s.queue[n-1].end
 	for _, o := range s.queue[:n] {
-		if !o.taken {
+		if o.taken {
+			s.takenQueued--
+		} else {
 			batch = append(batch, o)
 		}
 	}
+	s.replaying += int64(len(batch))
 	for i, o := range s.queue[n:] {
 		if i == aheadLimit {
 			break
@@ -306,5 +314,21 @@ const aheadLimit = 256
 func (s *Shadow) take(o *op) {
 	s.mu.Lock()
 	o.taken = true
+	s.takenQueued++
+	s.replaying++
 	s.mu.Unlock()
+}
+
+// finish counts an operation taken from the queue as replayed or skipped.
+func (s *Shadow) finish() {
+	s.mu.Lock()
+	s.replaying--
+	s.mu.Unlock()
+}
+
+// pending is how many operations wait for the shadow: queued or being replayed.
+func (s *Shadow) pending() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.queue)) - s.takenQueued + s.replaying
 }
