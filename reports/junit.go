@@ -118,6 +118,9 @@ func JUnit(w io.Writer, s *Summary) error {
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}
+		if r.Shadow != nil {
+			suite.Cases = append(suite.Cases, shadowCase(r.Shadow, class))
+		}
 		suite.count()
 		out.Tests += suite.Tests
 		out.Failures += suite.Failures

@@ -132,6 +132,9 @@ func Markdown(w io.Writer, s *Summary) error {
 				b.WriteString("\n")
 			}
 		}
+		if r.Shadow != nil {
+			shadowMarkdown(&b, r.Shadow)
+		}
 		if len(r.Faults) > 0 {
 			b.WriteString("| fault | window | parameters | result |\n|---|---|---|---|\n")
 			for _, f := range r.Faults {

@@ -107,6 +107,10 @@ type Run struct {
 	// that held, or the step that ended the search.
 	CapacitySearch *Capacity `json:"capacity_search,omitempty"`
 
+	// Shadow is what the shadow strategy found beside this run's strategy (run --shadow); nil
+	// without one.
+	Shadow *Shadow `json:"shadow,omitempty"`
+
 	// Pool is the database pool wait and connection hold time per conn tag.
 	Pool map[string]PoolStats `json:"pool,omitempty"`
 	// Generator is the load generator's account of itself; Attribution says where the time

@@ -52,6 +52,10 @@ type Options struct {
 	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
 	// status-expiry-blind); they are expected to fail the checks.
 	AllowUnsafe bool
+	// Shadow is a strategy the reference server replays every decision of the run's strategy
+	// against, on its own copy of the inventory (serve --shadow); each run's report then has a
+	// shadow section. Empty runs none; not with Target.
+	Shadow string
 	// Progress receives progress lines and the driver's live bar; nil means os.Stderr
 	// (io.Discard for none).
 	Progress io.Writer
@@ -106,6 +110,9 @@ func (o *Options) needsRedis(waitingRoom bool) string {
 			return fmt.Sprintf("strategy %s keeps its holds in Redis", s)
 		}
 	}
+	if strategies.NeedsRedis(o.Shadow) {
+		return fmt.Sprintf("shadow %s keeps its holds in Redis", o.Shadow)
+	}
 	if waitingRoom {
 		return "the scenario's waiting room keeps its queue in Redis"
 	}
@@ -125,6 +132,9 @@ func (o *Options) defaults() error {
 	if o.Progress == nil {
 		o.Progress = os.Stderr
 	}
+	if o.Shadow != "" && !slices.Contains(strategies.Names(), o.Shadow) {
+		return fmt.Errorf("shadow %q: unknown strategy; choose one of %s", o.Shadow, strings.Join(strategies.Names(), ", "))
+	}
 	if o.Shards < 0 || o.Shards > MaxShards {
 		return fmt.Errorf("shards %d: want 1 to %d driver processes, or 0 for the herd in this process", o.Shards, MaxShards)
 	}
@@ -140,6 +150,9 @@ func (o *Options) defaults() error {
 	if o.Target != "" {
 		if o.Failpoints != "" {
 			return fmt.Errorf("failpoints %q: only the reference server has them, not --target", o.Failpoints)
+		}
+		if o.Shadow != "" {
+			return errors.New("shadow: the reference server runs the shadow; a --target system cannot")
 		}
 		if !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
 			return fmt.Errorf("target %q: want an http:// or https:// URL", o.Target)

@@ -73,7 +73,7 @@ func (s *single) system() sut.System {
 		reference.WithPSPAddr(s.o.PSPAddr),
 		reference.WithPSPSeed(pspSeed),
 		reference.WithServer(func(o *server.Options) {
-			o.HoldTTL, o.AllowUnsafe, o.Failpoints = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Failpoints
+			o.HoldTTL, o.AllowUnsafe, o.Failpoints, o.Shadow = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Failpoints, s.o.Shadow
 			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
 		}),
 	}
@@ -128,6 +128,13 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	} else if err != nil {
 		return err
 	}
+	var shadow *reports.Shadow
+	if s.o.Shadow != "" {
+		if shadow, err = shadowReport(ctx, sut.Server{URL: sys.URL()}); err != nil {
+			return err
+		}
+		s.progress.printf("   %s\n", shadow.Line())
+	}
 	// Ledgers: what the system believes, and what the processor did.
 	ledgers, err := sys.Ledgers(ctx, sc.EventIDs())
 	if err != nil {
@@ -165,6 +172,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	}
 	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
 	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage.Merge(s.o.RequireCoverage))
+	r.Shadow = shadow
 	if r.Target == "" {
 		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
 	}

@@ -68,6 +68,13 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.shadow != nil {
+		// The shadow's copy never decides the answer: a failure is logged, and the shadow's
+		// operations on the event end in shadow errors that its report shows.
+		if err := s.shadow.CreateEvent(ctx, ev); err != nil {
+			api.Logger(ctx).Warn("create event on the shadow", "event", ev.ID, "err", err)
+		}
+	}
 	s.events.put(ev, s.cfg.Now())
 	if err := s.invalidateEvent(ctx, ev.ID); err != nil {
 		// The event exists and is prepared; a stale list for a cache TTL is not worth failing

@@ -14,6 +14,7 @@ import (
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
+	"stampede/server/shadow"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -43,7 +44,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new server: register metrics: %w", err)
 	}
 	raw := cfg.Strategy
-	cfg.Strategy = instrumented{Strategy: raw, m: m}
+	deps := api.Deps{Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now}
+	var sh *shadow.Shadow
+	if cfg.Shadow != nil {
+		sh, err = shadow.New(shadow.Config{Deps: deps, Strategy: cfg.Shadow, Store: cfg.ShadowStore, Queue: cfg.ShadowQueue})
+		if err != nil {
+			return nil, err
+		}
+		// The shadow sees the strategy's own answers and times; the server's metrics time the
+		// strategy with the shadow's queueing included, as buyers see it.
+		cfg.Strategy = instrumented{Strategy: sh.Wrap(raw), m: m}
+	} else {
+		cfg.Strategy = instrumented{Strategy: raw, m: m}
+	}
 	s := &Server{
 		cfg:      cfg,
 		mux:      http.NewServeMux(),
@@ -51,8 +64,8 @@ func New(cfg Config) (*Server, error) {
 		store:    strategies.NewStore(cfg.DB, cfg.Now),
 		metrics:  m,
 		events:   newEventMemo(),
+		shadow:   sh,
 	}
-	deps := api.Deps{Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now}
 	s.checkout, err = checkout.New(checkout.Config{
 		Deps: deps, DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw),
 		Bookings: s.store, PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints,
@@ -93,6 +106,12 @@ func (s *Server) Run(ctx context.Context) error {
 	jobs := []func(context.Context) error{s.checkout.Run, s.room.Run, s.runPoolHog}
 	if r, ok := s.strategy.(strategies.Runner); ok {
 		jobs = append(jobs, r.Run)
+	}
+	if s.shadow != nil {
+		jobs = append(jobs, s.shadow.Run)
+		if r, ok := s.shadow.Strategy().(strategies.Runner); ok {
+			jobs = append(jobs, r.Run)
+		}
 	}
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -74,6 +74,14 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready, when set, is called once the server listens, with the address it listens on.
 	Ready func(addr string)
+	// Shadow is the registry name of a strategy that replays every hold, release and confirm
+	// the primary decides, on its own copy of the inventory, without changing any answer
+	// (server/shadow); empty runs none. Any strategy may be a shadow, an unsafe one too: nobody
+	// is sold what it decides.
+	Shadow string
+	// ShadowQueue bounds the primary's operations waiting for the shadow; beyond it they are
+	// dropped and counted. 0 means shadow.DefaultQueue.
+	ShadowQueue int
 	// LogLevel is the level of the logger that `stampede serve` builds (Logger): debug, info,
 	// warn or error; empty means info. Serve logs to the logger it is given.
 	LogLevel string
@@ -111,6 +119,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
 	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.StringVar(&o.Shadow, "shadow", o.Shadow, "a strategy to replay every hold, release and confirm against, on its own copy of the inventory, reporting where it decides differently (GET /admin/shadow); answers stay the primary's")
+	fs.IntVar(&o.ShadowQueue, "shadow-queue", o.ShadowQueue, "operations waiting for the shadow beyond which they are dropped and counted (default 8192)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 	fs.StringVar(&o.Failpoints, "failpoints", o.Failpoints, "failpoints armed from the start, NAME=ACTION,... with ACTION count, error, crash or delay:D (after-hold=delay:20ms: every hold answered 20ms late)")
 }
@@ -235,6 +245,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
 	case strategies.NeedsRedis(o.Strategy) && o.Redis == "":
 		return fmt.Errorf("strategy %q keeps its holds in Redis: give --redis redis://host:port/db", o.Strategy)
+	case o.Shadow != "" && !slices.Contains(strategies.Names(), o.Shadow):
+		return fmt.Errorf("shadow %q: unknown strategy; choose one of %s", o.Shadow, strings.Join(strategies.Names(), ", "))
+	case strategies.NeedsRedis(o.Shadow) && o.Redis == "":
+		return fmt.Errorf("shadow %q keeps its holds in Redis: give --redis redis://host:port/db", o.Shadow)
+	case o.ShadowQueue < 0:
+		return fmt.Errorf("shadow-queue: must not be negative (0 means the default), got %d", o.ShadowQueue)
+	case o.ShadowQueue > 0 && o.Shadow == "":
+		return errors.New("shadow-queue: given without --shadow")
 	}
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
@@ -318,12 +336,23 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 			}
 		}()
 	}
+	var shadowSt strategies.Strategy
+	var shadowStore *strategies.Store
+	if o.Shadow != "" {
+		var closeShadow func()
+		shadowSt, shadowStore, closeShadow, err = openShadow(cctx, o, db, rdb, logger)
+		if err != nil {
+			return err
+		}
+		defer closeShadow()
+	}
 	holdTTL := strategies.HoldTTLOrDefault(o.HoldTTL)
 	srv, err := New(Config{
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
 		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
+		Shadow: shadowSt, ShadowStore: shadowStore, ShadowQueue: o.ShadowQueue,
 	})
 	if err != nil {
 		return err
@@ -357,7 +386,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
-	logger.Info("listening", "addr", addr, "strategy", st.Name(), "dialect", db.Dialect().String(), "hold_ttl", holdTTL.String())
+	logger.Info("listening", "addr", addr, "strategy", st.Name(), "shadow", o.Shadow, "dialect", db.Dialect().String(), "hold_ttl", holdTTL.String())
 	if o.Ready != nil {
 		o.Ready(addr)
 	}

@@ -147,6 +147,10 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		{name: "negative budget", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", MaxInFlight: -1}, want: "max-in-flight"},
 		{name: "negative overload wait", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", OverloadWait: -time.Millisecond}, want: "overload-wait"},
 		{name: "redis-lock without redis", o: Options{Strategy: "redis-lock", DB: "postgres://x/y"}, want: `strategy "redis-lock" keeps its holds in Redis: give --redis`},
+		{name: "unknown shadow", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", Shadow: "optimistic"}, want: `shadow "optimistic": unknown strategy`},
+		{name: "redis shadow without redis", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", Shadow: "redis-lock"}, want: `shadow "redis-lock" keeps its holds in Redis`},
+		{name: "negative shadow queue", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", Shadow: "naive", ShadowQueue: -1}, want: "shadow-queue: must not be negative"},
+		{name: "shadow queue without shadow", o: Options{Strategy: "pessimistic", DB: "postgres://x/y", ShadowQueue: 5}, want: "shadow-queue: given without --shadow"},
 		{name: "unreachable db", o: Options{Strategy: "pessimistic", DB: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, want: "open database"},
 		{name: "bad redis url", o: Options{Strategy: "pessimistic", DB: testsvc.PG(t), Redis: "http://x"}, want: "redis"},
 	}

@@ -13,6 +13,7 @@ import (
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
+	"stampede/server/shadow"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -51,8 +52,14 @@ type Config struct {
 	// its class's share waits for room before it is refused; 0 means 50 ms.
 	MaxInFlight  int
 	OverloadWait time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Shadow, when set, is a second strategy, over ShadowStore (its own copy of the inventory),
+	// that replays every decision of Strategy without changing it (server/shadow); ShadowQueue
+	// bounds the operations waiting for it (0: shadow.DefaultQueue).
+	Shadow      strategies.Strategy
+	ShadowStore *strategies.Store
+	ShadowQueue int
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -78,6 +85,8 @@ type Server struct {
 	seats    *seatmap.Snapshots
 	budget   *overload.Budget
 	cache    *cacheState
+	// shadow replays the strategy's decisions against Config.Shadow; nil without one.
+	shadow *shadow.Shadow
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
@@ -111,6 +120,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))
 	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
+	s.mux.HandleFunc("GET /admin/shadow", s.handleShadow)
 	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
 }
 

@@ -96,6 +96,17 @@ func (s Server) Metrics(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
+// Shadow reads GET /admin/shadow, the report of the reference server's shadow strategy (an
+// extension of the contract, served with serve --shadow), as it came; reports.DecodeShadow
+// reads it.
+func (s Server) Shadow(ctx context.Context) ([]byte, error) {
+	b, err := call(ctx, s.HTTP, http.MethodGet, s.URL+"/admin/shadow")
+	if err != nil {
+		return nil, fmt.Errorf("fetch the shadow report: %w", err)
+	}
+	return b, nil
+}
+
 // Processor is a client of the payment processor (server/payments/psp.yaml). URL is its base
 // URL; a nil HTTP means http.DefaultClient. It is safe for concurrent use.
 type Processor struct {

@@ -49,6 +49,7 @@ func runCommand() *command {
 			"stampede run",
 			"stampede run scenarios/hot-seat.yaml --strategy skip-locked,redis-lock --db mysql --seed 7",
 			"stampede run --strategy naive --allow-unsafe   # exits 1: the report names the seats sold twice",
+			"stampede run --strategy status-expiry --shadow skip-locked   # where skip-locked would decide differently",
 			"stampede run --env external --pg postgres://... --mysql mysql://root@127.0.0.1:3306/test --redis redis://...",
 			"stampede run --target http://booking.internal:8080 --psp-addr 127.0.0.1:8081",
 			"stampede run scenarios/quickstart.yaml --strategy skip-locked --db postgres --shards 2   # the herd as 2 driver processes, one verdict",
@@ -89,6 +90,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	require := fs.String("require-coverage", "", "least count of each hazard every run must create, e.g. concurrent_seat_holds=10,expired_mid_checkout=1 (with the scenario's coverage: section; short: exit 5)")
 	fs.StringVar(&o.Out, "out", "", "run directory, new or empty (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.Force, "force", false, "let --out be the directory of an earlier run: it is emptied first")
+	fs.StringVar(&o.Shadow, "shadow", "", "replay every decision of each strategy against this one on its own copy of the inventory; the report's shadow section says where they differ")
 	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stampede/internal/sqldb"
+	"stampede/server"
 )
 
 // freshDatabase (re)creates the named database on the server admin points at and returns its
@@ -48,6 +49,10 @@ func freshDatabase(ctx context.Context, admin, name string) (string, error) {
 		}
 		cfg.DBName = name
 		dsn = "mysql://" + cfg.FormatDSN()
+		// A shadow strategy's copy of the inventory is a database beside this one: fresh too.
+		if err := sqldb.DropNamespace(ctx, db, dsn, server.ShadowNamespace); err != nil {
+			return "", err
+		}
 	}
 	return dsn, nil
 }
