@@ -30,9 +30,9 @@ var (
 
 // Entry is one ticket admitted through a gate.
 type Entry struct {
-	TicketID  string    `json:"ticket_id"`
-	EventID   string    `json:"event_id"`
-	BookingID string    `json:"booking_id"`
+	TicketID  string `json:"ticket_id"`
+	EventID   string `json:"event_id"`
+	BookingID string `json:"booking_id"`
 	// Item is the seat id, or the general-admission unit, the ticket is for.
 	Item       string    `json:"item"`
 	Gate       string    `json:"gate"`
