@@ -53,10 +53,13 @@ func New(cfg Config) (*Server, error) {
 		events:   newEventMemo(),
 	}
 	deps := api.Deps{Table: errorTable, Registry: cfg.Registry, Logger: cfg.Logger, Now: cfg.Now}
+	if s.keys, err = ticketKeys(cfg.TicketSeed); err != nil {
+		return nil, err
+	}
 	s.checkout, err = checkout.New(checkout.Config{
 		Deps: deps, DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw),
 		Bookings: s.store, PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints,
-		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle,
+		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle, Tickets: s.keys,
 	})
 	if err != nil {
 		return nil, err
@@ -73,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.budget, err = overload.New(overload.Config{Deps: deps, MaxInFlight: cfg.MaxInFlight, QueueWait: cfg.OverloadWait})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.initTickets(deps); err != nil {
 		return nil, err
 	}
 	if err := s.initCache(); err != nil {

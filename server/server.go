@@ -13,6 +13,7 @@ import (
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
+	"stampede/server/tickets"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -51,8 +52,16 @@ type Config struct {
 	// its class's share waits for room before it is refused; 0 means 50 ms.
 	MaxInFlight  int
 	OverloadWait time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// TicketSeed is the 32-byte seed of the key that signs tickets (strategies.Store.TicketSeed
+	// keeps one per database); nil picks a random one, and tickets then do not outlive the
+	// process.
+	TicketSeed []byte
+	// Gate names the gate that admits scanned tickets (tickets.GateNames); empty means
+	// tickets.DefaultGate. AllowUnsafeGate lets a gate broken on purpose run.
+	Gate            string
+	AllowUnsafeGate bool
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -78,6 +87,9 @@ type Server struct {
 	seats    *seatmap.Snapshots
 	budget   *overload.Budget
 	cache    *cacheState
+	// tickets are the gate: ticket keys, scans and cancellations (server/tickets).
+	tickets *tickets.Service
+	keys    *tickets.Keys
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
@@ -111,6 +123,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))
 	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
+	// A scan's signature is checked before the budget: only a genuine ticket takes a slot,
+	// as a checkout would (see tickets.Config.Admission).
+	s.mux.HandleFunc("POST /gates/{gate}/scan", s.tickets.HandleScan)
+	s.mux.HandleFunc("POST /admin/bookings/{booking_id}/cancel", s.tickets.HandleCancel)
 	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
 }
 

@@ -87,22 +87,6 @@ func (s *Store) Admit(ctx context.Context, e Entry) (Entry, error) {
 	return e, nil
 }
 
-// RecordEntry inserts e unless its ticket already has an entry, keeping the first, and
-// reports whether it inserted. It checks nothing else: it is the write of a gate that decides
-// admission on its own (the per-gate-cache variant); Admit is the safe path.
-func (s *Store) RecordEntry(ctx context.Context, e Entry) (Entry, bool, error) {
-	e.AdmittedAt = dbTime(s.now())
-	_, err := s.db.Exec(ctx, tagGate, "INSERT INTO gate_entries (ticket_id, event_id, booking_id, item, gate, admitted_at) VALUES (?, ?, ?, ?, ?, ?)",
-		e.TicketID, e.EventID, e.BookingID, e.Item, e.Gate, e.AdmittedAt)
-	if sqldb.UniqueViolation(err) {
-		return e, false, nil
-	}
-	if err != nil {
-		return Entry{}, false, fmt.Errorf("record entry of ticket %s: %w", e.TicketID, err)
-	}
-	return e, true, nil
-}
-
 // lockActiveBooking locks a booking's row in tx and checks that it is not cancelled.
 func lockActiveBooking(ctx context.Context, tx sqldb.Tx, bookingID string) error {
 	var event string
