@@ -182,7 +182,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 
 	c := newChecks(ix, lc, opts, ledgers, in.PSP)
 	res := Result{
-		Verdicts: []Verdict{
+		Verdicts: append([]Verdict{
 			lin,
 			c.noDoubleSale(),
 			c.bookingsExist(),
@@ -194,7 +194,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 			c.admission(),
 			c.falseSellOuts(rep),
 			c.leakedHolds(),
-		},
+		}, c.gates()...),
 		Linearizability: rep.stats,
 		Visualizations:  paths,
 		Faults:          ix.faults,
