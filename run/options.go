@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"stampede/infra"
+	"stampede/server/tickets"
 	"stampede/strategies"
 	"stampede/workloads"
 )
@@ -51,6 +52,10 @@ type Options struct {
 	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
 	// status-expiry-blind); they are expected to fail the checks.
 	AllowUnsafe bool
+	// Gate names the gate the reference server admits scanned tickets with
+	// (tickets.GateNames); empty means its default. The gates broken on purpose
+	// (per-gate-cache) need AllowUnsafe too.
+	Gate string
 	// Progress receives progress lines and the driver's live bar; nil means os.Stderr
 	// (io.Discard for none).
 	Progress io.Writer
@@ -125,6 +130,12 @@ func (o *Options) defaults() error {
 		if strategies.Unsafe(s) && !o.AllowUnsafe {
 			return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", s)
 		}
+	}
+	switch {
+	case o.Gate != "" && !slices.Contains(tickets.GateNames(), o.Gate):
+		return fmt.Errorf("gate %q: unknown; choose one of %s", o.Gate, strings.Join(tickets.GateNames(), ", "))
+	case tickets.UnsafeGate(o.Gate) && !o.AllowUnsafe:
+		return fmt.Errorf("gate %q admits tickets twice on purpose; pass --allow-unsafe to run it", o.Gate)
 	}
 	for _, d := range o.DBs {
 		if d != "postgres" && d != "mysql" {

@@ -71,7 +71,7 @@ func (s *single) system() sut.System {
 		reference.WithPSPAddr(s.o.PSPAddr),
 		reference.WithPSPSeed(pspSeed),
 		reference.WithServer(func(o *server.Options) {
-			o.HoldTTL, o.AllowUnsafe = s.sc.HoldTTL, s.o.AllowUnsafe
+			o.HoldTTL, o.AllowUnsafe, o.Gate = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Gate
 			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
 		}),
 	}

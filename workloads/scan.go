@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -92,15 +93,11 @@ func (v *validator) scanSpec(field string, fs *fileScan) ScanSpec {
 
 // perTicket reads a count per ticket: a number in 0..limit.
 func (v *validator) perTicket(field string, x any, limit float64) float64 {
-	var f float64
-	switch n := x.(type) {
-	case nil:
+	if x == nil {
 		return 0
-	case int:
-		f = float64(n)
-	case float64:
-		f = n
-	default:
+	}
+	f, err := strconv.ParseFloat(fmt.Sprint(x), 64)
+	if err != nil || math.IsNaN(f) {
 		v.errf(field, "%v: want a number", x)
 		return 0
 	}
