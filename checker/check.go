@@ -214,7 +214,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 
 	c := newChecks(ix, lc, opts, ledgers, in.PSP)
 	res := Result{
-		Verdicts: []Verdict{
+		Verdicts: append([]Verdict{
 			lin,
 			c.noDoubleSale(),
 			c.bookingsExist(),
@@ -226,7 +226,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 			c.admission(),
 			c.falseSellOuts(rep),
 			c.leakedHolds(),
-		},
+		}, c.gates()...),
 		Linearizability: rep.stats,
 		Visualizations:  paths,
 		Faults:          ix.faults,

@@ -44,6 +44,9 @@ var feeds = map[history.Hazard][]string{
 	history.CrashMidCheckout:       {CheckBookingsExist, CheckSeatStates, CheckChargesMatched, CheckIdempotency, CheckBookingsCharged},
 	history.HoldsAtStateLoss:       {CheckLinearizability, CheckNoDoubleSale, CheckSeatStates, CheckChargesMatched},
 	history.HoldsWithoutToken:      {CheckAdmission},
+	history.ForgedScans:            {CheckGateForgeries, CheckGateOverwhelmed},
+	history.DuplicateScans:         {CheckGateOnce, CheckGateAnswered},
+	history.CancelledScans:         {CheckGateAnswered},
 }
 
 // checksFed returns the checks hazard h feeds (a copy).

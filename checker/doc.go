@@ -119,6 +119,12 @@
 //     no-double-sale, seat-states and charges-matched.
 //   - holds_without_token: hold attempts, granted or refused, sent without an admission token
 //     on an event whose waiting room was on (some join was admitted). Feeds admission.
+//   - forged_scans: forged tickets presented at the gates. Feeds gate-forgeries and
+//     gate-overwhelmed (a flood the scanners must refuse without turning holders away).
+//   - duplicate_scans: genuine tickets presented more than once with two presentations in
+//     flight together (a shared screenshot). Feeds gate-once and gate-answered.
+//   - cancelled_scans: scans of tickets whose booking was cancelled or refunded, answered
+//     booking_cancelled. Feeds gate-answered.
 //
 // # Files
 //
@@ -130,7 +136,8 @@
 // culprit), visualize.go (porcupine's HTML), invariants.go (what the invariant checks share),
 // sales.go (no double sale, bookings exist), inventory.go (seat states, general-admission
 // capacity), money.go (charges, idempotency), admission.go (the waiting room),
-// availability.go (false sell-outs, leaked holds), verdict.go (Verdict and Result), hazards.go
+// availability.go (false sell-outs, leaked holds), gates.go (the gate scans: gate-once,
+// gate-forgeries, gate-answered, gate-overwhelmed), verdict.go (Verdict and Result), hazards.go
 // (counting the hazards) and coverage.go (Coverage, what each hazard feeds, NotExercised and
 // Shortfalls).
 package checker

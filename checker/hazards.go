@@ -194,6 +194,7 @@ func (t *tally) finish() Coverage {
 			t.counts[history.HoldsWithoutToken] += n
 		}
 	}
+	ix.scans.hazards(t.counts)
 	cov := make(Coverage, 0, len(history.Hazards()))
 	for _, h := range history.Hazards() {
 		cov = append(cov, HazardCount{Hazard: h, Count: t.counts[h], Peak: t.peaks[h], Checks: checksFed(h)})

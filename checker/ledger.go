@@ -12,6 +12,32 @@ type Ledger struct {
 	Refunds  []LedgerRefund `json:"refunds"`
 	Seats    []SeatState    `json:"seats"`
 	GATiers  []TierCount    `json:"ga_tiers"`
+	// Entries and Cancellations are the gate's record (an extension; empty for a system
+	// without gates).
+	Entries       []LedgerEntry        `json:"entries,omitempty"`
+	Cancellations []LedgerCancellation `json:"cancellations,omitempty"`
+}
+
+// LedgerTicket is one ticket of a booking (api.yaml Ticket); the code is not needed here.
+type LedgerTicket struct {
+	TicketID string `json:"ticket_id"`
+	Seat     string `json:"seat,omitempty"`
+	Unit     string `json:"unit,omitempty"`
+}
+
+// LedgerEntry is one ticket admitted at a gate.
+type LedgerEntry struct {
+	TicketID   string    `json:"ticket_id"`
+	EventID    string    `json:"event_id"`
+	BookingID  string    `json:"booking_id"`
+	Gate       string    `json:"gate"`
+	AdmittedAt time.Time `json:"admitted_at,omitzero"`
+}
+
+// LedgerCancellation is a booking cancelled or refunded after its sale.
+type LedgerCancellation struct {
+	BookingID string `json:"booking_id"`
+	Reason    string `json:"reason"`
 }
 
 // Booking is a confirmed purchase (api.yaml Booking). Money is integer cents.
@@ -26,6 +52,8 @@ type Booking struct {
 	ChargeID    string    `json:"charge_id"`
 	AmountCents int64     `json:"amount_cents"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
+	// Tickets are the booking's signed tickets (an extension).
+	Tickets []LedgerTicket `json:"tickets,omitempty"`
 }
 
 // LedgerHold is a hold as the system recorded it (api.yaml Hold). Status is held, released,

@@ -102,7 +102,9 @@ type joinKey struct{ event, session string }
 // one record at a time (so a large file can be streamed), then finalize; after that it is
 // read-only and shared by the checking workers.
 type index struct {
-	opts   Options
+	opts Options
+	// scans are the gate scans (gates.go).
+	scans  scanLog
 	header *history.Header
 	nrec   int
 	maxRet int64
@@ -449,6 +451,8 @@ func (ix *index) add(i int, r *history.Record) {
 		if r.Type == history.Ok {
 			ix.roomOn[r.In.Event] = true
 		}
+	case history.OpScan:
+		ix.scans.scan(i, r)
 	case history.OpHold:
 		ix.hz.hold(r)
 		ix.addHold(i, r)

@@ -289,6 +289,14 @@ func (p *fastParser) input(in *Input) error {
 			in.Key, err = p.str()
 		case "token":
 			in.Token, err = p.str()
+		case "gate":
+			in.Gate, err = p.str()
+		case "ticket_id":
+			in.TicketID, err = p.str()
+		case "forgery":
+			in.Forgery, err = p.str()
+		case "copy":
+			in.Copy, err = p.int()
 		case "fault":
 			in.Fault, err = p.str()
 		case "params":
@@ -341,6 +349,12 @@ func (p *fastParser) output(out *Output) error {
 			out.Sold, err = p.strs()
 		case "as_of":
 			out.AsOf, err = p.int64()
+		case "tickets":
+			out.Tickets, err = p.strs()
+		case "first_gate":
+			out.FirstGate, err = p.str()
+		case "first_at":
+			out.FirstAt, err = p.int64()
 		default:
 			err = errSlow
 		}

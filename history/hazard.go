@@ -39,6 +39,13 @@ const (
 	// HoldsWithoutToken: hold attempts without an admission token on an event whose waiting
 	// room was on (bots skipping the queue), granted or refused.
 	HoldsWithoutToken Hazard = "holds_without_token"
+	// ForgedScans: forged tickets presented at the gates (the flood the gates must refuse).
+	ForgedScans Hazard = "forged_scans"
+	// DuplicateScans: genuine tickets presented more than once with two presentations in
+	// flight at the same time (a screenshot shared and scanned at another gate).
+	DuplicateScans Hazard = "duplicate_scans"
+	// CancelledScans: scans of tickets of bookings cancelled or refunded after their sale.
+	CancelledScans Hazard = "cancelled_scans"
 )
 
 // Hazards lists every hazard, in the order reports list them.
@@ -46,7 +53,8 @@ func Hazards() []Hazard {
 	return []Hazard{
 		ConcurrentSeatHolds, ConcurrentTierHolds, TierSoldOut, HoldsExpired, SeatReheld,
 		ExpiredMidCheckout, ConfirmedAfterExpiry, UnknownCheckoutRetried, PSPAnswerLost,
-		CrashMidCheckout, HoldsAtStateLoss, HoldsWithoutToken,
+		CrashMidCheckout, HoldsAtStateLoss, HoldsWithoutToken, ForgedScans, DuplicateScans,
+		CancelledScans,
 	}
 }
 

@@ -42,6 +42,8 @@ const (
 	OpRead     Kind = "read"     // GET /events/{id}/seats
 	OpBrowse   Kind = "browse"   // GET /events, /events/{id}, /events/search
 	OpJoin     Kind = "join"     // POST /events/{id}/queue and following it until admitted
+	OpScan     Kind = "scan"     // POST /gates/{gate}/scan (a ticket presented at a gate)
+	OpCancel   Kind = "cancel"   // POST /admin/bookings/{id}/cancel (a refund after the sale)
 )
 
 // Records that are not client operations.
@@ -66,6 +68,14 @@ type Input struct {
 	Key string `json:"key,omitempty"`
 	// Token is the admission token sent with a hold, if any.
 	Token string `json:"token,omitempty"`
+	// Gate, TicketID, Forgery and Copy describe a scan: the gate, the id of the genuine ticket
+	// presented (or of the one a forgery was made from), the kind of forgery ("" for a genuine
+	// ticket: bad_signature, altered_seat, altered_event, truncated, garbage) and, for a genuine
+	// ticket, which copy it was (0 its holder's, k the k-th shared screenshot of it).
+	Gate     string `json:"gate,omitempty"`
+	TicketID string `json:"ticket_id,omitempty"`
+	Forgery  string `json:"forgery,omitempty"`
+	Copy     int    `json:"copy,omitempty"`
 	// Fault and Params describe a fault record.
 	Fault  string            `json:"fault,omitempty"`
 	Params map[string]string `json:"params,omitempty"`
@@ -104,6 +114,12 @@ type Output struct {
 	// clock, in Unix nanoseconds); 0 when the answer had none. A system that answers from a
 	// snapshot shares one as_of between many readers, and it may lie before the read's call.
 	AsOf int64 `json:"as_of,omitempty"`
+	// Tickets are, for a checkout that booked, the ids of the tickets the booking carried.
+	Tickets []string `json:"tickets,omitempty"`
+	// FirstGate and FirstAt are, for a scan refused as ticket_used, the gate and the time (Unix
+	// nanoseconds, the server's clock) of the ticket's first entry.
+	FirstGate string `json:"first_gate,omitempty"`
+	FirstAt   int64  `json:"first_at,omitempty"`
 }
 
 // Record is one line of a history: a completed client operation, a fault event or the header.

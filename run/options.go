@@ -11,6 +11,7 @@ import (
 
 	"stampede/infra"
 	"stampede/internal/failpoint"
+	"stampede/server/tickets"
 	"stampede/strategies"
 	"stampede/workloads"
 )
@@ -56,6 +57,10 @@ type Options struct {
 	// against, on its own copy of the inventory (serve --shadow); each run's report then has a
 	// shadow section. Empty runs none; not with Target.
 	Shadow string
+	// Scanner names how the reference server's stadium gates admit scanned tickets
+	// (tickets.GateNames, serve --gate); empty means its default. The ones broken on purpose
+	// (per-gate-cache) need AllowUnsafe too.
+	Scanner string
 	// Progress receives progress lines and the driver's live bar; nil means os.Stderr
 	// (io.Discard for none).
 	Progress io.Writer
@@ -174,6 +179,12 @@ func (o *Options) defaults() error {
 		if strategies.Unsafe(s) && !o.AllowUnsafe {
 			return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", s)
 		}
+	}
+	switch {
+	case o.Scanner != "" && !slices.Contains(tickets.GateNames(), o.Scanner):
+		return fmt.Errorf("scanner %q: unknown; choose one of %s", o.Scanner, strings.Join(tickets.GateNames(), ", "))
+	case tickets.UnsafeGate(o.Scanner) && !o.AllowUnsafe:
+		return fmt.Errorf("scanner %q admits tickets twice on purpose; pass --allow-unsafe to run it", o.Scanner)
 	}
 	for _, d := range o.DBs {
 		if d != "postgres" && d != "mysql" {

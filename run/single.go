@@ -74,6 +74,7 @@ func (s *single) system() sut.System {
 		reference.WithPSPSeed(pspSeed),
 		reference.WithServer(func(o *server.Options) {
 			o.HoldTTL, o.AllowUnsafe, o.Failpoints, o.Shadow = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Failpoints, s.o.Shadow
+			o.Gate = s.o.Scanner
 			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
 		}),
 	}

@@ -75,6 +75,7 @@ type envConfig struct {
 	overloadWait time.Duration
 	wrap         func(strategies.Strategy) strategies.Strategy
 	psp          bool
+	gate         string
 }
 
 // withHoldTTL gives the strategy and the server another hold lifetime than testHoldTTL.
@@ -93,6 +94,9 @@ func withBudget(maxInFlight int, wait time.Duration) envOption {
 func withStrategy(wrap func(strategies.Strategy) strategies.Strategy) envOption {
 	return func(c *envConfig) { c.wrap = wrap }
 }
+
+// withGate runs the named gate (Config.Gate), unsafe ones included.
+func withGate(name string) envOption { return func(c *envConfig) { c.gate = name } }
 
 // withPSP gives the server a payment processor of the test's own, so checkout can charge.
 func withPSP() envOption { return func(c *envConfig) { c.psp = true } }
@@ -139,6 +143,7 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: ec.holdTTL, Registry: tdb.reg,
 		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"), PSPURL: pspURL,
 		SeatMapFreshness: ec.freshness, MaxInFlight: ec.maxInFlight, OverloadWait: ec.overloadWait,
+		Gate: ec.gate, AllowUnsafeGate: true,
 	})
 	if err != nil {
 		tb.Fatalf("New server: %v", err)

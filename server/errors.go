@@ -9,6 +9,7 @@ import (
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
+	"stampede/server/tickets"
 	"stampede/server/waitingroom"
 )
 
@@ -27,6 +28,7 @@ var errorTable = slices.Concat(
 	checkout.Errors,
 	seatmap.Errors,
 	overload.Errors,
+	tickets.Errors,
 	api.Table{{Err: errBookingNotFound, Status: http.StatusNotFound, Code: api.CodeBookingNotFound}},
 	api.Unknown,
 )

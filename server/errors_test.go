@@ -25,6 +25,9 @@ type errorResponse struct {
 		Field    string   `json:"field"`
 		Seats    []string `json:"seats"`
 		RefundID string   `json:"refund_id"`
+		// FirstGate and FirstAdmittedAt come with ticket_used.
+		FirstGate       string `json:"first_gate"`
+		FirstAdmittedAt string `json:"first_admitted_at"`
 	} `json:"error"`
 }
 

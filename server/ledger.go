@@ -5,30 +5,32 @@ import (
 
 	"stampede/server/api"
 	"stampede/server/checkout"
+	"stampede/server/tickets"
 	"stampede/strategies"
 )
 
-// bookingView is api.yaml's Booking. units is a compatible extension (GA unit ids when the
-// strategy has them).
+// bookingView is api.yaml's Booking. units (GA unit ids when the strategy has them) and
+// tickets (one signed ticket per seat or unit, server/tickets) are compatible extensions.
 type bookingView struct {
-	BookingID   string   `json:"booking_id"`
-	HoldID      string   `json:"hold_id"`
-	EventID     string   `json:"event_id"`
-	Session     string   `json:"session"`
-	Seats       []string `json:"seats,omitempty"`
-	Tier        string   `json:"tier,omitempty"`
-	Quantity    int      `json:"quantity,omitempty"`
-	Units       []string `json:"units,omitempty"`
-	ChargeID    string   `json:"charge_id"`
-	AmountCents int64    `json:"amount_cents"`
-	CreatedAt   string   `json:"created_at"`
+	BookingID   string           `json:"booking_id"`
+	HoldID      string           `json:"hold_id"`
+	EventID     string           `json:"event_id"`
+	Session     string           `json:"session"`
+	Seats       []string         `json:"seats,omitempty"`
+	Tier        string           `json:"tier,omitempty"`
+	Quantity    int              `json:"quantity,omitempty"`
+	Units       []string         `json:"units,omitempty"`
+	ChargeID    string           `json:"charge_id"`
+	AmountCents int64            `json:"amount_cents"`
+	CreatedAt   string           `json:"created_at"`
+	Tickets     []tickets.Ticket `json:"tickets,omitempty"`
 }
 
-func viewBooking(b strategies.Booking) bookingView {
+func (s *Server) viewBooking(b strategies.Booking) bookingView {
 	return bookingView{
 		BookingID: b.ID, HoldID: b.HoldID, EventID: b.EventID, Session: b.Session, Seats: b.Seats,
 		Tier: b.Tier, Quantity: b.Quantity, Units: b.Units, ChargeID: b.ChargeID,
-		AmountCents: b.AmountCents, CreatedAt: rfc3339(b.Created),
+		AmountCents: b.AmountCents, CreatedAt: rfc3339(b.Created), Tickets: s.keys.Issue(b),
 	}
 }
 
@@ -44,7 +46,7 @@ func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, viewBooking(b))
+	api.WriteJSON(w, http.StatusOK, s.viewBooking(b))
 }
 
 // ledgerSeat is one seat of the ledger: its status and who has it. hold_id is a compatible
@@ -65,6 +67,10 @@ type ledger struct {
 	Refunds  []checkout.RefundRecord `json:"refunds"`
 	Seats    []ledgerSeat            `json:"seats"`
 	Tiers    []tierView              `json:"ga_tiers"`
+	// Entries and Cancellations are the gate's record (extension): every ticket admitted, and
+	// every booking cancelled after its sale.
+	Entries       []strategies.Entry        `json:"entries"`
+	Cancellations []strategies.Cancellation `json:"cancellations"`
 }
 
 // handleLedger is GET /admin/ledger?event=ID: what the server believes it sold (every bookings
@@ -97,6 +103,16 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	entries, err := s.store.Entries(ctx, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cancellations, err := s.store.Cancellations(ctx, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	a, err := s.cfg.Strategy.Availability(ctx, id)
 	if err != nil {
 		writeError(w, r, err)
@@ -110,12 +126,15 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		Refunds:  refunds,
 		Seats:    make([]ledgerSeat, 0, len(a.Seats)),
 		Tiers:    tierViews(a.Tiers),
+
+		Entries:       entries,
+		Cancellations: cancellations,
 	}
 	if l.Refunds == nil {
 		l.Refunds = []checkout.RefundRecord{}
 	}
 	for _, b := range bookings {
-		l.Bookings = append(l.Bookings, viewBooking(b))
+		l.Bookings = append(l.Bookings, s.viewBooking(b))
 	}
 	for _, h := range holds {
 		l.Holds = append(l.Holds, s.viewHold(h))

@@ -66,10 +66,13 @@ func New(cfg Config) (*Server, error) {
 		events:   newEventMemo(),
 		shadow:   sh,
 	}
+	if s.keys, err = ticketKeys(cfg.TicketSeed); err != nil {
+		return nil, err
+	}
 	s.checkout, err = checkout.New(checkout.Config{
 		Deps: deps, DB: cfg.DB, Strategy: cfg.Strategy, ChargesInTx: checkout.ChargesInTx(raw),
 		Bookings: s.store, PSPURL: cfg.PSPURL, Failpoints: cfg.Failpoints,
-		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle,
+		Lease: cfg.CheckoutLease, Idle: cfg.CheckoutIdle, Tickets: s.keys,
 	})
 	if err != nil {
 		return nil, err
@@ -86,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.budget, err = overload.New(overload.Config{Deps: deps, MaxInFlight: cfg.MaxInFlight, QueueWait: cfg.OverloadWait})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.initTickets(deps); err != nil {
 		return nil, err
 	}
 	if err := s.initCache(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"stampede/internal/envflag"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
+	"stampede/server/tickets"
 	"stampede/strategies"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
 	// status-expiry-blind).
 	AllowUnsafe bool
+	// Gate names the gate that admits scanned tickets (tickets.GateNames); empty means
+	// tickets.DefaultGate. The gates broken on purpose need AllowUnsafe too.
+	Gate string
 	// SafetyNet adds the UNIQUE constraint on booked seats (off in verification runs).
 	SafetyNet bool
 	// PoolSize is the database pool size; 0 means sqldb's default (20).
@@ -108,7 +112,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Redis, "redis", o.Redis, "Redis URL (redis://host:port/db); needed by redis-lock, the waiting room and the read cache")
 	fs.StringVar(&o.PSP, "psp", o.PSP, "payment processor base URL")
 	fs.DurationVar(&o.HoldTTL, "hold-ttl", o.HoldTTL, "hold lifetime (default 10m)")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", o.AllowUnsafe, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", o.AllowUnsafe, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice, and the gates broken on purpose (per-gate-cache), which admit tickets twice")
+	fs.StringVar(&o.Gate, "gate", o.Gate, "gate that admits scanned tickets: "+strings.Join(tickets.GateNames(), ", ")+" (default "+tickets.DefaultGate+")")
 	fs.BoolVar(&o.SafetyNet, "safety-net", o.SafetyNet, "add a UNIQUE constraint on booked seats (off in verification runs)")
 	fs.IntVar(&o.PoolSize, "pool-size", o.PoolSize, "database connection pool size (default 20)")
 	fs.StringVar(&o.KeyPrefix, "key-prefix", o.KeyPrefix, "prefix of every Redis key")
@@ -231,6 +236,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("strategy %q: unknown; choose one of %s", o.Strategy, strings.Join(strategies.Names(), ", "))
 	case strategies.Unsafe(o.Strategy) && !o.AllowUnsafe:
 		return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", o.Strategy)
+	case o.Gate != "" && !slices.Contains(tickets.GateNames(), o.Gate):
+		return fmt.Errorf("gate %q: unknown; choose one of %s", o.Gate, strings.Join(tickets.GateNames(), ", "))
+	case tickets.UnsafeGate(o.Gate) && !o.AllowUnsafe:
+		return fmt.Errorf("gate %q admits tickets twice on purpose; pass --allow-unsafe to run it", o.Gate)
 	case o.DB == "":
 		return errors.New("db: required (a postgres:// URL or a mysql://user:pass@host:port/db DSN)")
 	case o.HoldTTL < 0:
@@ -346,8 +355,13 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		}
 		defer closeShadow()
 	}
+	seed, err := strategies.NewStore(db, nil).TicketSeed(cctx)
+	if err != nil {
+		return err
+	}
 	holdTTL := strategies.HoldTTLOrDefault(o.HoldTTL)
 	srv, err := New(Config{
+		TicketSeed: seed, Gate: o.Gate, AllowUnsafeGate: o.AllowUnsafe,
 		DB: db, Strategy: st, Redis: rdb, KeyPrefix: o.KeyPrefix, PSPURL: o.PSP, HoldTTL: holdTTL,
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,

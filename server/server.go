@@ -14,6 +14,7 @@ import (
 	"stampede/server/overload"
 	"stampede/server/seatmap"
 	"stampede/server/shadow"
+	"stampede/server/tickets"
 	"stampede/server/waitingroom"
 	"stampede/strategies"
 )
@@ -58,8 +59,16 @@ type Config struct {
 	Shadow      strategies.Strategy
 	ShadowStore *strategies.Store
 	ShadowQueue int
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// TicketSeed is the 32-byte seed of the key that signs tickets (strategies.Store.TicketSeed
+	// keeps one per database); nil picks a random one, and tickets then do not outlive the
+	// process.
+	TicketSeed []byte
+	// Gate names the gate that admits scanned tickets (tickets.GateNames); empty means
+	// tickets.DefaultGate. AllowUnsafeGate lets a gate broken on purpose run.
+	Gate            string
+	AllowUnsafeGate bool
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -87,6 +96,9 @@ type Server struct {
 	cache    *cacheState
 	// shadow replays the strategy's decisions against Config.Shadow; nil without one.
 	shadow *shadow.Shadow
+	// tickets are the gate: ticket keys, scans and cancellations (server/tickets).
+	tickets *tickets.Service
+	keys    *tickets.Keys
 }
 
 // routes maps every endpoint of api.yaml to its handler. Handlers live in one file per area:
@@ -121,6 +133,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
 	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
 	s.mux.HandleFunc("GET /admin/shadow", s.handleShadow)
+	// A scan's signature is checked before the budget: only a genuine ticket takes a slot,
+	// as a checkout would (see tickets.Config.Admission).
+	s.mux.HandleFunc("POST /gates/{gate}/scan", s.tickets.HandleScan)
+	s.mux.HandleFunc("POST /admin/bookings/{booking_id}/cancel", s.tickets.HandleCancel)
 	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
 }
 

@@ -388,7 +388,7 @@ func (c *client) release(ctx context.Context, who *caller, in history.Input) his
 }
 
 // checkout sends POST /holds/{id}/checkout with the Idempotency-Key and records it.
-func (c *client) checkout(ctx context.Context, who *caller, method string, in history.Input) history.Record {
+func (c *client) checkout(ctx context.Context, who *caller, method string, in history.Input) (history.Record, []issuedTicket) {
 	body, _ := json.Marshal(map[string]string{"payment_method": method})
 	a := c.do(ctx, who, http.MethodPost, "/holds/"+url.PathEscape(in.HoldID)+"/checkout",
 		map[string]string{"Idempotency-Key": in.Key}, body)
@@ -397,18 +397,23 @@ func (c *client) checkout(ctx context.Context, who *caller, method string, in hi
 	rec.Out.RefundID = a.refundID
 	if a.typ == history.Ok {
 		var b struct {
-			BookingID string   `json:"booking_id"`
-			ChargeID  string   `json:"charge_id"`
-			Seats     []string `json:"seats"`
+			BookingID string         `json:"booking_id"`
+			ChargeID  string         `json:"charge_id"`
+			Seats     []string       `json:"seats"`
+			Tickets   []issuedTicket `json:"tickets"`
 		}
 		if err := json.Unmarshal(a.body, &b); err != nil || b.BookingID == "" {
 			rec.Type = history.Info
 			rec.Out.Error = "checkout answer without a booking id"
-			return rec
+			return rec, nil
 		}
 		rec.Out.BookingID, rec.Out.ChargeID, rec.Out.Seats = b.BookingID, b.ChargeID, b.Seats
+		for _, t := range b.Tickets {
+			rec.Out.Tickets = append(rec.Out.Tickets, t.TicketID)
+		}
+		return rec, b.Tickets
 	}
-	return rec
+	return rec, nil
 }
 
 // page sends one browse request and records it.

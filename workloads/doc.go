@@ -16,7 +16,8 @@
 // client.go (the HTTP client and the ok/fail/info/shed classification), seatmap.go (seat-map
 // reads of one section, in the compact form, with the fallbacks for older targets), flows.go
 // (browse, buy with the waiting room, bot; retrying shed requests within the user's
-// patience), driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl),
+// patience), scan.go (the scan flow: fans who buy, then present their tickets at gates with
+// lanes of scanners, among shared screenshots and forgeries), driver.go (the open-model scheduler), recorder.go (history and metrics.jsonl),
 // generator.go (the driver's account of itself: when it, not the target, limited a run),
 // servermetrics.go (the target's /metrics before and after the herd), attribution.go (where
 // the run's time went, and the limiting resource),

@@ -126,6 +126,8 @@ type Driver struct {
 	flowCount []int64
 	flowMu    sync.Mutex
 	out       *lines // the progress output (Printf)
+	// lanes are the gates' scanners of the scan flow (scan.go).
+	lanes gateLanes
 }
 
 // New checks cfg and builds the driver: the plan, the client and the outputs.

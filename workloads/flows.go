@@ -76,6 +76,8 @@ func (u *user) run(ctx context.Context) {
 		u.buy(ctx)
 	case FlowBot:
 		u.bot(ctx)
+	case FlowScan:
+		u.scan(ctx)
 	}
 }
 
@@ -88,7 +90,9 @@ func (u *user) browse(ctx context.Context) {
 	}
 }
 
-func (u *user) buy(ctx context.Context) {
+// buy plays a buyer; it returns the tickets of the booking it made, and its id (none when it
+// made none).
+func (u *user) buy(ctx context.Context) (tickets []issuedTicket, bookingID string) {
 	c := u.d.client
 	token := ""
 	if u.p.Queue {
@@ -99,12 +103,12 @@ func (u *user) buy(ctx context.Context) {
 			return rec
 		})
 		if rec.Type != history.Ok {
-			return
+			return nil, ""
 		}
 		token = t
 	}
 	if !u.sleep(ctx, u.p.Think) {
-		return
+		return nil, ""
 	}
 	flow := &u.d.sc.Users[u.p.FlowIndex]
 	var held holdAnswer
@@ -121,7 +125,7 @@ func (u *user) buy(ctx context.Context) {
 		case u.p.BestAvailable:
 			seats, read := u.bestAvailable(ctx, (u.p.Section+try)%max(u.d.plan.layout.sections, 1))
 			if !read {
-				return
+				return nil, ""
 			}
 			if seats == nil {
 				continue // nothing fits in this section: the next try looks at the next one
@@ -130,7 +134,7 @@ func (u *user) buy(ctx context.Context) {
 		case u.p.LookFirst:
 			free, read := u.lookAt(ctx, u.p.Picks[try])
 			if !read {
-				return
+				return nil, ""
 			}
 			if !free {
 				continue // the map shows the pick taken: the next pick
@@ -152,26 +156,26 @@ func (u *user) buy(ctx context.Context) {
 		if rec.Type == history.Info || rec.Out.Code != "seat_unavailable" {
 			// Unknown outcome, or a refusal that another pick will not change (sold out, not
 			// admitted, bad request, shed beyond the user's patience): the user gives up.
-			return
+			return nil, ""
 		}
 	}
 	if held.HoldID == "" {
-		return
+		return nil, ""
 	}
 	if u.p.Abandon {
 		if !u.p.Release {
-			return // walks away: the hold expires
+			return nil, "" // walks away: the hold expires
 		}
 		if !u.sleep(ctx, u.p.PayAfter) {
-			return
+			return nil, ""
 		}
 		u.patiently(ctx, func() history.Record {
 			return c.release(ctx, &u.caller, history.Input{Event: u.p.Event, Session: u.session, HoldID: held.HoldID, Seats: held.Seats})
 		})
-		return
+		return nil, ""
 	}
 	if !u.sleep(ctx, u.p.PayAfter) {
-		return
+		return nil, ""
 	}
 	method := "card_ok"
 	if u.p.Decline {
@@ -187,13 +191,19 @@ func (u *user) buy(ctx context.Context) {
 	}
 	for attempt := 0; attempt <= flow.Retry; attempt++ {
 		if attempt > 0 && !u.sleep(ctx, flow.RetryBackoff) {
-			return
+			return nil, ""
 		}
-		rec := u.patiently(ctx, func() history.Record { return c.checkout(ctx, &u.caller, method, in) })
+		var booked []issuedTicket
+		rec := u.patiently(ctx, func() history.Record {
+			var rec history.Record
+			rec, booked = c.checkout(ctx, &u.caller, method, in)
+			return rec
+		})
 		if rec.Type != history.Info {
-			return
+			return booked, rec.Out.BookingID
 		}
 	}
+	return nil, ""
 }
 
 // maxReadSeats bounds the seats a read record lists besides the chosen block.

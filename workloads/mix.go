@@ -22,7 +22,7 @@ const (
 
 // Flow is one weighted behaviour of the user mix.
 type Flow struct {
-	// Flow is browse, buy or bot.
+	// Flow is browse, buy, bot or scan (a buyer who then goes through the gates).
 	Flow   string
 	Weight float64
 	// Seats is what a buyer or bot goes after (not used by browse).
@@ -56,6 +56,8 @@ type Flow struct {
 	// end past it is given up, as a refusal (default 30s; 0: never retry). Bots do not wait:
 	// a shed attempt is one of their attempts.
 	Patience time.Duration
+	// Scan is how the fans of a scan flow go through the gates (scan.go).
+	Scan ScanSpec
 }
 
 // DefaultPatience is the default Flow.Patience.
@@ -91,6 +93,7 @@ type fileFlow struct {
 	Attempts     *int       `yaml:"attempts"`
 	Interval     string     `yaml:"interval"`
 	Patience     string     `yaml:"patience"`
+	Scan         *fileScan  `yaml:"scan"`
 }
 
 // fileSeats mirrors the seats of a flow of a scenario file.
@@ -177,8 +180,14 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 			notFor("hold_tries", f.HoldTries != nil)
 			notFor("attempts", f.Attempts != nil)
 			notFor("interval", f.Interval != "")
-		case FlowBuy, FlowBot:
+			notFor("scan", f.Scan != nil)
+		case FlowBuy, FlowBot, FlowScan:
 			fl.Seats = v.seats(field+".seats", f.Seats, inv)
+			if f.Flow == FlowScan {
+				fl.Scan = v.scanSpec(field+".scan", f.Scan)
+			} else {
+				notFor("scan", f.Scan != nil)
+			}
 			notFor("pages", f.Pages != nil)
 			if f.Flow == FlowBot {
 				notFor("pay_after", f.PayAfter != "")
@@ -192,9 +201,9 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 				notFor("interval", f.Interval != "")
 			}
 		case "":
-			v.errf(field+".flow", "missing: browse, buy or bot")
+			v.errf(field+".flow", "missing: browse, buy, bot or scan")
 		default:
-			v.errf(field+".flow", "%q is not browse, buy or bot", f.Flow)
+			v.errf(field+".flow", "%q is not browse, buy, bot or scan", f.Flow)
 		}
 		out = append(out, fl)
 	}

@@ -109,6 +109,11 @@ type UserPlan struct {
 	Decline bool `json:"decline,omitempty"`
 	// Queue says whether the user joins the waiting room before holding.
 	Queue bool `json:"queue,omitempty"`
+	// Scans are a scan fan's presentations at the gates, EnterAfter the pause before them,
+	// Refund whether the booking is refunded first (scan.go).
+	Scans      []ScanStep    `json:"scans,omitempty"`
+	EnterAfter time.Duration `json:"enter_after_ns,omitempty"`
+	Refund     bool          `json:"refund,omitempty"`
 }
 
 // Page is one page view of a browser.
@@ -196,7 +201,7 @@ func (p *Plan) User(i int) UserPlan {
 			}
 			u.Pages[k] = pg
 		}
-	case FlowBuy, FlowBot:
+	case FlowBuy, FlowBot, FlowScan:
 		u.Count = drawInt(r, f.Seats.Count)
 		u.Tier = f.Seats.Tier
 		tries := f.HoldTries
@@ -204,10 +209,10 @@ func (p *Plan) User(i int) UserPlan {
 			tries = f.Attempts
 		}
 		if u.Tier == "" {
-			if f.Seats.Choice == ChoiceBestAvailable && f.Flow == FlowBuy {
+			if f.Seats.Choice == ChoiceBestAvailable && f.Flow != FlowBot {
 				u.BestAvailable = true
 			} else {
-				u.LookFirst = f.Seats.Choice == ChoiceZipf && f.Flow == FlowBuy
+				u.LookFirst = f.Seats.Choice == ChoiceZipf && f.Flow != FlowBot
 				u.Picks = make([][]string, tries)
 				for k := range u.Picks {
 					u.Picks[k] = p.pick(r, &f.Seats, u.Count)
@@ -215,7 +220,7 @@ func (p *Plan) User(i int) UserPlan {
 			}
 		}
 		u.Think = drawDuration(r, f.Think)
-		if f.Flow == FlowBuy {
+		if f.Flow != FlowBot {
 			u.PayAfter = drawDuration(r, f.PayAfter)
 			u.Abandon = r.Float64() < f.Abandon
 			u.Release = r.IntN(2) == 0
@@ -224,6 +229,11 @@ func (p *Plan) User(i int) UserPlan {
 			if u.BestAvailable {
 				u.Section = r.IntN(max(p.layout.sections, 1))
 			}
+		}
+		if f.Flow == FlowScan {
+			u.EnterAfter = drawDuration(r, f.Scan.EnterAfter)
+			u.Refund = r.Float64() < f.Scan.Refund
+			u.Scans = planScans(r, &f.Scan, u.Count, len(p.events) > 1)
 		}
 	}
 	return u

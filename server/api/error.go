@@ -37,6 +37,14 @@ const (
 	// CodeOverloaded: a request refused, before it did anything, because its class of request
 	// is over its share of the server's in-flight budget; it comes with Retry-After (extension).
 	CodeOverloaded = "overloaded"
+	// Gate scans (extension): a ticket refused from its signature alone (ticket_invalid: forged,
+	// altered or truncated; wrong_event: genuine, for another event), one admitted before
+	// (ticket_used, with the first entry's gate and time), and one whose booking was cancelled
+	// or refunded (booking_cancelled).
+	CodeTicketInvalid    = "ticket_invalid"
+	CodeWrongEvent       = "wrong_event"
+	CodeTicketUsed       = "ticket_used"
+	CodeBookingCancelled = "booking_cancelled"
 )
 
 // Errors every area may return (wrapped with context when useful); Common and Unknown map them.
@@ -62,7 +70,11 @@ type Error struct {
 	Field    string   `json:"field,omitempty"`
 	Seats    []string `json:"seats,omitempty"`
 	RefundID string   `json:"refund_id,omitempty"`
-	Cause    error    `json:"-"`
+	// FirstGate and FirstAdmittedAt are, for ticket_used, where and when (RFC 3339) the ticket
+	// was admitted first.
+	FirstGate       string `json:"first_gate,omitempty"`
+	FirstAdmittedAt string `json:"first_admitted_at,omitempty"`
+	Cause           error  `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }

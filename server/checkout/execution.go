@@ -325,7 +325,7 @@ func (e *execution) booked(ctx context.Context, b strategies.Booking) error {
 		// call that a sale.
 		return fmt.Errorf("hold %s booked as %s without a charge", k.Request.HoldID, b.ID)
 	}
-	body, err := json.Marshal(b)
+	body, err := json.Marshal(e.c.answer(b))
 	if err != nil {
 		return fmt.Errorf("encode booking: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"stampede/internal/sqldb"
 	"stampede/server/api"
 	"stampede/server/payments"
+	"stampede/server/tickets"
 	"stampede/strategies"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// completer resumes it; 0 means a minute.
 	Lease time.Duration
 	Idle  time.Duration
+	// Tickets, when set, signs the tickets the booking's answer carries (one per seat or
+	// general-admission unit); nil answers the booking without tickets.
+	Tickets *tickets.Keys
 }
 
 // Bookings finds bookings; a *strategies.Store is one.
@@ -118,6 +122,8 @@ type Service struct {
 	crashAt func(point string) bool
 	// failpoints are the chaos schedule's points; nil disables them at no cost.
 	failpoints *failpoint.Set
+	// tickets sign the tickets of the booking's answer; nil answers without them.
+	tickets *tickets.Keys
 
 	outcomes   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -148,6 +154,7 @@ func New(cfg Config) (*Service, error) {
 		idle:           idle,
 		completerEvery: defaultCompleterEvery,
 		failpoints:     cfg.Failpoints,
+		tickets:        cfg.Tickets,
 	}
 	if cfg.PSPURL != "" {
 		psp, err := payments.NewClient(cfg.PSPURL, payments.WithTimeout(defaultPSPTimeout))
@@ -261,4 +268,20 @@ func (c *Service) Refunds(ctx context.Context, eventID string) ([]RefundRecord, 
 		return []RefundRecord{}, nil
 	}
 	return c.keys.refundRecords(ctx, eventID)
+}
+
+// bookingAnswer is the answer of a checkout that booked (api.yaml Booking): the booking and,
+// as a compatible extension, its signed tickets.
+type bookingAnswer struct {
+	strategies.Booking
+	Tickets []tickets.Ticket `json:"tickets,omitempty"`
+}
+
+// answer is the booking's answer, with its tickets when the service signs them.
+func (c *Service) answer(b strategies.Booking) bookingAnswer {
+	a := bookingAnswer{Booking: b}
+	if c.tickets != nil {
+		a.Tickets = c.tickets.Issue(b)
+	}
+	return a
 }
