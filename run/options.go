@@ -123,7 +123,7 @@ func (o *Options) defaults() error {
 			return fmt.Errorf("strategy %q: unknown; choose one of %s or all", s, strings.Join(strategies.Names(), ", "))
 		}
 		if strategies.Unsafe(s) && !o.AllowUnsafe {
-			return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", s)
+			return fmt.Errorf("strategy %q is broken on purpose; pass --allow-unsafe to run it", s)
 		}
 	}
 	for _, d := range o.DBs {

@@ -215,7 +215,7 @@ func (o Options) Validate() error {
 	case !slices.Contains(strategies.Names(), o.Strategy):
 		return fmt.Errorf("strategy %q: unknown; choose one of %s", o.Strategy, strings.Join(strategies.Names(), ", "))
 	case strategies.Unsafe(o.Strategy) && !o.AllowUnsafe:
-		return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", o.Strategy)
+		return fmt.Errorf("strategy %q is broken on purpose; pass --allow-unsafe to run it", o.Strategy)
 	case o.DB == "":
 		return errors.New("db: required (a postgres:// URL or a mysql://user:pass@host:port/db DSN)")
 	case o.HoldTTL < 0:

@@ -118,11 +118,22 @@ type Service struct {
 	crashAt func(point string) bool
 	// failpoints are the chaos schedule's points; nil disables them at no cost.
 	failpoints *failpoint.Set
+	// flaw is the checkout's part of a broken variant (strategies.FlawChargeEachAttempt,
+	// FlawRefundUnmade); "" for every safe strategy.
+	flaw strategies.Flaw
 
 	outcomes   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	pspSeconds *prometheus.HistogramVec
 	resumes    *prometheus.CounterVec
+}
+
+// flawOf is st's flaw, "" without a strategy.
+func flawOf(st strategies.Strategy) strategies.Flaw {
+	if st == nil {
+		return ""
+	}
+	return strategies.FlawOf(st.Name())
 }
 
 // New builds a Service from cfg; Run is its completer.
@@ -148,6 +159,7 @@ func New(cfg Config) (*Service, error) {
 		idle:           idle,
 		completerEvery: defaultCompleterEvery,
 		failpoints:     cfg.Failpoints,
+		flaw:           flawOf(cfg.Strategy),
 	}
 	if cfg.PSPURL != "" {
 		psp, err := payments.NewClient(cfg.PSPURL, payments.WithTimeout(defaultPSPTimeout))
