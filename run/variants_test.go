@@ -1,0 +1,94 @@
+package run
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"stampede/checker"
+	"stampede/reports"
+	"stampede/strategies"
+)
+
+// flawed are the broken variants that add one named flaw to a safe strategy, each with the
+// scenario that creates the hazard its flaw needs and the checks meant to catch it.
+var flawed = []struct {
+	variant, scenario string
+	checks            []string
+}{
+	{"double-charge", "testdata/retry.yaml", []string{checker.CheckIdempotency, checker.CheckChargesMatched}},
+	{"phantom-refund", "testdata/broken.yaml", []string{checker.CheckChargesMatched}},
+	{"unstored-booking", "testdata/broken.yaml", []string{checker.CheckBookingsExist}},
+	{"skip-locked-resold", "testdata/broken.yaml", []string{checker.CheckNoDoubleSale}},
+	{"no-admission", "testdata/bots.yaml", []string{checker.CheckAdmission}},
+	{"ga-oversell", "testdata/ga-rush.yaml", []string{checker.CheckGACapacity}},
+	{"write-behind", "testdata/crash.yaml", []string{checker.CheckBookingsExist}},
+	{"hold-leak", "testdata/leak.yaml", []string{checker.CheckFalseSellOuts, checker.CheckLeakedHolds}},
+}
+
+// TestFlawedVariantsListed keeps the table above in step with the registry: every broken
+// variant with a named flaw is tested here.
+func TestFlawedVariantsListed(t *testing.T) {
+	var want, got []string
+	for _, v := range strategies.Broken() {
+		if v.Flaw != "" {
+			want = append(want, v.Name)
+		}
+	}
+	for _, f := range flawed {
+		got = append(got, f.variant)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("variants tested %v, flawed variants registered %v", got, want)
+	}
+}
+
+// TestFlawedVariantsCalm runs the calm path (testdata/calm.yaml: no contention, no expiry, no
+// lost answers, no crash, no bots) on every flawed variant: each passes every check, as its
+// safe strategy does, so nothing but a hazard shows its defect.
+func TestFlawedVariantsCalm(t *testing.T) {
+	var names []string
+	for _, f := range flawed {
+		names = append(names, f.variant)
+	}
+	sum, dir := runE2E(t, Options{Scenario: "testdata/calm.yaml", Strategies: names, DBs: []string{"postgres"}, AllowUnsafe: true})
+	if len(sum.Runs) != len(names) {
+		t.Fatalf("%d runs, want %d", len(sum.Runs), len(names))
+	}
+	for _, r := range sum.Runs {
+		if r.Verdict != reports.Pass {
+			md, _ := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+			t.Errorf("%s on the calm path: verdict %s (%v), want pass\n%s", r.Strategy, r.Verdict, r.Reasons, md)
+		}
+		if r.Bookings == 0 {
+			t.Errorf("%s on the calm path: no bookings", r.Strategy)
+		}
+	}
+}
+
+// TestFlawedVariantsCaught runs each flawed variant under the scenario that creates its
+// hazard: the run fails, on one of the checks meant for the flaw.
+func TestFlawedVariantsCaught(t *testing.T) {
+	for _, f := range flawed {
+		t.Run(f.variant, func(t *testing.T) {
+			sum, dir := runE2E(t, Options{Scenario: f.scenario, Strategies: []string{f.variant}, DBs: []string{"postgres"}, AllowUnsafe: true})
+			if len(sum.Runs) != 1 {
+				t.Fatalf("%d runs, want 1", len(sum.Runs))
+			}
+			r := sum.Runs[0]
+			md, _ := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+			if r.Verdict != reports.Fail {
+				t.Fatalf("%s under %s: verdict %s, want fail\n%s", f.variant, f.scenario, r.Verdict, md)
+			}
+			for _, name := range f.checks {
+				if c := check(r, name); c != nil && c.Result == reports.Fail {
+					t.Logf("%s caught by %s: %s", f.variant, name, c.Counterexample)
+					return
+				}
+			}
+			t.Errorf("%s under %s failed, but not on %v\n%s", f.variant, f.scenario, f.checks, md)
+		})
+	}
+}
