@@ -142,6 +142,8 @@ type index struct {
 	hz hazardLog
 
 	minTTL, maxTTL int64
+	// ttlHolds counts the granted holds whose answer carried ttl_ms.
+	ttlHolds int
 	horizon        int64
 	skew           int64 // clock-skew tolerance for expiries, ns
 	widen          int64 // half the merged shards' clock bound, added around every operation
@@ -449,6 +451,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 		}
 	}
 	if out == oOk && h.ttl > 0 {
+		ix.ttlHolds++
 		if ix.minTTL == 0 || h.ttl < ix.minTTL {
 			ix.minTTL = h.ttl
 		}
