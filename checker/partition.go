@@ -144,9 +144,9 @@ type index struct {
 	minTTL, maxTTL int64
 	// ttlHolds counts the granted holds whose answer carried ttl_ms.
 	ttlHolds int
-	horizon        int64
-	skew           int64 // clock-skew tolerance for expiries, ns
-	widen          int64 // half the merged shards' clock bound, added around every operation
+	horizon  int64
+	skew     int64 // clock-skew tolerance for expiries, ns
+	widen    int64 // half the merged shards' clock bound, added around every operation
 
 	ops        int // seat operations projected
 	unresolved int

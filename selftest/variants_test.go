@@ -1,15 +1,53 @@
-package run
+package selftest
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"stampede/checker"
+	"stampede/internal/testsvc"
 	"stampede/reports"
+	"stampede/run"
 	"stampede/strategies"
 )
+
+// runE2E runs the scenario on the strategies on PostgreSQL, broken ones allowed, and returns
+// the summary and the run directory.
+func runE2E(t *testing.T, scenario string, names ...string) (*reports.Summary, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end runs skipped in -short mode")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		testsvc.Unavailable(t, "redis-server is not installed")
+	}
+	var log strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sum, dir, err := run.Run(ctx, run.Options{Scenario: scenario, Strategies: names, DBs: []string{"postgres"}, AllowUnsafe: true,
+		Binary: stampedeBin, Out: t.TempDir(), Progress: &log})
+	t.Logf("progress:\n%s", log.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return sum, dir
+}
+
+// check returns the run's check of that name, or nil.
+func check(r reports.Run, name string) *reports.Check {
+	for i := range r.Checks {
+		if r.Checks[i].Name == name {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
 
 // flawed are the broken variants that add one named flaw to a safe strategy, each with the
 // scenario that creates the hazard its flaw needs and the checks meant to catch it.
@@ -17,14 +55,14 @@ var flawed = []struct {
 	variant, scenario string
 	checks            []string
 }{
-	{"double-charge", "testdata/retry.yaml", []string{checker.CheckIdempotency, checker.CheckChargesMatched}},
-	{"phantom-refund", "testdata/broken.yaml", []string{checker.CheckChargesMatched}},
-	{"unstored-booking", "testdata/broken.yaml", []string{checker.CheckBookingsExist}},
-	{"skip-locked-resold", "testdata/broken.yaml", []string{checker.CheckNoDoubleSale}},
-	{"no-admission", "testdata/bots.yaml", []string{checker.CheckAdmission}},
-	{"ga-oversell", "testdata/ga-rush.yaml", []string{checker.CheckGACapacity}},
-	{"write-behind", "testdata/crash.yaml", []string{checker.CheckBookingsExist}},
-	{"hold-leak", "testdata/leak.yaml", []string{checker.CheckFalseSellOuts, checker.CheckLeakedHolds}},
+	{"double-charge", "../run/testdata/retry.yaml", []string{checker.CheckIdempotency, checker.CheckChargesMatched}},
+	{"phantom-refund", "../run/testdata/broken.yaml", []string{checker.CheckChargesMatched}},
+	{"unstored-booking", "../run/testdata/broken.yaml", []string{checker.CheckBookingsExist}},
+	{"skip-locked-resold", "../run/testdata/broken.yaml", []string{checker.CheckNoDoubleSale}},
+	{"no-admission", "../run/testdata/bots.yaml", []string{checker.CheckAdmission}},
+	{"ga-oversell", "../run/testdata/ga-rush.yaml", []string{checker.CheckGACapacity}},
+	{"write-behind", "../run/testdata/crash.yaml", []string{checker.CheckBookingsExist}},
+	{"hold-leak", "../run/testdata/leak.yaml", []string{checker.CheckFalseSellOuts, checker.CheckLeakedHolds}},
 }
 
 // TestFlawedVariantsListed keeps the table above in step with the registry: every broken
@@ -45,7 +83,7 @@ func TestFlawedVariantsListed(t *testing.T) {
 	}
 }
 
-// TestFlawedVariantsCalm runs the calm path (testdata/calm.yaml: no contention, no expiry, no
+// TestFlawedVariantsCalm runs the calm path (run/testdata/calm.yaml: no contention, no expiry, no
 // lost answers, no crash, no bots) on every flawed variant: each passes every check, as its
 // safe strategy does, so nothing but a hazard shows its defect.
 func TestFlawedVariantsCalm(t *testing.T) {
@@ -53,7 +91,7 @@ func TestFlawedVariantsCalm(t *testing.T) {
 	for _, f := range flawed {
 		names = append(names, f.variant)
 	}
-	sum, dir := runE2E(t, Options{Scenario: "testdata/calm.yaml", Strategies: names, DBs: []string{"postgres"}, AllowUnsafe: true})
+	sum, dir := runE2E(t, "../run/testdata/calm.yaml", names...)
 	if len(sum.Runs) != len(names) {
 		t.Fatalf("%d runs, want %d", len(sum.Runs), len(names))
 	}
@@ -73,7 +111,7 @@ func TestFlawedVariantsCalm(t *testing.T) {
 func TestFlawedVariantsCaught(t *testing.T) {
 	for _, f := range flawed {
 		t.Run(f.variant, func(t *testing.T) {
-			sum, dir := runE2E(t, Options{Scenario: f.scenario, Strategies: []string{f.variant}, DBs: []string{"postgres"}, AllowUnsafe: true})
+			sum, dir := runE2E(t, f.scenario, f.variant)
 			if len(sum.Runs) != 1 {
 				t.Fatalf("%d runs, want 1", len(sum.Runs))
 			}
