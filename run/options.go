@@ -48,8 +48,8 @@ type Options struct {
 	// Binary is the stampede executable started as the reference server; empty means this
 	// process's own executable.
 	Binary string
-	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
-	// status-expiry-blind); they are expected to fail the checks.
+	// AllowUnsafe lets the strategies broken on purpose run (naive and the variants of
+	// strategies.Broken); they are expected to fail the checks.
 	AllowUnsafe bool
 	// Progress receives progress lines and the driver's live bar; nil means os.Stderr
 	// (io.Discard for none).

@@ -75,7 +75,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	require := fs.String("require-coverage", "", "least count of each hazard every run must create, e.g. concurrent_seat_holds=10,expired_mid_checkout=1 (with the scenario's coverage: section; short: exit 5)")
 	fs.StringVar(&o.Out, "out", "", "run directory, new or empty (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.Force, "force", false, "let --out be the directory of an earlier run: it is emptied first")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive and the broken variants: stampede help selftest)")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more progress: each run's driver summary and checker table, every fault's parameters")
