@@ -125,8 +125,9 @@ func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time
 
 // takeGAUnlocked is the ga-oversell variant's take: it reads the tier's count without a lock,
 // looks up the price, and writes back the count it computed, whatever happened to the row in
-// between (a lost update when two holds race). ok is false when the count it read is short: the
-// safe path then decides.
+// between (a lost update when two holds race). Between the read and the write it waits naiveGap,
+// as naive does, so that any two holds of the tier within a few milliseconds race. ok is false
+// when the count it read is short: the safe path then decides.
 func (s *statusExpiry) takeGAUnlocked(ctx context.Context, tx sqldb.Tx, h Hold) (price int64, ok bool, err error) {
 	q := int64(h.Quantity)
 	var available int64
@@ -137,6 +138,7 @@ func (s *statusExpiry) takeGAUnlocked(ctx context.Context, tx sqldb.Tx, h Hold) 
 	if price, err = s.store.TierPrice(ctx, tx, h.EventID, h.Tier); err != nil {
 		return 0, false, err
 	}
+	sleepCtx(ctx, naiveGap)
 	if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = ?, held = held + ? WHERE event_id = ? AND tier = ?",
 		available-q, q, h.EventID, h.Tier); err != nil {
 		return 0, false, fmt.Errorf("take units: %w", err)
