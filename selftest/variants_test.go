@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"stampede/checker"
+	"stampede/infra"
 	"stampede/internal/testsvc"
 	"stampede/reports"
 	"stampede/run"
 	"stampede/strategies"
 )
 
-// runE2E runs the scenario on the strategies on PostgreSQL, broken ones allowed, and returns
-// the summary and the run directory.
-func runE2E(t *testing.T, scenario string, names ...string) (*reports.Summary, string) {
+// e2eServices starts the services every end-to-end run of a test shares (PostgreSQL and
+// Redis), closed when the test ends; it skips the test when they cannot run here.
+func e2eServices(t *testing.T) *infra.Services {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end runs skipped in -short mode")
@@ -27,11 +28,23 @@ func runE2E(t *testing.T, scenario string, names ...string) (*reports.Summary, s
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testsvc.Unavailable(t, "redis-server is not installed")
 	}
+	svc, err := run.StartServices(context.Background(), run.Options{DBs: []string{"postgres"}})
+	if err != nil {
+		t.Fatalf("start services: %v", err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// runE2E runs the scenario on the strategies on PostgreSQL over svc, broken ones allowed,
+// and returns the summary and the run directory.
+func runE2E(t *testing.T, svc *infra.Services, scenario string, names ...string) (*reports.Summary, string) {
+	t.Helper()
 	var log strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	sum, dir, err := run.Run(ctx, run.Options{Scenario: scenario, Strategies: names, DBs: []string{"postgres"}, AllowUnsafe: true,
-		Binary: stampedeBin, Out: t.TempDir(), Progress: &log})
+		Binary: stampedeBin, Out: t.TempDir(), Progress: &log, Services: svc})
 	t.Logf("progress:\n%s", log.String())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -83,15 +96,23 @@ func TestFlawedVariantsListed(t *testing.T) {
 	}
 }
 
-// TestFlawedVariantsCalm runs the calm path (run/testdata/calm.yaml: no contention, no expiry, no
+// TestFlawedVariants: each flawed variant is invisible on the calm path and caught under the
+// scenario that creates its hazard; the runs share one set of services.
+func TestFlawedVariants(t *testing.T) {
+	svc := e2eServices(t)
+	t.Run("calm", func(t *testing.T) { flawedCalm(t, svc) })
+	t.Run("caught", func(t *testing.T) { flawedCaught(t, svc) })
+}
+
+// flawedCalm runs the calm path (run/testdata/calm.yaml: no contention, no expiry, no
 // lost answers, no crash, no bots) on every flawed variant: each passes every check, as its
 // safe strategy does, so nothing but a hazard shows its defect.
-func TestFlawedVariantsCalm(t *testing.T) {
+func flawedCalm(t *testing.T, svc *infra.Services) {
 	var names []string
 	for _, f := range flawed {
 		names = append(names, f.variant)
 	}
-	sum, dir := runE2E(t, "../run/testdata/calm.yaml", names...)
+	sum, dir := runE2E(t, svc, "../run/testdata/calm.yaml", names...)
 	if len(sum.Runs) != len(names) {
 		t.Fatalf("%d runs, want %d", len(sum.Runs), len(names))
 	}
@@ -106,12 +127,12 @@ func TestFlawedVariantsCalm(t *testing.T) {
 	}
 }
 
-// TestFlawedVariantsCaught runs each flawed variant under the scenario that creates its
+// flawedCaught runs each flawed variant under the scenario that creates its
 // hazard: the run fails, on one of the checks meant for the flaw.
-func TestFlawedVariantsCaught(t *testing.T) {
+func flawedCaught(t *testing.T, svc *infra.Services) {
 	for _, f := range flawed {
 		t.Run(f.variant, func(t *testing.T) {
-			sum, dir := runE2E(t, f.scenario, f.variant)
+			sum, dir := runE2E(t, svc, f.scenario, f.variant)
 			if len(sum.Runs) != 1 {
 				t.Fatalf("%d runs, want 1", len(sum.Runs))
 			}
