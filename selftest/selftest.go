@@ -16,13 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"stampede/history"
 	"stampede/internal/exitcode"
+	"stampede/internal/outdir"
 	"stampede/run"
 	"stampede/strategies"
 	"stampede/workloads"
@@ -111,7 +111,10 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 	if o.Out == "" {
 		o.Out = filepath.Join("runs", "selftest-"+time.Now().UTC().Format("20060102-150405"))
 	}
-	if err := newDir(o.Out); err != nil {
+	switch err := outdir.Prepare(o.Out, false); {
+	case errors.Is(err, outdir.ErrNotEmpty):
+		return nil, o.Out, fmt.Errorf("%w: %w", ErrInput, err)
+	case err != nil:
 		return nil, o.Out, err
 	}
 	tmpl := o.Run
@@ -184,21 +187,6 @@ func seedsFrom(base int64, n int) []int64 {
 		out[i] = base + int64(i)
 	}
 	return out
-}
-
-// newDir makes dir, which must not exist or be empty.
-func newDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case err == nil && len(entries) > 0:
-		return fmt.Errorf("%w: --out %s is not empty", ErrInput, dir)
-	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w: --out %s: %w", ErrInput, dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	return nil
 }
 
 // ExitCode is the selftest's exit status: a violation when a safe strategy failed a check (a
