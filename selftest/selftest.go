@@ -61,8 +61,10 @@ type Options struct {
 	Seeds int
 	// Strategies to run, unsafe and safe; empty means every strategy.
 	Strategies []string
-	// Run is the template of every run: Env, endpoints, DBs, Binary, Services, CheckTimeout,
-	// Version, Seed (the first seed). Its Scenario, Strategies, Out and AllowUnsafe are set
+	// Run is the template of every run: Env, endpoints, DBs, Binary, CheckTimeout, Version,
+	// Seed (the first seed). Services are best left nil: each group of runs (a scenario's
+	// variants or safe strategies at one seed) then starts its own, so that a fault that leaves
+	// a shared Redis dead under load spoils one group, not the rest of the selftest. Its Scenario, Strategies, Out and AllowUnsafe are set
 	// here. Broken variants run on the first of Run.DBs (postgres when none is given), safe
 	// strategies on each (run's default when none is given).
 	Run run.Options
@@ -120,16 +122,6 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 	tmpl := o.Run
 	if tmpl.Progress == nil {
 		tmpl.Progress = io.Discard
-	}
-	if tmpl.Services == nil {
-		svc, err := run.StartServices(ctx, tmpl)
-		if err != nil {
-			return nil, o.Out, err
-		}
-		if svc != nil {
-			defer svc.Close()
-		}
-		tmpl.Services = svc
 	}
 	m := newMatrix(unsafe)
 	started := time.Now()

@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,7 @@ func e2eServices(t *testing.T) *infra.Services {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testsvc.Unavailable(t, "redis-server is not installed")
 	}
-	svc, err := run.StartServices(context.Background(), run.Options{DBs: []string{"postgres"}})
+	svc, err := run.StartServices(context.Background(), run.Options{DBs: []string{"postgres"}, Progress: io.Discard})
 	if err != nil {
 		t.Fatalf("start services: %v", err)
 	}
