@@ -112,7 +112,7 @@ func TestSelftestReduced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| phantom-refund | expired_mid_checkout, holds_at_state_loss | caught 1/1 |", "| no-admission | holds_without_token | caught 0/1, 1 not exercised |",
+	for _, s := range []string{"| phantom-refund | expired_mid_checkout | caught 1/1 |", "| no-admission | holds_without_token | caught 0/1, 1 not exercised |",
 		"caught by no scenario: no-admission", "0 false alarm(s) in 1 runs"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("selftest.md lacks %q:\n%s", s, md)
