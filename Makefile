@@ -4,7 +4,7 @@ BIN       ?= bin/stampede
 PKGS      ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 14m
 
-.PHONY: build test lint demo bench bench-driver bench-checker chaos-matrix chaos-matrix-reduced clean
+.PHONY: build test lint demo bench bench-driver bench-checker chaos-matrix chaos-matrix-reduced selftest clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stampede
@@ -41,6 +41,16 @@ bench-checker: build
 # The driver beside wrk and vegeta against a trivial endpoint, pinned to separate cores.
 bench-driver:
 	bash bench/driver.sh
+
+# stampede's own bug-finding rate: every broken variant and safe strategy under the gauntlet
+# scenario for SELFTEST_SEEDS seeds (variants on PostgreSQL, safe strategies on PostgreSQL and
+# MySQL); the matrix goes to $(SELFTEST_OUT)/selftest.md. make test runs a reduced one
+# (selftest.TestSelftestReduced).
+SELFTEST_SEEDS ?= 10
+SELFTEST_OUT ?= $(CURDIR)/bin/selftest
+selftest: build
+	rm -rf $(SELFTEST_OUT)
+	./$(BIN) selftest scenarios/gauntlet.yaml --seeds $(SELFTEST_SEEDS) --db postgres,mysql --out $(SELFTEST_OUT)
 
 # Every fault x every safe strategy x PostgreSQL and MySQL (96 cells, plus naive under every
 # fault), about 10 minutes on two cores; the table of cells goes to $(MATRIX_OUT). CI runs it

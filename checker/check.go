@@ -233,6 +233,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		Coverage:        cov,
 		Records:         ix.nrec,
 		Warnings:        ix.warnings,
+		HoldTTL:         HoldLifetimes{Holds: ix.ttlHolds, MinMillis: ix.minTTL / 1e6, MaxMillis: ix.maxTTL / 1e6},
 	}
 	if ix.header != nil {
 		res.Start = ix.header.Start

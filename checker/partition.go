@@ -148,9 +148,11 @@ type index struct {
 	hz hazardLog
 
 	minTTL, maxTTL int64
-	horizon        int64
-	skew           int64 // clock-skew tolerance for expiries, ns
-	widen          int64 // half the merged shards' clock bound, added around every operation
+	// ttlHolds counts the granted holds whose answer carried ttl_ms.
+	ttlHolds int
+	horizon  int64
+	skew     int64 // clock-skew tolerance for expiries, ns
+	widen    int64 // half the merged shards' clock bound, added around every operation
 
 	ops        int // seat operations projected
 	unresolved int
@@ -562,6 +564,7 @@ func (ix *index) addHold(i int, r *history.Record) {
 		}
 	}
 	if out == oOk && h.ttl > 0 {
+		ix.ttlHolds++
 		if ix.minTTL == 0 || h.ttl < ix.minTTL {
 			ix.minTTL = h.ttl
 		}

@@ -170,11 +170,32 @@ type Result struct {
 	Start   int64 `json:"start,omitempty"`
 	// Warnings say what the checker had to assume (missing header, holds without expiry...).
 	Warnings []string `json:"warnings,omitempty"`
+	// HoldTTL is the lifetimes the system gave the holds it granted, from their answers.
+	HoldTTL HoldLifetimes `json:"hold_ttl"`
 	// TruncatedBytes is how much of a history that ended in an incomplete line was left out
 	// (Options.AllowTruncated): the check covers the history up to its last complete line.
 	TruncatedBytes int64         `json:"truncated_bytes,omitempty"`
 	Duration       time.Duration `json:"duration"`
 }
+
+// HoldLifetimes are the lifetimes (ttl_ms) a system gave the holds it granted: the expiry
+// hazards (holds_expired, seat_reheld, expired_mid_checkout, confirmed_after_expiry) follow
+// them, whatever lifetime the scenario assumed.
+type HoldLifetimes struct {
+	// Holds counts the granted holds whose answer carried ttl_ms; MinMillis and MaxMillis are
+	// the shortest and longest (0 when Holds is 0).
+	Holds     int   `json:"holds"`
+	MinMillis int64 `json:"min_ms,omitempty"`
+	MaxMillis int64 `json:"max_ms,omitempty"`
+}
+
+// SettleDependent are the checks whose verdict depends on the system settling the checkouts
+// still open at the end of a run (the reference server's POST /admin/checkout/settle, which
+// `stampede run` calls before it reads the ledgers): a checkout left open holds a charge that
+// neither a booking nor a refund matches yet (charges-matched), and keeps its hold's seats
+// held past the hold's expiry (leaked-holds). Against a system that is not asked to settle,
+// a failure of these may be an open checkout rather than a bug.
+func SettleDependent() []string { return []string{CheckChargesMatched, CheckLeakedHolds} }
 
 // Verdict returns the verdict of the named check, or nil.
 func (r *Result) Verdict(check string) *Verdict {

@@ -93,6 +93,9 @@ func Markdown(w io.Writer, s *Summary) error {
 		if r.Error != "" {
 			fmt.Fprintf(&b, "Run error: %s\n\n", mdEscape(r.Error))
 		}
+		for _, n := range r.TargetNotes {
+			fmt.Fprintf(&b, "**Target**: %s.\n\n", mdEscape(n))
+		}
 		if len(r.Checks) > 0 {
 			b.WriteString("| check | result | checked | violations | first counterexample |\n|---|---|---:|---:|---|\n")
 			for _, c := range r.Checks {

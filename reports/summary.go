@@ -70,6 +70,10 @@ type Run struct {
 	// no verdict on the target). Reasons say why not pass.
 	Verdict string   `json:"verdict"`
 	Reasons []string `json:"reasons,omitempty"`
+	// TargetNotes, for a run against a system that is not ours (--target), say what its
+	// verdict rests on: a hold lifetime that differs from the scenario's hold_ttl, and the
+	// checks that depend on open checkouts being settled, which a target is not asked to do.
+	TargetNotes []string `json:"target_notes,omitempty"`
 	// Error is set when the run could not complete (services failed to start, ...).
 	Error           string  `json:"error,omitempty"`
 	DurationSeconds float64 `json:"duration_seconds"`

@@ -50,8 +50,8 @@ type Options struct {
 	// Binary is the stampede executable started as the reference server; empty means this
 	// process's own executable.
 	Binary string
-	// AllowUnsafe lets the strategies broken on purpose run (naive, redis-lock-unfenced,
-	// status-expiry-blind); they are expected to fail the checks.
+	// AllowUnsafe lets the strategies broken on purpose run (naive and the variants of
+	// strategies.Broken); they are expected to fail the checks.
 	AllowUnsafe bool
 	// Shadow is a strategy the reference server replays every decision of the run's strategy
 	// against, on its own copy of the inventory (serve --shadow); each run's report then has a
@@ -177,7 +177,7 @@ func (o *Options) defaults() error {
 			return fmt.Errorf("strategy %q: unknown; choose one of %s or all", s, strings.Join(strategies.Names(), ", "))
 		}
 		if strategies.Unsafe(s) && !o.AllowUnsafe {
-			return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", s)
+			return fmt.Errorf("strategy %q is broken on purpose; pass --allow-unsafe to run it", s)
 		}
 	}
 	switch {

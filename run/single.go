@@ -174,6 +174,12 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
 	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage.Merge(s.o.RequireCoverage))
 	r.Shadow = shadow
+	if s.o.Target != "" {
+		r.TargetNotes = targetNotes(s.sc.HoldTTL, &res)
+		for _, n := range r.TargetNotes {
+			s.progress.printf("   %s\n", n)
+		}
+	}
 	if r.Target == "" {
 		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
 	}

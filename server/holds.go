@@ -132,7 +132,10 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if ev.WaitingRoom != nil && ev.WaitingRoom.Enabled {
+	// The no-admission variant (strategies.FlawAdmissionUnchecked) lets a request without a
+	// token through.
+	unchecked := req.AdmissionToken == "" && strategies.FlawOf(s.strategy.Name()) == strategies.FlawAdmissionUnchecked
+	if ev.WaitingRoom != nil && ev.WaitingRoom.Enabled && !unchecked {
 		if err := s.room.CheckAdmission(ctx, ev, session, req.AdmissionToken); err != nil {
 			writeError(w, r, err)
 			return

@@ -61,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		mux:      http.NewServeMux(),
 		strategy: raw,
-		store:    strategies.NewStore(cfg.DB, cfg.Now),
+		store:    strategies.BookingStore(raw, cfg.DB, cfg.Now),
 		metrics:  m,
 		events:   newEventMemo(),
 		shadow:   sh,

@@ -235,7 +235,7 @@ func (o Options) Validate() error {
 	case !slices.Contains(strategies.Names(), o.Strategy):
 		return fmt.Errorf("strategy %q: unknown; choose one of %s", o.Strategy, strings.Join(strategies.Names(), ", "))
 	case strategies.Unsafe(o.Strategy) && !o.AllowUnsafe:
-		return fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", o.Strategy)
+		return fmt.Errorf("strategy %q is broken on purpose; pass --allow-unsafe to run it", o.Strategy)
 	case o.Gate != "" && !slices.Contains(tickets.GateNames(), o.Gate):
 		return fmt.Errorf("gate %q: unknown; choose one of %s", o.Gate, strings.Join(tickets.GateNames(), ", "))
 	case tickets.UnsafeGate(o.Gate) && !o.AllowUnsafe:

@@ -1,11 +1,19 @@
 package strategies
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"stampede/internal/sqldb"
+)
 
 // This file holds the strategies that are broken on purpose, besides naive: each is a safe
 // strategy with one guard taken out, so that the checker can be shown to catch that exact
 // mistake. Both are registered as unsafe: New refuses them without allowUnsafe, and Safe (which
-// the conformance, server and matrix tests iterate) leaves them out.
+// the conformance, server and matrix tests iterate) leaves them out. Broken lists them with the
+// safe strategy each is built on.
 //
 // redis-lock-unfenced is redis-lock whose seat confirm trusts the lock it took at hold time. It
 // neither checks before the charge nor claims after it that the seat keys in Redis are still
@@ -43,4 +51,144 @@ func (s *RedisLock) lockCheck(ctx context.Context, h Hold, mode string, trust bo
 		return 1, nil
 	}
 	return s.checkLock(ctx, h, mode)
+}
+
+// Flaw is the one defect a broken variant adds to the safe strategy it is built on. Most live in
+// the strategy itself; three live where the server acts on the strategy's behalf (its checkout
+// and its waiting room), and the server asks FlawOf which of those, if any, to commit.
+type Flaw string
+
+// The flaws of the variants registered below. None is visible on a calm sequential path: each
+// needs the hazard named beside it.
+const (
+	// FlawChargeEachAttempt: a checkout resumed after an unknown outcome (the processor's
+	// answer lost, the client retrying with its Idempotency-Key) charges under a processor key
+	// of its own, so the processor charges again (unknown_checkout_retried, psp_answer_lost).
+	FlawChargeEachAttempt Flaw = "charge-each-attempt"
+	// FlawRefundUnmade: a checkout whose hold was lost after the charge answers 409 hold_lost
+	// naming a refund it never asked the processor for (expired_mid_checkout).
+	FlawRefundUnmade Flaw = "refund-unmade"
+	// FlawAdmissionUnchecked: a hold request without an admission token skips the waiting room,
+	// as if no token meant "no waiting room here" (holds_without_token).
+	FlawAdmissionUnchecked Flaw = "admission-unchecked"
+	// FlawBookingUnstored: a confirm that finds after the charge that its seats or units were
+	// taken answers with a booking it never writes, instead of ErrHoldLost (expired_mid_checkout).
+	FlawBookingUnstored Flaw = "booking-unstored"
+	// FlawExpiredResold: a seat confirm skips the check that the hold is still its seats' last
+	// holder, before and after the charge: an expired hold's seat is sold to its old holder
+	// though another buyer took it meanwhile (expired_mid_checkout, seat_reheld).
+	FlawExpiredResold Flaw = "expired-resold"
+	// FlawGAUnlocked: a general-admission hold reads the tier's count without a lock and writes
+	// back the count it computed from it, a lost update when two holds race, so the tier
+	// oversells (concurrent_tier_holds, tier_sold_out).
+	FlawGAUnlocked Flaw = "ga-unlocked"
+	// FlawWriteBehind: a confirm answers with its booking while the booking row is still in the
+	// server's memory, written writeBehindDelay later (or before any read of bookings): a crash
+	// in between loses a booking its buyer was told about (crash_mid_checkout).
+	FlawWriteBehind Flaw = "write-behind"
+	// FlawHoldNeverExpires: a hold answers with the TTL's expiry but is stored to expire
+	// leakedHoldLife later, so its seats or units stay held long after it expired unbought
+	// (holds_expired, seat_reheld).
+	FlawHoldNeverExpires Flaw = "hold-never-expires"
+)
+
+// FlawOf returns the flaw of the named strategy: "" for the safe ones, for naive and for the
+// variants whose defect is a guard taken out rather than a named flaw.
+func FlawOf(name string) Flaw { return registry[name].flaw }
+
+// Variant ties a broken variant to the safe strategy it is built on and its flaw.
+type Variant struct {
+	Name, Safe string
+	Flaw       Flaw
+}
+
+// Broken lists the broken variants that are built on a safe strategy (every unsafe strategy but
+// naive), by name.
+func Broken() []Variant {
+	var out []Variant
+	for _, n := range Names() {
+		if c := registry[n]; c.unsafe && c.base != "" {
+			out = append(out, Variant{Name: n, Safe: c.base, Flaw: c.flaw})
+		}
+	}
+	return out
+}
+
+// newStatusExpiryFlawed builds status-expiry under the variant's name with flaw f.
+func newStatusExpiryFlawed(name string, f Flaw) func(Deps) (Strategy, error) {
+	return func(d Deps) (Strategy, error) {
+		b, err := newSQLBase(name, d)
+		if err != nil {
+			return nil, err
+		}
+		s := &statusExpiry{sqlBase: b, flaw: f}
+		if f == FlawWriteBehind {
+			s.behind = &writeBehind{db: d.DB, delay: writeBehindDelay}
+			s.store.beforeRead = s.behind.flush
+		}
+		return s, nil
+	}
+}
+
+// newSkipLockedResold is skip-locked whose seat confirm sells the seats whoever holds them.
+func newSkipLockedResold(d Deps) (Strategy, error) {
+	s, err := NewSkipLocked(d)
+	if err != nil {
+		return nil, err
+	}
+	s.name, s.flaw = "skip-locked-resold", FlawExpiredResold
+	return s, nil
+}
+
+// writeBehindDelay is how long FlawWriteBehind keeps a booking in memory only: longer than a
+// checkout, so that a crash during a busy on-sale finds some there.
+const writeBehindDelay = 2 * time.Second
+
+// leakedHoldLife is how much later than it says a FlawHoldNeverExpires hold is stored to expire.
+const leakedHoldLife = time.Hour
+
+// writeBehind keeps bookings answered but not yet written. Every read of bookings (the Store's
+// beforeRead) writes them first, so the process reads its own writes; another process, or the
+// same one after a crash, does not.
+type writeBehind struct {
+	db    sqldb.DB
+	delay time.Duration
+
+	mu      sync.Mutex
+	pending []Booking
+}
+
+// add queues b and schedules its write.
+func (w *writeBehind) add(b Booking) {
+	w.mu.Lock()
+	w.pending = append(w.pending, b)
+	w.mu.Unlock()
+	time.AfterFunc(w.delay, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = w.flush(ctx) // a failed write stays queued for the next read or timer
+	})
+}
+
+// flush writes every queued booking, oldest first; one that fails stays queued.
+func (w *writeBehind) flush(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.pending) > 0 {
+		if err := insertBooking(ctx, sqldb.OnPool(w.db, tagCheckout), w.pending[0]); err != nil {
+			return fmt.Errorf("write-behind: %w", err)
+		}
+		w.pending = w.pending[1:]
+	}
+	return nil
+}
+
+// BookingStore is the Store a server built on st reads bookings from: st's own when st keeps
+// bookings in memory before writing them (so that the server reads its own writes), otherwise
+// a new Store over db.
+func BookingStore(st Strategy, db sqldb.DB, now func() time.Time) *Store {
+	if s, ok := st.(*statusExpiry); ok && s.behind != nil {
+		return s.store
+	}
+	return NewStore(db, now)
 }

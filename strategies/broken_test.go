@@ -19,11 +19,29 @@ import (
 var brokenVariants = []struct{ name, safe string }{
 	{"redis-lock-unfenced", "redis-lock"},
 	{"status-expiry-blind", "status-expiry"},
+	{"skip-locked-resold", "skip-locked"},
 }
 
+// TestBrokenVariantsRegisteredAsUnsafe: every variant of Broken (the two above and the
+// flawed ones) is unsafe, built on a safe strategy, says it is broken on purpose, and is
+// refused without allowUnsafe; the server-side flaws are known by name.
 func TestBrokenVariantsRegisteredAsUnsafe(t *testing.T) {
 	db := openDB(t, "postgres", 2)
-	for _, v := range brokenVariants {
+	if n := len(Broken()); n != 10 {
+		t.Errorf("%d broken variants, want 10: %+v", n, Broken())
+	}
+	for _, name := range []string{"double-charge", "phantom-refund", "no-admission"} {
+		if FlawOf(name) == "" {
+			t.Errorf("FlawOf(%s) is empty", name)
+		}
+	}
+	for _, s := range Safe() {
+		if FlawOf(s) != "" {
+			t.Errorf("safe strategy %s has flaw %q", s, FlawOf(s))
+		}
+	}
+	for _, bv := range Broken() {
+		v := struct{ name, safe string }{bv.Name, bv.Safe}
 		t.Run(v.name, func(t *testing.T) {
 			if !Unsafe(v.name) || Unsafe(v.safe) {
 				t.Fatalf("Unsafe(%s) = %v, Unsafe(%s) = %v; want true, false", v.name, Unsafe(v.name), v.safe, Unsafe(v.safe))
@@ -157,6 +175,41 @@ func TestBrokenVariantsSellTwice(t *testing.T) {
 						}
 					})
 				}
+			}
+		})
+	}
+}
+
+// TestWriteBehindLosesUnwrittenBookings: the write-behind variant answers a confirm with a
+// booking that only its own process can read (its BookingStore writes it first); another
+// process over the same database, which is what a restarted server is, finds no such booking
+// until the write happens. status-expiry's booking is there for everyone at once.
+func TestWriteBehindLosesUnwrittenBookings(t *testing.T) {
+	ctx := context.Background()
+	e := newBrokenEnv(t, "postgres")
+	for _, name := range []string{"write-behind", "status-expiry"} {
+		t.Run(name, func(t *testing.T) {
+			s := e.strategy(t, name, "wb-"+name)
+			h, err := s.Hold(ctx, HoldRequest{EventID: "wb-" + name, Session: "a", Seats: []string{"A-1-1"}})
+			if err != nil {
+				t.Fatalf("Hold = %v", err)
+			}
+			b, err := s.Confirm(ctx, ConfirmRequest{HoldID: h.ID, Session: "a"})
+			if err != nil {
+				t.Fatalf("Confirm = %v", err)
+			}
+			_, err = NewStore(e.db, nil).GetBooking(ctx, b.ID)
+			if name == "write-behind" && !errors.Is(err, ErrBookingNotFound) {
+				t.Fatalf("another process reads booking %s at once: %v; want not found", b.ID, err)
+			}
+			if name == "status-expiry" && err != nil {
+				t.Fatalf("another process reads booking %s: %v", b.ID, err)
+			}
+			if _, err := BookingStore(s, e.db, nil).GetBooking(ctx, b.ID); err != nil {
+				t.Fatalf("the server's own store reads booking %s: %v", b.ID, err)
+			}
+			if _, err := NewStore(e.db, nil).GetBooking(ctx, b.ID); err != nil {
+				t.Fatalf("after the write, another process reads booking %s: %v", b.ID, err)
 			}
 		})
 	}

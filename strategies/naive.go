@@ -46,7 +46,12 @@ func (n *naive) pause(ctx context.Context) {
 		n.betweenReadAndWrite(ctx)
 		return
 	}
-	t := time.NewTimer(naiveGap)
+	sleepCtx(ctx, naiveGap)
+}
+
+// sleepCtx waits d, or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

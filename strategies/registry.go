@@ -72,6 +72,9 @@ type constructor struct {
 	unsafe     bool
 	needsRedis bool
 	about      string
+	// base is the safe strategy a broken variant is built on, flaw its named defect (broken.go).
+	base string
+	flaw Flaw
 }
 
 // registry is every strategy by name, built here in one place.
@@ -81,8 +84,24 @@ var registry = map[string]constructor{
 	"redis-lock":          {new: newRedisLock, needsRedis: true, about: "SET NX PX locks in one Lua script, fencing tokens checked on confirm"},
 	"skip-locked":         {new: newSkipLocked, about: "one row per unit, FOR UPDATE SKIP LOCKED; GA from a bounded unit pool"},
 	"naive":               {new: newNaive, unsafe: true, about: "read then write without lock or condition: sells seats twice on purpose"},
-	"redis-lock-unfenced": {new: newRedisLockUnfenced, unsafe: true, needsRedis: true, about: "redis-lock whose confirm skips the lock checks and the fencing token: broken on purpose"},
-	"status-expiry-blind": {new: newStatusExpiryBlind, unsafe: true, about: "status-expiry whose confirm sells the seats whoever holds them: broken on purpose"},
+	"redis-lock-unfenced": {new: newRedisLockUnfenced, unsafe: true, needsRedis: true, base: "redis-lock", about: "redis-lock whose confirm skips the lock checks and the fencing token: broken on purpose"},
+	"status-expiry-blind": {new: newStatusExpiryBlind, unsafe: true, base: "status-expiry", about: "status-expiry whose confirm sells the seats whoever holds them: broken on purpose"},
+	"double-charge": {new: newStatusExpiryFlawed("double-charge", FlawChargeEachAttempt), unsafe: true, base: "status-expiry", flaw: FlawChargeEachAttempt,
+		about: "status-expiry whose checkout, retried after the processor's answer was lost, charges again: broken on purpose"},
+	"phantom-refund": {new: newStatusExpiryFlawed("phantom-refund", FlawRefundUnmade), unsafe: true, base: "status-expiry", flaw: FlawRefundUnmade,
+		about: "status-expiry whose checkout announces refunds it never makes: broken on purpose"},
+	"unstored-booking": {new: newStatusExpiryFlawed("unstored-booking", FlawBookingUnstored), unsafe: true, base: "status-expiry", flaw: FlawBookingUnstored,
+		about: "status-expiry that answers a booking it never stores when the hold was lost during payment: broken on purpose"},
+	"skip-locked-resold": {new: newSkipLockedResold, unsafe: true, base: "skip-locked", flaw: FlawExpiredResold,
+		about: "skip-locked whose confirm sells an expired hold's seats to its old holder after another buyer took them: broken on purpose"},
+	"no-admission": {new: newStatusExpiryFlawed("no-admission", FlawAdmissionUnchecked), unsafe: true, base: "status-expiry", flaw: FlawAdmissionUnchecked,
+		about: "status-expiry served with a waiting room that lets holds without a token through: broken on purpose"},
+	"ga-oversell": {new: newStatusExpiryFlawed("ga-oversell", FlawGAUnlocked), unsafe: true, base: "status-expiry", flaw: FlawGAUnlocked,
+		about: "status-expiry whose general-admission holds read and write the tier count without a lock: broken on purpose"},
+	"write-behind": {new: newStatusExpiryFlawed("write-behind", FlawWriteBehind), unsafe: true, base: "status-expiry", flaw: FlawWriteBehind,
+		about: "status-expiry that answers a booking before it is written, so a crash loses it: broken on purpose"},
+	"hold-leak": {new: newStatusExpiryFlawed("hold-leak", FlawHoldNeverExpires), unsafe: true, base: "status-expiry", flaw: FlawHoldNeverExpires,
+		about: "status-expiry whose holds stay held long after the expiry they announce: broken on purpose"},
 }
 
 // Names lists the strategies; Safe lists those that are not unsafe on purpose.
@@ -106,7 +125,7 @@ func names(safeOnly bool) []string {
 // About is a one-line description of a strategy.
 func About(name string) string { return registry[name].about }
 
-// Unsafe reports whether the strategy sells seats twice on purpose.
+// Unsafe reports whether the strategy is broken on purpose (naive and the broken variants).
 func Unsafe(name string) bool { return registry[name].unsafe }
 
 // NeedsRedis reports whether the strategy keeps its holds in Redis (Deps.Redis is required).
@@ -119,7 +138,7 @@ func New(name string, d Deps, allowUnsafe bool) (Strategy, error) {
 		return nil, fmt.Errorf("strategy %q: unknown; choose one of %s", name, strings.Join(Names(), ", "))
 	}
 	if c.unsafe && !allowUnsafe {
-		return nil, fmt.Errorf("strategy %q sells seats twice on purpose; pass --allow-unsafe to run it", name)
+		return nil, fmt.Errorf("strategy %q is broken on purpose; pass --allow-unsafe to run it", name)
 	}
 	if d.DB == nil {
 		return nil, fmt.Errorf("strategy %q: no database", name)

@@ -72,6 +72,8 @@ type SkipLocked struct {
 	// spread starts GA claims at a random unit; off, every claim starts at the first free unit
 	// (kept for the benchmark that compares both).
 	spread bool
+	// flaw is FlawExpiredResold in the broken variant skip-locked-resold (broken.go).
+	flaw Flaw
 
 	mu    sync.Mutex
 	tiers map[[2]string]*slTier // (event, tier) -> facts that never change, plus a minting hint

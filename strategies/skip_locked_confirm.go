@@ -27,7 +27,8 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 			return Booking{}, fmt.Errorf("confirm %s: %s: %w", h.ID, h.Status, ErrHoldExpired)
 		}
 	}
-	if h.Status == StatusExpired || expired(h.Expires, s.now()) {
+	resell := s.flaw == FlawExpiredResold && h.Tier == "" // the broken variant: no holder checks on seats
+	if (h.Status == StatusExpired || expired(h.Expires, s.now())) && !resell {
 		ours, err := s.stillOurs(ctx, h)
 		if err != nil {
 			return Booking{}, err
@@ -48,6 +49,9 @@ func (s *SkipLocked) Confirm(ctx context.Context, r ConfirmRequest) (Booking, er
 		if h.Tier != "" {
 			n, err = tx.Exec(ctx, "UPDATE ga_units SET status = 'sold', booking_id = ? WHERE event_id = ? AND tier = ? AND unit_id IN ("+inList(len(h.Units))+") AND hold_id = ? AND status = 'held'",
 				append(appendArgs([]any{b.ID, h.EventID, h.Tier}, h.Units), h.ID)...)
+		} else if resell {
+			n, err = tx.Exec(ctx, "UPDATE seats SET status = 'sold', hold_id = ?, booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+")",
+				appendArgs([]any{h.ID, b.ID, h.EventID}, h.Seats)...)
 		} else {
 			n, err = tx.Exec(ctx, "UPDATE seats SET status = 'sold', booking_id = ?, expires_at = NULL WHERE event_id = ? AND seat_id IN ("+inList(len(h.Seats))+") AND "+seatOursSQL,
 				append(appendArgs([]any{b.ID, h.EventID}, h.Seats), h.ID)...)

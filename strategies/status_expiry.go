@@ -23,6 +23,10 @@ type statusExpiry struct {
 	// blind switches on the broken variant status-expiry-blind (broken.go): a seat confirm
 	// skips the check before the charge and sells the seats whoever holds them.
 	blind bool
+	// flaw is the defect of a broken variant built on status-expiry (broken.go); "" for
+	// status-expiry itself. behind keeps the bookings of FlawWriteBehind.
+	flaw   Flaw
+	behind *writeBehind
 }
 
 var (
@@ -54,6 +58,10 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {
 		now := s.now()
 		h = newHold(r, now)
+		stored := h // what the database keeps: h, unless the hold-leak variant stores a later expiry
+		if s.flaw == FlawHoldNeverExpires {
+			stored.Expires = h.Expires.Add(leakedHoldLife)
+		}
 		if h.Tier != "" {
 			price, err := s.takeGA(ctx, tx, h, now)
 			if err != nil {
@@ -61,7 +69,7 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 			}
 			h.AmountCents = price * int64(h.Quantity)
 		} else {
-			args := appendArgs([]any{SeatHeld, h.ID, h.Expires, h.EventID}, h.Seats)
+			args := appendArgs([]any{SeatHeld, h.ID, stored.Expires, h.EventID}, h.Seats)
 			args = append(args, SeatAvailable, SeatHeld, now)
 			n, err := tx.Exec(ctx, "UPDATE seats SET status = ?, hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN ("+
 				inList(len(h.Seats))+") AND (status = ? OR (status = ? AND expires_at <= ?))", args...)
@@ -78,7 +86,8 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 		if err := s.fp.Eval(ctx, failpoint.InHoldTx); err != nil {
 			return err
 		}
-		return insertHold(ctx, tx, h, now)
+		stored.AmountCents = h.AmountCents
+		return insertHold(ctx, tx, stored, now)
 	})
 	if err != nil {
 		return Hold{}, fmt.Errorf("hold: %w", err)
@@ -91,6 +100,11 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 // price.
 func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time.Time) (int64, error) {
 	q := int64(h.Quantity)
+	if s.flaw == FlawGAUnlocked {
+		if price, ok, err := s.takeGAUnlocked(ctx, tx, h); ok || err != nil {
+			return price, err
+		}
+	}
 	n, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = available - ?, held = held + ? WHERE event_id = ? AND tier = ? AND available >= ?",
 		q, q, h.EventID, h.Tier, q)
 	if err != nil {
@@ -107,6 +121,29 @@ func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time
 		return t.PriceCents, nil
 	}
 	return s.store.TierPrice(ctx, tx, h.EventID, h.Tier)
+}
+
+// takeGAUnlocked is the ga-oversell variant's take: it reads the tier's count without a lock,
+// looks up the price, and writes back the count it computed, whatever happened to the row in
+// between (a lost update when two holds race). Between the read and the write it waits naiveGap,
+// as naive does, so that any two holds of the tier within a few milliseconds race. ok is false
+// when the count it read is short: the safe path then decides.
+func (s *statusExpiry) takeGAUnlocked(ctx context.Context, tx sqldb.Tx, h Hold) (price int64, ok bool, err error) {
+	q := int64(h.Quantity)
+	var available int64
+	err = tx.QueryRow(ctx, "SELECT available FROM ga_tiers WHERE event_id = ? AND tier = ?", []any{&available}, h.EventID, h.Tier)
+	if err != nil || available < q {
+		return 0, false, nil // the safe path reports a missing tier or event, and sells out
+	}
+	if price, err = s.store.TierPrice(ctx, tx, h.EventID, h.Tier); err != nil {
+		return 0, false, err
+	}
+	sleepCtx(ctx, naiveGap)
+	if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = ?, held = held + ? WHERE event_id = ? AND tier = ?",
+		available-q, q, h.EventID, h.Tier); err != nil {
+		return 0, false, fmt.Errorf("take units: %w", err)
+	}
+	return price, true, nil
 }
 
 // whyShort explains, inside h's transaction, a conditional UPDATE that took fewer of h's seats
@@ -222,15 +259,24 @@ func (s *statusExpiry) Confirm(ctx context.Context, r ConfirmRequest) (Booking, 
 			return err
 		}
 		b = bookingOf(h, bookingID, c, now)
+		if s.behind != nil {
+			return nil // the write-behind variant: the booking row is written later
+		}
 		return insertBooking(ctx, tx, b)
 	})
 	switch {
 	case err == nil:
-		return b, nil
-	case errors.Is(err, errAlreadySold):
-		if cur.BookingID == bookingID {
-			return s.store.GetBooking(ctx, bookingID)
+		if s.behind != nil {
+			s.behind.add(b)
 		}
+		return b, nil
+	case errors.Is(err, errAlreadySold) && cur.BookingID == bookingID:
+		return s.store.GetBooking(ctx, bookingID)
+	case s.flaw == FlawBookingUnstored && (fnErr != nil || errors.Is(err, errAlreadySold)):
+		// The unstored-booking variant: the seats are gone after the charge, and it answers
+		// with a booking anyway, written nowhere.
+		return bookingOf(h, bookingID, c, s.now()), nil
+	case errors.Is(err, errAlreadySold):
 		return Booking{}, fmt.Errorf("confirm %s: sold by another confirm after the charge (booking %s): %w", h.ID, cur.BookingID, ErrHoldLost)
 	case fnErr != nil:
 		return Booking{}, fmt.Errorf("confirm %s: %w: %w", h.ID, err, ErrHoldLost)

@@ -21,6 +21,17 @@ import (
 type Store struct {
 	db  sqldb.DB
 	now func() time.Time
+	// beforeRead, when set, runs before every read of bookings (the write-behind variant
+	// writes the bookings it has answered but not yet written).
+	beforeRead func(context.Context) error
+}
+
+// readingBookings runs beforeRead, when set.
+func (s *Store) readingBookings(ctx context.Context) error {
+	if s.beforeRead == nil {
+		return nil
+	}
+	return s.beforeRead(ctx)
 }
 
 // NewStore returns a Store over db (migrated with Migrate). now is the clock; nil means
@@ -344,6 +355,9 @@ func (s *Store) Bookings(ctx context.Context, eventID string) ([]Booking, error)
 	if err := eventExists(ctx, sqldb.OnPool(s.db, tagRead), eventID); err != nil {
 		return nil, err
 	}
+	if err := s.readingBookings(ctx); err != nil {
+		return nil, err
+	}
 	out := []Booking{}
 	err := s.db.Query(ctx, tagRead, "SELECT "+bookingColumns+" FROM bookings WHERE event_id = ? ORDER BY created_at, id", func(rows sqldb.Rows) error {
 		for rows.Next() {
@@ -363,6 +377,9 @@ func (s *Store) Bookings(ctx context.Context, eventID string) ([]Booking, error)
 
 // GetBooking returns a booking, or ErrBookingNotFound.
 func (s *Store) GetBooking(ctx context.Context, id string) (Booking, error) {
+	if err := s.readingBookings(ctx); err != nil {
+		return Booking{}, err
+	}
 	var b Booking
 	found := false
 	err := s.db.Query(ctx, tagRead, "SELECT "+bookingColumns+" FROM bookings WHERE id = ?", func(rows sqldb.Rows) error {

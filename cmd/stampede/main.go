@@ -24,7 +24,7 @@ import (
 // commands is every subcommand, built in one place, in the order help lists them.
 func commands() []*command {
 	return []*command{
-		runCommand(), capacityCommand(), driveCommand(), checkCommand(), compareCommand(), reportCommand(),
+		runCommand(), capacityCommand(), selftestCommand(), driveCommand(), checkCommand(), compareCommand(), reportCommand(),
 		serveCommand(), pspCommand(), chaosCommand(), versionCommand(), helpCommand(), completionCommand(),
 	}
 }

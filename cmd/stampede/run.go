@@ -91,7 +91,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.StringVar(&o.Out, "out", "", "run directory, new or empty (default runs/<scenario>-<time>)")
 	fs.BoolVar(&o.Force, "force", false, "let --out be the directory of an earlier run: it is emptied first")
 	fs.StringVar(&o.Shadow, "shadow", "", "replay every decision of each strategy against this one on its own copy of the inventory; the report's shadow section says where they differ")
-	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive, redis-lock-unfenced, status-expiry-blind), which sell seats twice, and the gates broken on purpose (per-gate-cache), which admit tickets twice")
+	fs.BoolVar(&o.AllowUnsafe, "allow-unsafe", false, "allow the strategies broken on purpose (naive and the broken variants: stampede help selftest) and the gates broken on purpose (per-gate-cache, which admits tickets twice)")
 	fs.StringVar(&o.Scanner, "scanner", "", "how the reference server's stadium gates admit scanned tickets: exactly-once (default) or per-gate-cache (broken on purpose, with --allow-unsafe)")
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")

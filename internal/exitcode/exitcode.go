@@ -7,6 +7,7 @@
 //	4   the harness could not do its job: a service did not start, the target was unreachable,
 //	    the generator was the bottleneck
 //	5   the run did not reach the hazard coverage it declared
+//	6   stampede selftest: a broken variant that no scenario caught at any seed
 //	130 interrupted (Ctrl-C or SIGTERM)
 //
 // Correctness always wins: a run that regressed and sold a seat twice exits 1. Worst combines
@@ -26,6 +27,7 @@ const (
 	Gate        = 3
 	Harness     = 4
 	Coverage    = 5
+	Undetected  = 6
 	Interrupted = 130
 )
 
@@ -40,18 +42,21 @@ func rank(code int) int {
 		return 2
 	case Harness:
 		return 3
-	case Usage:
+	case Undetected:
 		return 4
-	case Interrupted:
+	case Usage:
 		return 5
-	case Violation:
+	case Interrupted:
 		return 6
+	case Violation:
+		return 7
 	}
 	return 3 // an unknown code is treated as the harness failing
 }
 
 // Worst returns the code that wins among codes (OK when there are none): a violation over an
-// interruption, over usage, over a harness failure, over a coverage shortfall, over a gate.
+// interruption, over usage, over an undetected variant, over a harness failure, over a
+// coverage shortfall, over a gate.
 func Worst(codes ...int) int {
 	w := OK
 	for _, c := range codes {
@@ -77,6 +82,8 @@ func Name(code int) string {
 		return "harness"
 	case Coverage:
 		return "coverage"
+	case Undetected:
+		return "undetected"
 	case Interrupted:
 		return "interrupted"
 	}
@@ -84,7 +91,9 @@ func Name(code int) string {
 }
 
 // Codes are the exit statuses, in the order of the table above.
-func Codes() []int { return []int{OK, Violation, Usage, Gate, Harness, Coverage, Interrupted} }
+func Codes() []int {
+	return []int{OK, Violation, Usage, Gate, Harness, Coverage, Undetected, Interrupted}
+}
 
 // Meaning is a code's line of the table above, for help texts; empty for a code not in it.
 func Meaning(code int) string {
@@ -101,6 +110,8 @@ func Meaning(code int) string {
 		return "the harness could not do its job: a service did not start, the target was unreachable, the generator was the bottleneck"
 	case Coverage:
 		return "the run did not reach the hazard coverage it declared"
+	case Undetected:
+		return "stampede selftest: a broken variant that no scenario caught at any seed"
 	case Interrupted:
 		return "interrupted (Ctrl-C or SIGTERM)"
 	}

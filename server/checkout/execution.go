@@ -251,8 +251,12 @@ func (e *execution) settle(ctx context.Context, final *api.Error, mayHaveCharged
 func (e *execution) callCharge(ctx context.Context, amount int64) (payments.Charge, error) {
 	k := e.k
 	e.askedProcessor = true
+	key := k.ProcessorKey
+	if e.c.flaw == strategies.FlawChargeEachAttempt && e.start != phaseStarted {
+		key += "-" + randomHex(4) // the broken variant: a resumed key charges anew
+	}
 	t0 := time.Now()
-	ch, err := e.c.psp.Charge(ctx, k.ProcessorKey, payments.ChargeRequest{
+	ch, err := e.c.psp.Charge(ctx, key, payments.ChargeRequest{
 		AmountCents: amount, Reference: k.Request.HoldID, PaymentMethod: k.Request.PaymentMethod,
 	})
 	e.c.pspSeconds.WithLabelValues("charge", pspResult(err)).Observe(time.Since(t0).Seconds())
@@ -375,11 +379,17 @@ func (e *execution) refund(ctx context.Context) error {
 	if err := e.failpoint(ctx, failpoint.BeforeRefund); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	rf, err := e.c.psp.Refund(ctx, k.RefundKey, payments.RefundRequest{ChargeID: k.ChargeID, Reason: k.RefundReason})
-	e.c.pspSeconds.WithLabelValues("refund", pspResult(err)).Observe(time.Since(t0).Seconds())
-	if err != nil {
-		return fmt.Errorf("refund charge %s: %w", k.ChargeID, err)
+	var rf payments.Refund
+	if e.c.flaw == strategies.FlawRefundUnmade {
+		rf.ID = "re_" + randomHex(8) // the broken variant: a refund announced, never asked for
+	} else {
+		t0 := time.Now()
+		var err error
+		rf, err = e.c.psp.Refund(ctx, k.RefundKey, payments.RefundRequest{ChargeID: k.ChargeID, Reason: k.RefundReason})
+		e.c.pspSeconds.WithLabelValues("refund", pspResult(err)).Observe(time.Since(t0).Seconds())
+		if err != nil {
+			return fmt.Errorf("refund charge %s: %w", k.ChargeID, err)
+		}
 	}
 	body, err := json.Marshal(api.ErrorBody{Error: &api.Error{
 		Code: api.CodeHoldLost, RefundID: rf.ID,

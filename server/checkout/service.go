@@ -124,11 +124,22 @@ type Service struct {
 	failpoints *failpoint.Set
 	// tickets sign the tickets of the booking's answer; nil answers without them.
 	tickets *tickets.Keys
+	// flaw is the checkout's part of a broken variant (strategies.FlawChargeEachAttempt,
+	// FlawRefundUnmade); "" for every safe strategy.
+	flaw strategies.Flaw
 
 	outcomes   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	pspSeconds *prometheus.HistogramVec
 	resumes    *prometheus.CounterVec
+}
+
+// flawOf is st's flaw, "" without a strategy.
+func flawOf(st strategies.Strategy) strategies.Flaw {
+	if st == nil {
+		return ""
+	}
+	return strategies.FlawOf(st.Name())
 }
 
 // New builds a Service from cfg; Run is its completer.
@@ -155,6 +166,7 @@ func New(cfg Config) (*Service, error) {
 		completerEvery: defaultCompleterEvery,
 		failpoints:     cfg.Failpoints,
 		tickets:        cfg.Tickets,
+		flaw:           flawOf(cfg.Strategy),
 	}
 	if cfg.PSPURL != "" {
 		psp, err := payments.NewClient(cfg.PSPURL, payments.WithTimeout(defaultPSPTimeout))
