@@ -197,6 +197,15 @@ func (d *myDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error 
 	return nil
 }
 
+func (d *myDB) Conn(ctx context.Context, tag string, fn func(Querier) error) error {
+	c, n, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(myQuerier{c: c, tag: tag, n: n})
+}
+
 // myConn is what a *sql.Conn and a *sql.Tx have in common.
 type myConn interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -148,6 +148,15 @@ func (d *pgDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error 
 	return nil
 }
 
+func (d *pgDB) Conn(ctx context.Context, tag string, fn func(Querier) error) error {
+	c, n, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(pgQuerier{c: c.Conn(), db: d, tag: tag, n: n})
+}
+
 // pgConn is what a pgx.Conn and a pgx.Tx have in common.
 type pgConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
