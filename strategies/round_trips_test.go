@@ -71,7 +71,9 @@ func TestRoundTrips(t *testing.T) {
 		got := measureTrips(t, su, name)
 		for _, op := range []string{opHold, opRelease, opConfirm, opSweep} {
 			want, ok := roundTrips[name][su.dialect][op]
-			t.Logf("%s %s %s: %d statements, %d round trips", name, su.dialect, op, got[op].Statements, got[op].RoundTrips)
+			// One line per operation for bench/strategies.sh: strategy, database, operation,
+			// statements, round trips, the idea's minimum.
+			t.Logf("trips\t%s\t%s\t%s\t%d\t%d\t%d", name, su.dialect, op, got[op].Statements, got[op].RoundTrips, want[1])
 			if !ok {
 				t.Errorf("%s on %s: no round trips for %s in the table", name, su.dialect, op)
 				continue
