@@ -47,15 +47,15 @@ func totalTrips(db sqldb.DB) sqldb.Trips {
 // Redis-lock holds and releases in Redis: no database round trip.
 var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> dialect -> op -> {actual, minimum}
 	"pessimistic": {
-		"postgres": {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
+		"postgres": {opHold: {5, 5}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
 		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {9, 8}, opSweep: {5, 2}},
 	},
 	"status-expiry": {
-		"postgres": {opHold: {1, 1}, opRelease: {5, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
 		"mysql":    {opHold: {5, 4}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {5, 2}},
 	},
 	"skip-locked": {
-		"postgres": {opHold: {1, 1}, opRelease: {5, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
 		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {6, 2}},
 	},
 	"redis-lock": {
