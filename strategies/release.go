@@ -88,7 +88,7 @@ func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, uni
 // releaseSeatsStatement releases a held hold of reserved seats in one PostgreSQL statement, in
 // the fixed table order: the seats it still holds first (the hold's update waits for theirs,
 // through the scalar subquery), then the hold. It returns whether the hold was released, and
-// the hold's status and tier as they were when the statement began (” when there is none).
+// the hold's status and tier as they were when the statement began (empty when there is none).
 const releaseSeatsStatement = `WITH h0 AS (SELECT event_id, seats FROM holds WHERE id = ? AND status = 'held' AND tier = ''),
 s AS (
 	UPDATE seats SET status = 'available', expires_at = NULL FROM h0
