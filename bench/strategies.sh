@@ -7,7 +7,7 @@
 # rounds, because the machine is shared; ratios are of medians from the same invocation. The
 # round trips of every operation come from TestRoundTrips. Writes docs/performance.md (OUT).
 #
-#   bench/strategies.sh                      # 3 rounds, 4 s per tool case, 1,000 Go ops per case
+#   bench/strategies.sh                      # 3 rounds, 5 s per tool case, 1,000 Go ops per case
 #   RUNS=5 DURATION=10 OPS=5000 bench/strategies.sh
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust, database test) and MariaDB/MySQL on
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-DURATION=${DURATION:-4}
+DURATION=${DURATION:-5}
 OPS=${OPS:-1000}
 CLIENTS=${CLIENTS:-32}   # = the Go benchmarks' 16 goroutines per CPU on 2 CPUs
 ROWS=${ROWS:-200000}
@@ -77,7 +77,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS" >&2
   reset_peers
   for kase in uncontended hot ga-counter ga-skip; do
-    tps=$(pgbench -n -h "$PGHOST" -U postgres -c "$CLIENTS" -j 2 -T "$DURATION" -D rows="$ROWS" -f "bench/strategies/pg-$kase.sql" test 2>/dev/null |
+    tps=$(pgbench -n -h "$PGHOST" -U postgres -c "$CLIENTS" -j 8 -T "$DURATION" -D rows="$ROWS" -f "bench/strategies/pg-$kase.sql" test 2>/dev/null |
       awk '/^tps/ {print $3}')
     printf "%s\tpostgres\t%s\tpgbench\t%s\t\n" "$run" "$kase" "${tps:-0}" >>"$res"
     if [[ $have_sysbench == 1 ]]; then

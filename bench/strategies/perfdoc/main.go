@@ -197,7 +197,7 @@ func (d doc) header(runs, duration, ops, clients, rows int, machine, versions st
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	d.p("- **Machine:** %s. The machine is shared with other jobs, so every figure moves between runs: each one is the median of %d interleaved rounds, and ratios are between medians of the same invocation, never across invocations.\n", machine, runs)
 	d.p("- **Versions:** %s.\n", versions)
-	d.p("- **Peers:** the database's own tool runs the core statement of each case with %d clients for %d s per round, over tables of their own (`bench/strategies/peer.sql`, %d seat rows): `pgbench -n -c %d -j 2 -T %d -f bench/strategies/pg-<case>.sql` and `sysbench bench/strategies/my.lua --case=<case> --threads=%d --time=%d`.\n",
+	d.p("- **Peers:** the database's own tool runs the core statement of each case with %d clients for %d s per round, over tables of their own (`bench/strategies/peer.sql`, %d seat rows): `pgbench -n -c %d -j 8 -T %d -f bench/strategies/pg-<case>.sql` and `sysbench bench/strategies/my.lua --case=<case> --threads=%d --time=%d`.\n",
 		clients, duration, rows, clients, duration, clients, duration)
 	d.p("- **Strategies:** `go test -run '^$' -bench 'BenchmarkHold$|BenchmarkHoldPeer|BenchmarkHotHold|BenchmarkGAHold' -benchtime %dx ./strategies/` and `go test -run '^$' -bench BenchmarkHoldHTTP -benchtime %dx ./server/`, 16 goroutines per CPU (%d) over a pool of 32 connections. Round trips: `go test -run TestRoundTrips -v ./strategies/`, which also holds every strategy to them.\n\n", ops, ops, clients)
 }
