@@ -89,7 +89,26 @@ func forEachBenchStrategy(b *testing.B, fn func(b *testing.B, s Strategy, db sql
 }
 
 func benchStrategy(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) (Strategy, Event) {
-	ctx := context.Background()
+	s := newBenchStrategy(b, name, db, rdb)
+	ev := Event{ID: newID("bench_"), Name: "Bench", Sections: []Section{{Name: "S0", Rows: 1, SeatsPerRow: 40}},
+		Tiers: []Tier{{Name: "floor", Quantity: int64(b.N) + 1000}}}
+	ev, _, err := NewStore(db, nil).CreateEvent(context.Background(), ev)
+	if err != nil {
+		b.Fatalf("CreateEvent: %v", err)
+	}
+	prepareBench(b, s, ev)
+	if r, ok := s.(Runner); ok {
+		rctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(rctx) }()
+		b.Cleanup(func() { cancel(); <-done })
+	}
+	return s, ev
+}
+
+// newBenchStrategy builds the named strategy for a benchmark (hour-long holds, a Redis prefix of
+// its own), closed when the benchmark ends; one not implemented yet skips it.
+func newBenchStrategy(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) Strategy {
 	s, err := New(name, Deps{DB: db, Redis: rdb, KeyPrefix: "bench:" + newID("") + ":", HoldTTL: time.Hour}, false)
 	if err != nil && strings.Contains(err.Error(), notYet) {
 		b.Skipf("%s: %v", name, err)
@@ -100,22 +119,14 @@ func benchStrategy(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) (S
 	if c, ok := s.(Closer); ok {
 		b.Cleanup(func() { _ = c.Close() })
 	}
-	ev := Event{ID: newID("bench_"), Name: "Bench", Sections: []Section{{Name: "S0", Rows: 1, SeatsPerRow: 40}},
-		Tiers: []Tier{{Name: "floor", Quantity: int64(b.N) + 1000}}}
-	ev, _, err = NewStore(db, nil).CreateEvent(ctx, ev)
-	if err != nil {
-		b.Fatalf("CreateEvent: %v", err)
-	}
+	return s
+}
+
+// prepareBench prepares ev for s when the strategy prepares events.
+func prepareBench(b *testing.B, s Strategy, ev Event) {
 	if p, ok := s.(Preparer); ok {
-		if err := p.PrepareEvent(ctx, ev); err != nil {
+		if err := p.PrepareEvent(context.Background(), ev); err != nil {
 			b.Fatalf("PrepareEvent: %v", err)
 		}
 	}
-	if r, ok := s.(Runner); ok {
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = r.Run(rctx) }()
-		b.Cleanup(func() { cancel(); <-done })
-	}
-	return s, ev
 }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,22 +40,9 @@ func BenchmarkHold(b *testing.B) {
 
 func benchHold(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) {
 	ctx := context.Background()
-	s, err := New(name, Deps{DB: db, Redis: rdb, KeyPrefix: "bench:" + newID("") + ":", HoldTTL: time.Hour}, false)
-	if err != nil && strings.Contains(err.Error(), notYet) {
-		b.Skipf("%s: %v", name, err)
-	}
-	if err != nil {
-		b.Fatalf("New(%s): %v", name, err)
-	}
-	if c, ok := s.(Closer); ok {
-		b.Cleanup(func() { _ = c.Close() })
-	}
+	s := newBenchStrategy(b, name, db, rdb)
 	ev, seats := benchEvent(b, db)
-	if p, ok := s.(Preparer); ok {
-		if err := p.PrepareEvent(ctx, ev); err != nil {
-			b.Fatalf("PrepareEvent: %v", err)
-		}
-	}
+	prepareBench(b, s, ev)
 	runParallel(b, db, seats, func(seat string) error {
 		_, err := s.Hold(ctx, HoldRequest{EventID: ev.ID, Session: "bench", Seats: []string{seat}})
 		return err
