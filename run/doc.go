@@ -8,7 +8,8 @@
 //
 // Files: run.go runs the strategy x database matrix and writes the summary; single.go is one
 // cell (start the system, drive, settle, read the ledgers, check); herd.go drives the herd with
-// the schedule beside it; fill.go turns what was found into the report's Run; options.go holds
+// the schedule beside it; shards.go drives it as several driver processes (Options.Shards) and
+// merges what they wrote; fill.go turns what was found into the report's Run; options.go holds
 // Options and their defaults.
 //
 // A run directory holds summary.json, report.md, report.html and junit.xml, and one

@@ -91,22 +91,30 @@ func (s *single) schedule(ctx context.Context, d *workloads.Driver, target *chao
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	return s.runSchedule(ctx, began, d.Clock().Now, target, d.Printf, d.Annotate)
+}
+
+// runSchedule runs the fault schedule with its offsets counted from began on clock, printing
+// each injection and recovery with print and writing their records with write.
+func (s *single) runSchedule(ctx context.Context, began time.Duration, clock func() int64, target *chaos.Target,
+	print func(string, ...any), write func(*history.Record) error) []chaos.Window {
 	entries := make([]chaos.Entry, len(s.entries))
 	for i, e := range s.entries {
 		e.At += began
 		entries[i] = e
 	}
-	sched := &chaos.Schedule{Entries: entries, Target: target, Clock: d.Clock().Now,
-		Record: &annotator{d: d, began: began, verbose: s.o.Verbose, failed: map[int64]bool{}}}
+	sched := &chaos.Schedule{Entries: entries, Target: target, Clock: clock,
+		Record: &annotator{print: print, write: write, began: began, verbose: s.o.Verbose, failed: map[int64]bool{}}}
 	return sched.Run(ctx)
 }
 
-// annotator writes fault records into the driver's history, and tells the progress of each
+// annotator writes fault records into the run's history, and tells the progress of each
 // injection and recovery as it happens. Safe for concurrent use.
 type annotator struct {
-	d       *workloads.Driver
-	began   time.Duration // the herd's start, on the driver's clock
-	verbose bool          // with the fault's parameters
+	print   func(format string, args ...any) // a progress line
+	write   func(*history.Record) error      // into the history
+	began   time.Duration                    // the herd's start, on the history's clock
+	verbose bool                             // with the fault's parameters
 	mu      sync.Mutex
 	failed  map[int64]bool // the starts of faults that could not be injected
 }
@@ -133,14 +141,14 @@ func (a *annotator) Write(r *history.Record) error {
 	a.mu.Unlock()
 	switch {
 	case r.Op == history.KindFaultStart && r.Type == history.Fail:
-		a.d.Printf("   %6.1fs fault %s not injected: %s", at, name, r.Out.Error)
+		a.print("   %6.1fs fault %s not injected: %s", at, name, r.Out.Error)
 	case r.Op == history.KindFaultStart:
-		a.d.Printf("   %6.1fs fault %s injected", at, name)
+		a.print("   %6.1fs fault %s injected", at, name)
 	case r.Op == history.KindFaultEnd && notInjected:
 	case r.Op == history.KindFaultEnd && r.Type == history.Fail:
-		a.d.Printf("   %6.1fs fault %s: recovery failed: %s", at, name, r.Out.Error)
+		a.print("   %6.1fs fault %s: recovery failed: %s", at, name, r.Out.Error)
 	case r.Op == history.KindFaultEnd:
-		a.d.Printf("   %6.1fs fault %s over after %.1fs", at, name, time.Duration(r.Ret-r.Call).Seconds())
+		a.print("   %6.1fs fault %s over after %.1fs", at, name, time.Duration(r.Ret-r.Call).Seconds())
 	}
-	return a.d.Annotate(r)
+	return a.write(r)
 }

@@ -67,6 +67,11 @@ type Options struct {
 	// Services, when set, are used instead of starting or resolving services (the caller
 	// owns them and closes them); several runs can share one set.
 	Services *infra.Services
+	// Shards, when positive, drives each herd as that many `stampede drive --shard i/n`
+	// processes of Binary on this machine, started together at a common instant, and merges
+	// their histories, summaries and metrics before checking (see shards.go); 0 drives the
+	// herd in this process.
+	Shards int
 }
 
 // InputError is an error of Run's input rather than of the run: options that do not go
@@ -103,6 +108,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Progress == nil {
 		o.Progress = os.Stderr
+	}
+	if o.Shards < 0 || o.Shards > MaxShards {
+		return fmt.Errorf("shards %d: want 1 to %d driver processes, or 0 for the herd in this process", o.Shards, MaxShards)
 	}
 	if o.Target != "" {
 		if !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {

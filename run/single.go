@@ -104,7 +104,11 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	sc.EventPrefix = eventPrefix(sc.Name, s.strategy, s.db)
 	a, b := s.seedFor("chaos")
 	target := &chaos.Target{Handles: sys.Handles(), Rand: rand.New(rand.NewPCG(a, b))}
-	h, err := s.herd(ctx, &sc, sys.URL(), target)
+	herd := s.herd
+	if s.o.Shards > 0 {
+		herd = s.shardedHerd
+	}
+	h, err := herd(ctx, &sc, sys.URL(), target)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,9 @@
 // cputime_*.go (the process's CPU time), summary.go (the end-of-run Summary), progress.go (the
 // live terminal display, the heartbeat lines without one, and Driver.Printf), abort.go
 // (AbortOnFail: giving up on a target that fails every request), observer.go (the Observer that live metrics hang on; workloads/prom
-// exports them to Prometheus), start.go (the common start instant of sharded drivers) and shard.go/merge.go (sharded runs and merging their histories).
+// exports them to Prometheus), start.go (the common start instant of sharded drivers), setup.go (creating the events once for several drivers, and
+// the event prefix) and shard.go/merge.go/combine.go/metricsmerge.go (sharded runs: merging their histories, combining
+// their summaries over every sample, merging their metrics per second).
 //
 // # Determinism
 //

@@ -345,10 +345,8 @@ func (d *Driver) Run(ctx context.Context) (sum *Summary, err error) {
 		}
 	}()
 	if d.cfg.CreateEvents {
-		for _, spec := range d.sc.EventSpecs() {
-			if err := d.client.createEvent(ctx, spec); err != nil {
-				return nil, fmt.Errorf("driver: set up: %w", err)
-			}
+		if err := d.createEvents(ctx); err != nil {
+			return nil, fmt.Errorf("driver: %w", err)
 		}
 	}
 	if err := d.waitForStart(ctx); err != nil {
@@ -580,6 +578,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	}
 	d.flowMu.Unlock()
 	delays := newDriverDelays()
+	hists := &Histograms{Ops: map[string]OpHistograms{}}
 	d.rec.mu.Lock()
 	for i, st := range d.rec.total {
 		n := st.count()
@@ -597,6 +596,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 			SlotWaits: st.delays.slotWaits, SlotStarved: st.delays.starved,
 		}
 		delays.merge(&st.delays)
+		hists.Ops[string(opKinds[i])] = encodeOp(st)
 		s.Requests += n
 		s.Outcomes.Ok += st.ok
 		s.Outcomes.Fail += st.fail
@@ -610,6 +610,8 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 		LagSeconds: time.Duration(delays.lagSum).Seconds(), SlotWaitSeconds: time.Duration(delays.slotSum).Seconds(),
 		CPU: cpuUse(d.rec.cpuSamples, d.rec.cpuOK, d.cfg.Saturation.withDefaults().MaxCPU),
 	}
+	hists.ArrivalLag = encodeHist(d.rec.arrivalLag)
+	s.Histograms = hists
 	d.rec.mu.Unlock()
 	s.SeatMap = d.client.seatMap.stats()
 	if elapsed > 0 {
@@ -623,8 +625,6 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	}
 	s.checkSLO(d.sc.SLO)
 	s.GeneratorBound, s.GeneratorReasons = judgeGenerator(s, d.cfg.Saturation, d.maxActive())
-	for i := range s.SLO {
-		s.SLO[i].Untrusted = s.GeneratorBound
-	}
+	s.distrustSLO()
 	return s
 }

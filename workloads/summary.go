@@ -66,6 +66,10 @@ type Summary struct {
 	HistoryRecords int64 `json:"history_records"`
 	// Interrupted is set when the run was cancelled before every user finished.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Histograms are the latency distributions behind Ops and Generator, so that the summaries
+	// of a sharded run's shards combine over all their samples (Combine); nil in a summary
+	// written before they were kept.
+	Histograms *Histograms `json:"histograms,omitempty"`
 }
 
 // Outcomes counts records by type.

@@ -63,7 +63,7 @@ func driveCommand() *command {
 }
 
 func driveFlags(fs *flag.FlagSet, c *cli) action {
-	var target, out, shard, runID, psp, metricsAddr, startAt string
+	var target, out, shard, runID, psp, metricsAddr, remoteWrite, startAt, eventPrefix string
 	var seed int64
 	var scale float64
 	var setup, ledgers, force, quiet, verbose bool
@@ -76,6 +76,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.Float64Var(&scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
 	fs.StringVar(&shard, "shard", "", "run shard i/n of the users (0 <= i < n), e.g. 0/4")
 	fs.BoolVar(&setup, "setup", true, "create the scenario's events first (POST /admin/events, idempotent)")
+	fs.StringVar(&eventPrefix, "event-prefix", "", "prefix of the scenario's event ids, <prefix>-1, ... (default: the scenario's event_prefix, else its name); every shard of a run takes the same")
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
 	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
 	fs.BoolVar(&ledgers, "ledgers", true, "after the herd, save the target's ledger of the scenario's events as ledger.json (and, with --psp, the processor's as psp-ledger.json); skipped with a note when the target has no /admin/ledger, unless given explicitly")
@@ -85,6 +86,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.BoolVar(&quiet, "quiet", false, "no progress and no summary table: only the history's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more output: every operation's answers by code after the summary")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on HOST:PORT/metrics while the run goes (e.g. 0.0.0.0:9464)")
+	fs.StringVar(&remoteWrite, "metrics-remote-write", "", fmt.Sprintf("push the live metrics every %s to this Prometheus remote-write URL (protocol 2.0), e.g. http://prometheus:9090/api/v1/write", prom.DefaultPushEvery))
 	fs.StringVar(&startAt, "start-at", "", fmt.Sprintf("RFC 3339 instant at which the arrivals start, after the set-up, so that shards line up (refused when more than %s past)", workloads.MaxStartLate))
 	return func(ctx context.Context, args []string) error {
 		if err := wantArgs(args, 1, 1, "one scenario file"); err != nil {
@@ -106,6 +108,11 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 		}
 		if err := sc.Scale(scale); err != nil {
 			return usageErrorf("--scale: %w", err)
+		}
+		if eventPrefix != "" {
+			if err := sc.SetEventPrefix(eventPrefix); err != nil {
+				return usageErrorf("--event-prefix: %w", err)
+			}
 		}
 		sh, err := workloads.ParseShard(shard)
 		if err != nil {
@@ -132,8 +139,8 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 			CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, AbortOnFail: abortOnFail,
 			StartAt: start,
 		}
-		if metricsAddr != "" {
-			stop, err := serveDriverMetrics(metricsAddr, &cfg)
+		if metricsAddr != "" || remoteWrite != "" {
+			stop, err := driverMetrics(metricsAddr, remoteWrite, &cfg)
 			if err != nil {
 				return err
 			}
@@ -143,7 +150,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 		if sum == nil {
 			return runErr
 		}
-		if err := writeSummary(filepath.Join(out, "drive-summary.json"), sum); err != nil && runErr == nil {
+		if err := writeSummary(filepath.Join(out, workloads.SummaryFile), sum); err != nil && runErr == nil {
 			runErr = err
 		}
 		if !quiet {
@@ -172,15 +179,20 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 				fmt.Fprintf(c.stdout, "ledgers: %s\n", out)
 			}
 		}
-		switch {
-		case sum.Passed():
-			return nil
-		case sum.GeneratorBound:
-			// An SLO did not hold while the driver was the bottleneck: no verdict on the target.
-			return exitcode.With(exitcode.Harness, nil)
-		}
-		return exitcode.With(exitcode.Gate, nil)
+		return sloExit(sum)
 	}
+}
+
+// sloExit is the exit status of a driver summary's SLOs: none when every one held, 3 when one
+// did not, 4 when one did not while the driver was the bottleneck (no verdict on the target).
+func sloExit(sum *workloads.Summary) error {
+	switch {
+	case sum.Passed():
+		return nil
+	case sum.GeneratorBound:
+		return exitcode.With(exitcode.Harness, nil)
+	}
+	return exitcode.With(exitcode.Gate, nil)
 }
 
 // writeCodes lists every operation's answers: ok, each failure's code (the most frequent
@@ -228,9 +240,10 @@ func writeLedgers(ctx context.Context, out, target, psp string, events []string)
 	return l.WriteDir(out)
 }
 
-// serveDriverMetrics serves the driver's live metrics, with the Go runtime's and the process's,
-// on addr, and sets cfg.Observer to feed them. stop ends the serving.
-func serveDriverMetrics(addr string, cfg *workloads.Config) (stop func(), err error) {
+// driverMetrics keeps the driver's live metrics, with the Go runtime's and the process's, and
+// sets cfg.Observer to feed them: served on addr when it is given, pushed to the remote-write
+// URL remoteWrite when that is. stop ends the serving and, after a last push, the pushing.
+func driverMetrics(addr, remoteWrite string, cfg *workloads.Config) (stop func(), err error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, err
@@ -240,17 +253,43 @@ func serveDriverMetrics(addr string, cfg *workloads.Config) (stop func(), err er
 	}
 	m, err := prom.New(reg)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
+		return nil, fmt.Errorf("live metrics: %w", err)
 	}
-	ep, err := prom.Listen(addr, reg)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	var stops []func()
+	if remoteWrite != "" {
+		p, err := prom.NewPusher(remoteWrite, reg, 0)
+		if err != nil {
+			return nil, usageErrorf("--metrics-remote-write: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		stops = append(stops, func() {
+			cancel()
+			if err := <-done; err != nil {
+				fmt.Fprintf(os.Stderr, "stampede drive: --metrics-remote-write: %v\n", err)
+			}
+		})
 	}
-	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ep.Addr())
+	if addr != "" {
+		ep, err := prom.Listen(addr, reg)
+		if err != nil {
+			for _, s := range stops {
+				s()
+			}
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ep.Addr())
+		stops = append(stops, func() {
+			if err := ep.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "stampede drive: %v\n", err)
+			}
+		})
+	}
 	cfg.Observer = m
 	return func() {
-		if err := ep.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "stampede drive: %v\n", err)
+		for _, s := range stops {
+			s()
 		}
 	}, nil
 }
@@ -271,19 +310,28 @@ func driveMergeCommand() *command {
 	return &command{
 		name:    "drive merge",
 		summary: "join the histories of a sharded run into one",
-		usage:   []string{"drive merge --clock-skew 10ms --out merged.jsonl shard0.jsonl shard1.jsonl ..."},
+		usage:   []string{"drive merge --clock-skew 10ms --out merged.jsonl [--scenario scenario.yaml] shard0.jsonl shard1.jsonl ..."},
 		about: "Puts the histories of the shards of one run (stampede drive --shard i/n on several machines) on one " +
 			"time axis, using each header's wall-clock start, and widens every operation by --clock-skew on both " +
 			"sides, so that the checker never orders two operations of different shards more tightly than the " +
-			"machines' clocks allow.",
-		examples: []string{"stampede drive merge --clock-skew 5ms --out merged/history.jsonl shard0/history.jsonl shard1/history.jsonl"},
-		exits:    []exit{{exitcode.OK, ""}, {exitcode.Usage, "no --out or no histories, or a history that cannot be read"}, {exitcode.Harness, "the merged history could not be written"}},
-		args:     []string{argFile},
+			"machines' clocks allow.\n\n" +
+			"With --scenario, the drive-summary.json beside each history is combined too, into a drive-summary.json " +
+			"beside --out: counts added, latencies from every shard's samples (the shards' histograms merged, not " +
+			"their percentiles averaged), and the scenario's SLOs judged over them, printed as drive prints them.",
+		examples: []string{
+			"stampede drive merge --clock-skew 5ms --out merged/history.jsonl shard0/history.jsonl shard1/history.jsonl",
+			"stampede drive merge --scenario scenarios/eras-tour.yaml --out merged/history.jsonl shard*/history.jsonl",
+		},
+		exits: []exit{{exitcode.OK, "merged; with --scenario, every SLO held"}, {exitcode.Usage, "no --out or no histories, a history, summary or scenario that cannot be read"},
+			{exitcode.Gate, "with --scenario: an SLO did not hold over the shards together"},
+			{exitcode.Harness, "the merged history could not be written, or an SLO did not hold while a shard's driver was the bottleneck"}},
+		args: []string{argFile},
 		setup: func(fs *flag.FlagSet, c *cli) action {
-			var out string
+			var out, scenario string
 			var skew time.Duration
 			fs.StringVar(&out, "out", "", "merged history file (required)")
 			fs.DurationVar(&skew, "clock-skew", 10*time.Millisecond, "bound on how far the shards' wall clocks may disagree; widens every operation by it on both sides")
+			fs.StringVar(&scenario, "scenario", "", "the shards' scenario: also combine the drive-summary.json beside each history and judge its SLOs over every shard's samples")
 			return func(_ context.Context, args []string) error {
 				if out == "" {
 					return usageErrorf("--out is required")
@@ -312,7 +360,10 @@ func driveMergeCommand() *command {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "merged %d histories into %s (%d records, clock skew %s)\n", len(readers), out, w.Count(), skew)
-				return nil
+				if scenario == "" {
+					return nil
+				}
+				return combineSummaries(c, scenario, out, w.Count(), args)
 			}
 		},
 	}

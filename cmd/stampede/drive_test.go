@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -101,6 +103,12 @@ func TestDrive(t *testing.T) {
 		t.Errorf("drive --quiet printed progress or the summary:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 
+	prefixed := t.TempDir()
+	code, _, stderr = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", prefixed, "--quiet", "--event-prefix", "run7-shard")
+	if ledger, _ := os.ReadFile(filepath.Join(prefixed, "ledger.json")); code != 0 || !strings.Contains(string(ledger), `"run7-shard-1"`) {
+		t.Errorf("drive --event-prefix run7-shard exited %d, ledger %s; want the ledger of event run7-shard-1\n%s", code, ledger, stderr)
+	}
+
 	code, stdout, _ = runCLI(t, nil, "drive", scenario, "--target", browseTarget(t, true), "--out", t.TempDir(), "--verbose")
 	if code != 0 || !strings.Contains(stdout, "answers browse   ok 20, info 0\n") {
 		t.Errorf("drive --verbose exited %d, want the answers by code after the summary:\n%s", code, stdout)
@@ -154,6 +162,8 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 		{"not an instant", []string{"--start-at", "tomorrow"}, "want an RFC 3339 instant"},
 		{"long past", []string{"--start-at", time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}, "in the past (more than 1m0s)"},
 		{"metrics address taken", []string{"--metrics-addr", busy.Addr().String()}, "listen on " + busy.Addr().String()},
+		{"bad event prefix", []string{"--event-prefix", "a b"}, `--event-prefix: event prefix "a b": use 1-48 of`},
+		{"remote write not a URL", []string{"--metrics-remote-write", "prometheus:9090"}, "--metrics-remote-write: remote write endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,5 +172,83 @@ func TestDriveStartAtAndMetricsAddr(t *testing.T) {
 				t.Errorf("stampede drive %v exited %d, want an error saying %q:\n%s", tt.args, code, tt.wantErr, stderr)
 			}
 		})
+	}
+}
+
+// TestDriveMergeCombinesSummaries: two shards of a herd, merged with --scenario, give one
+// drive-summary.json of the whole herd with its SLOs judged over both shards: exit 0 when they
+// hold, 3 when one has no data.
+func TestDriveMergeCombinesSummaries(t *testing.T) {
+	target := browseTarget(t, true)
+	for _, tt := range []struct {
+		name, slo string
+		code      int
+	}{
+		{"held", "slo: {error_rate: 1%}\n", 0},
+		{"no data", "slo: {hold_p99: 250ms}\n", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scenario := browseScenario(t, tt.slo)
+			dir := t.TempDir()
+			var histories []string
+			for i := range 2 {
+				out := filepath.Join(dir, fmt.Sprintf("shard-%d", i))
+				if code, stdout, stderr := runCLI(t, nil, "drive", scenario, "--target", target, "--out", out, "--quiet", "--shard", fmt.Sprintf("%d/2", i)); code != tt.code {
+					t.Fatalf("shard %d exited %d, want %d\n%s\n%s", i, code, tt.code, stdout, stderr)
+				}
+				histories = append(histories, filepath.Join(out, "history.jsonl"))
+			}
+			merged := filepath.Join(dir, "merged", "history.jsonl")
+			os.MkdirAll(filepath.Dir(merged), 0o755)
+			code, stdout, stderr := runCLI(t, nil, append([]string{"drive", "merge", "--scenario", scenario, "--out", merged}, histories...)...)
+			if code != tt.code {
+				t.Fatalf("drive merge --scenario exited %d, want %d\n%s\n%s", code, tt.code, stdout, stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "merged", "drive-summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum struct {
+				Users    int   `json:"users"`
+				Requests int64 `json:"requests"`
+				SLO      []struct {
+					Name string `json:"name"`
+					Pass bool   `json:"pass"`
+				} `json:"slo"`
+			}
+			if err := json.Unmarshal(b, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Users != 20 || sum.Requests != 20 || len(sum.SLO) != 1 || sum.SLO[0].Pass != (tt.code == 0) {
+				t.Errorf("combined summary: %d users, %d requests, SLOs %+v; want the 20 of both shards and the SLO judged", sum.Users, sum.Requests, sum.SLO)
+			}
+			if !strings.Contains(stdout, "users     20 planned, 20 arrived") {
+				t.Errorf("drive merge --scenario printed no summary of the whole herd:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// TestDriveMetricsRemoteWrite: drive pushes its live metrics to a remote-write endpoint, at
+// least once as it ends.
+func TestDriveMetricsRemoteWrite(t *testing.T) {
+	var mu sync.Mutex
+	var pushes []string
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pushes = append(pushes, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Encoding")+" "+r.Header.Get("Content-Type"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rw.Close()
+	code, stdout, stderr := runCLI(t, nil, "drive", browseScenario(t, ""), "--target", browseTarget(t, true), "--out", t.TempDir(), "--quiet",
+		"--metrics-remote-write", rw.URL+"/api/v1/write")
+	if code != 0 {
+		t.Fatalf("drive --metrics-remote-write exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pushes) == 0 || !strings.HasPrefix(pushes[0], "POST /api/v1/write snappy application/x-protobuf") {
+		t.Errorf("pushes %q, want snappy-compressed protobuf POSTs to /api/v1/write", pushes)
 	}
 }

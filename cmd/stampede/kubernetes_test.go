@@ -516,12 +516,22 @@ func TestKubernetesShards(t *testing.T) {
 	if !slices.Contains(subs, "drive merge") || !slices.ContainsFunc(subs, func(s string) bool { return strings.HasPrefix(s, "check ") }) {
 		t.Errorf("the report runs %q, want stampede drive merge and stampede check", subs)
 	}
+	// One verdict over the whole herd: the merge combines the shards' summaries and judges the
+	// SLOs of the herd's own scenario over every shard's samples.
+	for _, l := range stampedeCommandLines(rc) {
+		if len(l) < 2 || l[0] != "drive" || l[1] != "merge" {
+			continue
+		}
+		if v, ok := flagValue(l, "scenario"); !ok || !strings.Contains(v, imageScenarios+"/$SCENARIO") {
+			t.Errorf("the report's drive merge has --scenario %q (%v), want the herd's scenario %s/$SCENARIO: the SLOs would not be judged over the whole herd", v, ok, imageScenarios)
+		}
+	}
 	if claim(&report.Spec.Template.Spec) != claim(&herd.Spec.Template.Spec) || mountOf(t, m, &report.Spec.Template.Spec, rc) != dataMount {
 		t.Errorf("the report reads claim %s at %s, the herd writes claim %s at %s", claim(&report.Spec.Template.Spec),
 			mountOf(t, m, &report.Spec.Template.Spec, rc), claim(&herd.Spec.Template.Spec), dataMount)
 	}
 	script := strings.Join(rc.Command, " ")
-	for _, want := range []string{"drive-summary.json", "$SHARDS", "$START_AT"} {
+	for _, want := range []string{"drive-summary.json", "$SHARDS", "$START_AT", `status="$slo"`} {
 		if !strings.Contains(script, want) {
 			t.Errorf("the report's script does not use %s: it must wait for the shards of this run", want)
 		}

@@ -33,13 +33,18 @@ func runCommand() *command {
 			"scenario, scenarios/quickstart.yaml.\n\n" +
 			"--out must be new or empty: --force empties a directory that holds an earlier run first. Progress goes " +
 			"to stderr: a live display on a terminal, a line every 10s without one (CI), and every fault as it is " +
-			"injected and recovered. Ctrl-C stops the runs, marks the report interrupted and exits 130.",
+			"injected and recovered. Ctrl-C stops the runs, marks the report interrupted and exits 130.\n\n" +
+			"--shards N drives each herd as N processes of `stampede drive --shard i/N` (this executable) that start " +
+			"together at one instant, as the Kubernetes Indexed Job in deploy/kubernetes does on many machines; their " +
+			"histories are merged on one time axis, the checker runs once over the whole, and the SLOs are judged over " +
+			"every shard's samples. A shard that fails makes the run exit 4, with the end of its log.",
 		examples: []string{
 			"stampede run",
 			"stampede run scenarios/hot-seat.yaml --strategy skip-locked,redis-lock --db mysql --seed 7",
 			"stampede run --strategy naive --allow-unsafe   # exits 1: the report names the seats sold twice",
 			"stampede run --env external --pg postgres://... --mysql mysql://root@127.0.0.1:3306/test --redis redis://...",
 			"stampede run --target http://booking.internal:8080 --psp-addr 127.0.0.1:8081",
+			"stampede run scenarios/quickstart.yaml --strategy skip-locked --db postgres --shards 2   # the herd as 2 driver processes, one verdict",
 		},
 		exits: []exit{
 			{exitcode.OK, "every check passed and every SLO held"},
@@ -79,6 +84,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.DurationVar(&o.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
 	fs.BoolVar(&quiet, "quiet", false, "no progress: only the verdict and the report's path on stdout, and errors")
 	fs.BoolVar(&verbose, "verbose", false, "more progress: each run's driver summary and checker table, every fault's parameters")
+	fs.IntVar(&o.Shards, "shards", 0, fmt.Sprintf("drive each herd as N stampede drive --shard i/N processes started together, merged before checking (1 to %d; 0: in this process)", run.MaxShards))
 	return func(ctx context.Context, args []string) error {
 		if err := wantArgs(args, 0, 1, "one scenario file at most"); err != nil {
 			return err

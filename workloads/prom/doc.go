@@ -7,5 +7,6 @@
 // The metrics go to a registry passed in, never the global default. Their latency buckets
 // begin as the reference server's do, so that a dashboard puts the two side by side.
 //
-// metrics.go holds the metrics and the observer, serve.go the HTTP endpoint.
+// metrics.go holds the metrics and the observer, serve.go the HTTP endpoint, remote.go the
+// Pusher that sends them to a Prometheus remote-write endpoint (protocol 2.0) instead.
 package prom
