@@ -4,7 +4,7 @@ BIN       ?= bin/stampede
 PKGS      ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 14m
 
-.PHONY: build test lint demo bench bench-driver bench-checker chaos-matrix chaos-matrix-reduced selftest clean
+.PHONY: build test lint demo bench bench-driver bench-strategies bench-checker chaos-matrix chaos-matrix-reduced selftest clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stampede
@@ -51,6 +51,12 @@ SELFTEST_OUT ?= $(CURDIR)/bin/selftest
 selftest: build
 	rm -rf $(SELFTEST_OUT)
 	./$(BIN) selftest scenarios/gauntlet.yaml --seeds $(SELFTEST_SEEDS) --db postgres,mysql --out $(SELFTEST_OUT)
+
+# Each strategy beside the database's own ceiling (pgbench, sysbench) for uncontended, hot-seat
+# and general-admission holds, the round trips of every operation, medians of 3 rounds (about 8
+# minutes on two cores); regenerates docs/performance.md. RUNS, DURATION, OPS tune it.
+bench-strategies:
+	bash bench/strategies.sh
 
 # Every fault x every safe strategy x PostgreSQL and MySQL (96 cells, plus naive under every
 # fault), about 10 minutes on two cores; the table of cells goes to $(MATRIX_OUT). CI runs it

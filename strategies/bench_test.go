@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,23 +40,10 @@ func BenchmarkHold(b *testing.B) {
 
 func benchHold(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) {
 	ctx := context.Background()
-	s, err := New(name, Deps{DB: db, Redis: rdb, KeyPrefix: "bench:" + newID("") + ":", HoldTTL: time.Hour}, false)
-	if err != nil && strings.Contains(err.Error(), notYet) {
-		b.Skipf("%s: %v", name, err)
-	}
-	if err != nil {
-		b.Fatalf("New(%s): %v", name, err)
-	}
-	if c, ok := s.(Closer); ok {
-		b.Cleanup(func() { _ = c.Close() })
-	}
+	s := newBenchStrategy(b, name, db, rdb)
 	ev, seats := benchEvent(b, db)
-	if p, ok := s.(Preparer); ok {
-		if err := p.PrepareEvent(ctx, ev); err != nil {
-			b.Fatalf("PrepareEvent: %v", err)
-		}
-	}
-	runParallel(b, seats, func(seat string) error {
+	prepareBench(b, s, ev)
+	runParallel(b, db, seats, func(seat string) error {
 		_, err := s.Hold(ctx, HoldRequest{EventID: ev.ID, Session: "bench", Seats: []string{seat}})
 		return err
 	})
@@ -73,7 +59,7 @@ func BenchmarkHoldPeer(b *testing.B) {
 			ctx := context.Background()
 			ev, seats := benchEvent(b, db)
 			exp := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
-			runParallel(b, seats, func(seat string) error {
+			runParallel(b, db, seats, func(seat string) error {
 				n, err := db.Exec(ctx, tagHold, "UPDATE seats SET status = 'held', hold_id = 'peer', expires_at = ? WHERE event_id = ? AND seat_id = ? AND status = 'available'",
 					exp, ev.ID, seat)
 				if err == nil && n != 1 {
@@ -111,8 +97,15 @@ func benchEvent(b *testing.B, db sqldb.DB) (Event, []string) {
 }
 
 // runParallel runs op on b.N distinct seats from 16 goroutines per CPU, fails the benchmark
-// when any op fails, and reports holds/s and the p99 latency in milliseconds.
-func runParallel(b *testing.B, seats []string, op func(seat string) error) {
+// when any op fails, and reports holds/s, the p99 latency in milliseconds, and the statements
+// and round trips per hold that db counted (reportTrips).
+func runParallel(b *testing.B, db sqldb.DB, seats []string, op func(seat string) error) {
+	runParallelAs(b, "holds/s", db, seats, op)
+}
+
+// runParallelAs is runParallel reporting the rate in unit.
+func runParallelAs(b *testing.B, unit string, db sqldb.DB, seats []string, op func(seat string) error) {
+	before := totalTrips(db)
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
 	var mu sync.Mutex
@@ -140,7 +133,16 @@ func runParallel(b *testing.B, seats []string, op func(seat string) error) {
 	}
 	slices.Sort(lat)
 	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "holds/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(0, "ns/op")
+	reportTrips(b, db, before)
+}
+
+// reportTrips reports the statements and round trips per operation that db counted since
+// before (a totalTrips of it).
+func reportTrips(b *testing.B, db sqldb.DB, before sqldb.Trips) {
+	after := totalTrips(db)
+	b.ReportMetric(float64(after.Statements-before.Statements)/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(after.RoundTrips-before.RoundTrips)/float64(b.N), "trips/op")
 }

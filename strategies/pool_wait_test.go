@@ -70,6 +70,11 @@ func (p *slowPool) TxOnce(ctx context.Context, tag string, fn func(sqldb.Tx) err
 	return p.DB.TxOnce(ctx, tag, fn)
 }
 
+func (p *slowPool) Conn(ctx context.Context, tag string, fn func(sqldb.Querier) error) error {
+	p.acquire()
+	return p.DB.Conn(ctx, tag, fn)
+}
+
 var _ sqldb.DB = (*slowPool)(nil)
 
 // buildSlowPool builds the strategy over a slowPool of the suite's database. Redis-lock holds

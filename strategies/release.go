@@ -33,6 +33,11 @@ func (b *sqlBase) release(ctx context.Context, holdID string) error {
 // when not nil, runs only when this call is the one that marked the hold released. An expired
 // or released hold is not an error; a sold one is ErrHoldSold.
 func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, unitsFreed func(context.Context, sqldb.Tx, Hold) error) error {
+	if db.Dialect() == sqldb.Postgres {
+		if done, err := releaseSeatsOneStatement(ctx, db, holdID); done {
+			return err
+		}
+	}
 	h, err := loadHold(ctx, sqldb.OnPool(db, tagHold), holdID, false)
 	if err != nil {
 		return err
@@ -78,4 +83,38 @@ func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, uni
 		return fmt.Errorf("release %s: %w", holdID, err)
 	}
 	return nil
+}
+
+// releaseSeatsStatement releases a held hold of reserved seats in one PostgreSQL statement, in
+// the fixed table order: the seats it still holds first (the hold's update waits for theirs,
+// through the scalar subquery), then the hold. It returns whether the hold was released, and
+// the hold's status and tier as they were when the statement began (empty when there is none).
+const releaseSeatsStatement = `WITH h0 AS (SELECT event_id, seats FROM holds WHERE id = ? AND status = 'held' AND tier = ''),
+s AS (
+	UPDATE seats SET status = 'available', expires_at = NULL FROM h0
+	WHERE seats.event_id = h0.event_id AND seats.seat_id = ANY(string_to_array(h0.seats, ',')) AND seats.hold_id = ? AND seats.status = 'held'
+	RETURNING 1),
+h AS (UPDATE holds SET status = 'released' WHERE id = ? AND status = 'held' AND tier = '' AND (SELECT COUNT(*) FROM s) >= 0 RETURNING 1)
+SELECT (SELECT COUNT(*) FROM h), COALESCE((SELECT status FROM holds WHERE id = ?), ''), COALESCE((SELECT tier FROM holds WHERE id = ?), '')`
+
+// releaseSeatsOneStatement is Release of a hold of seats on PostgreSQL in one round trip. done
+// is false when the statement cannot decide alone (a GA hold, or a held hold that changed while
+// the statement waited): then nothing changed and the transaction decides.
+func releaseSeatsOneStatement(ctx context.Context, db sqldb.DB, holdID string) (done bool, err error) {
+	var n int64
+	var status, tier string
+	err = db.QueryRow(ctx, tagHold, releaseSeatsStatement, []any{&n, &status, &tier}, holdID, holdID, holdID, holdID, holdID)
+	switch {
+	case err != nil:
+		return true, fmt.Errorf("release %s: %w", holdID, err)
+	case n == 1:
+		return true, nil
+	case status == "":
+		return true, fmt.Errorf("hold %s: %w", holdID, ErrHoldNotFound)
+	case tier != "" || status == StatusHeld:
+		return false, nil
+	case status == StatusSold:
+		return true, fmt.Errorf("release %s: %w", holdID, ErrHoldSold)
+	}
+	return true, nil // released or expired already
 }

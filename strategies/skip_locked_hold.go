@@ -33,7 +33,16 @@ const seatFreeSQL = "(status = 'available' OR (status = 'held' AND expires_at <=
 // decides on what it finds. Without that second attempt, two holds of {1, 2} could each lock
 // one seat, skip the other, and both fail although the seats were free.
 func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error) {
-	h, err := s.tryHoldSeats(ctx, r, false)
+	var h Hold
+	var err error
+	if oneStatementHold(s.db, s.fp) {
+		// PostgreSQL: the claim, the marking and the hold row in one statement.
+		if h, err = holdSeatsOneStatement(ctx, &s.sqlBase, takeSeatsSkipLocked, r); errors.Is(err, errExplain) {
+			err = errShort
+		}
+	} else {
+		h, err = s.tryHoldSeats(ctx, r, false)
+	}
 	if !errors.Is(err, errShort) {
 		return h, err
 	}

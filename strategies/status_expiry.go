@@ -42,7 +42,9 @@ func newStatusExpiry(d Deps) (Strategy, error) {
 	return &statusExpiry{sqlBase: b}, nil
 }
 
-// Hold claims all requested seats or units, or none.
+// Hold claims all requested seats or units, or none. On PostgreSQL a hold of seats is one
+// statement (holdSeatsOneStatement); a refusal it cannot explain, and every hold on MySQL, is
+// the transaction below.
 //
 // The clock is read inside the transaction, once its connection is held, and the hold's expiry
 // is counted from there. Read before, a hold that waited for a connection (1.5 s under a fault
@@ -53,6 +55,18 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	r, err := checkHoldRequest(r, s.ttl)
 	if err != nil {
 		return Hold{}, err
+	}
+	if len(r.Seats) > 0 && oneStatementHold(s.db, s.fp) {
+		h, err := holdSeatsOneStatement(ctx, &s.sqlBase, takeSeatsUpdate, r)
+		switch {
+		case err == nil:
+			return h, nil
+		case errors.Is(err, errShort): // no seat taken: every one was busy
+			return Hold{}, fmt.Errorf("hold: %w", &UnavailableError{Seats: r.Seats})
+		case !errors.Is(err, errExplain):
+			return Hold{}, fmt.Errorf("hold: %w", err)
+		}
+		// Some seats taken but not all, or one missing: the transaction says which.
 	}
 	var h Hold
 	err = s.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {

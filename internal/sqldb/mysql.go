@@ -127,44 +127,47 @@ func (d *myDB) SetMaxConns(n int) error {
 	return nil
 }
 
-func (d *myDB) acquire(ctx context.Context, tag string) (*sql.Conn, func(), error) {
+// acquire takes a connection for tag; release gives it back and records the wait, the hold
+// and what the *Trips it returns counted.
+func (d *myDB) acquire(ctx context.Context, tag string) (*sql.Conn, *Trips, func(), error) {
 	start := time.Now()
 	c, err := d.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
+		return nil, nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
 	}
 	got := time.Now()
-	return c, func() {
+	n := &Trips{}
+	return c, n, func() {
 		c.Close()
-		d.metrics.Observe(tag, got.Sub(start), time.Since(got))
+		d.metrics.observe(tag, got.Sub(start), time.Since(got), *n)
 	}, nil
 }
 
 func (d *myDB) Exec(ctx context.Context, tag, q string, args ...any) (int64, error) {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	return myQuerier{c: c, tag: tag}.Exec(ctx, q, args...)
+	return myQuerier{c: c, tag: tag, n: n}.Exec(ctx, q, args...)
 }
 
 func (d *myDB) Query(ctx context.Context, tag, q string, scan func(Rows) error, args ...any) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return myQuerier{c: c, tag: tag}.Query(ctx, q, scan, args...)
+	return myQuerier{c: c, tag: tag, n: n}.Query(ctx, q, scan, args...)
 }
 
 func (d *myDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...any) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return myQuerier{c: c, tag: tag}.QueryRow(ctx, q, dest, args...)
+	return myQuerier{c: c, tag: tag, n: n}.QueryRow(ctx, q, dest, args...)
 }
 
 func (d *myDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
@@ -172,23 +175,35 @@ func (d *myDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
 }
 
 func (d *myDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
+	n.control()
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin (%s): %w", tag, err)
 	}
-	if err := fn(myQuerier{c: tx, tag: tag}); err != nil {
+	if err := fn(myQuerier{c: tx, tag: tag, n: n}); err != nil {
+		n.control()
 		_ = tx.Rollback() // secondary to err; a broken connection is discarded by database/sql
 		return err
 	}
+	n.control()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit (%s): %w", tag, err)
 	}
 	return nil
+}
+
+func (d *myDB) Conn(ctx context.Context, tag string, fn func(Querier) error) error {
+	c, n, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(myQuerier{c: c, tag: tag, n: n})
 }
 
 // myConn is what a *sql.Conn and a *sql.Tx have in common.
@@ -200,9 +215,11 @@ type myConn interface {
 type myQuerier struct {
 	c   myConn
 	tag string
+	n   *Trips
 }
 
 func (q myQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	q.n.statement()
 	res, err := q.c.ExecContext(ctx, tagged(q.tag, query), args...)
 	if err != nil {
 		return 0, err
@@ -211,6 +228,7 @@ func (q myQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (q myQuerier) Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error {
+	q.n.statement()
 	rows, err := q.c.QueryContext(ctx, tagged(q.tag, query), args...)
 	if err != nil {
 		return err
@@ -226,6 +244,7 @@ func (q myQuerier) Query(ctx context.Context, query string, scan func(Rows) erro
 }
 
 func (q myQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	q.n.statement()
 	rows, err := q.c.QueryContext(ctx, tagged(q.tag, query), args...)
 	if err != nil {
 		return err

@@ -77,44 +77,47 @@ func (d *pgDB) rebind(tag, q string) string {
 	return out
 }
 
-func (d *pgDB) acquire(ctx context.Context, tag string) (*pgxpool.Conn, func(), error) {
+// acquire takes a connection for tag; release gives it back and records the wait, the hold
+// and what the *Trips it returns counted.
+func (d *pgDB) acquire(ctx context.Context, tag string) (*pgxpool.Conn, *Trips, func(), error) {
 	start := time.Now()
 	c, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
+		return nil, nil, nil, fmt.Errorf("acquire connection (%s): %w", tag, err)
 	}
 	got := time.Now()
-	return c, func() {
+	n := &Trips{}
+	return c, n, func() {
 		c.Release()
-		d.metrics.Observe(tag, got.Sub(start), time.Since(got))
+		d.metrics.observe(tag, got.Sub(start), time.Since(got), *n)
 	}, nil
 }
 
 func (d *pgDB) Exec(ctx context.Context, tag, q string, args ...any) (int64, error) {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	return pgQuerier{c: c.Conn(), db: d, tag: tag}.Exec(ctx, q, args...)
+	return pgQuerier{c: c.Conn(), db: d, tag: tag, n: n}.Exec(ctx, q, args...)
 }
 
 func (d *pgDB) Query(ctx context.Context, tag, q string, scan func(Rows) error, args ...any) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return pgQuerier{c: c.Conn(), db: d, tag: tag}.Query(ctx, q, scan, args...)
+	return pgQuerier{c: c.Conn(), db: d, tag: tag, n: n}.Query(ctx, q, scan, args...)
 }
 
 func (d *pgDB) QueryRow(ctx context.Context, tag, q string, dest []any, args ...any) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return pgQuerier{c: c.Conn(), db: d, tag: tag}.QueryRow(ctx, q, dest, args...)
+	return pgQuerier{c: c.Conn(), db: d, tag: tag, n: n}.QueryRow(ctx, q, dest, args...)
 }
 
 func (d *pgDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
@@ -122,24 +125,36 @@ func (d *pgDB) Tx(ctx context.Context, tag string, fn func(Tx) error) error {
 }
 
 func (d *pgDB) TxOnce(ctx context.Context, tag string, fn func(Tx) error) error {
-	c, release, err := d.acquire(ctx, tag)
+	c, n, release, err := d.acquire(ctx, tag)
 	if err != nil {
 		return err
 	}
 	defer release()
+	n.control()
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin (%s): %w", tag, err)
 	}
-	if err := fn(pgQuerier{c: tx, db: d, tag: tag}); err != nil {
+	if err := fn(pgQuerier{c: tx, db: d, tag: tag, n: n}); err != nil {
 		// A rollback error is secondary: the connection is discarded by pgx if broken.
+		n.control()
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
+	n.control()
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit (%s): %w", tag, err)
 	}
 	return nil
+}
+
+func (d *pgDB) Conn(ctx context.Context, tag string, fn func(Querier) error) error {
+	c, n, release, err := d.acquire(ctx, tag)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(pgQuerier{c: c.Conn(), db: d, tag: tag, n: n})
 }
 
 // pgConn is what a pgx.Conn and a pgx.Tx have in common.
@@ -152,9 +167,11 @@ type pgQuerier struct {
 	c   pgConn
 	db  *pgDB
 	tag string
+	n   *Trips
 }
 
 func (q pgQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	q.n.statement()
 	ct, err := q.c.Exec(ctx, q.db.rebind(q.tag, query), args...)
 	if err != nil {
 		return 0, err
@@ -163,6 +180,7 @@ func (q pgQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (q pgQuerier) Query(ctx context.Context, query string, scan func(Rows) error, args ...any) error {
+	q.n.statement()
 	rows, err := q.c.Query(ctx, q.db.rebind(q.tag, query), args...)
 	if err != nil {
 		return err
@@ -176,6 +194,7 @@ func (q pgQuerier) Query(ctx context.Context, query string, scan func(Rows) erro
 }
 
 func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	q.n.statement()
 	rows, err := q.c.Query(ctx, q.db.rebind(q.tag, query), args...)
 	if err != nil {
 		return err

@@ -65,6 +65,11 @@ type DB interface {
 	Tx(ctx context.Context, tag string, fn func(Tx) error) error
 	// TxOnce is Tx without retries: for transactions with effects outside the database.
 	TxOnce(ctx context.Context, tag string, fn func(Tx) error) error
+	// Conn runs fn on one connection acquired for tag, outside any transaction: each statement
+	// commits on its own. It is for work of one statement that must run only once the
+	// connection is held (a clock read after the wait for the pool), without the BEGIN and
+	// COMMIT round trips of a transaction.
+	Conn(ctx context.Context, tag string, fn func(Querier) error) error
 	// Metrics is where pool wait and hold times are recorded.
 	Metrics() *Metrics
 	// SetMaxConns changes the pool size at run time where the driver allows it

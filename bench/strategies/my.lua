@@ -1,0 +1,38 @@
+-- sysbench script of the MySQL/MariaDB peers: the same statements as the pg-*.sql pgbench
+-- scripts, chosen with --case (uncontended, hot, ga-counter, ga-skip).
+sysbench.cmdline.options = {
+  case = {"uncontended | hot | ga-counter | ga-skip", "uncontended"},
+  rows = {"rows of peer_seats", 200000},
+}
+
+function thread_init()
+  drv = sysbench.sql.driver()
+  con = drv:connect()
+end
+
+function thread_done()
+  con:disconnect()
+end
+
+local hold = "UPDATE peer_seats SET status = 'held', hold_id = 'peer', expires_at = NOW() + INTERVAL 1 HOUR WHERE id = %d AND status = 'available'"
+
+function event()
+  local c = sysbench.opt.case
+  if c == "uncontended" then
+    con:query(string.format(hold, sysbench.rand.uniform(1, sysbench.opt.rows)))
+  elseif c == "hot" then
+    local s = sysbench.rand.uniform(1, 10)
+    con:query(string.format(hold, s))
+    con:query(string.format("UPDATE peer_seats SET status = 'available', expires_at = NULL WHERE id = %d AND status = 'held'", s))
+  elseif c == "ga-counter" then
+    con:query("UPDATE peer_tier SET available = available - 1 WHERE id = 1 AND available > 0")
+  else
+    con:query("BEGIN")
+    local rs = con:query("SELECT id FROM peer_units WHERE status = 'available' LIMIT 1 FOR UPDATE SKIP LOCKED")
+    local row = rs:fetch_row()
+    if row ~= nil then
+      con:query("UPDATE peer_units SET status = 'held', hold_id = 'peer' WHERE id = " .. row[1])
+    end
+    con:query("COMMIT")
+  end
+end

@@ -1,0 +1,121 @@
+package strategies
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"stampede/internal/sqldb"
+)
+
+// Operations whose statements and round trips are counted.
+const (
+	opHold    = "hold"
+	opRelease = "release"
+	opConfirm = "confirm"
+	opSweep   = "sweep"
+)
+
+// tripsOf runs fn and returns the statements and round trips it sent to db, over every tag.
+// Nothing else may use db meanwhile.
+func tripsOf(db sqldb.DB, fn func()) sqldb.Trips {
+	before := totalTrips(db)
+	fn()
+	after := totalTrips(db)
+	return sqldb.Trips{Statements: after.Statements - before.Statements, RoundTrips: after.RoundTrips - before.RoundTrips}
+}
+
+func totalTrips(db sqldb.DB) sqldb.Trips {
+	var t sqldb.Trips
+	for _, s := range db.Metrics().Snapshot() {
+		t.Statements += s.Statements
+		t.RoundTrips += s.RoundTrips
+	}
+	return t
+}
+
+// roundTrips is the table of round trips per uncontended single-seat operation, per strategy
+// and database: what each costs, which TestRoundTrips holds them to, and beside it the least
+// its idea needs (docs/performance.md prints both). A sweep is of one expired hold.
+//
+// The minimum counts BEGIN and COMMIT where the idea needs a transaction. On PostgreSQL every
+// write can be one statement (data-modifying CTEs); a confirm also reads the hold before the
+// charge. MySQL has no UPDATE ... RETURNING: an all-or-nothing hold is BEGIN, the conditional
+// UPDATE, INSERT ... SELECT of the hold and COMMIT, and a release or sweep one multi-table
+// UPDATE. Pessimistic's lock-and-decide transaction (BEGIN, SELECT ... FOR UPDATE, UPDATE,
+// INSERT, COMMIT) is its idea, and so is its confirm with the charge inside the transaction.
+// Redis-lock holds and releases in Redis: no database round trip.
+var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> dialect -> op -> {actual, minimum}
+	"pessimistic": {
+		"postgres": {opHold: {5, 5}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
+		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {9, 8}, opSweep: {5, 2}},
+	},
+	"status-expiry": {
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"mysql":    {opHold: {5, 4}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {5, 2}},
+	},
+	"skip-locked": {
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
+		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {6, 2}},
+	},
+	"redis-lock": {
+		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
+		"mysql":    {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 6}, opSweep: {0, 0}},
+	},
+}
+
+// TestRoundTrips: each strategy's uncontended single-seat hold, release, confirm and sweep of
+// one expired hold cost exactly the round trips of the table, on each database.
+func TestRoundTrips(t *testing.T) {
+	forEachSafe(t, 4, func(t *testing.T, su *suite, name string) {
+		got := measureTrips(t, su, name)
+		for _, op := range []string{opHold, opRelease, opConfirm, opSweep} {
+			want, ok := roundTrips[name][su.dialect][op]
+			// One line per operation for bench/strategies.sh: strategy, database, operation,
+			// statements, round trips, the idea's minimum.
+			t.Logf("trips\t%s\t%s\t%s\t%d\t%d\t%d", name, su.dialect, op, got[op].Statements, got[op].RoundTrips, want[1])
+			if !ok {
+				t.Errorf("%s on %s: no round trips for %s in the table", name, su.dialect, op)
+				continue
+			}
+			if got[op].RoundTrips != want[0] {
+				t.Errorf("%s on %s: %s took %d round trips, want %d", name, su.dialect, op, got[op].RoundTrips, want[0])
+			}
+		}
+	})
+}
+
+// measureTrips runs each operation once, alone on the suite's database, and returns what it sent.
+func measureTrips(tb testing.TB, su *suite, name string) map[string]sqldb.Trips {
+	f := su.build(tb, name, conformanceEvent(), nil)
+	ctx := context.Background()
+	out := map[string]sqldb.Trips{}
+	var h Hold
+	var err error
+	out[opHold] = tripsOf(su.db, func() { h, err = f.hold("rt", "A-1-1") })
+	if err != nil {
+		tb.Fatalf("hold: %v", err)
+	}
+	out[opRelease] = tripsOf(su.db, func() { err = f.s.Release(ctx, h.ID) })
+	if err != nil {
+		tb.Fatalf("release: %v", err)
+	}
+	h = f.mustHold("rt", "A-1-2")
+	var ch countingCharge
+	out[opConfirm] = tripsOf(su.db, func() { _, err = f.s.Confirm(ctx, ConfirmRequest{HoldID: h.ID, Charge: ch.fn}) })
+	if err != nil {
+		tb.Fatalf("confirm: %v", err)
+	}
+	if sw, ok := f.s.(sweeper); ok {
+		if _, err := f.holdTTL(time.Second, "rt", "A-1-3"); err != nil {
+			tb.Fatalf("hold: %v", err)
+		}
+		f.clock.Advance(2 * time.Second)
+		var n int
+		out[opSweep] = tripsOf(su.db, func() { n, err = sw.Sweep(ctx) })
+		if err != nil || n < 1 {
+			tb.Fatalf("sweep = %d, %v; want the expired hold swept", n, err)
+		}
+	}
+	return out
+}
