@@ -160,7 +160,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	fill(r, h.sum, res, ledgers.Server, ledgers.PSP, h.windows, h.began, h.end, s.dir)
 	r.Coverage = coverageRows(res.Coverage, s.sc.Coverage.Merge(s.o.RequireCoverage))
 	if r.Target == "" {
-		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
+		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL(), Token: sys.Handles().AdminToken})
 	}
 	return nil
 }

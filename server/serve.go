@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/admintoken"
 	"stampede/internal/envflag"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
@@ -74,6 +75,11 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready, when set, is called once the server listens, with the address it listens on.
 	Ready func(addr string)
+	// AdminToken, when set, locks every /admin/* endpoint: a request must carry it as
+	// "Authorization: Bearer TOKEN" (internal/admintoken) or is refused 401 unauthorized.
+	// Empty leaves them open, which Validate allows only on a loopback Addr. It is a secret:
+	// Args never carries it (give it with Env) and nothing logs it.
+	AdminToken string
 	// LogLevel is the level of the logger that `stampede serve` builds (Logger): debug, info,
 	// warn or error; empty means info. Serve logs to the logger it is given.
 	LogLevel string
@@ -107,15 +113,20 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
 	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.StringVar(&o.AdminToken, "admin-token", o.AdminToken, "bearer token every /admin/* request must carry (required unless --addr is loopback; at least 16 characters)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 }
 
 // Args returns the flags that give `stampede serve` the options o, as --name=value, in the
 // order of their names: every flag whose value differs from DefaultOptions(). Fields that are
-// not flags (Registry, Ready, ShutdownGrace) are not carried.
+// not flags (Registry, Ready) are not carried, nor is the admin token, a secret that a command
+// line would show to every user of the machine: give it with Env.
 func (o Options) Args() []string {
 	var out []string
 	for _, f := range o.changed() {
+		if f[0] == adminTokenFlag {
+			continue
+		}
 		out = append(out, "--"+f[0]+"="+f[1])
 	}
 	return out
@@ -150,6 +161,9 @@ func (o Options) changed() [][2]string {
 	})
 	return out
 }
+
+// adminTokenFlag is the flag of Options.AdminToken.
+const adminTokenFlag = "admin-token"
 
 // DefaultKeyPrefix is the Redis key prefix of `stampede serve` given no --key-prefix.
 const DefaultKeyPrefix = "stampede:"
@@ -234,7 +248,14 @@ func (o Options) Validate() error {
 	if _, err := sqldb.DialectOf(o.DB); err != nil {
 		return fmt.Errorf("db: %w", err)
 	}
-	return nil
+	if err := admintoken.Validate(o.AdminToken); err != nil {
+		return err
+	}
+	addr := o.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	return admintoken.RequireForAddr(addr, o.AdminToken)
 }
 
 // Serve runs the reference booking server until ctx is done: it connects to the database and
@@ -306,6 +327,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
 		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
+		AdminToken: o.AdminToken,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/admintoken"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
 	"stampede/server/checkout"
@@ -51,8 +52,10 @@ type Config struct {
 	// its class's share waits for room before it is refused; 0 means 50 ms.
 	MaxInFlight  int
 	OverloadWait time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// AdminToken locks the /admin/* endpoints (internal/admintoken); empty leaves them open.
+	AdminToken string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -85,18 +88,18 @@ type Server struct {
 // and in the waiting room's, checkout's and the seat map's packages. TestContractRouted keeps
 // them and api.yaml in step. The buyers' routes are under the overload budget by class
 // (browse < join < hold < checkout, see server/overload); health, metrics, the contract and the
-// admin routes never are, so they are never refused for load.
+// admin routes never are (and every /admin/* route is behind the admin token), so they are never refused for load.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("GET /api.yaml", s.handleContract)
-	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
-	s.mux.HandleFunc("POST /admin/checkout/settle", s.checkout.HandleSettle)
-	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
-	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
-	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)
-	s.mux.HandleFunc("DELETE /admin/pool-hog", s.handlePoolRelease)
-	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
+	s.mux.Handle("GET /admin/failpoints", s.admin(s.handleListFailpoints))
+	s.mux.Handle("POST /admin/checkout/settle", s.admin(s.checkout.HandleSettle))
+	s.mux.Handle("PUT /admin/failpoints/{name}", s.admin(s.handleArmFailpoint))
+	s.mux.Handle("DELETE /admin/failpoints/{name}", s.admin(s.handleDisarmFailpoint))
+	s.mux.Handle("PUT /admin/pool-hog", s.admin(s.handlePoolHog))
+	s.mux.Handle("DELETE /admin/pool-hog", s.admin(s.handlePoolRelease))
+	s.mux.Handle("POST /admin/events", s.admin(s.handleCreateEvent))
 	s.mux.Handle("GET /events", s.under(overload.Browse, s.handleListEvents))
 	s.mux.Handle("GET /events/search", s.under(overload.Browse, s.handleSearch))
 	s.mux.Handle("GET /events/{event_id}", s.under(overload.Browse, s.handleGetEvent))
@@ -110,8 +113,16 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /holds/{hold_id}", s.under(overload.Hold, s.handleRelease))
 	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))
 	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
-	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
-	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
+	s.mux.Handle("GET /admin/ledger", s.admin(s.handleLedger))
+	s.mux.Handle("PUT /admin/events/{event_id}/waiting-room", s.admin(s.room.HandleSetRate))
+}
+
+// admin locks h behind the admin token (Config.AdminToken): without it a request is refused 401
+// unauthorized in the contract's error shape.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return admintoken.Require(s.cfg.AdminToken, h, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, admintoken.ErrUnauthorized)
+	})
 }
 
 // under puts h under the overload budget as a request of class c.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"stampede/history"
+	"stampede/internal/admintoken"
 )
 
 // NewTransport returns the HTTP transport the driver shares between all its users: keep-alive
@@ -548,12 +549,16 @@ func followSSE(r io.Reader) (string, error) {
 }
 
 // createEvent sends POST /admin/events; 200 and 201 are both fine.
-func (c *client) createEvent(ctx context.Context, spec EventSpec) error {
+func (c *client) createEvent(ctx context.Context, spec EventSpec, token string) error {
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", spec.ID, err)
 	}
-	a := c.do(ctx, nil, http.MethodPost, "/admin/events", nil, body)
+	var hdr map[string]string
+	if token != "" {
+		hdr = map[string]string{admintoken.Header: admintoken.Value(token)}
+	}
+	a := c.do(ctx, nil, http.MethodPost, "/admin/events", hdr, body)
 	if a.err != nil {
 		return fmt.Errorf("create event %s: %w", spec.ID, a.err)
 	}

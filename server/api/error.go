@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"stampede/internal/admintoken"
+
 	"stampede/strategies"
 )
 
@@ -37,6 +39,8 @@ const (
 	// CodeOverloaded: a request refused, before it did anything, because its class of request
 	// is over its share of the server's in-flight budget; it comes with Retry-After (extension).
 	CodeOverloaded = "overloaded"
+	// CodeUnauthorized: an /admin/* request without the server's admin token (401, extension).
+	CodeUnauthorized = admintoken.Code
 )
 
 // Errors every area may return (wrapped with context when useful); Common and Unknown map them.
