@@ -68,8 +68,9 @@ type Options struct {
 	// OverloadWait is how long a request over its class's share of MaxInFlight waits for room
 	// before it is refused 503 overloaded; 0 means 50 ms.
 	OverloadWait time.Duration
-	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
-	// rest (open waiting-room streams); 0 means 5 s.
+	// ShutdownGrace (--shutdown-timeout) is how long a shutdown (SIGTERM, Ctrl-C) lets the
+	// holds and checkouts in flight finish before cutting the rest; 0 means
+	// DefaultShutdownTimeout. Open waiting-room streams get a final `shutdown` event at once.
 	ShutdownGrace time.Duration
 	// Registry receives every metric; nil means a new one.
 	Registry *prometheus.Registry
@@ -89,7 +90,7 @@ type Options struct {
 // (the zero value of each other field).
 func DefaultOptions() Options {
 	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info",
-		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight}
+		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight, ShutdownGrace: DefaultShutdownTimeout}
 }
 
 // RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
@@ -113,6 +114,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
 	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-timeout", o.ShutdownGrace, "on SIGTERM, how long requests in flight (holds, checkouts) may take to finish before the rest are cut")
 	fs.StringVar(&o.AdminToken, "admin-token", o.AdminToken, "bearer token every /admin/* request must carry (required unless --addr is loopback; at least 16 characters)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 }
@@ -204,7 +206,6 @@ func (s *secretFlag) Set(v string) error { *s = []byte(v); return nil }
 const (
 	DefaultAddr   = "127.0.0.1:8080"
 	DefaultPSP    = "http://127.0.0.1:8081"
-	defaultGrace  = 5 * time.Second
 	cutGrace      = time.Second
 	connectLimit  = 30 * time.Second
 	readHeaderMax = 10 * time.Second
@@ -217,6 +218,9 @@ const (
 const (
 	DefaultSeatMapFreshness = time.Second
 	DefaultMaxInFlight      = 256
+	// DefaultShutdownTimeout is how long a shutdown lets requests in flight finish: longer
+	// than a checkout takes with a healthy processor.
+	DefaultShutdownTimeout = 10 * time.Second
 )
 
 // Validate reports what is wrong with o before anything is started, so a mistyped strategy
@@ -240,6 +244,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("seatmap-freshness: must not be negative (0 reads live), got %s", o.SeatMapFreshness)
 	case o.MaxInFlight < 0:
 		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
+	case o.ShutdownGrace < 0:
+		return fmt.Errorf("shutdown-timeout: must not be negative, got %s", o.ShutdownGrace)
 	case o.OverloadWait < 0:
 		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
 	case strategies.NeedsRedis(o.Strategy) && o.Redis == "":
@@ -275,7 +281,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		o.Addr = DefaultAddr
 	}
 	if o.ShutdownGrace <= 0 {
-		o.ShutdownGrace = defaultGrace
+		o.ShutdownGrace = DefaultShutdownTimeout
 	}
 	reg := o.Registry
 	if reg == nil {
@@ -387,6 +393,12 @@ wait:
 		}
 	}
 
+	// Stop accepting; open waiting-room streams get their final event now (they are not
+	// requests Shutdown waits for), and the holds and checkouts in flight finish within the
+	// grace. A checkout cut after it gives up is left at a recovery point the completer
+	// resumes on the next start.
+	logger.Info("shutting down", "grace", o.ShutdownGrace.String())
+	srv.CloseStreams()
 	sctx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownGrace)
 	defer cancelShutdown()
 	if err := hs.Shutdown(sctx); err != nil {
