@@ -198,6 +198,11 @@ func poolStats(ctx context.Context, c sut.Server) map[string]reports.PoolStats {
 	if err != nil {
 		return nil
 	}
+	return parsePoolStats(b)
+}
+
+// parsePoolStats reads the pool histograms of a /metrics exposition; nil when it has none.
+func parsePoolStats(b []byte) map[string]reports.PoolStats {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(string(b)))
 	if err != nil {
@@ -220,15 +225,24 @@ func poolStats(ctx context.Context, c sut.Server) map[string]reports.PoolStats {
 			if tag == "" || h == nil || h.GetSampleCount() == 0 {
 				continue
 			}
-			// The largest bucket that still gained samples bounds the maximum.
-			maxMs, prev := 0.0, uint64(0)
+			// The largest bucket that still gained samples bounds the maximum. Samples past the
+			// last finite bound (a wait longer than the histogram's range) leave that bound as
+			// the maximum shown: a lower bound, and a number JSON can carry, never +Inf.
+			maxMs, prev, last := 0.0, uint64(0), 0.0
 			bs := h.GetBucket()
 			sort.Slice(bs, func(i, j int) bool { return bs[i].GetUpperBound() < bs[j].GetUpperBound() })
 			for _, bk := range bs {
+				if math.IsInf(bk.GetUpperBound(), 0) {
+					continue
+				}
+				last = bk.GetUpperBound() * 1000
 				if bk.GetCumulativeCount() > prev {
-					maxMs = bk.GetUpperBound() * 1000
+					maxMs = last
 				}
 				prev = bk.GetCumulativeCount()
+			}
+			if h.GetSampleCount() > prev {
+				maxMs = last
 			}
 			ps := out[tag]
 			set(&ps, h.GetSampleCount(), h.GetSampleSum(), maxMs)

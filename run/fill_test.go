@@ -39,3 +39,31 @@ func TestSeriesCountsErrors(t *testing.T) {
 		t.Errorf("second second = %+v, want 40 ok and no errors", p)
 	}
 }
+
+// TestParsePoolStatsBeyondLastBucket: a wait longer than the histogram's last finite bucket
+// (a pool starved for the whole of a herd) shows that bound as its maximum, never +Inf, so
+// summary.json can still be written.
+func TestParsePoolStatsBeyondLastBucket(t *testing.T) {
+	text := `# TYPE stampede_db_pool_wait_seconds histogram
+stampede_db_pool_wait_seconds_bucket{tag="hold",le="0.1"} 1
+stampede_db_pool_wait_seconds_bucket{tag="hold",le="10"} 2
+stampede_db_pool_wait_seconds_bucket{tag="hold",le="+Inf"} 5
+stampede_db_pool_wait_seconds_sum{tag="hold"} 95.05
+stampede_db_pool_wait_seconds_count{tag="hold"} 5
+stampede_db_pool_wait_seconds_bucket{tag="checkout",le="0.1"} 3
+stampede_db_pool_wait_seconds_bucket{tag="checkout",le="10"} 3
+stampede_db_pool_wait_seconds_bucket{tag="checkout",le="+Inf"} 3
+stampede_db_pool_wait_seconds_sum{tag="checkout"} 0.03
+stampede_db_pool_wait_seconds_count{tag="checkout"} 3
+`
+	got := parsePoolStats([]byte(text))
+	if hold := got["hold"]; hold.Count != 5 || hold.WaitMaxMs != 10000 || hold.WaitMeanMs != 19010 {
+		t.Errorf("hold: %+v, want count 5, max 10000 ms (the last finite bound), mean 19010 ms", hold)
+	}
+	if co := got["checkout"]; co.Count != 3 || co.WaitMaxMs != 100 {
+		t.Errorf("checkout: %+v, want count 3, max 100 ms", co)
+	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Errorf("encode: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"stampede/internal/sqldb"
 )
@@ -17,9 +18,18 @@ import (
 type naive struct {
 	sqlBase
 	// betweenReadAndWrite, when set, is called after a hold or confirm has read and before it
-	// writes. Tests use it as a barrier that makes the race certain instead of likely.
+	// writes. Tests use it as a barrier that makes the race certain instead of likely. Unset,
+	// the strategy waits naiveGap there instead.
 	betweenReadAndWrite func(ctx context.Context)
 }
+
+// naiveGap is how long naive waits between its read and its write when no test barrier is set:
+// the time a busy application server spends between the two (a GC pause, a slow network hop).
+// On a loopback link the bare gap is one round trip, short enough that a run with little
+// concurrency (a herd thinned by a server crash) could miss the race by luck; with the gap, any
+// two buyers of one seat within a few milliseconds of each other both get it, so a run that
+// contends at all shows the defect.
+const naiveGap = 5 * time.Millisecond
 
 var _ Strategy = (*naive)(nil)
 
@@ -34,6 +44,13 @@ func newNaive(d Deps) (Strategy, error) {
 func (n *naive) pause(ctx context.Context) {
 	if n.betweenReadAndWrite != nil {
 		n.betweenReadAndWrite(ctx)
+		return
+	}
+	t := time.NewTimer(naiveGap)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -117,11 +117,12 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 		case err != nil && sum == nil:
 			return err
 		}
-		fmt.Fprintf(c.stdout, "\n%s\nreport: %s\n", verdictLine(sum), filepath.Join(dir, reports.HTMLFile))
-		fmt.Fprintf(c.stdout, "        %s\n", filepath.Join(dir, reports.MarkdownFile))
+		fmt.Fprintf(c.stdout, "\n%s\n", verdictLine(sum))
 		if err != nil {
-			return err // the reports could not be written
+			return err // the reports could not be written: name no file that is not there
 		}
+		fmt.Fprintf(c.stdout, "report: %s\n", filepath.Join(dir, reports.HTMLFile))
+		fmt.Fprintf(c.stdout, "        %s\n", filepath.Join(dir, reports.MarkdownFile))
 		for _, r := range sum.Runs {
 			if len(r.Shortfall) > 0 {
 				fmt.Fprintf(c.stdout, "coverage short: %s on %s: %s\n", r.Strategy, r.DB, strings.Join(r.Shortfall, "; "))
