@@ -76,6 +76,11 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready, when set, is called once the server listens, with the address it listens on.
 	Ready func(addr string)
+	// MaxSeatsPerHold bounds the seat ids of one hold (400 too_many_seats); 0 means
+	// DefaultMaxSeatsPerHold. MaxHeaderBytes bounds a request's headers (431
+	// headers_too_large); 0 means DefaultMaxHeaderBytes.
+	MaxSeatsPerHold int
+	MaxHeaderBytes  int
 	// AdminToken, when set, locks every /admin/* endpoint: a request must carry it as
 	// "Authorization: Bearer TOKEN" (internal/admintoken) or is refused 401 unauthorized.
 	// Empty leaves them open, which Validate allows only on a loopback Addr. It is a secret:
@@ -90,7 +95,8 @@ type Options struct {
 // (the zero value of each other field).
 func DefaultOptions() Options {
 	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info",
-		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight, ShutdownGrace: DefaultShutdownTimeout}
+		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight, ShutdownGrace: DefaultShutdownTimeout,
+		MaxSeatsPerHold: DefaultMaxSeatsPerHold, MaxHeaderBytes: DefaultMaxHeaderBytes}
 }
 
 // RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
@@ -114,6 +120,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
 	fs.DurationVar(&o.OverloadWait, "overload-wait", o.OverloadWait, "how long a request over its class's share of max-in-flight waits for room (default 50ms)")
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
+	fs.IntVar(&o.MaxSeatsPerHold, "max-seats-per-hold", o.MaxSeatsPerHold, "most seat ids one hold may name (more: 400 too_many_seats)")
+	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", o.MaxHeaderBytes, "largest request headers accepted (larger: 431 headers_too_large)")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-timeout", o.ShutdownGrace, "on SIGTERM, how long requests in flight (holds, checkouts) may take to finish before the rest are cut")
 	fs.StringVar(&o.AdminToken, "admin-token", o.AdminToken, "bearer token every /admin/* request must carry (required unless --addr is loopback; at least 16 characters)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
@@ -221,6 +229,9 @@ const (
 	// DefaultShutdownTimeout is how long a shutdown lets requests in flight finish: longer
 	// than a checkout takes with a healthy processor.
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultMaxHeaderBytes bounds a request's headers: far more than any client of the
+	// contract sends.
+	DefaultMaxHeaderBytes = 16 << 10
 )
 
 // Validate reports what is wrong with o before anything is started, so a mistyped strategy
@@ -244,6 +255,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("seatmap-freshness: must not be negative (0 reads live), got %s", o.SeatMapFreshness)
 	case o.MaxInFlight < 0:
 		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
+	case o.MaxSeatsPerHold < 0:
+		return fmt.Errorf("max-seats-per-hold: must not be negative, got %d", o.MaxSeatsPerHold)
+	case o.MaxHeaderBytes < 0:
+		return fmt.Errorf("max-header-bytes: must not be negative, got %d", o.MaxHeaderBytes)
 	case o.ShutdownGrace < 0:
 		return fmt.Errorf("shutdown-timeout: must not be negative, got %s", o.ShutdownGrace)
 	case o.OverloadWait < 0:
@@ -333,7 +348,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		Registry: reg, AdmissionSecret: o.AdmissionSecret, Failpoints: fps, Logger: logger,
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
 		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
-		AdminToken: o.AdminToken,
+		AdminToken: o.AdminToken, MaxSeatsPerHold: o.MaxSeatsPerHold, MaxHeaderBytes: o.MaxHeaderBytes,
 	})
 	if err != nil {
 		return err
@@ -354,8 +369,10 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		ReadHeaderTimeout: readHeaderMax,
 		// No ReadTimeout or WriteTimeout: either would cut the waiting room's server-sent event
 		// streams. Bodies are bounded by size (decodeJSON), headers by ReadHeaderTimeout.
-		IdleTimeout:    idleMax,
-		MaxHeaderBytes: 64 << 10,
+		IdleTimeout: idleMax,
+		// net/http's own bound is the hard stop (it answers a bare 431); the Server answers
+		// headers over MaxHeaderBytes with the contract's error first.
+		MaxHeaderBytes: max(o.MaxHeaderBytes, DefaultMaxHeaderBytes) * 2,
 		BaseContext:    func(net.Listener) context.Context { return base },
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"stampede/internal/admintoken"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
+	"stampede/server/api"
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
@@ -52,6 +54,11 @@ type Config struct {
 	// its class's share waits for room before it is refused; 0 means 50 ms.
 	MaxInFlight  int
 	OverloadWait time.Duration
+	// MaxSeatsPerHold bounds the seat ids of one hold (400 too_many_seats); 0 means
+	// DefaultMaxSeatsPerHold. MaxHeaderBytes bounds a request's header lines (431
+	// headers_too_large); 0 means no bound here (net/http's own still applies).
+	MaxSeatsPerHold int
+	MaxHeaderBytes  int
 	// AdminToken locks the /admin/* endpoints (internal/admintoken); empty leaves them open.
 	AdminToken string
 	Logger     *slog.Logger
@@ -128,8 +135,27 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 // under puts h under the overload budget as a request of class c.
 func (s *Server) under(c overload.Class, h http.HandlerFunc) http.Handler { return s.budget.Wrap(c, h) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Requests whose headers are over Config.MaxHeaderBytes are
+// refused 431 headers_too_large before any route sees them.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.MaxHeaderBytes > 0 && headerBytes(r) > s.cfg.MaxHeaderBytes {
+		writeError(w, r, &api.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: api.CodeHeadersTooLarge,
+			Message: fmt.Sprintf("request headers: larger than %d bytes", s.cfg.MaxHeaderBytes)})
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// headerBytes is the size of r's request line and header lines as sent.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
 
 func notImplemented(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

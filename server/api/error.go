@@ -39,6 +39,14 @@ const (
 	// CodeOverloaded: a request refused, before it did anything, because its class of request
 	// is over its share of the server's in-flight budget; it comes with Retry-After (extension).
 	CodeOverloaded = "overloaded"
+	// CodeTooManySeats: a hold naming more seats than the server allows in one hold (400,
+	// error.field seats; extension).
+	CodeTooManySeats = "too_many_seats"
+	// CodeBodyTooLarge: a request body over MaxBodyBytes (413; extension: it was
+	// invalid_request before).
+	CodeBodyTooLarge = "body_too_large"
+	// CodeHeadersTooLarge: request headers over the server's limit (431; extension).
+	CodeHeadersTooLarge = "headers_too_large"
 	// CodeUnauthorized: an /admin/* request without the server's admin token (401, extension).
 	CodeUnauthorized = admintoken.Code
 )
