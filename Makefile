@@ -4,7 +4,7 @@ BIN       ?= bin/stampede
 PKGS      ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 14m
 
-.PHONY: build test lint demo bench bench-driver chaos-matrix chaos-matrix-reduced clean
+.PHONY: build test lint demo bench bench-driver bench-checker chaos-matrix chaos-matrix-reduced clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stampede
@@ -23,6 +23,20 @@ demo: build
 # Heavy ones run once (their first iteration outlasts the bench time).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m $(PKGS)
+
+# The checker at stadium scale: `stampede check` on a simulated herd's history of
+# BENCH_CHECKER_OPS operations (written once into BENCH_CHECKER_DIR, a few minutes), with its
+# wall time and peak resident memory; then the adversarial hot-seat set, whose count of
+# undecided histories must be 0.
+BENCH_CHECKER_OPS ?= 10000000
+BENCH_CHECKER_DIR ?= $(CURDIR)/bin/bench-checker
+bench-checker: build
+	@mkdir -p $(BENCH_CHECKER_DIR)
+	STAMPEDE_STADIUM_OPS=$(BENCH_CHECKER_OPS) STAMPEDE_STADIUM_OUT=$(BENCH_CHECKER_DIR)/history-$(BENCH_CHECKER_OPS).jsonl \
+		$(GO) test -count=1 -timeout 30m -run '^TestWriteStadiumHistory$$' ./checker/
+	/usr/bin/time -f 'stampede check, $(BENCH_CHECKER_OPS) operations: %e s wall, %U s user, %S s system, %M KiB peak RSS' \
+		./$(BIN) check $(BENCH_CHECKER_DIR)/history-$(BENCH_CHECKER_OPS).jsonl
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench '^BenchmarkHotSeat$$' -benchtime 1x ./checker/
 
 # The driver beside wrk and vegeta against a trivial endpoint, pinned to separate cores.
 bench-driver:

@@ -44,21 +44,29 @@ func benchHistory(b *testing.B, n int) string {
 		benchFiles.dir, benchFiles.paths = dir, make(map[int]string)
 	}
 	path := filepath.Join(benchFiles.dir, fmt.Sprintf("history-%d.jsonl", n))
-	w, err := history.Create(path)
-	if err != nil {
+	if err := writeSim(path, defaultSim(benchSeats, n, 42)); err != nil {
 		b.Fatal(err)
 	}
+	benchFiles.paths[n] = path
+	return path
+}
+
+// writeSim writes the simulated history of cfg to a file at path.
+func writeSim(path string, cfg simConfig) error {
+	w, err := history.Create(path)
+	if err != nil {
+		return err
+	}
 	var werr error
-	simulate(defaultSim(benchSeats, n, 42), func(r *history.Record) {
+	simulate(cfg, func(r *history.Record) {
 		if err := w.Write(r); err != nil && werr == nil {
 			werr = err
 		}
 	})
-	if err := w.Close(); err != nil || werr != nil {
-		b.Fatalf("write %s: %v %v", path, err, werr)
+	if err := w.Close(); err != nil {
+		return err
 	}
-	benchFiles.paths[n] = path
-	return path
+	return werr
 }
 
 func TestMain(m *testing.M) {

@@ -18,6 +18,9 @@ const (
 	DefaultMaxExamples     = 5
 	DefaultMaxPartitionOps = 50000
 	DefaultVisualizations  = 3
+	// DefaultMaxResidentOps keeps a history of up to a few million operations in memory;
+	// past it the seats' operations are spilled to disk and checked a bucket at a time.
+	DefaultMaxResidentOps = 4 << 20
 	// DefaultClockSkew and DefaultGrace are the tolerances stampede check and stampede run
 	// judge with (see DefaultOptions): a server and a driver on one machine or one network.
 	DefaultClockSkew = 50 * time.Millisecond
@@ -61,6 +64,15 @@ type Options struct {
 	// search caches a bitset of the history per state it visits). Zero means
 	// DefaultMaxPartitionOps.
 	MaxPartitionOps int
+	// MaxResidentOps bounds the seat operations (operations projected onto each seat they
+	// touch) held in memory while a history is read: past it they are spilled to a temporary
+	// directory in TempDir, partitioned by seat, and the seats are checked one bucket of them
+	// at a time, so that a stadium's history is checked in bounded memory. Zero means
+	// DefaultMaxResidentOps; the verdict does not depend on it.
+	MaxResidentOps int
+	// TempDir is where spilled seat operations go; empty means os.TempDir(). Check removes
+	// what it wrote there before it returns.
+	TempDir string
 	// MaxVisualizations bounds the HTML files written. Zero means DefaultVisualizations;
 	// negative writes none.
 	MaxVisualizations int
@@ -105,6 +117,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxPartitionOps <= 0 {
 		o.MaxPartitionOps = DefaultMaxPartitionOps
 	}
+	if o.MaxResidentOps <= 0 {
+		o.MaxResidentOps = DefaultMaxResidentOps
+	}
 	if o.MaxVisualizations == 0 {
 		o.MaxVisualizations = DefaultVisualizations
 	}
@@ -141,6 +156,7 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		return Result{}, fmt.Errorf("check: %w", err)
 	}
 	ix := newIndex(opts)
+	defer ix.close()
 	switch {
 	case in.History != nil:
 		for i := range in.History {
@@ -157,7 +173,9 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		return Result{}, errors.New("check: no history given")
 	}
 	ix.finalize()
-	cov := measure(ix) // before the linearizability check consumes the seats' operations
+	if ix.err != nil {
+		return Result{}, fmt.Errorf("check: %w", ix.err)
+	}
 
 	var ledgers []*Ledger
 	if in.Ledger != nil {
@@ -169,9 +187,23 @@ func Check(ctx context.Context, in Input) (Result, error) {
 		}
 	}
 
+	// The hazards of each seat are counted while its operations are loaded, before the
+	// linearizability check consumes them.
 	lc := newLinChecker(ix, opts)
-	rep, err := lc.run(ctx)
+	rep := lc.newReport()
+	t := newTally(ix)
+	err = ix.eachGroup(func(pids []int32) error {
+		for _, k := range pids {
+			t.seat(k)
+		}
+		return lc.runGroup(ctx, pids, rep)
+	})
 	if err != nil {
+		return Result{}, fmt.Errorf("check: %w", err)
+	}
+	lc.finish(rep)
+	cov := t.finish()
+	if err := ix.close(); err != nil {
 		return Result{}, fmt.Errorf("check: %w", err)
 	}
 	lin, paths, err := lc.verdict(ctx, rep)

@@ -30,16 +30,26 @@
 // shown available (stale, but as fresh as the map says). A request the system shed (history
 // type shed: 503 overloaded) is a certain failure, like a fail: nothing happened.
 //
-// Two sound reductions keep hot seats cheap without changing any verdict: operations called
+// Sound reductions keep hot seats cheap without changing any verdict: operations called
 // after the first confirmed sale of a seat returned are checked directly against the sold
-// state, and refusals that fall inside a hold's certain lifetime, or whose interval contains
-// another refusal's, are dropped; a seat is first checked without its refusals and reads of
-// held seats (illegal then, it is illegal, and proving it costs no search over the orders of
-// those observers). Seats are
+// state; every operation inside an ok hold's certain lifetime (called after the hold returned,
+// returned before it could expire and before any release or checkout of it was called) is
+// checked directly against "held by that hold", an impossible one proving the seat illegal
+// whatever the operations of unknown outcome did, and one that changes nothing dropped;
+// refusals that fall inside a hold's certain lifetime, or whose interval contains another
+// refusal's, are dropped; a seat is first checked without its refusals and reads of held
+// seats (illegal then, it is illegal, and proving it costs no search over the orders of those
+// observers). reduce.go argues each. Seats are
 // checked in parallel by a bounded pool of workers, each with a timeout; a seat that times out
 // is Unknown, never a pass. A failing seat is minimized to the first operation that cannot be
 // explained (the culprit), reported with the operations that shaped the seat before it, and
 // rendered with porcupine's HTML visualization, the run's fault windows drawn as annotations.
+//
+// A history is read as a stream (history.Stream), never held whole. Past
+// Options.MaxResidentOps seat operations, the seats' operations are spilled to disk in
+// buckets by seat and checked one bucket at a time, so memory holds one bucket of seat
+// operations plus what the other checks keep about every hold and checkout: ten million
+// operations are checked in a few GiB (make bench-checker measures it).
 //
 // # Invariants, money and availability
 //
@@ -114,6 +124,7 @@
 //
 // check.go (Options, Input and Check), load.go (reading a run directory and the ledgers),
 // ledger.go (the ledgers' types), partition.go (the index: records projected onto seats),
+// spill.go (seat operations on disk for a large history),
 // model.go (the sequential model of one seat), linearizability.go (checking every seat with
 // porcupine), reduce.go (the reductions), explain.go (minimizing a failing seat to its
 // culprit), visualize.go (porcupine's HTML), invariants.go (what the invariant checks share),

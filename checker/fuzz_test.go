@@ -186,18 +186,65 @@ func FuzzCheck(f *testing.F) {
 				t.Errorf("counterexample without a culprit or a time: %+v", ce)
 			}
 		}
-		wo, _ := opts.withDefaults()
-		ix := newIndex(wo)
-		for i := range recs {
-			ix.add(i, &recs[i])
+		agreeWithBruteForce(t, recs, opts, got)
+	})
+}
+
+// agreeWithBruteForce holds the checker's verdict on every seat (illegal names the seats it
+// failed) to the brute force on the seat's whole, unreduced history.
+func agreeWithBruteForce(t *testing.T, recs []history.Record, opts Options, illegal map[string]bool) {
+	t.Helper()
+	wo, _ := opts.withDefaults()
+	ix := newIndex(wo)
+	for i := range recs {
+		ix.add(i, &recs[i])
+	}
+	ix.finalize()
+	m := &seatModel{ix: ix}
+	for _, p := range ix.parts {
+		if want := !bruteForce(m, p.ops, ix.horizon); illegal[p.seat] != want {
+			t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, illegal[p.seat], want, recs)
 		}
-		ix.finalize()
-		m := &seatModel{ix: ix}
-		for _, p := range ix.parts {
-			want := !bruteForce(m, p.ops, ix.horizon)
-			if got[p.seat] != want {
-				t.Fatalf("seat %s: checker says illegal=%v, brute force %v\nhistory: %+v", p.seat, got[p.seat], want, recs)
-			}
+	}
+}
+
+// judgeAgainstBruteForce checks recs and compares the verdict on every seat with the brute
+// force on the seat's whole, unreduced history; broken says the history must fail.
+func judgeAgainstBruteForce(t *testing.T, recs []history.Record, broken bool) {
+	t.Helper()
+	opts := advOptions()
+	res, err := Check(context.Background(), Input{History: recs, Options: opts})
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	v := res.Verdict(CheckLinearizability)
+	if v.Status == Unknown {
+		t.Fatalf("undecided: %+v", v)
+	}
+	if broken && v.Status != Fail {
+		t.Fatalf("a broken history passed: %s", v.Status)
+	}
+	got := map[string]bool{}
+	for _, ce := range v.Examples {
+		got[ce.Seat] = true
+	}
+	agreeWithBruteForce(t, recs, opts, got)
+}
+
+// FuzzHotSeat generates small adversarial hot-seat histories (the generator of the hot-seat
+// benchmark, at a size the brute force can judge) from a seed and a broken server, and holds
+// the checker to the brute force on every seat; a history the server broke must fail.
+func FuzzHotSeat(f *testing.F) {
+	for seed := range uint64(4) {
+		for b := range uint8(len(advBugs) + 1) {
+			f.Add(seed, b, uint8(14))
 		}
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, bug, ops uint8) {
+		cfg := advConfig{Seed: seed, Seats: 2, Ops: 4 + int(ops%13), Clients: 4, InfoRate: 0.3, SaleRate: 0.2,
+			TTL: 40 * time.Millisecond, Bug: advBug(int(bug) % (len(advBugs) + 1)), BugAfter: 0}
+		var recs []history.Record
+		injected := adversarial(cfg, func(r *history.Record) { recs = append(recs, *r) })
+		judgeAgainstBruteForce(t, recs, injected > 0)
 	})
 }

@@ -169,13 +169,23 @@ func earliest(t *int64, call int64) {
 type tally struct {
 	ix            *index
 	counts, peaks map[history.Hazard]int
+	// lastCall is the latest call of a hold attempt on each partition (seat).
+	lastCall []int64
+	spans    []span
 }
 
-// measure counts every hazard of the history in ix. It must run after finalize and before the
-// linearizability check, which consumes the seats' operations.
-func measure(ix *index) Coverage {
-	t := &tally{ix: ix, counts: make(map[history.Hazard]int), peaks: make(map[history.Hazard]int)}
-	lastCall := t.seats()
+// newTally starts measuring the hazards of ix, which must be final. Every partition must then
+// go through seat while its operations are loaded (before the linearizability check consumes
+// them), and finish counts the rest.
+func newTally(ix *index) *tally {
+	return &tally{ix: ix, counts: make(map[history.Hazard]int), peaks: make(map[history.Hazard]int),
+		lastCall: make([]int64, len(ix.parts))}
+}
+
+// finish counts the hazards that do not need the seats' operations and returns the coverage.
+func (t *tally) finish() Coverage {
+	ix := t.ix
+	lastCall := t.lastCall
 	t.tiers()
 	facts := t.checkouts()
 	t.holds(facts, lastCall)
@@ -201,28 +211,23 @@ func (t *tally) concurrent(h history.Hazard, spans []span) []bool {
 	return hit
 }
 
-// seats counts the concurrent hold attempts on each seat and returns the latest call of a
-// hold attempt on each partition.
-func (t *tally) seats() []int64 {
+// seat counts the concurrent hold attempts on partition k and notes the latest call of a hold
+// attempt on it.
+func (t *tally) seat(k int32) {
 	ix := t.ix
-	lastCall := make([]int64, len(ix.parts))
-	var spans []span
-	for k := range ix.parts {
-		p := &ix.parts[k]
-		spans = spans[:0]
-		lastCall[k] = math.MinInt64
-		for i := range p.ops {
-			if o := &p.ops[i]; o.kind == kHold {
-				call := o.call + ix.widen
-				spans = append(spans, span{call: call, ret: o.ret - ix.widen})
-				lastCall[k] = max(lastCall[k], call)
-			}
-		}
-		if !p.unit {
-			t.concurrent(history.ConcurrentSeatHolds, spans)
+	p := &ix.parts[k]
+	t.spans = t.spans[:0]
+	t.lastCall[k] = math.MinInt64
+	for i := range p.ops {
+		if o := &p.ops[i]; o.kind == kHold {
+			call := o.call + ix.widen
+			t.spans = append(t.spans, span{call: call, ret: o.ret - ix.widen})
+			t.lastCall[k] = max(t.lastCall[k], call)
 		}
 	}
-	return lastCall
+	if !p.unit {
+		t.concurrent(history.ConcurrentSeatHolds, t.spans)
+	}
 }
 
 // tiers counts the concurrent hold attempts on each tier and the tiers sold out under them.

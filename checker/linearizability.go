@@ -54,16 +54,17 @@ type linReport struct {
 	idleN    int
 }
 
-// run checks all partitions with a bounded pool of workers, the largest partitions first so
-// that one big seat does not finish last alone.
-func (lc *linChecker) run(ctx context.Context) (*linReport, error) {
+func (lc *linChecker) newReport() *linReport {
+	return &linReport{outcomes: make([]partOutcome, len(lc.ix.parts))}
+}
+
+// runGroup checks the partitions pids, whose operations are loaded, with a bounded pool of
+// workers, the largest partitions first so that one big seat does not finish last alone, and
+// records their outcomes in rep.
+func (lc *linChecker) runGroup(ctx context.Context, pids []int32, rep *linReport) error {
 	ix := lc.ix
-	n := len(ix.parts)
-	rep := &linReport{outcomes: make([]partOutcome, n)}
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-	}
+	order := slices.Clone(pids)
+	n := len(order)
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(len(ix.parts[b].ops), len(ix.parts[a].ops)) })
 
 	var next atomic.Int64
@@ -96,9 +97,15 @@ func (lc *linChecker) run(ctx context.Context) (*linReport, error) {
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("check linearizability: %w", err)
+		return fmt.Errorf("check linearizability: %w", err)
 	}
-	rep.stats.Partitions = n
+	return nil
+}
+
+// finish sums the outcomes of every partition into rep's statistics.
+func (lc *linChecker) finish(rep *linReport) {
+	ix := lc.ix
+	rep.stats.Partitions = len(ix.parts)
 	rep.stats.Ops = ix.ops
 	rep.stats.Unresolved = ix.unresolved
 	for i := range rep.outcomes {
@@ -112,7 +119,6 @@ func (lc *linChecker) run(ctx context.Context) (*linReport, error) {
 			rep.stats.Undecided++
 		}
 	}
-	return rep, nil
 }
 
 // checkPartition sorts a partition, scans it for availability findings, reduces it and asks

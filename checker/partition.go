@@ -127,8 +127,12 @@ type index struct {
 
 	// flat collects every projected operation with its partition, in chunks that are never
 	// copied; finalize distributes them into the partitions with one counting sort, instead of
-	// growing one slice per seat.
-	flat [][]projected
+	// growing one slice per seat. Past Options.MaxResidentOps they go to spill instead, and
+	// eachGroup loads them one bucket of partitions at a time (spill.go); err is the first
+	// error spilling them.
+	flat  [][]projected
+	spill *spill
+	err   error
 
 	// joins is the earliest call of an ok or info join per event and session; roomOn the
 	// events for which some join was admitted.
@@ -252,6 +256,10 @@ const flatChunk = 1 << 14
 
 func (ix *index) project(keys []int32, op seatOp) {
 	for _, k := range keys {
+		if ix.spill != nil {
+			ix.spill.write(&projected{op, k})
+			continue
+		}
 		if len(ix.flat) == 0 || len(ix.flat[len(ix.flat)-1]) == flatChunk {
 			ix.flat = append(ix.flat, make([]projected, 0, flatChunk))
 		}
@@ -259,6 +267,107 @@ func (ix *index) project(keys []int32, op seatOp) {
 		*last = append(*last, projected{op, k})
 	}
 	ix.ops += len(keys)
+	if ix.spill == nil && ix.err == nil && ix.ops > ix.opts.MaxResidentOps {
+		ix.startSpill()
+	}
+}
+
+// startSpill moves the operations projected so far to disk, where every later one goes too.
+func (ix *index) startSpill() {
+	s, err := newSpill(ix.opts.TempDir)
+	if err != nil {
+		ix.err = err
+		return
+	}
+	for c, chunk := range ix.flat {
+		for i := range chunk {
+			s.write(&chunk[i])
+		}
+		ix.flat[c] = nil
+	}
+	ix.flat = nil
+	ix.spill = s
+}
+
+// eachGroup calls fn with groups of partitions whose operations are loaded, every partition
+// in one group: all of them at once, or, for a spilled history, one bucket at a time, each
+// bucket's operations let go when fn returns. It returns the first error, fn's or reading
+// back the spill's.
+func (ix *index) eachGroup(fn func(pids []int32) error) error {
+	if ix.spill == nil {
+		pids := make([]int32, len(ix.parts))
+		for i := range pids {
+			pids[i] = int32(i)
+		}
+		return fn(pids)
+	}
+	for b := range spillBuckets {
+		pids, err := ix.loadBucket(b)
+		if err != nil {
+			return err
+		}
+		if err := fn(pids); err != nil {
+			return err
+		}
+		for _, k := range pids {
+			ix.parts[k].ops = nil
+		}
+	}
+	return nil
+}
+
+// loadBucket reads bucket b of the spill into its partitions (a counting sort that keeps the
+// order of projection within each partition, as distribute does) and returns them.
+func (ix *index) loadBucket(b int) ([]int32, error) {
+	var pids []int32
+	for k := b; k < len(ix.parts); k += spillBuckets {
+		pids = append(pids, int32(k))
+	}
+	var ps []projected
+	if err := ix.spill.load(b, func(p projected) { ps = append(ps, p) }); err != nil {
+		return nil, err
+	}
+	counts := make([]int, len(pids)+1)
+	for i := range ps {
+		counts[int(ps[i].part)/spillBuckets+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	all := make([]seatOp, len(ps))
+	next := slices.Clone(counts[:len(pids)])
+	for i := range ps {
+		j := int(ps[i].part) / spillBuckets
+		all[next[j]] = ps[i].op
+		next[j]++
+	}
+	for i, k := range pids {
+		ix.parts[k].ops = all[counts[i]:counts[i+1]:counts[i+1]]
+		ix.widenOps(k)
+	}
+	return pids, nil
+}
+
+// close removes the spill, if any.
+func (ix *index) close() error {
+	if ix.spill == nil {
+		return nil
+	}
+	err := ix.spill.close()
+	ix.spill = nil
+	return err
+}
+
+// widenOps widens the operations of partition k by the merged shards' clock bound.
+func (ix *index) widenOps(k int32) {
+	if ix.widen == 0 {
+		return
+	}
+	ops := ix.parts[k].ops
+	for j := range ops {
+		ops[j].call -= ix.widen
+		ops[j].ret += ix.widen
+	}
 }
 
 const holdChunk = 1 << 12
@@ -569,13 +678,10 @@ func (ix *index) finalize() {
 		ix.project(ix.hold(id).keys, rf.op)
 	}
 	ix.refs = nil
-	ix.distribute()
-	if ix.widen > 0 {
-		for p := range ix.parts {
-			for j := range ix.parts[p].ops {
-				ix.parts[p].ops[j].call -= ix.widen
-				ix.parts[p].ops[j].ret += ix.widen
-			}
+	if ix.spill == nil {
+		ix.distribute()
+		for k := range ix.parts {
+			ix.widenOps(int32(k))
 		}
 	}
 	ix.horizon = ix.maxRet + ix.widen + 1

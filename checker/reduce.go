@@ -21,8 +21,17 @@ import (
 //     expire or be released (or, for a read, checked out), must find the seat held by H or
 //     sold in every linearization of the others; such observers are dropped. This is what
 //     keeps hot seats cheap: the crowd refused while one buyer pays never reaches porcupine.
+//   - More generally, every operation called after an ok hold H returned and returned before
+//     H could end (its effective expiry, or the first call of a release or checkout of H) is
+//     decided on its own against "held by H" (certainHolds): one that is impossible there makes
+//     the seat illegal, whatever the operations of unknown outcome around it did, and one that
+//     leaves the seat held by H is dropped. This is what decides a hot seat full of unknown
+//     outcomes: a hold granted, or a seat shown available, while another hold certainly held
+//     it is caught without any search.
 //
-// The returned slice reuses ops' memory.
+// When the seat is found illegal without a search, the returned operations are a witness: a
+// short history that is illegal by itself (the sale or the hold and the operation that
+// contradicts it), for the explanation. The returned slice reuses ops' memory.
 func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 	// The sale.
 	cut := len(ops)
@@ -48,7 +57,10 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 	prefix := ops[:cut]
 
 	// Hold windows.
-	type window struct{ start, endNA, endHeld int64 }
+	type window struct {
+		start, endNA, endHeld int64
+		at                    int // the hold's operation in prefix
+	}
 	relCall := make(map[int32]int64)
 	coCall := make(map[int32]int64)
 	for i := range ops {
@@ -81,7 +93,7 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 		switch {
 		case o.kind == kHold && o.out == oOk:
 			eff := lc.ix.hold(o.hold).eff
-			w := window{start: o.ret, endNA: eff, endHeld: eff}
+			w := window{start: o.ret, endNA: eff, endHeld: eff, at: i}
 			if c, ok := relCall[o.hold]; ok {
 				w.endNA = min(w.endNA, c)
 				w.endHeld = min(w.endHeld, c)
@@ -97,21 +109,40 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 		}
 	}
 	kept := prefix
-	if observers > 0 && len(wins) > 0 {
+	if len(wins) > 0 {
 		slices.SortFunc(wins, func(a, b window) int { return cmp.Compare(a.start, b.start) })
-		// maxNA[i], maxHeld[i]: the latest window end among wins[:i+1].
+		// maxNA[i], maxHeld[i]: the latest window end among wins[:i+1]; heldBy[i] the window
+		// that reaches maxHeld[i].
 		maxNA := make([]int64, len(wins))
 		maxHeld := make([]int64, len(wins))
+		heldBy := make([]int, len(wins))
 		for i, w := range wins {
-			maxNA[i], maxHeld[i] = w.endNA, w.endHeld
+			maxNA[i], maxHeld[i], heldBy[i] = w.endNA, w.endHeld, i
 			if i > 0 {
 				maxNA[i] = max(maxNA[i], maxNA[i-1])
-				maxHeld[i] = max(maxHeld[i], maxHeld[i-1])
+				if maxHeld[i-1] > maxHeld[i] {
+					maxHeld[i], heldBy[i] = maxHeld[i-1], heldBy[i-1]
+				}
 			}
+		}
+		drop, w, o, ok := lc.certainHolds(prefix, func(call, ret int64) (int, bool) {
+			j := sort.Search(len(wins), func(k int) bool { return wins[k].start >= call }) - 1
+			if j < 0 || ret >= maxHeld[j] {
+				return 0, false
+			}
+			return wins[heldBy[j]].at, true
+		})
+		if ok {
+			// The witness: the hold, then the operation that contradicts it.
+			prefix[0], prefix[1] = prefix[w], prefix[o]
+			return prefix[:2], true
 		}
 		kept = prefix[:0]
 		for i := range prefix {
 			o := prefix[i]
+			if drop[i] {
+				continue // leaves the seat held: see certainHolds
+			}
 			if isObserver(&o) {
 				// The windows that started strictly before the observer's call.
 				j := sort.Search(len(wins), func(k int) bool { return wins[k].start >= o.call }) - 1
@@ -128,12 +159,85 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 			kept = append(kept, o)
 		}
 	}
+	if offender >= 0 {
+		// The witness: the hold that bought the seat, the sale and the offender. The sale sold
+		// the seat to its hold, and the offender, called after the sale returned, is
+		// impossible in that state, so the three are illegal by themselves. Without the hold's
+		// own operation (a hold record that named another id) the reduced seat is the witness.
+		for i := range ops[:cut] {
+			if o := &ops[i]; o.kind == kHold && o.hold == sale.hold && o.out == oOk {
+				h, s, off := *o, *sale, ops[offender]
+				ops[0], ops[1], ops[2] = h, s, off
+				return ops[:3], true
+			}
+		}
+	}
 	kept = dropNested(kept)
 	if offender >= 0 {
 		// The offender sits after the cut, so it does not overlap what kept reuses.
 		kept = append(kept, ops[offender])
 	}
 	return kept, offender >= 0
+}
+
+// certainHolds decides, on their own, the operations that lie inside the certain lifetime of
+// an ok hold. inside(call, ret) returns the position in ops of an ok hold H with H.ret < call
+// and ret < end(H), where end(H) is the earlier of H's effective expiry and the first call of
+// a release or checkout of H (any outcome), if there is one.
+//
+// Why this is sound. H took the seat at some point within its own interval, so in every
+// linearization it comes before o (o was called after H returned). From then on only an
+// operation on H itself (a release, a checkout that sells or gives up the seat) or H's expiry
+// can change the seat's state: holds need the seat available, checkouts and releases of other
+// holds are refused or no-ops while H holds it, reads and refusals change nothing. Operations
+// on H are all called after o returned, so they come after o. H's expiry may only come
+// before an operation returning at or after its effective expiry, and it raises the seat's
+// floor to that expiry, which every later operation must return after; o returns before it,
+// so an expiry ordered before o leaves o impossible. Hence in every linearization o finds
+// the seat held by H (with a floor no later than o's return, as every step before it had to
+// return after the floor). So:
+//   - if o is impossible from "held by H" (a hold granted, a seat shown available or sold, a
+//     checkout of another hold confirmed), no linearization exists: the seat is illegal, and
+//     (H, o) is returned as the witness;
+//   - if o leaves "held by H" as it was (a refusal, a read showing held, the no-op of another
+//     hold's release or refused checkout), it is dropped: any
+//     linearization of the others orders H and, after it, every operation that returned
+//     before o was called, with the seat still held by H (the same argument), so o fits right
+//     after the last of them and changes nothing after it; and removing it from a
+//     linearization of the whole history leaves a linearization of the rest.
+//
+// Operations of unknown outcome return at the horizon and are never inside a lifetime. It
+// returns which operations to drop, or, when one is impossible, the positions of the hold
+// and of the earliest-returning impossible operation, and true.
+func (lc *linChecker) certainHolds(ops []seatOp, inside func(call, ret int64) (int, bool)) (drop []bool, hold, offender int, illegal bool) {
+	drop = make([]bool, len(ops))
+	var buf [6]seatState
+	offW, offO := -1, -1
+	for i := range ops {
+		o := &ops[i]
+		if o.out == oInfo {
+			continue
+		}
+		w, ok := inside(o.call, o.ret)
+		if !ok {
+			continue
+		}
+		h := &ops[w]
+		held := seatState{st: stHeld, hold: h.hold, expiry: lc.ix.hold(h.hold).eff, floor: math.MinInt64}
+		next := lc.sm.next(held, o, buf[:0])
+		switch {
+		case len(next) == 0:
+			if offO < 0 || o.ret < ops[offO].ret {
+				offW, offO = w, i
+			}
+		case len(next) == 1 && next[0] == held:
+			drop[i] = true
+		}
+	}
+	if offO >= 0 {
+		return nil, offW, offO, true
+	}
+	return drop, 0, 0, false
 }
 
 // dropNested removes every observer whose interval contains the interval of another observer

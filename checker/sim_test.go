@@ -90,18 +90,20 @@ type simUser struct {
 	retries int
 }
 
-type simEvent struct {
+// simEvent is an operation due at its linearization point lin, called at call, by a client
+// of type C; simQueue orders them by lin (container/heap).
+type simEvent[C any] struct {
 	lin, call int64
-	user      *simUser
+	user      C
 }
 
-type simQueue []simEvent
+type simQueue[C any] []simEvent[C]
 
-func (q simQueue) Len() int            { return len(q) }
-func (q simQueue) Less(i, j int) bool  { return q[i].lin < q[j].lin }
-func (q simQueue) Swap(i, j int)       { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x interface{}) { *q = append(*q, x.(simEvent)) }
-func (q *simQueue) Pop() interface{} {
+func (q simQueue[C]) Len() int            { return len(q) }
+func (q simQueue[C]) Less(i, j int) bool  { return q[i].lin < q[j].lin }
+func (q simQueue[C]) Swap(i, j int)       { q[i], q[j] = q[j], q[i] }
+func (q *simQueue[C]) Push(x interface{}) { *q = append(*q, x.(simEvent[C])) }
+func (q *simQueue[C]) Pop() interface{} {
 	old := *q
 	e := old[len(old)-1]
 	*q = old[:len(old)-1]
@@ -114,7 +116,7 @@ type sim struct {
 	seats     []simSeat
 	holds     []simHold // holds[0] unused
 	bookings  int32
-	q         simQueue
+	q         simQueue[*simUser]
 	emit      func(*history.Record)
 	n         int
 	users     int
@@ -144,7 +146,7 @@ func simulate(cfg simConfig, emit func(*history.Record)) int {
 			s.schedule(u, next)
 			next += int64(s.rng.ExpFloat64() * gap)
 		}
-		e := heap.Pop(&s.q).(simEvent)
+		e := heap.Pop(&s.q).(simEvent[*simUser])
 		s.perform(e)
 	}
 	return s.violation
@@ -155,7 +157,7 @@ func (s *sim) latency() int64 {
 }
 
 func (s *sim) schedule(u *simUser, call int64) {
-	heap.Push(&s.q, simEvent{lin: call + s.latency(), call: call, user: u})
+	heap.Push(&s.q, simEvent[*simUser]{lin: call + s.latency(), call: call, user: u})
 }
 
 func (s *sim) pickSeats() []int32 {
@@ -196,7 +198,7 @@ func (s *sim) status(seat int32, now int64) status {
 	return stAvail
 }
 
-func (s *sim) perform(e simEvent) {
+func (s *sim) perform(e simEvent[*simUser]) {
 	u, lin := e.user, e.lin
 	ret := lin + s.latency()
 	info := s.rng.Float64() < s.cfg.InfoRate

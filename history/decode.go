@@ -140,10 +140,18 @@ func (p *fastParser) strs() ([]string, error) {
 	if !p.consume('[') {
 		return nil, errSlow
 	}
-	out := []string{}
 	if p.consume(']') {
-		return out, nil
+		return []string{}, nil
 	}
+	// Size the slice from the commas before the closing bracket (a guess that is exact for
+	// the plain strings of the fast path), so that it is allocated once.
+	n := 1
+	for j := p.i; j < len(p.b) && p.b[j] != ']'; j++ {
+		if p.b[j] == ',' {
+			n++
+		}
+	}
+	out := make([]string, 0, n)
 	for {
 		s, err := p.str()
 		if err != nil {

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"sync"
@@ -26,7 +25,9 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 	workers = max(workers, 1)
 	type batch struct {
 		first int // line number of the first line, 1-based
+		// lines are slices of buf, one allocation a batch rather than one a line.
 		lines [][]byte
+		buf   []byte
 		recs  []Record
 		err   error
 		done  chan struct{}
@@ -57,12 +58,16 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 			case <-ctx.Done():
 				return false
 			}
-			b = &batch{first: line + 1, done: make(chan struct{})}
+			b = &batch{first: line + 1, done: make(chan struct{}), buf: make([]byte, 0, cap(b.buf))}
 			return true
 		}
 		for s.Scan() {
 			line++
-			b.lines = append(b.lines, bytes.Clone(s.Bytes()))
+			// Slicing buf keeps earlier lines valid when it grows: they still point into the
+			// old array, which nothing writes again.
+			start := len(b.buf)
+			b.buf = append(b.buf, s.Bytes()...)
+			b.lines = append(b.lines, b.buf[start:len(b.buf):len(b.buf)])
 			if len(b.lines) == streamBatch && !flush() {
 				return
 			}
@@ -78,7 +83,7 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 			defer wg.Done()
 			for b := range jobs {
 				b.recs, b.err = parseLines(b.first, b.lines)
-				b.lines = nil
+				b.lines, b.buf = nil, nil
 				close(b.done)
 			}
 		}()

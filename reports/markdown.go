@@ -149,8 +149,11 @@ func Markdown(w io.Writer, s *Summary) error {
 					res = Fail
 				}
 				res = badge(res)
-				if o.Untrusted {
+				switch {
+				case o.Untrusted:
 					res += " (not trustworthy: the generator was the bottleneck)"
+				case o.FromSend:
+					res += " (from sending to answer: the target missed it even without the driver's waits)"
 				}
 				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), res)
 			}

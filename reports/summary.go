@@ -220,6 +220,10 @@ type SLO struct {
 	// NoData is set when the run measured nothing for the objective (no request of its
 	// operation completed): it does not hold, and Actual means nothing.
 	NoData bool `json:"no_data,omitempty"`
+	// FromSend is set when the generator was the bottleneck but the target missed the
+	// objective on its own time: Actual is the p99 from sending to answer, without the
+	// driver's waits, and the miss is a verdict on the target.
+	FromSend bool `json:"from_send,omitempty"`
 }
 
 // ActualText is what the run measured for the objective, with its unit, or "no data".
@@ -383,7 +387,11 @@ func (r *Run) Judge() {
 			untrusted = append(untrusted, fmt.Sprintf("%s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
 		case !o.Pass:
 			r.Verdict = Fail
-			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit)))
+			how := ""
+			if o.FromSend {
+				how = " from sending to answer (the target's own time, though the generator was the bottleneck)"
+			}
+			r.Reasons = append(r.Reasons, fmt.Sprintf("SLO %s: %s over %s%s", o.Name, fmtVal(o.Actual, o.Unit), fmtVal(o.Target, o.Unit), how))
 		}
 	}
 	if c := r.CapacitySearch; c != nil && c.Reason != "" {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,5 +175,39 @@ func TestFollowSSE(t *testing.T) {
 				t.Errorf("followSSE = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestBrowseAsksForGzip: a browse page asks for gzip as a browser would and is recorded ok
+// with the body as it came, not inflated; other requests do not ask.
+func TestBrowseAsksForGzip(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Method+" "+r.URL.Path] = r.Header.Get("Accept-Encoding")
+		mu.Unlock()
+		if r.Method == http.MethodGet {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write([]byte("\x1f\x8b not inflated by the driver"))
+			return
+		}
+		w.WriteHeader(409)
+		w.Write([]byte(`{"error":{"code":"seat_unavailable","message":"taken"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := testClient(t, srv.URL, time.Second)
+	rec := c.page(context.Background(), &caller{index: 1, session: "s1"}, "e", Page{})
+	if rec.Type != history.Ok {
+		t.Fatalf("browse of a gzipped page: %s (%s), want ok", rec.Type, rec.Out.Error)
+	}
+	c.hold(context.Background(), &caller{index: 2, session: "s2"}, history.Input{Event: "e", Session: "s2", Seats: []string{"A-1-1"}})
+	mu.Lock()
+	defer mu.Unlock()
+	if got := seen["GET /events/e/seats"]; got != "gzip" {
+		t.Errorf("browse Accept-Encoding = %q, want gzip", got)
+	}
+	if got, ok := seen["POST /events/e/holds"]; !ok || got != "" {
+		t.Errorf("hold Accept-Encoding = %q (sent %v), want none", got, ok)
 	}
 }

@@ -626,8 +626,6 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	}
 	s.checkSLO(d.sc.SLO)
 	s.GeneratorBound, s.GeneratorReasons = judgeGenerator(s, d.cfg.Saturation, d.maxActive())
-	for i := range s.SLO {
-		s.SLO[i].Untrusted = s.GeneratorBound
-	}
+	s.distrustSLO()
 	return s
 }

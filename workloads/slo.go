@@ -98,6 +98,11 @@ type SLOResult struct {
 	// NoData is set when nothing was measured (no request of the operation, or none at all,
 	// completed): the objective does not hold, Observed is zero and Value says "no data".
 	NoData bool `json:"no_data,omitempty"`
+	// FromSend is set on a latency objective of a generator-bound run that the target missed
+	// on its own time: Observed is then the p99 from each request's sending to its answer,
+	// without the driver's lag and connection-slot waits. A generator that sent less than
+	// planned only spared the target, so that miss is a verdict on the target (not Untrusted).
+	FromSend bool `json:"from_send,omitempty"`
 	// Limit and Value are Threshold and Observed as text, the fields drive-summary.json had
 	// before the typed ones.
 	Limit string `json:"limit"`
@@ -113,6 +118,24 @@ func newSLOResult(name string, metric SLOMetric, op string, threshold, observed 
 func noData(r SLOResult) SLOResult {
 	r.Pass, r.NoData, r.Value = false, true, "no data"
 	return r
+}
+
+// distrustSLO marks the objectives of a generator-bound run: each is Untrusted, except a
+// latency objective the target missed even on its own time (the p99 from sending to answer,
+// without the driver's waits), which is judged on that time and stays a verdict on the target.
+func (s *Summary) distrustSLO() {
+	if !s.GeneratorBound {
+		return
+	}
+	for i, r := range s.SLO {
+		if o := s.Ops[r.Op]; r.Metric == MetricP99 && !r.NoData && o != nil && o.Actual.P99 > r.Threshold.Duration {
+			r.Observed, r.Value = durationMeasure(o.Actual.P99), durationMeasure(o.Actual.P99).String()
+			r.Pass, r.FromSend = false, true
+		} else {
+			r.Untrusted = true
+		}
+		s.SLO[i] = r
+	}
 }
 
 // checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.

@@ -79,3 +79,37 @@ func TestSLOResultJSON(t *testing.T) {
 		t.Errorf("SLO result read back = %+v (%v), want %+v", back, err, s.SLO[0])
 	}
 }
+
+// TestDistrustSLO: in a generator-bound run, a latency objective the target missed on its own
+// time (sending to answer) stays a verdict, judged on that time; one it met on its own time,
+// and the error rate, are marked untrusted; a run that was not generator-bound is left alone.
+func TestDistrustSLO(t *testing.T) {
+	slo := SLO{HoldP99: 250 * time.Millisecond, CheckoutP99: time.Second, ErrorRate: 0.01, ErrorRateSet: true}
+	sum := func(bound bool) *Summary {
+		s := &Summary{Requests: 100, Errors: 50, ErrorRate: 0.5, GeneratorBound: bound, Ops: map[string]*OpSummary{
+			"hold":     {Requests: 50, Intended: Latency{P99: 9 * time.Second}, Actual: Latency{P99: 2 * time.Second}},
+			"checkout": {Requests: 50, Intended: Latency{P99: 9 * time.Second}, Actual: Latency{P99: 800 * time.Millisecond}},
+		}}
+		s.checkSLO(slo)
+		s.distrustSLO()
+		return s
+	}
+	got := map[string]SLOResult{}
+	for _, r := range sum(true).SLO {
+		got[r.Name] = r
+	}
+	if h := got["hold_p99"]; h.Pass || h.Untrusted || !h.FromSend || h.Observed.Duration != 2*time.Second {
+		t.Errorf("hold_p99 = %+v, want failed on the target's own 2s, trusted", h)
+	}
+	if c := got["checkout_p99"]; c.Pass || !c.Untrusted || c.FromSend || c.Observed.Duration != 9*time.Second {
+		t.Errorf("checkout_p99 = %+v, want failed from the intended start (9s) and untrusted", c)
+	}
+	if e := got["error_rate"]; !e.Untrusted || e.FromSend {
+		t.Errorf("error_rate = %+v, want untrusted", e)
+	}
+	for _, r := range sum(false).SLO {
+		if r.Untrusted || r.FromSend || r.Pass {
+			t.Errorf("not generator-bound: %+v, want failed, trusted, from the intended start", r)
+		}
+	}
+}
