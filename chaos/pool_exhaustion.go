@@ -36,7 +36,7 @@ func (poolExhaustion) Inject(ctx context.Context, t *Target, p Params) (func(con
 		if err != nil {
 			return err
 		}
-		resp, err := t.client().Do(req)
+		resp, err := t.do(req)
 		if err != nil {
 			return fmt.Errorf("pool-exhaustion: recover: %w", err)
 		}

@@ -123,7 +123,7 @@ func (t *Target) put(ctx context.Context, url string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.client().Do(req)
+	resp, err := t.do(req)
 	if err != nil {
 		return fmt.Errorf("PUT %s: %w", url, err)
 	}

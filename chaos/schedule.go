@@ -336,7 +336,7 @@ func (s *Schedule) hits(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := s.Target.client().Do(req)
+	resp, err := s.Target.do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -361,7 +361,7 @@ func (s *Schedule) disarm(ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
-	if resp, err := s.Target.client().Do(req); err == nil {
+	if resp, err := s.Target.do(req); err == nil {
 		resp.Body.Close()
 	}
 }

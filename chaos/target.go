@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"stampede/internal/admintoken"
 	"stampede/sut"
 )
 
@@ -52,6 +53,12 @@ func (t *Target) exclusive(ctx context.Context, h sut.Service) (func(), error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// do sends an admin request with the run's admin token (Handles.AdminToken).
+func (t *Target) do(req *http.Request) (*http.Response, error) {
+	admintoken.Set(req, t.AdminToken)
+	return t.client().Do(req)
 }
 
 func (t *Target) client() *http.Client {

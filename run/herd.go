@@ -38,7 +38,7 @@ func (s *single) herd(ctx context.Context, sc *workloads.Scenario, url string, t
 		return h, fmt.Errorf("create metrics: %w", err)
 	}
 	d, err := workloads.New(workloads.Config{Scenario: sc, Target: url, Seed: s.seed, History: hw, Metrics: mf,
-		Progress: s.o.Progress, CreateEvents: true, Strategy: s.strategy, DB: s.db})
+		Progress: s.o.Progress, CreateEvents: true, AdminToken: target.AdminToken, Strategy: s.strategy, DB: s.db})
 	if err != nil {
 		hw.Close()
 		mf.Close()

@@ -66,7 +66,7 @@ func (sh *shard) file(name string) string { return filepath.Join(sh.dir, name) }
 func (s *single) shardedHerd(ctx context.Context, sc *workloads.Scenario, url string, target *chaos.Target) (herdResult, error) {
 	var h herdResult
 	n := s.o.Shards
-	if err := workloads.CreateEvents(ctx, sc, url); err != nil {
+	if err := workloads.CreateEvents(ctx, sc, url, target.AdminToken); err != nil {
 		return h, fmt.Errorf("drive: %w", err)
 	}
 	scenario, err := filepath.Abs(s.o.Scenario)

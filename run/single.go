@@ -131,7 +131,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 	}
 	var shadow *reports.Shadow
 	if s.o.Shadow != "" {
-		if shadow, err = shadowReport(ctx, sut.Server{URL: sys.URL()}); err != nil {
+		if shadow, err = shadowReport(ctx, sut.Server{URL: sys.URL(), Token: sys.Handles().AdminToken}); err != nil {
 			return err
 		}
 		s.progress.printf("   %s\n", shadow.Line())
@@ -181,7 +181,7 @@ func (s *single) execute(ctx context.Context, r *reports.Run) error {
 		}
 	}
 	if r.Target == "" {
-		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL()})
+		r.Pool = poolStats(ctx, sut.Server{URL: sys.URL(), Token: sys.Handles().AdminToken})
 	}
 	return nil
 }

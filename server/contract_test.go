@@ -32,15 +32,7 @@ func TestContractRouted(t *testing.T) {
 		t.Fatalf("api.yaml has %d paths, want the whole contract", len(doc.Paths))
 	}
 	// A Server is only needed for its mux here; its handlers are not called.
-	s := &Server{mux: http.NewServeMux(), cfg: Config{Registry: prometheus.NewRegistry()}}
-	budget, err := overload.New(overload.Config{Deps: api.Deps{
-		Table: errorTable, Registry: s.cfg.Registry, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.budget = budget
-	s.routes()
+	s := routesOnly(t, Config{})
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
@@ -67,6 +59,23 @@ func TestContractRouted(t *testing.T) {
 
 // routePatterns lists the patterns routes registers, read from server.go's source: the mux
 // keeps no list of them.
+// routesOnly is a Server of cfg with nothing but its routes (and the overload budget they
+// need): its handlers must not be called, only the mux and the middleware before them.
+func routesOnly(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
+	cfg.Registry = prometheus.NewRegistry()
+	s := &Server{mux: http.NewServeMux(), cfg: cfg}
+	budget, err := overload.New(overload.Config{Deps: api.Deps{
+		Table: errorTable, Registry: cfg.Registry, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.budget = budget
+	s.routes()
+	return s
+}
+
 func routePatterns(t *testing.T) []string {
 	t.Helper()
 	var out []string

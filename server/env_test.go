@@ -76,6 +76,12 @@ type envConfig struct {
 	wrap         func(strategies.Strategy) strategies.Strategy
 	psp          bool
 	gate         string
+	tune         []func(*Config)
+}
+
+// withConfig adjusts the server's Config after newEnv has filled it in (admin token, limits).
+func withConfig(tune func(*Config)) envOption {
+	return func(c *envConfig) { c.tune = append(c.tune, tune) }
 }
 
 // withHoldTTL gives the strategy and the server another hold lifetime than testHoldTTL.
@@ -139,12 +145,16 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 		})
 		pspURL = ps.URL
 	}
-	srv, err := New(Config{
+	cfg := Config{
 		DB: tdb.db, Strategy: st, Redis: rdb, KeyPrefix: prefix, HoldTTL: ec.holdTTL, Registry: tdb.reg,
 		Failpoints: fps, Now: clock.Now, AdmissionSecret: []byte("test-secret-test-secret"), PSPURL: pspURL,
 		SeatMapFreshness: ec.freshness, MaxInFlight: ec.maxInFlight, OverloadWait: ec.overloadWait,
 		Gate: ec.gate, AllowUnsafeGate: true,
-	})
+	}
+	for _, tune := range ec.tune {
+		tune(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		tb.Fatalf("New server: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"stampede/internal/admintoken"
 	"stampede/server/api"
 	"stampede/server/checkout"
 	"stampede/server/overload"
@@ -29,7 +30,10 @@ var errorTable = slices.Concat(
 	seatmap.Errors,
 	overload.Errors,
 	tickets.Errors,
-	api.Table{{Err: errBookingNotFound, Status: http.StatusNotFound, Code: api.CodeBookingNotFound}},
+	api.Table{
+		{Err: errBookingNotFound, Status: http.StatusNotFound, Code: api.CodeBookingNotFound},
+		{Err: admintoken.ErrUnauthorized, Status: http.StatusUnauthorized, Code: api.CodeUnauthorized},
+	},
 	api.Unknown,
 )
 

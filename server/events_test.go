@@ -41,6 +41,7 @@ func TestCreateEvent(t *testing.T) {
 		status int
 		field  string
 		msg    string
+		code   string // empty: invalid_request
 	}{
 		{name: "bad JSON", body: `{"id": "x",`, status: 400, msg: "malformed"},
 		{name: "empty body", body: ``, status: 400, msg: "empty"},
@@ -56,13 +57,17 @@ func TestCreateEvent(t *testing.T) {
 		{name: "tier quantity zero", body: `{"id":"ev-t1","name":"n","ga_tiers":[{"name":"f","quantity":0}]}`, status: 400, field: "ga_tiers[0].quantity"},
 		{name: "bad starts_at", body: `{"id":"ev-t1","name":"n","starts_at":"tomorrow"}`, status: 400, field: "starts_at", msg: "RFC 3339"},
 		{name: "negative admit rate", body: `{"id":"ev-t1","name":"n","waiting_room":{"enabled":true,"admit_per_second":-1}}`, status: 400, field: "waiting_room.admit_per_second"},
-		{name: "oversized", body: `{"id":"ev-t1","name":"` + strings.Repeat("n", api.MaxBodyBytes) + `"}`, status: 413},
+		{name: "oversized", body: `{"id":"ev-t1","name":"` + strings.Repeat("n", api.MaxBodyBytes) + `"}`, status: 413, code: "body_too_large"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.with(t).call(http.MethodPost, "/admin/events", "", tc.body)
 			eb := r.errBody(t)
-			if r.status != tc.status || eb.Error.Code != "invalid_request" || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
+			code := tc.code
+			if code == "" {
+				code = "invalid_request"
+			}
+			if r.status != tc.status || eb.Error.Code != code || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
 				t.Errorf("POST /admin/events %s = %d %+v, want %d invalid_request field %q message containing %q", tc.name, r.status, eb.Error, tc.status, tc.field, tc.msg)
 			}
 		})

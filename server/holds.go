@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -11,8 +12,10 @@ import (
 
 // Limits of a hold request, as api.yaml's HoldRequest states them.
 const (
-	maxSeatsPerHold    = 10
-	maxQuantityPerHold = 10
+	// DefaultMaxSeatsPerHold is how many seat ids one hold may name unless Options say
+	// otherwise (--max-seats-per-hold).
+	DefaultMaxSeatsPerHold = 10
+	maxQuantityPerHold     = 10
 	// maxSeatIDLen is the longest seat id the inventory can hold (SECTION-ROW-NUMBER of a
 	// section name up to 8 characters fits many times over).
 	maxSeatIDLen = 32
@@ -27,8 +30,15 @@ type holdRequest struct {
 	AdmissionToken string    `json:"admission_token"`
 }
 
-// validate checks the request's shape; whether the seats or tier exist is the strategy's answer.
-func (hr holdRequest) validate() error {
+// errTooManySeats: a hold naming more seats than the server's limit (400 too_many_seats).
+var errTooManySeats = errors.New("too many seats in one hold")
+
+// validate checks the request's shape against the limit of seats per hold (0 means
+// DefaultMaxSeatsPerHold); whether the seats or tier exist is the strategy's answer.
+func (hr holdRequest) validate(maxSeats int) error {
+	if maxSeats <= 0 {
+		maxSeats = DefaultMaxSeatsPerHold
+	}
 	hasSeats := hr.Seats != nil
 	hasGA := hr.Tier != nil || hr.Quantity != nil
 	switch {
@@ -38,8 +48,12 @@ func (hr holdRequest) validate() error {
 		return api.Invalid("seats", "give seats, or tier and quantity")
 	case hasSeats:
 		seats := *hr.Seats
-		if len(seats) < 1 || len(seats) > maxSeatsPerHold {
-			return api.Invalid("seats", "seats: want 1..%d seat ids, got %d", maxSeatsPerHold, len(seats))
+		if len(seats) < 1 {
+			return api.Invalid("seats", "seats: want 1..%d seat ids, got none", maxSeats)
+		}
+		if len(seats) > maxSeats {
+			return &api.Error{Status: http.StatusBadRequest, Code: api.CodeTooManySeats, Field: "seats", Cause: errTooManySeats,
+				Message: fmt.Sprintf("seats: at most %d seat ids in one hold, got %d", maxSeats, len(seats))}
 		}
 		seen := make(map[string]bool, len(seats))
 		for i, id := range seats {
@@ -122,7 +136,7 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := req.validate(); err != nil {
+	if err := req.validate(s.cfg.MaxSeatsPerHold); err != nil {
 		writeError(w, r, err)
 		return
 	}

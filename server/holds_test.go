@@ -40,7 +40,7 @@ func TestHoldRequestValidation(t *testing.T) {
 		{name: "neither", body: `{}`, status: 400, code: "invalid_request", field: "seats"},
 		{name: "both", body: `{"seats":["A-1-1"],"tier":"floor","quantity":1}`, status: 400, code: "invalid_request", field: "seats"},
 		{name: "no seats", body: `{"seats":[]}`, status: 400, code: "invalid_request", field: "seats"},
-		{name: "eleven seats", body: `{"seats":["A-1-1","A-1-2","A-1-3","A-1-4","A-1-5","A-2-1","A-2-2","A-2-3","A-2-4","A-2-5","B-1-1"]}`, status: 400, code: "invalid_request", field: "seats"},
+		{name: "eleven seats", body: `{"seats":["A-1-1","A-1-2","A-1-3","A-1-4","A-1-5","A-2-1","A-2-2","A-2-3","A-2-4","A-2-5","B-1-1"]}`, status: 400, code: "too_many_seats", field: "seats"},
 		{name: "duplicate seat", body: `{"seats":["A-1-1","A-1-1"]}`, status: 400, code: "invalid_request", field: "seats[1]"},
 		{name: "empty seat id", body: `{"seats":[""]}`, status: 400, code: "invalid_request", field: "seats[0]"},
 		{name: "seats not an array", body: `{"seats":"A-1-1"}`, status: 400, code: "invalid_request", field: "seats"},
@@ -50,7 +50,7 @@ func TestHoldRequestValidation(t *testing.T) {
 		{name: "quantity eleven", body: `{"tier":"floor","quantity":11}`, status: 400, code: "invalid_request", field: "quantity"},
 		{name: "tier without quantity", body: `{"tier":"floor"}`, status: 400, code: "invalid_request", field: "quantity"},
 		{name: "quantity without tier", body: `{"quantity":2}`, status: 400, code: "invalid_request", field: "tier"},
-		{name: "oversized", body: `{"seats":["A-1-1"],"pad":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`, status: 413, code: "invalid_request"},
+		{name: "oversized", body: `{"seats":["A-1-1"],"pad":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`, status: 413, code: "body_too_large"},
 		{name: "unknown seat", body: `{"seats":["A-1-1","Z-9-9"]}`, status: 404, code: "seat_not_found"},
 		{name: "unknown tier", body: `{"tier":"balcony","quantity":1}`, status: 404, code: "tier_not_found"},
 		{name: "unknown event", path: "/events/nope/holds", body: `{"seats":["A-1-1"]}`, status: 404, code: "event_not_found"},
@@ -346,19 +346,20 @@ func FuzzHoldRequest(f *testing.F) {
 		var hr holdRequest
 		err := api.DecodeJSON(r, &hr)
 		if err == nil {
-			err = hr.validate()
+			err = hr.validate(0)
 		}
 		if err != nil {
 			var ae *api.Error
-			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != api.CodeInvalidRequest || ae.Message == "" {
-				t.Fatalf("hold request %q refused with %#v, want a 4xx invalid_request with a message", body, err)
+			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Message == "" ||
+				ae.Code != api.CodeInvalidRequest && ae.Code != api.CodeTooManySeats && ae.Code != api.CodeBodyTooLarge {
+				t.Fatalf("hold request %q refused with %#v, want a 4xx invalid_request (or a limit's code) with a message", body, err)
 			}
 			return
 		}
 		switch {
 		case hr.Seats != nil:
 			seats := *hr.Seats
-			if hr.Tier != nil || hr.Quantity != nil || len(seats) < 1 || len(seats) > maxSeatsPerHold {
+			if hr.Tier != nil || hr.Quantity != nil || len(seats) < 1 || len(seats) > DefaultMaxSeatsPerHold {
 				t.Fatalf("hold request %q accepted as %+v", body, hr)
 			}
 			seen := map[string]bool{}

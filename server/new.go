@@ -102,6 +102,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// CloseStreams ends every open waiting-room stream with a final `shutdown` event and refuses
+// new ones: the first step of a graceful shutdown (waitingroom.Room.CloseStreams).
+func (s *Server) CloseStreams() { s.room.CloseStreams() }
+
 // Run does the server's background work until ctx is done: the checkout completer
 // (checkout.Service.Run), the waiting-room admitter (waitingroom.Room.Run), giving hogged
 // connections back at the end (poolhog.go), and the

@@ -99,3 +99,41 @@ func TestOptionsLogger(t *testing.T) {
 		t.Errorf("Logger at loud = %v, want an error naming log-level", err)
 	}
 }
+
+// TestOptionsAdminToken: the admin token is read from --admin-token and STAMPEDE_ADMIN_TOKEN,
+// never written to a command line by Args (only by Env), and a server that would listen
+// beyond loopback without one, or with a short one, is refused before anything starts.
+func TestOptionsAdminToken(t *testing.T) {
+	o := server.DefaultOptions()
+	o.Strategy, o.DB, o.AdminToken = "status-expiry", "postgres://u@h/db", "tok-tok-tok-tok-tok"
+	if args := o.Args(); slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, o.AdminToken) }) {
+		t.Errorf("Args() = %q carries the admin token", args)
+	}
+	if env := o.Env(); !slices.Contains(env, "STAMPEDE_ADMIN_TOKEN="+o.AdminToken) {
+		t.Errorf("Env() = %q, want STAMPEDE_ADMIN_TOKEN", env)
+	}
+	if got := parse(t, o.Args(), o.Env()); !reflect.DeepEqual(got, o) {
+		t.Errorf("parsing Args() and Env() = %+v, want %+v", got, o)
+	}
+	if got := parse(t, []string{"--admin-token=from-the-flag-flag"}, nil); got.AdminToken != "from-the-flag-flag" {
+		t.Errorf("--admin-token gives %q", got.AdminToken)
+	}
+	tests := []struct {
+		addr, token, want string
+	}{
+		{"127.0.0.1:8080", "", ""},
+		{"localhost:0", "", ""},
+		{"0.0.0.0:8080", "", "give --admin-token"},
+		{":8080", "", "give --admin-token"},
+		{"0.0.0.0:8080", "0123456789abcdef", ""},
+		{"127.0.0.1:8080", "short", "at least 16 characters"},
+	}
+	for _, tt := range tests {
+		v := o
+		v.Addr, v.AdminToken = tt.addr, tt.token
+		err := v.Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Validate(addr %q, token %q) = %v, want %q", tt.addr, tt.token, err, tt.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/admintoken"
 	"stampede/internal/envflag"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
@@ -71,8 +72,9 @@ type Options struct {
 	// OverloadWait is how long a request over its class's share of MaxInFlight waits for room
 	// before it is refused 503 overloaded; 0 means 50 ms.
 	OverloadWait time.Duration
-	// ShutdownGrace is how long a shutdown waits for requests in flight before cutting the
-	// rest (open waiting-room streams); 0 means 5 s.
+	// ShutdownGrace (--shutdown-timeout) is how long a shutdown (SIGTERM, Ctrl-C) lets the
+	// holds and checkouts in flight finish before cutting the rest; 0 means
+	// DefaultShutdownTimeout. Open waiting-room streams get a final `shutdown` event at once.
 	ShutdownGrace time.Duration
 	// Registry receives every metric; nil means a new one.
 	Registry *prometheus.Registry
@@ -86,6 +88,16 @@ type Options struct {
 	// ShadowQueue bounds the primary's operations waiting for the shadow; beyond it they are
 	// dropped and counted. 0 means shadow.DefaultQueue.
 	ShadowQueue int
+	// MaxSeatsPerHold bounds the seat ids of one hold (400 too_many_seats); 0 means
+	// DefaultMaxSeatsPerHold. MaxHeaderBytes bounds a request's headers (431
+	// headers_too_large); 0 means DefaultMaxHeaderBytes.
+	MaxSeatsPerHold int
+	MaxHeaderBytes  int
+	// AdminToken, when set, locks every /admin/* endpoint: a request must carry it as
+	// "Authorization: Bearer TOKEN" (internal/admintoken) or is refused 401 unauthorized.
+	// Empty leaves them open, which Validate allows only on a loopback Addr. It is a secret:
+	// Args never carries it (give it with Env) and nothing logs it.
+	AdminToken string
 	// LogLevel is the level of the logger that `stampede serve` builds (Logger): debug, info,
 	// warn or error; empty means info. Serve logs to the logger it is given.
 	LogLevel string
@@ -99,7 +111,8 @@ type Options struct {
 // (the zero value of each other field).
 func DefaultOptions() Options {
 	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info",
-		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight}
+		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight, ShutdownGrace: DefaultShutdownTimeout,
+		MaxSeatsPerHold: DefaultMaxSeatsPerHold, MaxHeaderBytes: DefaultMaxHeaderBytes}
 }
 
 // RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
@@ -126,16 +139,24 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.CheckoutLease, "checkout-lease", o.CheckoutLease, "how long a checkout owns its idempotency key; must outlast the slowest payment (default 45s)")
 	fs.StringVar(&o.Shadow, "shadow", o.Shadow, "a strategy to replay every hold, release and confirm against, on its own copy of the inventory, reporting where it decides differently (GET /admin/shadow); answers stay the primary's")
 	fs.IntVar(&o.ShadowQueue, "shadow-queue", o.ShadowQueue, "operations waiting for the shadow beyond which they are dropped and counted (default 8192)")
+	fs.IntVar(&o.MaxSeatsPerHold, "max-seats-per-hold", o.MaxSeatsPerHold, "most seat ids one hold may name (more: 400 too_many_seats)")
+	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", o.MaxHeaderBytes, "largest request headers accepted (larger: 431 headers_too_large)")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-timeout", o.ShutdownGrace, "on SIGTERM, how long requests in flight (holds, checkouts) may take to finish before the rest are cut")
+	fs.StringVar(&o.AdminToken, "admin-token", o.AdminToken, "bearer token every /admin/* request must carry (required unless --addr is loopback; at least 16 characters)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
 	fs.StringVar(&o.Failpoints, "failpoints", o.Failpoints, "failpoints armed from the start, NAME=ACTION,... with ACTION count, error, crash or delay:D (after-hold=delay:20ms: every hold answered 20ms late)")
 }
 
 // Args returns the flags that give `stampede serve` the options o, as --name=value, in the
 // order of their names: every flag whose value differs from DefaultOptions(). Fields that are
-// not flags (Registry, Ready, ShutdownGrace) are not carried.
+// not flags (Registry, Ready) are not carried, nor is the admin token, a secret that a command
+// line would show to every user of the machine: give it with Env.
 func (o Options) Args() []string {
 	var out []string
 	for _, f := range o.changed() {
+		if f[0] == adminTokenFlag {
+			continue
+		}
 		out = append(out, "--"+f[0]+"="+f[1])
 	}
 	return out
@@ -170,6 +191,9 @@ func (o Options) changed() [][2]string {
 	})
 	return out
 }
+
+// adminTokenFlag is the flag of Options.AdminToken.
+const adminTokenFlag = "admin-token"
 
 // DefaultKeyPrefix is the Redis key prefix of `stampede serve` given no --key-prefix.
 const DefaultKeyPrefix = "stampede:"
@@ -210,7 +234,6 @@ func (s *secretFlag) Set(v string) error { *s = []byte(v); return nil }
 const (
 	DefaultAddr   = "127.0.0.1:8080"
 	DefaultPSP    = "http://127.0.0.1:8081"
-	defaultGrace  = 5 * time.Second
 	cutGrace      = time.Second
 	connectLimit  = 30 * time.Second
 	readHeaderMax = 10 * time.Second
@@ -223,6 +246,12 @@ const (
 const (
 	DefaultSeatMapFreshness = time.Second
 	DefaultMaxInFlight      = 256
+	// DefaultShutdownTimeout is how long a shutdown lets requests in flight finish: longer
+	// than a checkout takes with a healthy processor.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultMaxHeaderBytes bounds a request's headers: far more than any client of the
+	// contract sends.
+	DefaultMaxHeaderBytes = 16 << 10
 )
 
 // Validate reports what is wrong with o before anything is started, so a mistyped strategy
@@ -250,6 +279,12 @@ func (o Options) Validate() error {
 		return fmt.Errorf("seatmap-freshness: must not be negative (0 reads live), got %s", o.SeatMapFreshness)
 	case o.MaxInFlight < 0:
 		return fmt.Errorf("max-in-flight: must not be negative (0 means no bound), got %d", o.MaxInFlight)
+	case o.MaxSeatsPerHold < 0:
+		return fmt.Errorf("max-seats-per-hold: must not be negative, got %d", o.MaxSeatsPerHold)
+	case o.MaxHeaderBytes < 0:
+		return fmt.Errorf("max-header-bytes: must not be negative, got %d", o.MaxHeaderBytes)
+	case o.ShutdownGrace < 0:
+		return fmt.Errorf("shutdown-timeout: must not be negative, got %s", o.ShutdownGrace)
 	case o.OverloadWait < 0:
 		return fmt.Errorf("overload-wait: must not be negative, got %s", o.OverloadWait)
 	case strategies.NeedsRedis(o.Strategy) && o.Redis == "":
@@ -269,7 +304,14 @@ func (o Options) Validate() error {
 	if _, err := failpoint.ParseSpec(o.Failpoints); err != nil {
 		return fmt.Errorf("failpoints: %w", err)
 	}
-	return nil
+	if err := admintoken.Validate(o.AdminToken); err != nil {
+		return err
+	}
+	addr := o.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	return admintoken.RequireForAddr(addr, o.AdminToken)
 }
 
 // Serve runs the reference booking server until ctx is done: it connects to the database and
@@ -289,7 +331,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		o.Addr = DefaultAddr
 	}
 	if o.ShutdownGrace <= 0 {
-		o.ShutdownGrace = defaultGrace
+		o.ShutdownGrace = DefaultShutdownTimeout
 	}
 	reg := o.Registry
 	if reg == nil {
@@ -367,6 +409,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		CheckoutLease: o.CheckoutLease, CheckoutIdle: o.CheckoutIdle,
 		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
 		Shadow: shadowSt, ShadowStore: shadowStore, ShadowQueue: o.ShadowQueue,
+		AdminToken: o.AdminToken, MaxSeatsPerHold: o.MaxSeatsPerHold, MaxHeaderBytes: o.MaxHeaderBytes,
 	})
 	if err != nil {
 		return err
@@ -387,8 +430,10 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		ReadHeaderTimeout: readHeaderMax,
 		// No ReadTimeout or WriteTimeout: either would cut the waiting room's server-sent event
 		// streams. Bodies are bounded by size (decodeJSON), headers by ReadHeaderTimeout.
-		IdleTimeout:    idleMax,
-		MaxHeaderBytes: 64 << 10,
+		IdleTimeout: idleMax,
+		// net/http's own bound is the hard stop (it answers a bare 431); the Server answers
+		// headers over MaxHeaderBytes with the contract's error first.
+		MaxHeaderBytes: max(o.MaxHeaderBytes, DefaultMaxHeaderBytes) * 2,
 		BaseContext:    func(net.Listener) context.Context { return base },
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -426,6 +471,12 @@ wait:
 		}
 	}
 
+	// Stop accepting; open waiting-room streams get their final event now (they are not
+	// requests Shutdown waits for), and the holds and checkouts in flight finish within the
+	// grace. A checkout cut after it gives up is left at a recovery point the completer
+	// resumes on the next start.
+	logger.Info("shutting down", "grace", o.ShutdownGrace.String())
+	srv.CloseStreams()
 	sctx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownGrace)
 	defer cancelShutdown()
 	if err := hs.Shutdown(sctx); err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -8,8 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"stampede/internal/admintoken"
 	"stampede/internal/failpoint"
 	"stampede/internal/sqldb"
+	"stampede/server/api"
 	"stampede/server/checkout"
 	"stampede/server/overload"
 	"stampede/server/seatmap"
@@ -67,8 +70,15 @@ type Config struct {
 	// tickets.DefaultGate. AllowUnsafeGate lets a gate broken on purpose run.
 	Gate            string
 	AllowUnsafeGate bool
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// MaxSeatsPerHold bounds the seat ids of one hold (400 too_many_seats); 0 means
+	// DefaultMaxSeatsPerHold. MaxHeaderBytes bounds a request's header lines (431
+	// headers_too_large); 0 means no bound here (net/http's own still applies).
+	MaxSeatsPerHold int
+	MaxHeaderBytes  int
+	// AdminToken locks the /admin/* endpoints (internal/admintoken); empty leaves them open.
+	AdminToken string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the reference booking server's HTTP handler.
@@ -106,18 +116,18 @@ type Server struct {
 // and in the waiting room's, checkout's and the seat map's packages. TestContractRouted keeps
 // them and api.yaml in step. The buyers' routes are under the overload budget by class
 // (browse < join < hold < checkout, see server/overload); health, metrics, the contract and the
-// admin routes never are, so they are never refused for load.
+// admin routes never are (and every /admin/* route is behind the admin token), so they are never refused for load.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("GET /api.yaml", s.handleContract)
-	s.mux.HandleFunc("GET /admin/failpoints", s.handleListFailpoints)
-	s.mux.HandleFunc("POST /admin/checkout/settle", s.checkout.HandleSettle)
-	s.mux.HandleFunc("PUT /admin/failpoints/{name}", s.handleArmFailpoint)
-	s.mux.HandleFunc("DELETE /admin/failpoints/{name}", s.handleDisarmFailpoint)
-	s.mux.HandleFunc("PUT /admin/pool-hog", s.handlePoolHog)
-	s.mux.HandleFunc("DELETE /admin/pool-hog", s.handlePoolRelease)
-	s.mux.HandleFunc("POST /admin/events", s.handleCreateEvent)
+	s.mux.Handle("GET /admin/failpoints", s.admin(s.handleListFailpoints))
+	s.mux.Handle("POST /admin/checkout/settle", s.admin(s.checkout.HandleSettle))
+	s.mux.Handle("PUT /admin/failpoints/{name}", s.admin(s.handleArmFailpoint))
+	s.mux.Handle("DELETE /admin/failpoints/{name}", s.admin(s.handleDisarmFailpoint))
+	s.mux.Handle("PUT /admin/pool-hog", s.admin(s.handlePoolHog))
+	s.mux.Handle("DELETE /admin/pool-hog", s.admin(s.handlePoolRelease))
+	s.mux.Handle("POST /admin/events", s.admin(s.handleCreateEvent))
 	s.mux.Handle("GET /events", s.under(overload.Browse, s.handleListEvents))
 	s.mux.Handle("GET /events/search", s.under(overload.Browse, s.handleSearch))
 	s.mux.Handle("GET /events/{event_id}", s.under(overload.Browse, s.handleGetEvent))
@@ -131,20 +141,48 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /holds/{hold_id}", s.under(overload.Hold, s.handleRelease))
 	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))
 	s.mux.Handle("GET /bookings/{booking_id}", s.under(overload.Checkout, s.handleGetBooking))
-	s.mux.HandleFunc("GET /admin/ledger", s.handleLedger)
-	s.mux.HandleFunc("GET /admin/shadow", s.handleShadow)
+	s.mux.Handle("GET /admin/ledger", s.admin(s.handleLedger))
+	s.mux.Handle("GET /admin/shadow", s.admin(s.handleShadow))
 	// A scan's signature is checked before the budget: only a genuine ticket takes a slot,
 	// as a checkout would (see tickets.Config.Admission).
 	s.mux.HandleFunc("POST /gates/{gate}/scan", s.tickets.HandleScan)
-	s.mux.HandleFunc("POST /admin/bookings/{booking_id}/cancel", s.tickets.HandleCancel)
-	s.mux.HandleFunc("PUT /admin/events/{event_id}/waiting-room", s.room.HandleSetRate)
+	s.mux.Handle("POST /admin/bookings/{booking_id}/cancel", s.admin(s.tickets.HandleCancel))
+	s.mux.Handle("GET /admin/ledger", s.admin(s.handleLedger))
+	s.mux.Handle("PUT /admin/events/{event_id}/waiting-room", s.admin(s.room.HandleSetRate))
+}
+
+// admin locks h behind the admin token (Config.AdminToken): without it a request is refused 401
+// unauthorized in the contract's error shape.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return admintoken.Require(s.cfg.AdminToken, h, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, admintoken.ErrUnauthorized)
+	})
 }
 
 // under puts h under the overload budget as a request of class c.
 func (s *Server) under(c overload.Class, h http.HandlerFunc) http.Handler { return s.budget.Wrap(c, h) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Requests whose headers are over Config.MaxHeaderBytes are
+// refused 431 headers_too_large before any route sees them.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.MaxHeaderBytes > 0 && headerBytes(r) > s.cfg.MaxHeaderBytes {
+		writeError(w, r, &api.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: api.CodeHeadersTooLarge,
+			Message: fmt.Sprintf("request headers: larger than %d bytes", s.cfg.MaxHeaderBytes)})
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// headerBytes is the size of r's request line and header lines as sent.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
 
 func notImplemented(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"stampede/checker"
+	"stampede/internal/admintoken"
 )
 
 // requestTimeout bounds each admin request: a ledger of a large event takes a while to build.
@@ -19,10 +20,12 @@ const requestTimeout = 60 * time.Second
 
 // Server is a client of a booking system's admin endpoints (server/api.yaml): its ledger, the
 // settling of open checkouts and its metrics. URL is the system's base URL; a nil HTTP means
-// http.DefaultClient. Each request is bounded by a minute. It is safe for concurrent use.
+// http.DefaultClient; Token is the admin token (sut.Handles.AdminToken) sent with every request,
+// empty for none. Each request is bounded by a minute. It is safe for concurrent use.
 type Server struct {
-	URL  string
-	HTTP *http.Client
+	URL   string
+	HTTP  *http.Client
+	Token string
 }
 
 // ErrNoLedger says that a system has no GET /admin/ledger (it answered 404 for the route, 405
@@ -33,7 +36,7 @@ var ErrNoLedger = errors.New("the system has no /admin/ledger")
 // the answer as it came too. A system without the endpoint gives an error wrapping
 // ErrNoLedger; a 404 that is the contract's error for the event (event_not_found) does not.
 func (s Server) Ledger(ctx context.Context, event string) (*checker.Ledger, json.RawMessage, error) {
-	b, err := call(ctx, s.HTTP, http.MethodGet, s.URL+"/admin/ledger?event="+url.QueryEscape(event))
+	b, err := call(ctx, s.HTTP, s.Token, http.MethodGet, s.URL+"/admin/ledger?event="+url.QueryEscape(event))
 	if se := (*statusError)(nil); errors.As(err, &se) && se.noRoute() {
 		err = fmt.Errorf("%w: %w", ErrNoLedger, err)
 	}
@@ -77,7 +80,7 @@ type Settlement struct {
 // checkout whose lease is free or expired, and says how many are still open.
 func (s Server) Settle(ctx context.Context) (Settlement, error) {
 	var out Settlement
-	b, err := call(ctx, s.HTTP, http.MethodPost, s.URL+"/admin/checkout/settle")
+	b, err := call(ctx, s.HTTP, s.Token, http.MethodPost, s.URL+"/admin/checkout/settle")
 	if err != nil {
 		return out, fmt.Errorf("settle checkouts: %w", err)
 	}
@@ -89,7 +92,7 @@ func (s Server) Settle(ctx context.Context) (Settlement, error) {
 
 // Metrics reads GET /metrics, the Prometheus text exposition.
 func (s Server) Metrics(ctx context.Context) ([]byte, error) {
-	b, err := call(ctx, s.HTTP, http.MethodGet, s.URL+"/metrics")
+	b, err := call(ctx, s.HTTP, s.Token, http.MethodGet, s.URL+"/metrics")
 	if err != nil {
 		return nil, fmt.Errorf("fetch metrics: %w", err)
 	}
@@ -100,7 +103,7 @@ func (s Server) Metrics(ctx context.Context) ([]byte, error) {
 // extension of the contract, served with serve --shadow), as it came; reports.DecodeShadow
 // reads it.
 func (s Server) Shadow(ctx context.Context) ([]byte, error) {
-	b, err := call(ctx, s.HTTP, http.MethodGet, s.URL+"/admin/shadow")
+	b, err := call(ctx, s.HTTP, s.Token, http.MethodGet, s.URL+"/admin/shadow")
 	if err != nil {
 		return nil, fmt.Errorf("fetch the shadow report: %w", err)
 	}
@@ -108,16 +111,18 @@ func (s Server) Shadow(ctx context.Context) ([]byte, error) {
 }
 
 // Processor is a client of the payment processor (server/payments/psp.yaml). URL is its base
-// URL; a nil HTTP means http.DefaultClient. It is safe for concurrent use.
+// URL; a nil HTTP means http.DefaultClient; Token is its admin token, empty for none. It is safe
+// for concurrent use.
 type Processor struct {
-	URL  string
-	HTTP *http.Client
+	URL   string
+	HTTP  *http.Client
+	Token string
 }
 
 // Ledger reads GET /ledger, the processor's own record of money, and decodes it with the
 // checker's decoder. It returns the answer as it came too.
 func (p Processor) Ledger(ctx context.Context) (*checker.PSPLedger, json.RawMessage, error) {
-	b, err := call(ctx, p.HTTP, http.MethodGet, p.URL+"/ledger")
+	b, err := call(ctx, p.HTTP, p.Token, http.MethodGet, p.URL+"/ledger")
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch the processor's ledger: %w", err)
 	}
@@ -142,8 +147,9 @@ func ReadLedgers(ctx context.Context, s Server, p Processor, events []string) (L
 	return out, nil
 }
 
-// call sends a body-less request and returns the body of a 200 answer.
-func call(ctx context.Context, c *http.Client, method, u string) ([]byte, error) {
+// call sends a body-less request, with the admin token when there is one, and returns the body
+// of a 200 answer.
+func call(ctx context.Context, c *http.Client, token, method, u string) ([]byte, error) {
 	if c == nil {
 		c = http.DefaultClient
 	}
@@ -153,6 +159,7 @@ func call(ctx context.Context, c *http.Client, method, u string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	admintoken.Set(req, token)
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err

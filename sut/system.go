@@ -62,6 +62,10 @@ type Handles struct {
 	RedisURL string
 	// Proxies are the network proxies in the server's path, by link: "db", "redis", "psp".
 	Proxies map[string]Proxy
+	// AdminToken is the bearer token the server's and the processor's /admin/* endpoints
+	// require (internal/admintoken): every admin client of the run sends it. Empty when they
+	// are open. It is a secret: never written to a report or a log.
+	AdminToken string
 }
 
 // Ledgers are the two accounts a run is judged on: what the booking system believes (one

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"stampede/history"
+	"stampede/internal/admintoken"
 )
 
 // NewTransport returns the HTTP transport the driver shares between all its users: keep-alive
@@ -559,13 +560,21 @@ func followSSE(r io.Reader) (string, error) {
 	return "", errNotAdmitted
 }
 
+// adminHeaders carry the admin token of an /admin request; nil without one.
+func adminHeaders(token string) map[string]string {
+	if token == "" {
+		return nil
+	}
+	return map[string]string{admintoken.Header: admintoken.Value(token)}
+}
+
 // createEvent sends POST /admin/events; 200 and 201 are both fine.
-func (c *client) createEvent(ctx context.Context, spec EventSpec) error {
+func (c *client) createEvent(ctx context.Context, spec EventSpec, token string) error {
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", spec.ID, err)
 	}
-	a := c.do(ctx, nil, http.MethodPost, "/admin/events", nil, body)
+	a := c.do(ctx, nil, http.MethodPost, "/admin/events", adminHeaders(token), body)
 	if a.err != nil {
 		return fmt.Errorf("create event %s: %w", spec.ID, a.err)
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	// CreateEvents makes the driver create the scenario's events (POST /admin/events) before
 	// the first arrival.
 	CreateEvents bool
+	// AdminToken is sent as the bearer token of the driver's admin requests (POST
+	// /admin/events; see internal/admintoken); empty sends none.
+	AdminToken string
 	// MaxActive bounds the users running at once (default DefaultMaxActive); an arrival beyond
 	// it is dropped and counted, as k6 does, instead of delaying the schedule. It is what bounds
 	// the driver's memory when the target (or the driver's machine) falls behind: each running

@@ -193,7 +193,7 @@ func (u *user) scan(ctx context.Context) {
 	}
 	spec := &u.d.sc.Users[u.p.FlowIndex].Scan
 	if u.p.Refund {
-		u.patiently(ctx, func() history.Record { return u.d.client.cancel(ctx, &u.caller, u.p.Event, bookingID) })
+		u.patiently(ctx, func() history.Record { return u.d.client.cancel(ctx, &u.caller, u.p.Event, bookingID, u.d.cfg.AdminToken) })
 	}
 	if !u.sleep(ctx, u.p.EnterAfter) {
 		return
@@ -303,8 +303,8 @@ func (c *client) scanTicket(ctx context.Context, who *caller, event, code string
 }
 
 // cancel sends POST /admin/bookings/{id}/cancel (reason refunded) and records it.
-func (c *client) cancel(ctx context.Context, who *caller, event, bookingID string) history.Record {
-	a := c.do(ctx, who, http.MethodPost, "/admin/bookings/"+url.PathEscape(bookingID)+"/cancel", nil, []byte(`{"reason":"refunded"}`))
+func (c *client) cancel(ctx context.Context, who *caller, event, bookingID, token string) history.Record {
+	a := c.do(ctx, who, http.MethodPost, "/admin/bookings/"+url.PathEscape(bookingID)+"/cancel", adminHeaders(token), []byte(`{"reason":"refunded"}`))
 	rec := a.record(who.index, history.OpCancel, history.Input{Event: event, Session: who.session})
 	rec.Out.BookingID = bookingID
 	return rec

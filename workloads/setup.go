@@ -10,8 +10,8 @@ import (
 // exists already is fine), as a driver does with Config.CreateEvents. A runner that starts
 // several drivers for one herd (shards) creates the events once with it and starts the
 // drivers without CreateEvents, so that they do not race to create the same events.
-func CreateEvents(ctx context.Context, sc *Scenario, target string) error {
-	d, err := New(Config{Scenario: sc, Target: target})
+func CreateEvents(ctx context.Context, sc *Scenario, target, adminToken string) error {
+	d, err := New(Config{Scenario: sc, Target: target, AdminToken: adminToken})
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func CreateEvents(ctx context.Context, sc *Scenario, target string) error {
 // createEvents sends the scenario's events to the target, in order.
 func (d *Driver) createEvents(ctx context.Context) error {
 	for _, spec := range d.sc.EventSpecs() {
-		if err := d.client.createEvent(ctx, spec); err != nil {
+		if err := d.client.createEvent(ctx, spec, d.cfg.AdminToken); err != nil {
 			return fmt.Errorf("set up: %w", err)
 		}
 	}

@@ -52,6 +52,7 @@ func checkCommand() *command {
 
 func checkFlags(fs *flag.FlagSet, c *cli) action {
 	ledger := fs.String("ledger", "", "the booking system's ledger: a file (GET /admin/ledger; an object, or an array with one per event), or the system's base URL to read it for every event of the history")
+	token := fs.String("admin-token", "", "bearer token of the system's /admin/ledger when --ledger is a URL of a locked server")
 	psp := fs.String("psp-ledger", "", "the payment processor's ledger: a file (GET /ledger), or the processor's base URL to read it")
 	def := checker.DefaultOptions()
 	skew := fs.Duration("clock-skew", def.ClockSkew, "how far the server's clock may be from the driver's")
@@ -73,7 +74,7 @@ func checkFlags(fs *flag.FlagSet, c *cli) action {
 		if err := wantArgs(args, 1, 1, "one run directory or history file"); err != nil {
 			return err
 		}
-		in, err := checkInput(ctx, args[0], *ledger, *psp)
+		in, err := checkInput(ctx, args[0], *ledger, *psp, *token)
 		if err != nil {
 			return err
 		}
@@ -151,7 +152,7 @@ func nameList(s string) []string {
 // ledger flags (files, or base URLs to read the ledgers from) into the checker's input. A
 // local input that is missing or not what it should be is an input error (exit status 2); a
 // ledger URL that does not answer is the harness failing (4).
-func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, error) {
+func checkInput(ctx context.Context, arg, ledger, psp, token string) (checker.Input, error) {
 	st, err := os.Stat(arg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return checker.Input{}, inputError(fmt.Errorf("%s: no such run directory or history file", arg))
@@ -178,7 +179,7 @@ func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, er
 		if err != nil {
 			return checker.Input{}, inputError(err)
 		}
-		if in.Ledgers, _, err = (sut.Server{URL: ledger}).Ledgers(ctx, events); err != nil {
+		if in.Ledgers, _, err = (sut.Server{URL: ledger, Token: token}).Ledgers(ctx, events); err != nil {
 			return checker.Input{}, err
 		}
 	case ledger != "":
@@ -188,7 +189,7 @@ func checkInput(ctx context.Context, arg, ledger, psp string) (checker.Input, er
 	}
 	switch {
 	case isURL(psp):
-		if in.PSP, _, err = (sut.Processor{URL: psp}).Ledger(ctx); err != nil {
+		if in.PSP, _, err = (sut.Processor{URL: psp, Token: token}).Ledger(ctx); err != nil {
 			return checker.Input{}, err
 		}
 	case psp != "":

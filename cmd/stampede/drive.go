@@ -63,7 +63,7 @@ func driveCommand() *command {
 }
 
 func driveFlags(fs *flag.FlagSet, c *cli) action {
-	var target, out, shard, runID, psp, metricsAddr, remoteWrite, startAt, eventPrefix string
+	var target, out, shard, runID, psp, metricsAddr, remoteWrite, startAt, eventPrefix, adminToken string
 	var seed int64
 	var scale float64
 	var setup, ledgers, force, quiet, verbose bool
@@ -80,6 +80,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 	fs.StringVar(&runID, "run-id", "", "label of this run's sessions and idempotency keys (default: from the start time)")
 	fs.IntVar(&maxActive, "max-active", 0, fmt.Sprintf("users running at once before arrivals are dropped (default %d)", workloads.DefaultMaxActive))
 	fs.BoolVar(&ledgers, "ledgers", true, "after the herd, save the target's ledger of the scenario's events as ledger.json (and, with --psp, the processor's as psp-ledger.json); skipped with a note when the target has no /admin/ledger, unless given explicitly")
+	fs.StringVar(&adminToken, "admin-token", "", "bearer token of the target's and the processor's /admin endpoints (event set-up, ledgers), when they are locked")
 	fs.StringVar(&psp, "psp", "", "base URL of the payment processor the target pays through, whose ledger is saved too")
 	fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections to the target for ordinary requests (default %d; -1: no bound)", workloads.DefaultMaxConns))
 	fs.DurationVar(&abortOnFail, "abort-on-fail", 10*time.Second, "give up once every request has failed for this long (a target that is down); 0: never")
@@ -136,7 +137,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 		}
 		cfg := workloads.Config{
 			Scenario: sc, Target: target, Seed: seed, Shard: sh, OutDir: out, Progress: progress,
-			CreateEvents: setup, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, AbortOnFail: abortOnFail,
+			CreateEvents: setup, AdminToken: adminToken, RunID: runID, MaxConns: maxConns, MaxActive: maxActive, AbortOnFail: abortOnFail,
 			StartAt: start,
 		}
 		if metricsAddr != "" || remoteWrite != "" {
@@ -167,7 +168,7 @@ func driveFlags(fs *flag.FlagSet, c *cli) action {
 			return runErr
 		}
 		if ledgers {
-			err := writeLedgers(ctx, out, target, psp, sc.EventIDs())
+			err := writeLedgers(ctx, out, target, psp, adminToken, sc.EventIDs())
 			switch {
 			case errors.Is(err, sut.ErrNoLedger) && !explicitLedgers:
 				if !quiet {
@@ -226,14 +227,14 @@ func writeCodes(w io.Writer, sum *workloads.Summary) {
 
 // writeLedgers reads the target's ledger of each event, and the processor's when psp is given,
 // into the run directory out. An error wraps sut.ErrNoLedger when the target has no ledger.
-func writeLedgers(ctx context.Context, out, target, psp string, events []string) error {
+func writeLedgers(ctx context.Context, out, target, psp, token string, events []string) error {
 	var l sut.Ledgers
 	var err error
-	if l.Server, l.ServerJSON, err = (sut.Server{URL: target}).Ledgers(ctx, events); err != nil {
+	if l.Server, l.ServerJSON, err = (sut.Server{URL: target, Token: token}).Ledgers(ctx, events); err != nil {
 		return err
 	}
 	if psp != "" {
-		if l.PSP, l.PSPJSON, err = (sut.Processor{URL: psp}).Ledger(ctx); err != nil {
+		if l.PSP, l.PSPJSON, err = (sut.Processor{URL: psp, Token: token}).Ledger(ctx); err != nil {
 			return err
 		}
 	}

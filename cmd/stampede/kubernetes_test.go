@@ -37,19 +37,25 @@ const completionIndexAnnotation = "metadata.annotations['batch.kubernetes.io/job
 // kustomization is the part of kustomize's Kustomization the manifests use; anything else in
 // a kustomization.yaml fails the strict decoding, so that the test keeps up with the files.
 type kustomization struct {
-	APIVersion         string   `json:"apiVersion"`
-	Kind               string   `json:"kind"`
-	Resources          []string `json:"resources"`
-	ConfigMapGenerator []struct {
-		Name     string   `json:"name"`
-		Envs     []string `json:"envs"`
-		Literals []string `json:"literals"`
-	} `json:"configMapGenerator"`
-	Images []struct {
+	APIVersion         string      `json:"apiVersion"`
+	Kind               string      `json:"kind"`
+	Resources          []string    `json:"resources"`
+	ConfigMapGenerator []generator `json:"configMapGenerator"`
+	// SecretGenerator makes secrets the same way (the admin token); the test keeps their data
+	// with the config maps', as the kubelet's env resolution sees them alike.
+	SecretGenerator []generator `json:"secretGenerator"`
+	Images          []struct {
 		Name    string `json:"name"`
 		NewName string `json:"newName"`
 		NewTag  string `json:"newTag"`
 	} `json:"images"`
+}
+
+// generator is a kustomize configMapGenerator or secretGenerator entry.
+type generator struct {
+	Name     string   `json:"name"`
+	Envs     []string `json:"envs"`
+	Literals []string `json:"literals"`
 }
 
 // manifests are the objects a kustomization builds, by name, and the config maps it generates.
@@ -95,7 +101,7 @@ func (m *manifests) kustomize(t *testing.T, dir string) {
 			m.objects(t, p)
 		}
 	}
-	for _, g := range k.ConfigMapGenerator {
+	for _, g := range append(k.ConfigMapGenerator, k.SecretGenerator...) {
 		data := map[string]string{}
 		var pairs []string
 		for _, env := range g.Envs {
@@ -232,11 +238,16 @@ func (m *manifests) env(t *testing.T, where string, c *corev1.Container) map[str
 		switch {
 		case e.ValueFrom == nil:
 			env[e.Name] = e.Value
-		case e.ValueFrom.ConfigMapKeyRef != nil:
-			ref := e.ValueFrom.ConfigMapKeyRef
-			v, ok := m.configMaps[ref.Name][ref.Key]
+		case e.ValueFrom.ConfigMapKeyRef != nil || e.ValueFrom.SecretKeyRef != nil:
+			name, key := "", ""
+			if ref := e.ValueFrom.ConfigMapKeyRef; ref != nil {
+				name, key = ref.Name, ref.Key
+			} else {
+				name, key = e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key
+			}
+			v, ok := m.configMaps[name][key]
 			if !ok {
-				t.Errorf("%s: env %s: config map %s has no key %s", where, e.Name, ref.Name, ref.Key)
+				t.Errorf("%s: env %s: config map or secret %s has no key %s", where, e.Name, name, key)
 			}
 			env[e.Name] = v
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == completionIndexAnnotation:

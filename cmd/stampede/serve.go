@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 
+	"stampede/internal/admintoken"
 	"stampede/internal/exitcode"
 	"stampede/server"
 	"stampede/server/payments"
@@ -23,7 +24,10 @@ func serveCommand() *command {
 			"it), pays through the processor at --psp, and serves until Ctrl-C or SIGTERM, letting requests in flight " +
 			"finish. It prints \"listening on ADDR\" once it accepts requests.\n\n" +
 			"--db is a postgres:// URL or a mysql:// DSN, mysql://user:pass@host:port/db (or the driver's " +
-			"mysql://user:pass@tcp(host:port)/db). --with-psp runs the fake payment processor beside it.",
+			"mysql://user:pass@tcp(host:port)/db). --with-psp runs the fake payment processor beside it.\n\n" +
+			"Every /admin/* endpoint (failpoints, pool hog, event creation, settle, ledger, waiting-room rate) " +
+			"answers 401 unless the request carries \"Authorization: Bearer TOKEN\" with the --admin-token " +
+			"(STAMPEDE_ADMIN_TOKEN) the server was given; without a token the server refuses to listen beyond loopback.",
 		examples: []string{
 			"stampede serve --strategy skip-locked --db postgres://postgres@127.0.0.1:5432/test --redis redis://127.0.0.1:6379/0",
 			"stampede serve --strategy pessimistic --db mysql://root@127.0.0.1:3306/test --with-psp 127.0.0.1:8081",
@@ -60,7 +64,11 @@ func serveFlags(fs *flag.FlagSet, c *cli) action {
 		if withPSP == "" {
 			return server.Serve(ctx, o, logger)
 		}
-		// The processor beside the server: its own listener, stopped with the server.
+		// The processor beside the server: its own listener, stopped with the server, locked by
+		// the server's admin token.
+		if err := admintoken.RequireForAddr(withPSP, o.AdminToken); err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("with-psp: %w", err))
+		}
 		ln, err := net.Listen("tcp", withPSP)
 		if err != nil {
 			return fmt.Errorf("with-psp: listen on %s: %w", withPSP, err)
@@ -70,7 +78,9 @@ func serveFlags(fs *flag.FlagSet, c *cli) action {
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
 		pspDone := make(chan error, 1)
-		go func() { pspDone <- payments.Serve(pctx, ln, payments.New(payments.WithLogger(logger))) }()
+		go func() {
+			pspDone <- payments.Serve(pctx, ln, payments.New(payments.WithLogger(logger), payments.WithAdminToken(o.AdminToken)))
+		}()
 		err = server.Serve(ctx, o, logger)
 		stop()
 		if perr := <-pspDone; err == nil {

@@ -47,6 +47,9 @@ func TestServeMainRefuses(t *testing.T) {
 		{name: "negative freshness", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--seatmap-freshness", "-1s"}, want: "seatmap-freshness"},
 		{name: "negative budget from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_MAX_IN_FLIGHT": "-5"}, want: "max-in-flight"},
 		{name: "bad log level", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--log-level", "loud"}, want: "log-level"},
+		{name: "every interface without a token", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--addr", "0.0.0.0:0"}, want: "give --admin-token"},
+		{name: "a short token from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_ADMIN_TOKEN": "abc"}, want: "admin-token: at least 16"},
+		{name: "processor beside it on every interface", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--with-psp", "0.0.0.0:0"}, want: "with-psp: addr 0.0.0.0:0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,4 +157,22 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestPSPRefusesOpenAdmin: the processor refuses to listen beyond loopback without an admin
+// token, and refuses a token too short to be one.
+func TestPSPRefusesOpenAdmin(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, nil, "give --admin-token"},
+		{[]string{"--addr", "127.0.0.1:0"}, map[string]string{"STAMPEDE_PSP_ADMIN_TOKEN": "short"}, "admin-token: at least 16"},
+	} {
+		code, _, stderr := runCLI(t, tc.env, append([]string{"psp"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("psp %v (env %v) exited %d (%s), want 2 and a message containing %q", tc.args, tc.env, code, stderr, tc.want)
+		}
+	}
 }

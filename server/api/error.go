@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"stampede/internal/admintoken"
+
 	"stampede/strategies"
 )
 
@@ -45,6 +47,16 @@ const (
 	CodeWrongEvent       = "wrong_event"
 	CodeTicketUsed       = "ticket_used"
 	CodeBookingCancelled = "booking_cancelled"
+	// CodeTooManySeats: a hold naming more seats than the server allows in one hold (400,
+	// error.field seats; extension).
+	CodeTooManySeats = "too_many_seats"
+	// CodeBodyTooLarge: a request body over MaxBodyBytes (413; extension: it was
+	// invalid_request before).
+	CodeBodyTooLarge = "body_too_large"
+	// CodeHeadersTooLarge: request headers over the server's limit (431; extension).
+	CodeHeadersTooLarge = "headers_too_large"
+	// CodeUnauthorized: an /admin/* request without the server's admin token (401, extension).
+	CodeUnauthorized = admintoken.Code
 )
 
 // Errors every area may return (wrapped with context when useful); Common and Unknown map them.

@@ -49,7 +49,7 @@ func jsonError(err error) *Error {
 	case errors.As(err, &mbe):
 		return &Error{
 			Status:  http.StatusRequestEntityTooLarge,
-			Code:    CodeInvalidRequest,
+			Code:    CodeBodyTooLarge,
 			Message: fmt.Sprintf("request body: larger than %d bytes", mbe.Limit),
 			Cause:   err,
 		}

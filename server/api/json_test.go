@@ -56,8 +56,12 @@ func TestDecodeJSON(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("DecodeJSON(%q) = %v (%T), want *Error", tc.body, err, err)
 			}
-			if ae.Status != tc.wantStatus || ae.Code != CodeInvalidRequest || ae.Field != tc.wantField {
-				t.Errorf("DecodeJSON(%q) = status %d code %q field %q, want %d invalid_request %q", tc.body, ae.Status, ae.Code, ae.Field, tc.wantStatus, tc.wantField)
+			wantCode := CodeInvalidRequest
+			if tc.wantStatus == 413 {
+				wantCode = CodeBodyTooLarge
+			}
+			if ae.Status != tc.wantStatus || ae.Code != wantCode || ae.Field != tc.wantField {
+				t.Errorf("DecodeJSON(%q) = status %d code %q field %q, want %d %s %q", tc.body[:min(len(tc.body), 80)], ae.Status, ae.Code, ae.Field, tc.wantStatus, wantCode, tc.wantField)
 			}
 			if !strings.Contains(ae.Message, tc.wantMsg) {
 				t.Errorf("DecodeJSON(%q) message %q, want it to contain %q", tc.body, ae.Message, tc.wantMsg)
@@ -80,7 +84,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			return
 		}
 		var ae *Error
-		if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != CodeInvalidRequest {
+		if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 || ae.Code != CodeInvalidRequest && ae.Code != CodeBodyTooLarge {
 			t.Fatalf("DecodeJSON(%q) = %#v, want a 4xx invalid_request", body, err)
 		}
 	})

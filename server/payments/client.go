@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"stampede/internal/admintoken"
 )
 
 // Errors the Client returns, by what the caller may conclude. Match them with errors.Is; the
@@ -53,6 +55,7 @@ type Client struct {
 	base    string
 	http    *http.Client
 	timeout time.Duration
+	token   string
 }
 
 // ClientOption configures a Client.
@@ -64,6 +67,10 @@ func WithTimeout(d time.Duration) ClientOption { return func(c *Client) { c.time
 
 // WithHTTPClient replaces the HTTP client (default: one with its own tuned transport).
 func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// WithToken is the processor's admin token (internal/admintoken), sent with every request
+// (SetFaults and Faults need it when the processor was started with one).
+func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
 
 // NewClient returns a client for the processor at baseURL (http:// or https://).
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
@@ -164,6 +171,7 @@ func (c *Client) do(ctx context.Context, method, path, key string, in, out any) 
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
+	admintoken.Set(req, c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)

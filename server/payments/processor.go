@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"stampede/internal/admintoken"
 )
 
 // Processor is the fake card processor: an http.Handler for psp.yaml. Build it with New; it is
@@ -21,6 +23,7 @@ type Processor struct {
 	faults  *injector
 	logger  *slog.Logger
 	maxHold time.Duration
+	token   string
 	mux     *http.ServeMux
 
 	closeOnce sync.Once
@@ -57,6 +60,13 @@ func WithMaxHold(d time.Duration) Option {
 	return func(p *Processor) { p.maxHold = d }
 }
 
+// WithAdminToken locks PUT and GET /admin/faults behind token (internal/admintoken): a request
+// without "Authorization: Bearer TOKEN" is refused 401 unauthorized. Empty (the default)
+// leaves them open.
+func WithAdminToken(token string) Option {
+	return func(p *Processor) { p.token = token }
+}
+
 // New builds a healthy processor with an empty ledger; options apply in order.
 func New(opts ...Option) *Processor {
 	p := &Processor{
@@ -73,12 +83,19 @@ func New(opts ...Option) *Processor {
 	p.mux.HandleFunc("POST /charges", p.handleCharge)
 	p.mux.HandleFunc("POST /refunds", p.handleRefund)
 	p.mux.HandleFunc("GET /ledger", p.handleLedger)
-	p.mux.HandleFunc("PUT /admin/faults", p.handlePutFaults)
-	p.mux.HandleFunc("GET /admin/faults", p.handleGetFaults)
+	p.mux.Handle("PUT /admin/faults", p.admin(p.handlePutFaults))
+	p.mux.Handle("GET /admin/faults", p.admin(p.handleGetFaults))
 	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	return p
+}
+
+// admin locks h behind the processor's admin token.
+func (p *Processor) admin(h http.HandlerFunc) http.Handler {
+	return admintoken.Require(p.token, h, func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusUnauthorized, admintoken.Code, admintoken.ErrUnauthorized.Error())
+	})
 }
 
 // ServeHTTP implements http.Handler.

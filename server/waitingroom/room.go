@@ -145,11 +145,17 @@ func New(cfg Config) (*Room, error) {
 	}, nil
 }
 
+// CloseStreams ends every open stream with a final `shutdown` event (an Error with code
+// unavailable: the ticket stays valid, reconnect) and makes new streams end at once; a
+// server shutting down calls it before it waits for the requests in flight. Run ending does
+// the same. It is safe to call more than once.
+func (q *Room) CloseStreams() { q.stopOnce.Do(func() { close(q.stopping) }) }
+
 // Run admits sessions from every event's queue, one step per tick, until ctx is done; then it
 // ends every open stream. Redis errors are logged and retried at the next tick: a Redis restart
 // pauses admission, it does not stop the server. It returns nil.
 func (q *Room) Run(ctx context.Context) error {
-	defer q.stopOnce.Do(func() { close(q.stopping) })
+	defer q.CloseStreams()
 	if q.rdb == nil {
 		<-ctx.Done()
 		return nil

@@ -951,7 +951,46 @@ func TestStreamsEndWhenServerStops(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	wantShutdownEvent(t, c)
 	c.end(t)
+}
+
+// wantShutdownEvent reads the stream's next event and fails unless it is the final `shutdown`
+// event: an Error with code unavailable.
+func wantShutdownEvent(tb testing.TB, c *wrSSE) {
+	tb.Helper()
+	ev := c.next(tb)
+	var body wrErrorReply
+	if ev.name != "shutdown" || json.Unmarshal([]byte(ev.data), &body) != nil || body.Error.Code != "unavailable" {
+		tb.Fatalf("stream's last event = %+v, want a shutdown event with an Error of code unavailable", ev)
+	}
+}
+
+// TestCloseStreams: a shutdown's first step ends every open stream with a final shutdown event
+// while the room still runs, and a stream opened after it gets that event at once.
+func TestCloseStreams(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	s := e.room(t, nil)
+	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
+	a := wrMustJoin(t, s, "ev", "alice")
+	b := wrMustJoin(t, s, "ev", "bob")
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	c := wrOpenStream(t, hs.URL, a.Ticket, "alice")
+	c.next(t)
+	s.CloseStreams()
+	wantShutdownEvent(t, c)
+	c.end(t)
+	late := wrOpenStream(t, hs.URL, b.Ticket, "bob")
+	if ev := late.next(t); ev.name != "position" {
+		t.Fatalf("first event of a stream opened during shutdown = %+v, want its position", ev)
+	}
+	wantShutdownEvent(t, late)
+	late.end(t)
 }
 
 func TestStreamDroppedWhenClientLeaves(t *testing.T) {

@@ -201,15 +201,24 @@ func (q *Room) broadcast(b *broadcaster) {
 		case <-t.C:
 		case <-q.stopping:
 			q.mu.Lock()
+			var conns []net.Conn
 			for s := range b.subs {
 				if s.conn != nil {
-					_ = s.conn.Close()
+					conns = append(conns, s.conn)
 				}
 				q.metrics.streams.Dec()
 			}
 			b.subs = map[*streamSub]struct{}{}
 			delete(q.rooms, b.event)
 			q.mu.Unlock()
+			// Each stream's final event, written outside the lock; a client that does not
+			// read it within a second is cut anyway.
+			bye := q.shutdownMsg().frame()
+			for _, c := range conns {
+				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = c.Write(bye)
+				_ = c.Close()
+			}
 			return
 		}
 		q.mu.Lock()
@@ -356,6 +365,17 @@ func (q *Room) errorMsg(err error) streamMsg {
 	return streamMsg{event: "error", data: b, final: true}
 }
 
+// errShuttingDown is what the final event of a stream cut by a shutdown says.
+var errShuttingDown = fmt.Errorf("the server is shutting down; the ticket stays valid: open the stream again: %w", api.ErrUnavailable)
+
+// shutdownMsg is the final `shutdown` event of every open stream when the server shuts down:
+// an Error with code unavailable.
+func (q *Room) shutdownMsg() streamMsg {
+	m := q.errorMsg(errShuttingDown)
+	m.event = "shutdown"
+	return m
+}
+
 // streamWriteTimeout bounds one write to a stream client: a client that stops reading is dropped
 // instead of holding a writer.
 const streamWriteTimeout = 5 * time.Second
@@ -396,6 +416,8 @@ func (q *Room) HandleStream(w http.ResponseWriter, r *http.Request) {
 			}
 			sub.conn = conn
 			if !q.subscribe(sub) {
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Write(q.shutdownMsg().frame())
 				_ = conn.Close()
 			}
 			return
@@ -429,6 +451,7 @@ func (q *Room) streamHere(w http.ResponseWriter, r *http.Request, rc *http.Respo
 	}
 	sub.ch = make(chan streamMsg, 1)
 	if !q.subscribe(sub) {
+		_ = write(q.shutdownMsg())
 		return
 	}
 	defer q.unsubscribe(sub.t.Event, sub)
@@ -437,6 +460,7 @@ func (q *Room) streamHere(w http.ResponseWriter, r *http.Request, rc *http.Respo
 		case <-r.Context().Done():
 			return
 		case <-q.stopping:
+			_ = write(q.shutdownMsg())
 			return
 		case m := <-sub.ch:
 			if err := write(m); err != nil || m.final {

@@ -20,14 +20,15 @@ type Processor struct {
 }
 
 // Start listens on addr (host:port; port 0 picks a free one) and serves a processor whose
-// failure decisions are seeded with seed. It serves until Close, whatever becomes of ctx
+// failure decisions are seeded with seed, built with opts after the seed (for example
+// payments.WithAdminToken). It serves until Close, whatever becomes of ctx
 // after Start returns: the run still reads its ledger after the herd's context ends.
-func Start(ctx context.Context, addr string, seed int64) (*Processor, error) {
+func Start(ctx context.Context, addr string, seed int64, opts ...payments.Option) (*Processor, error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("payment processor: listen on %s: %w", addr, err)
 	}
-	p := payments.New(payments.WithSeed(seed))
+	p := payments.New(append([]payments.Option{payments.WithSeed(seed)}, opts...)...)
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

@@ -17,8 +17,10 @@ import (
 
 	"stampede/chaos"
 	"stampede/infra"
+	"stampede/internal/admintoken"
 	"stampede/internal/proc"
 	"stampede/server"
+	"stampede/server/payments"
 	"stampede/sut"
 	"stampede/sut/processor"
 )
@@ -56,6 +58,7 @@ type System struct {
 	tune    []func(*server.Options)
 
 	opts    server.Options // the server's options, set by Start
+	token   string         // the admin token of this run's server and processor, set by Start
 	url     string
 	psp     *processor.Processor
 	proc    *proc.Process
@@ -123,7 +126,12 @@ func (s *System) Start(ctx context.Context) (err error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	if s.psp, err = processor.Start(ctx, addr, s.pspSeed); err != nil {
+	// One admin token per run locks the server's and the processor's /admin endpoints; every
+	// admin client of the run gets it through the handles.
+	if s.token, err = admintoken.New(); err != nil {
+		return err
+	}
+	if s.psp, err = processor.Start(ctx, addr, s.pspSeed, payments.WithAdminToken(s.token)); err != nil {
 		return err
 	}
 	s.stops = append(s.stops, func() error { s.psp.Close(); return nil })
@@ -132,7 +140,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.handles = sut.Handles{PSP: s.psp.URL(), DB: dsn, Redis: s.services.Redis, RedisURL: redisURL}
+	s.handles = sut.Handles{PSP: s.psp.URL(), DB: dsn, Redis: s.services.Redis, RedisURL: redisURL, AdminToken: s.token}
 
 	o := server.DefaultOptions()
 	o.KeyPrefix = "stampede:" + s.strategy + ":" + s.db + ":" // the run's own Redis key namespace
@@ -140,7 +148,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 	for _, tune := range s.tune {
 		tune(&o)
 	}
-	o.Strategy, o.DB, o.Redis, o.PSP = s.strategy, dsn, redisURL, s.psp.URL()
+	o.Strategy, o.DB, o.Redis, o.PSP, o.AdminToken = s.strategy, dsn, redisURL, s.psp.URL(), s.token
 	if s.proxies {
 		if err := s.proxy(&o); err != nil {
 			return err
@@ -152,9 +160,11 @@ func (s *System) Start(ctx context.Context) (err error) {
 	}
 	o.Addr = "127.0.0.1:" + strconv.Itoa(port)
 	base := "http://" + o.Addr
-	// The server reads STAMPEDE_* variables too; give it none but its command line.
+	// The server reads STAMPEDE_* variables too; give it none but its command line, and the
+	// admin token, which a command line would show to every user of the machine.
+	env := append(proc.EnvWithout(server.EnvPrefix), server.EnvName("admin-token")+"="+s.token)
 	child, err := proc.NewProcess("server", s.binary, append([]string{"serve"}, o.Args()...),
-		proc.EnvWithout(server.EnvPrefix), port, s.logPath, proc.HTTPReady(base+"/healthz"))
+		env, port, s.logPath, proc.HTTPReady(base+"/healthz"))
 	if err != nil {
 		return err
 	}
@@ -265,7 +275,7 @@ func (s *System) Settle(ctx context.Context) error {
 	if err := s.proc.Exited(); err != nil {
 		return fmt.Errorf("the reference server died during the run: %w", err)
 	}
-	c := sut.Server{URL: s.url}
+	c := s.client()
 	deadline := time.Now().Add(s.opts.CheckoutLease + settleMargin)
 	for {
 		st, err := c.Settle(ctx)
@@ -287,5 +297,8 @@ func (s *System) Settle(ctx context.Context) error {
 
 // Ledgers reads the server's ledger of each event and the processor's.
 func (s *System) Ledgers(ctx context.Context, events []string) (sut.Ledgers, error) {
-	return sut.ReadLedgers(ctx, sut.Server{URL: s.url}, sut.Processor{URL: s.PSP()}, events)
+	return sut.ReadLedgers(ctx, s.client(), sut.Processor{URL: s.PSP(), Token: s.token}, events)
 }
+
+// client is the admin client of the server, with the run's admin token.
+func (s *System) client() sut.Server { return sut.Server{URL: s.url, Token: s.token} }

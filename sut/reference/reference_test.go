@@ -3,6 +3,7 @@ package reference_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"stampede/infra"
+	"stampede/internal/admintoken"
 	"stampede/internal/proc"
 	"stampede/internal/testsvc"
 	"stampede/server"
@@ -72,12 +74,43 @@ func TestSystem(t *testing.T) {
 		t.Errorf("server options %+v, want the hold TTL asked for, the run's key namespace and checkout lease", o)
 	}
 
-	spec := `{"id":"ref-1","name":"Reference night","sections":[{"name":"A","rows":1,"seats_per_row":2,"price_cents":100}]}`
-	resp, err := http.Post(sys.URL()+"/admin/events", "application/json", bytes.NewReader([]byte(spec)))
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /admin/events = %v, %v", resp, err)
+	// The run's admin token locks the server's and the processor's admin endpoints, and is not
+	// on the server's command line (every user of the machine can read that).
+	if len(h.AdminToken) < admintoken.MinLen {
+		t.Fatalf("Handles().AdminToken = %q, want a generated token", h.AdminToken)
 	}
-	resp.Body.Close()
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.ServerProcess.(*proc.Process).Pid())); err == nil && bytes.Contains(cmdline, []byte(h.AdminToken)) {
+		t.Errorf("the server's command line %q carries the admin token", cmdline)
+	}
+	spec := `{"id":"ref-1","name":"Reference night","sections":[{"name":"A","rows":1,"seats_per_row":2,"price_cents":100}]}`
+	post := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, sys.URL()+"/admin/events", strings.NewReader(spec))
+		admintoken.Set(req, token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST /admin/events: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(""); code != http.StatusUnauthorized {
+		t.Fatalf("POST /admin/events without the token = %d, want 401", code)
+	}
+	if code := post(h.AdminToken); code != http.StatusCreated {
+		t.Fatalf("POST /admin/events with the run's token = %d, want 201", code)
+	}
+	if _, _, err := (sut.Processor{URL: sys.PSP()}).Ledger(ctx); err != nil {
+		t.Errorf("the processor's ledger without a token: %v (only /admin is locked)", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, sys.PSP()+"/admin/faults", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET processor /admin/faults without the token = %v, %v; want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, _, err := (sut.Server{URL: sys.URL()}).Ledger(ctx, "ref-1"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("the server's ledger without a token: %v, want a 401", err)
+	}
 	l, err := sys.Ledgers(ctx, []string{"ref-1"})
 	if err != nil {
 		t.Fatalf("Ledgers: %v", err)
