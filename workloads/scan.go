@@ -193,7 +193,9 @@ func (u *user) scan(ctx context.Context) {
 	}
 	spec := &u.d.sc.Users[u.p.FlowIndex].Scan
 	if u.p.Refund {
-		u.patiently(ctx, func() history.Record { return u.d.client.cancel(ctx, &u.caller, u.p.Event, bookingID, u.d.cfg.AdminToken) })
+		u.patiently(ctx, func() history.Record {
+			return u.d.client.cancel(ctx, &u.caller, u.p.Event, bookingID, u.d.cfg.AdminToken)
+		})
 	}
 	if !u.sleep(ctx, u.p.EnterAfter) {
 		return
