@@ -147,7 +147,6 @@ func (s *Server) routes() {
 	// as a checkout would (see tickets.Config.Admission).
 	s.mux.HandleFunc("POST /gates/{gate}/scan", s.tickets.HandleScan)
 	s.mux.Handle("POST /admin/bookings/{booking_id}/cancel", s.admin(s.tickets.HandleCancel))
-	s.mux.Handle("GET /admin/ledger", s.admin(s.handleLedger))
 	s.mux.Handle("PUT /admin/events/{event_id}/waiting-room", s.admin(s.room.HandleSetRate))
 }
 
