@@ -48,6 +48,7 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 		line := 0
 		b := &batch{first: 1, done: make(chan struct{})}
 		flush := func() bool {
+			size := cap(b.buf) // read before a worker takes b: it clears b.buf
 			select {
 			case jobs <- b:
 			case <-ctx.Done():
@@ -58,7 +59,7 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 			case <-ctx.Done():
 				return false
 			}
-			b = &batch{first: line + 1, done: make(chan struct{}), buf: make([]byte, 0, cap(b.buf))}
+			b = &batch{first: line + 1, done: make(chan struct{}), buf: make([]byte, 0, size)}
 			return true
 		}
 		for s.Scan() {
