@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"stampede/strategies"
 	"sync"
 	"testing"
 	"time"
@@ -138,7 +140,7 @@ func TestServeRefusesBadOptions(t *testing.T) {
 		want string
 	}{
 		{name: "no strategy", o: Options{DB: "postgres://x/y"}, want: "strategy: required"},
-		{name: "unknown strategy", o: Options{Strategy: "optimistic", DB: "postgres://x/y"}, want: `strategy "optimistic": unknown; choose one of naive, pessimistic, redis-lock, redis-lock-unfenced, skip-locked, status-expiry, status-expiry-blind`},
+		{name: "unknown strategy", o: Options{Strategy: "optimistic", DB: "postgres://x/y"}, want: `strategy "optimistic": unknown; choose one of ` + strings.Join(strategies.Names(), ", ")},
 		{name: "unsafe", o: Options{Strategy: "naive", DB: "postgres://x/y"}, want: "--allow-unsafe"},
 		{name: "no db", o: Options{Strategy: "pessimistic"}, want: "db: required"},
 		{name: "bad db", o: Options{Strategy: "pessimistic", DB: "sqlite://x"}, want: "want a postgres:// URL"},
