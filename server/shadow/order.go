@@ -293,8 +293,7 @@ func (s *Shadow) order(batch, ahead []*op) []*op {
 		if i < 0 {
 			if x := s.lookAhead(rest[0], ahead); x != nil {
 				s.take(x)
-				s.model.apply(x)
-				out = append(out, x)
+				rest, out = s.place(x, rest, ahead, out)
 				continue
 			}
 			i = 0
@@ -305,10 +304,44 @@ func (s *Shadow) order(batch, ahead []*op) []*op {
 		} else {
 			rest = append(rest[:i], rest[i+1:]...)
 		}
-		s.model.apply(o)
-		out = append(out, o)
+		rest, out = s.place(o, rest, ahead, out)
 	}
 	return out
+}
+
+// place appends o to out and moves the model by it. A release the primary accepted is preceded
+// by the refusals it overlaps (started before it ended) on its seats or tier that the model
+// still explains, from rest or ahead: the primary refused them before the release took effect,
+// though the release ended first, and replayed after it they would find the seats free. It
+// returns rest without the refusals it moved.
+func (s *Shadow) place(o *op, rest, ahead []*op, out []*op) ([]*op, []*op) {
+	if o.kind == opRelease && o.err == nil {
+		keys := s.model.keysOf(o)
+		refusedFirst := func(x *op) bool {
+			return x.kind == opHold && x.err != nil && x.start < o.end && s.model.touches(x, keys) &&
+				s.model.consistent(s.cfg.Table, x)
+		}
+		kept := rest[:0]
+		for j, x := range rest {
+			if j < scanLimit && refusedFirst(x) {
+				out = append(out, x)
+				continue
+			}
+			kept = append(kept, x)
+		}
+		rest = kept
+		for _, x := range ahead {
+			s.mu.Lock()
+			taken := x.taken
+			s.mu.Unlock()
+			if !taken && refusedFirst(x) {
+				s.take(x)
+				out = append(out, x)
+			}
+		}
+	}
+	s.model.apply(o)
+	return rest, append(out, o)
 }
 
 // lookAhead finds an operation of ahead, not yet taken, that fits the model and touches a seat

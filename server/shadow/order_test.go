@@ -1,0 +1,122 @@
+package shadow
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"stampede/server/api"
+	"stampede/strategies"
+)
+
+// orderShadow is a Shadow with only what order needs: the error table and an empty model.
+func orderShadow() *Shadow {
+	return &Shadow{cfg: Config{Deps: api.Deps{Table: slices.Concat(api.Common, api.Unknown)}}, model: newModel()}
+}
+
+// seatHold is a hold of one seat of ev1, stamped start..end, granted as holdID ("" for refused
+// as unavailable).
+func seatHold(seat, holdID string, start, end uint64, at time.Time) *op {
+	o := &op{kind: opHold, start: start, end: end, at: at,
+		req: strategies.HoldRequest{EventID: "ev1", Session: "s", Seats: []string{seat}}}
+	if holdID == "" {
+		o.err = strategies.ErrUnavailable
+	} else {
+		o.hold = strategies.Hold{ID: holdID, Expires: at.Add(10 * time.Minute)}
+	}
+	return o
+}
+
+func tierHoldOp(quantity int, holdID string, start, end uint64, at time.Time) *op {
+	o := &op{kind: opHold, start: start, end: end, at: at,
+		req: strategies.HoldRequest{EventID: "ev1", Session: "s", Tier: "floor", Quantity: quantity}}
+	if holdID == "" {
+		o.err = strategies.ErrSoldOut
+	} else {
+		o.hold = strategies.Hold{ID: holdID, Expires: at.Add(10 * time.Minute)}
+	}
+	return o
+}
+
+func release(holdID string, start, end uint64, at time.Time) *op {
+	return &op{kind: opRelease, holdID: holdID, start: start, end: end, at: at}
+}
+
+// names lists ops as "kind holdID-or-refused", in order.
+func names(ops []*op) []string {
+	var out []string
+	for _, o := range ops {
+		switch {
+		case o.kind != opHold:
+			out = append(out, o.kind.String()+" "+o.holdID)
+		case o.err != nil:
+			out = append(out, "hold refused")
+		default:
+			out = append(out, "hold "+o.hold.ID)
+		}
+	}
+	return out
+}
+
+// TestOrderRefusalOverlappingRelease: a hold refused while the release of the hold that had its
+// seat was in flight, the release ending first. The primary decided the refusal before the
+// release took effect (the only order its answers allow), so the refusal is replayed before the
+// release, whether it ended in the same batch or is still behind it in the queue; a grant of
+// the seat after the release still finds it free.
+func TestOrderRefusalOverlappingRelease(t *testing.T) {
+	at := time.Now()
+	t.Run("same batch", func(t *testing.T) {
+		s := orderShadow()
+		// h1 holds A-1-8 (0..1); its release runs 2..4; a hold of A-1-8 runs 3..5, refused.
+		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at), seatHold("A-1-8", "", 3, 5, at)}
+		got := names(s.order(batch, nil))
+		want := []string{"hold h1", "hold refused", "release h1"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order = %q, want %q", got, want)
+		}
+	})
+	t.Run("refusal behind the batch", func(t *testing.T) {
+		s := orderShadow()
+		refused := seatHold("A-1-8", "", 3, 7, at)
+		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at)}
+		got := names(s.order(batch, []*op{refused}))
+		want := []string{"hold h1", "hold refused", "release h1"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order = %q, want %q", got, want)
+		}
+		if !refused.taken {
+			t.Errorf("the refusal replayed ahead of its batch is not marked taken")
+		}
+	})
+	t.Run("refusal after the release ended", func(t *testing.T) {
+		// The refusal started after the release ended: the primary decided it after the release,
+		// and nothing explains it; it keeps its place, and the replay reports what B decides.
+		s := orderShadow()
+		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 3, at), seatHold("A-1-8", "", 4, 5, at)}
+		got := names(s.order(batch, nil))
+		want := []string{"hold h1", "release h1", "hold refused"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order = %q, want %q", got, want)
+		}
+	})
+	t.Run("grant after the release", func(t *testing.T) {
+		s := orderShadow()
+		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at), seatHold("A-1-8", "", 3, 5, at),
+			seatHold("A-1-8", "h2", 3, 6, at)}
+		got := names(s.order(batch, nil))
+		want := []string{"hold h1", "hold refused", "release h1", "hold h2"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order = %q, want %q", got, want)
+		}
+	})
+	t.Run("tier", func(t *testing.T) {
+		s := orderShadow()
+		s.model.setCapacity(strategies.Event{ID: "ev1", Tiers: []strategies.Tier{{Name: "floor", Quantity: 2}}})
+		batch := []*op{tierHoldOp(2, "h1", 0, 1, at), release("h1", 2, 4, at), tierHoldOp(2, "", 3, 5, at)}
+		got := names(s.order(batch, nil))
+		want := []string{"hold h1", "hold refused", "release h1"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order = %q, want %q", got, want)
+		}
+	})
+}
