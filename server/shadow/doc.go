@@ -15,8 +15,10 @@
 // operation is replayed only once every operation that started before it ended has ended too
 // (everything A may have ordered before it is known). Among those, the replay order is chosen
 // with a model of A's seats built from A's own answers: a hold A granted goes after the release
-// that freed its seats, a hold A refused after the grant that took them. Holds A granted are
-// given to B with the lifetime A's hold has left, so that both expire together.
+// that freed its seats, a hold A refused after the grant that took them and before a release of
+// those seats it overlapped (A refused it before the release took effect, even when the release
+// ended first). Holds A granted are given to B with the lifetime A's hold has left, so that both
+// expire together.
 //
 // Replay. Operations on disjoint seats are replayed on B concurrently (Config.Workers at a time,
 // each bounded by Config.Timeout); operations that share a seat or a tier, one at a time in that
