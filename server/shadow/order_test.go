@@ -59,64 +59,46 @@ func names(ops []*op) []string {
 }
 
 // TestOrderRefusalOverlappingRelease: a hold refused while the release of the hold that had its
-// seat was in flight, the release ending first. The primary decided the refusal before the
+// seats was in flight, the release ending first. The primary decided the refusal before the
 // release took effect (the only order its answers allow), so the refusal is replayed before the
-// release, whether it ended in the same batch or is still behind it in the queue; a grant of
-// the seat after the release still finds it free.
+// release, whether it ended in the same batch or is still behind it in the queue (then it is
+// marked taken); a grant of the seat after the release still finds it free. A refusal that
+// started after the release ended keeps its place.
 func TestOrderRefusalOverlappingRelease(t *testing.T) {
 	at := time.Now()
-	t.Run("same batch", func(t *testing.T) {
-		s := orderShadow()
-		// h1 holds A-1-8 (0..1); its release runs 2..4; a hold of A-1-8 runs 3..5, refused.
-		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at), seatHold("A-1-8", "", 3, 5, at)}
-		got := names(s.order(batch, nil))
-		want := []string{"hold h1", "hold refused", "release h1"}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order = %q, want %q", got, want)
-		}
-	})
-	t.Run("refusal behind the batch", func(t *testing.T) {
-		s := orderShadow()
-		refused := seatHold("A-1-8", "", 3, 7, at)
-		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at)}
-		got := names(s.order(batch, []*op{refused}))
-		want := []string{"hold h1", "hold refused", "release h1"}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order = %q, want %q", got, want)
-		}
-		if !refused.taken {
-			t.Errorf("the refusal replayed ahead of its batch is not marked taken")
-		}
-	})
-	t.Run("refusal after the release ended", func(t *testing.T) {
-		// The refusal started after the release ended: the primary decided it after the release,
-		// and nothing explains it; it keeps its place, and the replay reports what B decides.
-		s := orderShadow()
-		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 3, at), seatHold("A-1-8", "", 4, 5, at)}
-		got := names(s.order(batch, nil))
-		want := []string{"hold h1", "release h1", "hold refused"}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order = %q, want %q", got, want)
-		}
-	})
-	t.Run("grant after the release", func(t *testing.T) {
-		s := orderShadow()
-		batch := []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at), seatHold("A-1-8", "", 3, 5, at),
-			seatHold("A-1-8", "h2", 3, 6, at)}
-		got := names(s.order(batch, nil))
-		want := []string{"hold h1", "hold refused", "release h1", "hold h2"}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order = %q, want %q", got, want)
-		}
-	})
-	t.Run("tier", func(t *testing.T) {
-		s := orderShadow()
-		s.model.setCapacity(strategies.Event{ID: "ev1", Tiers: []strategies.Tier{{Name: "floor", Quantity: 2}}})
-		batch := []*op{tierHoldOp(2, "h1", 0, 1, at), release("h1", 2, 4, at), tierHoldOp(2, "", 3, 5, at)}
-		got := names(s.order(batch, nil))
-		want := []string{"hold h1", "hold refused", "release h1"}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order = %q, want %q", got, want)
-		}
-	})
+	refusedFirst := []string{"hold h1", "hold refused", "release h1"}
+	for _, tc := range []struct {
+		name         string
+		batch, ahead []*op
+		want         []string
+	}{
+		// h1 holds A-1-8 (stamps 0..1); its release runs 2..4; a hold of A-1-8 runs 3..5, refused.
+		{"same batch", []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at), seatHold("A-1-8", "", 3, 5, at)},
+			nil, refusedFirst},
+		{"refusal behind the batch", []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at)},
+			[]*op{seatHold("A-1-8", "", 3, 7, at)}, refusedFirst},
+		{"grant after the release", []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 4, at),
+			seatHold("A-1-8", "", 3, 5, at), seatHold("A-1-8", "h2", 3, 6, at)},
+			nil, append(refusedFirst, "hold h2")},
+		{"tier", []*op{tierHoldOp(40, "h1", 0, 1, at), release("h1", 2, 4, at), tierHoldOp(2, "", 3, 5, at)},
+			nil, refusedFirst},
+		// Started after the release ended: nothing explains the refusal, and the replay reports
+		// what the shadow decides.
+		{"refusal after the release", []*op{seatHold("A-1-8", "h1", 0, 1, at), release("h1", 2, 3, at),
+			seatHold("A-1-8", "", 4, 5, at)}, nil, []string{"hold h1", "release h1", "hold refused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := orderShadow()
+			s.model.setCapacity(strategies.Event{ID: "ev1", Tiers: []strategies.Tier{{Name: "floor", Quantity: 40}}})
+			out := s.order(tc.batch, tc.ahead)
+			if got := names(out); !slices.Equal(got, tc.want) {
+				t.Fatalf("order = %q, want %q", got, tc.want)
+			}
+			for _, x := range tc.ahead {
+				if !x.taken {
+					t.Errorf("%q, replayed ahead of its batch, is not marked taken", names([]*op{x}))
+				}
+			}
+		})
+	}
 }
