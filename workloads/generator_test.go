@@ -29,6 +29,23 @@ func slowishServer(tb testing.TB, d time.Duration) *httptest.Server {
 	return srv
 }
 
+// herdOf200 is 200 one-page browsers arriving over a second, each request within timeout, with
+// an SLO of no errors.
+func herdOf200(tb testing.TB, timeout string) *Scenario {
+	tb.Helper()
+	sc, err := Parse("herd.yaml", []byte(`name: herd
+inventory: {sections: 1, rows: 1, seats_per_row: 5}
+arrivals: {profile: constant, rate: 200/s, users: 200}
+users: [{flow: browse, pages: 1}]
+request_timeout: `+timeout+`
+slo: {error_rate: 0%}
+`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sc
+}
+
 // TestGeneratorBound runs a herd of one-page browsers against a target that answers in 20ms,
 // with one connection (the driver can send 50 requests a second for 200 arriving) and with
 // plenty, and checks that the driver blames itself in the first case only: in the summary,
@@ -45,16 +62,7 @@ func TestGeneratorBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc, err := Parse("bound.yaml", []byte(`name: bound
-inventory: {sections: 1, rows: 1, seats_per_row: 5}
-arrivals: {profile: constant, rate: 200/s, users: 200}
-users: [{flow: browse, pages: 1}]
-request_timeout: 400ms
-slo: {error_rate: 0%}
-`))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc := herdOf200(t, "400ms")
 			var metrics bytes.Buffer
 			// A generous lag bound: on a busy machine the plentiful case must not be flagged for
 			// the scheduler's hiccups; the starved one is flagged by its slots either way.
@@ -238,16 +246,7 @@ func TestSlotWaitsAttributed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc, err := Parse("slots.yaml", []byte(`name: slots
-inventory: {sections: 1, rows: 1, seats_per_row: 5}
-arrivals: {profile: constant, rate: 200/s, users: 200}
-users: [{flow: browse, pages: 1}]
-request_timeout: 30s
-slo: {error_rate: 0%}
-`))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc := herdOf200(t, "30s")
 			// A generous lag bound, as in TestGeneratorBound: the verdict under test is the slots'.
 			sum, err := Run(context.Background(), Config{Scenario: sc, Target: tt.srv.URL, MaxConns: tt.maxConns,
 				ServerMetrics: "-", Saturation: Saturation{MaxLagP99: time.Second}})
