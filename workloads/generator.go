@@ -55,7 +55,8 @@ type GeneratorStats struct {
 	Lag        Latency `json:"lag"`
 	ArrivalLag Latency `json:"arrival_lag"`
 	// LagIdle is the lag of the requests that found a connection slot free (all of them when
-	// the driver has no slots): the lag judged against Saturation.MaxLagP99.
+	// the driver has no slots): the lag judged against Saturation.MaxLagP99. Each shard judges
+	// its own; a summary combined from shards leaves it zero.
 	LagIdle Latency `json:"lag_idle_slots"`
 	// SlotWait is how long requests waited for one of the driver's connection slots (0 for
 	// those that did not wait); SlotWaits counts those that waited and then got one, and
@@ -73,7 +74,8 @@ type GeneratorStats struct {
 	// TargetSlowdown is the share of the slots' held time the target added above its own
 	// unloaded time, TargetSlowed whether that made the slot waits the target's, and
 	// SlotWaitTargetSeconds the part of SlotWaitSeconds counted as the target's (the rule is in
-	// attribution.go).
+	// attribution.go). Combined from shards: the largest slowdown, whether any shard's target
+	// slowed, and the sum of the seconds.
 	TargetSlowdown        float64 `json:"target_slowdown"`
 	TargetSlowed          bool    `json:"target_slowed"`
 	SlotWaitTargetSeconds float64 `json:"slot_wait_target_seconds"`
