@@ -122,8 +122,14 @@ func judgeGenerator(s *Summary, sat Saturation, maxActive int64) (bound bool, re
 	sat = sat.withDefaults()
 	g := &s.Generator
 	if g.LagIdle.P99 > sat.MaxLagP99 {
-		reasons = append(reasons, fmt.Sprintf("lag p99 %s over %s with connection slots free: the driver began its requests late",
-			g.LagIdle.P99.Round(time.Millisecond), sat.MaxLagP99))
+		reason := fmt.Sprintf("lag p99 %s over %s with connection slots free: the driver began its requests late",
+			g.LagIdle.P99.Round(time.Millisecond), sat.MaxLagP99)
+		if c := g.CPU; c.Measured && c.Mean < sat.MaxCPU*float64(c.Cores)/2 {
+			// Late without being busy: it was waiting for a core, not using them.
+			reason += fmt.Sprintf(" while its process used %.2f of its %d cores on average: other processes on its machine (a co-located target among them) kept it from running",
+				c.Mean, c.Cores)
+		}
+		reasons = append(reasons, reason)
 	}
 	if s.Requests > 0 && !g.TargetSlowed {
 		share := float64(g.SlotWaits+g.SlotStarved) / float64(s.Requests)

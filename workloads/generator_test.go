@@ -133,7 +133,10 @@ func TestJudgeGenerator(t *testing.T) {
 	}{
 		{"keeping up", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 5 * time.Millisecond}, SlotWaits: 10}}, nil},
 		{"late", Summary{Requests: 1000, Generator: GeneratorStats{LagIdle: Latency{P99: 300 * time.Millisecond}}},
-			[]string{"lag p99 300ms over 100ms with connection slots free"}},
+			[]string{"lag p99 300ms over 100ms with connection slots free: the driver began its requests late"}},
+		{"late on a crowded machine", Summary{Requests: 1000, Generator: GeneratorStats{LagIdle: Latency{P99: 300 * time.Millisecond},
+			CPU: CPUUse{Measured: true, Cores: 2, Mean: 0.11, Max: 0.3, Seconds: 60}}},
+			[]string{"while its process used 0.11 of its 2 cores on average: other processes on its machine"}},
 		{"late only behind full slots", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 300 * time.Millisecond},
 			LagIdle: Latency{P99: 5 * time.Millisecond}}}, nil},
 		{"slots", Summary{Requests: 1000, Generator: GeneratorStats{SlotWaits: 40, SlotStarved: 20, MaxConns: 8}},
