@@ -284,8 +284,8 @@ func TestSlotWaitsAttributed(t *testing.T) {
 					t.Errorf("limit %q, slot waits %.3fs of which the target's %.3fs, generator cost %.3fs: want the target named and its waits off the generator's cost",
 						a.Limit, g.SlotWaitSeconds, g.SlotWaitTargetSeconds, genCost)
 				}
-				if !strings.Contains(strings.Join(a.Notes, ";"), "counted as the target's") {
-					t.Errorf("notes %q, want one saying the slot waits were counted as the target's", a.Notes)
+				if !strings.Contains(strings.Join(a.Notes, ";"), "counted as the target's") || !strings.Contains(text.String(), "counted as the target's") {
+					t.Errorf("notes %q, want one saying the slot waits were counted as the target's, in the text too:\n%s", a.Notes, text.String())
 				}
 				return
 			}
