@@ -79,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.room, err = waitingroom.New(waitingroom.Config{
 		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
+		MaxQueueLength: cfg.MaxQueueLength, MaxStreamsPerSession: cfg.MaxStreamsPerSession,
 	})
 	if err != nil {
 		return nil, err

@@ -701,6 +701,11 @@ func wrOpenStreamWith(tb testing.TB, client *http.Client, base, ticket, session 
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		tb.Fatalf("open stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	return wrReadSSE(resp)
+}
+
+// wrReadSSE reads the events of an open stream's response in the background.
+func wrReadSSE(resp *http.Response) *wrSSE {
 	c := &wrSSE{resp: resp, events: make(chan wrSSEEvent, 1024), done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
