@@ -39,7 +39,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	m, err := newServerMetrics(cfg.Registry)
+	m, err := newServerMetrics(cfg.Registry, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("new server: register metrics: %w", err)
 	}
