@@ -210,7 +210,7 @@ func collect(ctx context.Context, runDir string, duration, interval time.Duratio
 	}
 }
 
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var listening = regexp.MustCompile(`listening on (\S+)`)
 
 // serverAddr is the address the reference server of the run last said it listens on.
 func serverAddr(runDir string) (string, error) {
