@@ -127,14 +127,7 @@ func testStreamsPerSession(t *testing.T, http2 bool) {
 		q.heartbeat = 20 * time.Millisecond // a closed client is noticed at the next writes
 	})
 	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
-	hs := httptest.NewUnstartedServer(s)
-	if http2 {
-		hs.EnableHTTP2 = true
-		hs.StartTLS()
-	} else {
-		hs.Start()
-	}
-	defer hs.Close()
+	hs := wrServe(t, s, http2)
 	client := hs.Client()
 	a := wrMustJoin(t, s, "ev", "a")
 	b := wrMustJoin(t, s, "ev", "b")
