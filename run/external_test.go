@@ -265,8 +265,8 @@ func TestRunExternalWithoutCreatePrivilege(t *testing.T) {
 		db, dsn, privilege string
 		admin              sqldb.DB
 	}{
-		{"postgres", pgURL.String(), "CREATE on database " + strings.TrimPrefix(pgURL.Path, "/"), pgAdmin},
-		{"mysql", myDSN, "CREATE", myAdmin},
+		{"postgres", pgURL.String(), "CREATE privilege on database " + strings.TrimPrefix(pgURL.Path, "/"), pgAdmin},
+		{"mysql", myDSN, "CREATE privilege", myAdmin},
 	} {
 		t.Run(tt.db, func(t *testing.T) {
 			before := userTables(t, tt.admin)
@@ -285,7 +285,7 @@ func TestRunExternalWithoutCreatePrivilege(t *testing.T) {
 				t.Fatalf("Run = %v, %v; want no summary and a *sqldb.PrivilegeError", sum, err)
 			}
 			t.Logf("Run: %v", err)
-			want := `user "` + user + `" lacks the ` + tt.privilege + ` privilege`
+			want := `user "` + user + `" lacks the ` + tt.privilege
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q, want it to say %q", err, want)
 			}

@@ -67,15 +67,20 @@ func isolate(ctx context.Context, svc *infra.Services, dbs []string, started tim
 		}
 		dsn, err := onDB(ctx, given, func(db sqldb.DB) (string, error) { return sqldb.Isolate(ctx, db, given, name) })
 		if err != nil {
+			server, database := where(d, given)
 			var pe *sqldb.PrivilegeError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("--env external runs in a %s of its own, %s, to leave %s as it is, and may not create it: %w",
-					isolationKind(d), name, where(d, given), err)
+				return nil, fmt.Errorf("--env external keeps the run's data in a %s of its own, %s, to leave database %s on %s as it was, and may not create it: %w",
+					isolationKind(d), name, database, server, err)
 			}
-			return nil, fmt.Errorf("--env external: create the run's own %s on %s: %w", isolationKind(d), where(d, given), err)
+			return nil, fmt.Errorf("--env external: create the run's own %s on %s: %w", isolationKind(d), server, err)
+		}
+		server, database := where(d, given)
+		if d == "postgres" {
+			server += "/" + database // the database that holds the schema
 		}
 		iso.user[d] = given
-		iso.storage = append(iso.storage, reports.Storage{DB: d, Kind: isolationKind(d), Name: name, Server: where(d, given)})
+		iso.storage = append(iso.storage, reports.Storage{DB: d, Kind: isolationKind(d), Name: name, Server: server})
 		if iso.svc, err = iso.svc.WithDB(d, dsn); err != nil {
 			return nil, err
 		}
@@ -140,23 +145,22 @@ func isolationKind(d string) string {
 	return "database"
 }
 
-// where names a database server without credentials: host:port and the database (for
-// PostgreSQL, the one that holds the run's schema).
-func where(d, dsn string) string {
+// where names a database server without credentials, host:port, and the database of dsn.
+func where(d, dsn string) (server, database string) {
 	if d == "mysql" {
 		norm, err := sqldb.MySQLDSN(dsn)
 		if err != nil {
-			return "the MySQL server"
+			return "the MySQL server", "?"
 		}
 		cfg, err := mysql.ParseDSN(strings.TrimPrefix(norm, "mysql://"))
 		if err != nil {
-			return "the MySQL server"
+			return "the MySQL server", "?"
 		}
-		return cfg.Addr
+		return cfg.Addr, cfg.DBName
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return "the PostgreSQL server"
+		return "the PostgreSQL server", "?"
 	}
-	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database
 }

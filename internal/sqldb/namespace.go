@@ -47,11 +47,7 @@ func Isolate(ctx context.Context, db DB, dsn, name string) (string, error) {
 	if !namespacePattern.MatchString(name) {
 		return "", fmt.Errorf("isolate %q: must match %s", name, namespacePattern)
 	}
-	out, err := createNamespace(ctx, db, dsn, name, false)
-	if err != nil {
-		return "", fmt.Errorf("isolate %s: %w", name, err)
-	}
-	return out, nil
+	return createNamespace(ctx, db, dsn, name, false)
 }
 
 // createNamespace creates the schema or database ns (IF NOT EXISTS when existing is true) and
@@ -68,7 +64,7 @@ func createNamespace(ctx context.Context, db DB, dsn, ns string, existing bool) 
 			return "", fmt.Errorf("parse postgres url %q: %w", redact(dsn), err)
 		}
 		if _, err := db.Exec(ctx, "namespace", "CREATE SCHEMA "+ifNot+ns); err != nil {
-			return "", fmt.Errorf("create schema %s: %w", ns, privilegeError(err, dsn))
+			return "", fmt.Errorf("create schema %s: %w", ns, privilegeError(ctx, db, err, dsn))
 		}
 		q := u.Query()
 		q.Set("search_path", ns)
@@ -81,7 +77,7 @@ func createNamespace(ctx context.Context, db DB, dsn, ns string, existing bool) 
 		}
 		cfg.DBName = ns
 		if _, err := db.Exec(ctx, "namespace", "CREATE DATABASE "+ifNot+"`"+ns+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-			return "", fmt.Errorf("create database %s: %w", ns, privilegeError(err, dsn))
+			return "", fmt.Errorf("create database %s: %w", ns, privilegeError(ctx, db, err, dsn))
 		}
 		return "mysql://" + cfg.FormatDSN(), nil
 	}
@@ -92,38 +88,49 @@ func createNamespace(ctx context.Context, db DB, dsn, ns string, existing bool) 
 // privilege to: PostgreSQL's CREATE on the database, MySQL's CREATE.
 type PrivilegeError struct {
 	User      string // the database user
-	Privilege string // "CREATE on database test", "CREATE"
+	Privilege string // "CREATE"
+	On        string // what it is needed on: "database test" (PostgreSQL); empty on MySQL
 	Grant     string // a statement an administrator can run to give it
 	Err       error  // the database's own error
 }
 
 func (e *PrivilegeError) Error() string {
-	return fmt.Sprintf("user %q lacks the %s privilege (an administrator can give it: %s): %v", e.User, e.Privilege, e.Grant, e.Err)
+	on := ""
+	if e.On != "" {
+		on = " on " + e.On
+	}
+	return fmt.Sprintf("user %q lacks the %s privilege%s (an administrator can give it: %s): %v", e.User, e.Privilege, on, e.Grant, e.Err)
 }
 
 func (e *PrivilegeError) Unwrap() error { return e.Err }
 
 // privilegeError turns the database's refusal to create a schema or database for want of
 // privilege (PostgreSQL 42501, MySQL 1044) into a *PrivilegeError; other errors are returned
-// as they are.
-func privilegeError(err error, dsn string) error {
+// as they are. db is asked who the user is on MySQL, whose grants name a host too.
+func privilegeError(ctx context.Context, db DB, err error, dsn string) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42501" {
 		user, dbname := "", ""
 		if cfg, perr := pgx.ParseConfig(dsn); perr == nil {
 			user, dbname = cfg.User, cfg.Database
 		}
-		return &PrivilegeError{User: user, Privilege: "CREATE on database " + dbname,
+		return &PrivilegeError{User: user, Privilege: "CREATE", On: "database " + dbname,
 			Grant: fmt.Sprintf("GRANT CREATE ON DATABASE %s TO %s", pgx.Identifier{dbname}.Sanitize(), pgx.Identifier{user}.Sanitize()), Err: err}
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1044 {
-		user := ""
+		user, account := "", "'<user>'@'<host>'"
 		if cfg, merr := mysqlConfig(dsn); merr == nil {
 			user = cfg.User
 		}
+		var current string // user@host as the server matched it
+		if db.QueryRow(ctx, "namespace", "SELECT CURRENT_USER()", []any{&current}) == nil {
+			if u, h, ok := strings.Cut(current, "@"); ok {
+				account = "'" + u + "'@'" + h + "'"
+			}
+		}
 		return &PrivilegeError{User: user, Privilege: "CREATE",
-			Grant: fmt.Sprintf("GRANT ALL ON `stampede\\_run\\_%%`.* TO '%s'@'<host>'", user), Err: err}
+			Grant: "GRANT ALL ON `stampede\\_run\\_%`.* TO " + account, Err: err}
 	}
 	return err
 }
