@@ -302,3 +302,46 @@ func TestRunExternalWithoutCreatePrivilege(t *testing.T) {
 		})
 	}
 }
+
+// cancelOn is a progress writer that cancels a run when a line contains its text.
+type cancelOn struct {
+	text   string
+	cancel context.CancelFunc
+	log    strings.Builder
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.text) {
+		c.cancel()
+	}
+	return c.log.Write(p)
+}
+
+// TestRunExternalInterruptedDropsItsOwn interrupts a run (as Ctrl-C does) once its first
+// strategy starts: the run's own schema is dropped all the same, and the summary says so.
+func TestRunExternalInterruptedDropsItsOwn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end runs skipped in -short mode")
+	}
+	pg, _ := userDatabases(t)
+	pgdb := openDB(t, pg)
+	before := userTables(t, pgdb)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	progress := &cancelOn{text: "== status-expiry on postgres", cancel: cancel}
+	sum, _, err := Run(ctx, Options{Scenario: "testdata/external-own.yaml", Strategies: []string{"status-expiry"},
+		DBs: []string{"postgres"}, Env: "external", PG: pg, Binary: stampedeBin, Out: t.TempDir(), Progress: progress})
+	t.Logf("progress:\n%s", progress.log.String())
+	if err != nil || sum == nil || !sum.Interrupted {
+		t.Fatalf("Run = %+v, %v; want an interrupted summary", sum, err)
+	}
+	if len(sum.Storage) != 1 || sum.Storage[0].Kept || sum.Storage[0].DropError != "" {
+		t.Fatalf("storage %+v, want the run's own schema dropped", sum.Storage)
+	}
+	if left := existing(t, pgdb, sum.Storage[0].Name); len(left) > 0 {
+		t.Errorf("schema %s still exists after the interrupted run, want it dropped", sum.Storage[0].Name)
+	}
+	if after := userTables(t, pgdb); !slices.Equal(after, before) {
+		t.Errorf("the user's database holds %q after the interrupted run, want %q", after, before)
+	}
+}
