@@ -317,8 +317,9 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 	return c.log.Write(p)
 }
 
-// TestRunExternalInterruptedDropsItsOwn interrupts a run (as Ctrl-C does) once its first
-// strategy starts: the run's own schema is dropped all the same, and the summary says so.
+// TestRunExternalInterruptedDropsItsOwn interrupts a run (as Ctrl-C does) in the middle of its
+// herd, once its fault is injected: the run's own schema, which the server is writing into, is
+// dropped all the same, and the summary says so.
 func TestRunExternalInterruptedDropsItsOwn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs skipped in -short mode")
@@ -328,7 +329,7 @@ func TestRunExternalInterruptedDropsItsOwn(t *testing.T) {
 	before := userTables(t, pgdb)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	progress := &cancelOn{text: "== status-expiry on postgres", cancel: cancel}
+	progress := &cancelOn{text: "fault db-conn-kill injected", cancel: cancel}
 	sum, _, err := Run(ctx, Options{Scenario: "testdata/external-own.yaml", Strategies: []string{"status-expiry"},
 		DBs: []string{"postgres"}, Env: "external", PG: pg, Binary: stampedeBin, Out: t.TempDir(), Progress: progress})
 	t.Logf("progress:\n%s", progress.log.String())
