@@ -247,3 +247,28 @@ func TestRegisterFlags(t *testing.T) {
 		t.Errorf("after Parse: %+v, want %+v", e, want)
 	}
 }
+
+// TestServicesWithDB points one database of external services elsewhere: the other DSNs and the
+// handles stay, the services given are untouched, and a database not in the run is an error.
+func TestServicesWithDB(t *testing.T) {
+	svc, err := infra.External(infra.Endpoints{Postgres: "postgres://u@h:5432/db", MySQL: "mysql://root@h:3306/db", Redis: "redis://h:6379/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := svc.WithDB("postgres", "postgres://u@h:5432/db?search_path=mine")
+	if err != nil {
+		t.Fatalf("WithDB: %v", err)
+	}
+	if got, _ := own.DB("postgres"); got != "postgres://u@h:5432/db?search_path=mine" {
+		t.Errorf("DB(postgres) = %q, want the DSN given to WithDB", got)
+	}
+	if own.MySQLDSN != svc.MySQLDSN || own.RedisURL != svc.RedisURL || own.Postgres != svc.Postgres || own.Redis != svc.Redis {
+		t.Errorf("WithDB changed more than the postgres DSN: %+v from %+v", own, svc)
+	}
+	if svc.PostgresURL != "postgres://u@h:5432/db" {
+		t.Errorf("the services given now reach %q, want them untouched", svc.PostgresURL)
+	}
+	if _, err := (&infra.Services{PostgresURL: "postgres://u@h/db"}).WithDB("mysql", "mysql://x"); err == nil {
+		t.Error("WithDB(mysql) on services without MySQL succeeded, want an error")
+	}
+}

@@ -71,6 +71,24 @@ func (s *Services) DB(dialect string) (string, error) {
 	return dsn, nil
 }
 
+// WithDB returns services like s whose database of dialect (postgres or mysql) is reached at
+// dsn instead, as a run that keeps its data in a schema or database of its own gives its
+// servers. The copy shares s's handles and owns nothing: its Close does nothing, and closing s
+// still tears down what s started.
+func (s *Services) WithDB(dialect, dsn string) (*Services, error) {
+	if _, err := s.DB(dialect); err != nil {
+		return nil, err
+	}
+	c := &Services{PostgresURL: s.PostgresURL, MySQLDSN: s.MySQLDSN, RedisURL: s.RedisURL, TargetURL: s.TargetURL,
+		Postgres: s.Postgres, MySQL: s.MySQL, Redis: s.Redis}
+	if dialect == "postgres" {
+		c.PostgresURL = dsn
+	} else {
+		c.MySQLDSN = dsn
+	}
+	return c, nil
+}
+
 // Close stops what the provider started and removes its files. Later calls return the first
 // call's result.
 func (s *Services) Close() error {

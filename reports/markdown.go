@@ -70,6 +70,7 @@ func Markdown(w io.Writer, s *Summary) error {
 	}
 	gateMarkdown(&b, s)
 	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s%s, %s.\n\n", s.Scenario, s.Seed, repeatText(s.Repeat), scaleText(s.Scale), fmtDuration(s.DurationSeconds))
+	storageMarkdown(&b, s)
 	capacityMarkdown(&b, s)
 
 	b.WriteString("| strategy | db | verdict | holds/s | bookings/s | hold p99 | checkout p99 | bookings | refunds | lost holds | shed | limit | hazards | faults |\n")

@@ -49,6 +49,9 @@ type Summary struct {
 	// Provenance says where the numbers came from (build, scenario hash, seeds, machine,
 	// service versions); nil in summaries written before it existed.
 	Provenance *Provenance `json:"provenance,omitempty"`
+	// Storage is where the runs kept their data when they ran against databases they do not
+	// own (--env external): a schema or database of their own per database; empty otherwise.
+	Storage []Storage `json:"storage,omitempty"`
 
 	// Repeat is how many times each strategy x database ran (stampede run --repeat N), each
 	// run with its own seed (Run.Seed); 0 or 1: once. Samples are the statistics over the

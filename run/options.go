@@ -30,6 +30,10 @@ type Options struct {
 	Env string
 	// PG, MySQL and Redis are the external services' DSNs (Env "external").
 	PG, MySQL, Redis string
+	// Keep leaves in place the schema (PostgreSQL) or database (MySQL) of its own that a run
+	// with Env "external" keeps its data in (see isolate.go); false drops it at the end of the
+	// run, failed or interrupted runs included. The report names it either way.
+	Keep bool
 	// Target tests a booking system that is not ours: no services or server are started and
 	// faults are limited to what can reach it (the processor).
 	Target string
@@ -143,6 +147,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Progress == nil {
 		o.Progress = os.Stderr
+	}
+	if o.Keep && (o.Env != "external" || o.Target != "") {
+		return errors.New("keep: only with --env external, whose databases the run does not own (local services are removed with the run)")
 	}
 	if o.Shadow != "" && !slices.Contains(strategies.Names(), o.Shadow) {
 		return fmt.Errorf("shadow %q: unknown strategy; choose one of %s", o.Shadow, strings.Join(strategies.Names(), ", "))

@@ -28,7 +28,10 @@ import (
 //
 // Errors of the input (options, the scenario file, a run directory that is not empty, Redis
 // missing under Env external for a strategy or a waiting room that needs it) are *InputError,
-// returned before anything is started. When ctx is cancelled (Ctrl-C) the runs stop, the
+// returned before anything is started. With Env external the runs keep their data in a schema
+// (PostgreSQL) or database (MySQL) of their own, dropped at the end unless Keep; a user who
+// may not create one gets an error naming the privilege (a *sqldb.PrivilegeError in its
+// chain) before anything runs. When ctx is cancelled (Ctrl-C) the runs stop, the
 // summary is marked Interrupted and the reports are still written.
 func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	if err := o.defaults(); err != nil {
@@ -84,6 +87,19 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 		}
 		defer svc.Close()
 	}
+	// Against databases it does not own, the run keeps its data in a schema or database of its
+	// own on each, which every connection of the run reaches through svc's DSNs.
+	var iso *isolation
+	if o.Env == "external" && o.Target == "" {
+		if iso, err = isolate(ctx, svc, o.DBs, started); err != nil {
+			return nil, "", err
+		}
+		defer iso.drop(ctx) // on every way out; finish below records what became of it
+		svc = iso.svc
+		for _, st := range iso.storage {
+			p.printf("%s: the run's data goes into %s %s on %s\n", st.DB, st.Kind, st.Name, st.Server)
+		}
+	}
 
 	// Repetitions take turns, so that a machine's slow minute falls on every strategy x
 	// database alike rather than on all the runs of one.
@@ -118,6 +134,12 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	sum.DurationSeconds = time.Since(started).Seconds()
 	sum.Interrupted = ctx.Err() != nil
 	sum.Provenance = provenance(context.WithoutCancel(ctx), o, svc, seeds)
+	if iso != nil {
+		sum.Storage = iso.finish(ctx, o.Keep)
+		for _, st := range sum.Storage {
+			p.printf("%s\n", st.Line())
+		}
+	}
 	sum.Finish()
 	if o.Repeat > 1 {
 		sum.Repeat = o.Repeat

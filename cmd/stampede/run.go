@@ -32,6 +32,13 @@ func runCommand() *command {
 			"scenario's fault schedule beside it; reads both ledgers; runs the checker; and writes one run directory " +
 			"(--out, default runs/<scenario>-<time>) with report.md, report.html, summary.json and junit.xml. With no " +
 			"scenario, scenarios/quickstart.yaml.\n\n" +
+			"--env external leaves the databases you name as they were: the run creates a schema of its own in the " +
+			"PostgreSQL database (search_path set to it on every connection of the run) and a database of its own on " +
+			"the MySQL server, both named stampede_run_<UTC time>_<random>, runs everything there and drops them at " +
+			"the end, after a failure or Ctrl-C too, unless --keep. The report says where the data was and whether it " +
+			"was kept. The user needs the CREATE privilege on the PostgreSQL database and the CREATE privilege on " +
+			"MySQL (GRANT ALL ON `stampede\\_run\\_%`.* TO ...); without it the run stops before any load, naming " +
+			"the privilege, and exits 4.\n\n" +
 			"--out must be new or empty: --force empties a directory that holds an earlier run first. Progress goes " +
 			"to stderr: a live display on a terminal, a line every 10s without one (CI), and every fault as it is " +
 			"injected and recovered. Ctrl-C stops the runs, marks the report interrupted and exits 130.\n\n" +
@@ -52,6 +59,7 @@ func runCommand() *command {
 			"stampede run --strategy naive --allow-unsafe   # exits 1: the report names the seats sold twice",
 			"stampede run --strategy status-expiry --shadow skip-locked   # where skip-locked would decide differently",
 			"stampede run --env external --pg postgres://... --mysql mysql://root@127.0.0.1:3306/test --redis redis://...",
+			"stampede run --env external --pg postgres://... --keep   # leave the run's schema stampede_run_... in place to inspect",
 			"stampede run --target http://booking.internal:8080 --psp-addr 127.0.0.1:8081",
 			"stampede run scenarios/quickstart.yaml --strategy skip-locked --db postgres --shards 2   # the herd as 2 driver processes, one verdict",
 			"stampede run --strategy skip-locked --db postgres --repeat 5 --out baseline",
@@ -62,7 +70,7 @@ func runCommand() *command {
 			{exitcode.Violation, "a check failed: a seat sold twice, money lost, ..."},
 			{exitcode.Usage, "bad flags, a scenario that cannot be read, an --out that is not empty, Redis missing under --env external"},
 			{exitcode.Gate, "every check passed, but an SLO did not hold (or had no data), or --baseline's gate found a regression"},
-			{exitcode.Harness, "a run could not complete (services, server), or a check could not decide"},
+			{exitcode.Harness, "a run could not complete (services, server), a check could not decide, or under --env external the user may not create the run's own schema or database"},
 			{exitcode.Interrupted, "Ctrl-C or SIGTERM: the report is marked interrupted"},
 		},
 		args:       []string{argFile},
@@ -97,6 +105,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.StringVar(&o.Env, "env", "local", "where services come from: local (start them) or external (--pg, --mysql, --redis)")
 	var ends infra.Endpoints // --pg, --mysql and --redis with --env external; --target
 	ends.RegisterFlags(fs)
+	fs.BoolVar(&o.Keep, "keep", false, "with --env external, leave the run's own schema (PostgreSQL) or database (MySQL), stampede_run_<time>_<random>, in place instead of dropping it at the end")
 	fs.StringVar(&o.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the herd and the faults (default: the scenario's)")
 	fs.Float64Var(&o.Scale, "scale", 1, "multiply the herd (users, arrival rates, the waiting room's admission rate; not the inventory) by this factor")
