@@ -85,20 +85,30 @@ func (p *Process) Exited() error {
 func HTTPReady(url string) func(context.Context) error {
 	c := &http.Client{Timeout: 2 * time.Second}
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		status, err := get(ctx, c, url)
 		if err != nil {
 			return err
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		if status != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", url, status, http.StatusText(status))
 		}
 		return nil
 	}
+}
+
+// get sends GET url with c and returns the answer's status, its body read and closed.
+func get(ctx context.Context, c *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // serverAnswerTimeout bounds each poll of ServerAnswers: longer than the reference server's
@@ -115,17 +125,8 @@ const serverAnswerTimeout = 10 * time.Second
 func ServerAnswers(url string) func(context.Context) error {
 	c := &http.Client{Timeout: serverAnswerTimeout}
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return nil
+		_, err := get(ctx, c, url)
+		return err
 	}
 }
 
