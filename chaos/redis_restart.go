@@ -28,7 +28,9 @@ func (redisRestart) Inject(ctx context.Context, t *Target, _ Params) (func(conte
 		return nil, fmt.Errorf("redis-restart: %w", err)
 	}
 	defer done()
-	if err := r.Restart(ctx); err != nil {
+	// From the kill on Redis is down: bring it back even when the run ends meanwhile (ctx
+	// cancelled), as server-crash does; Start bounds the wait for readiness itself.
+	if err := r.Restart(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("redis-restart: %w", err)
 	}
 	return nil, nil

@@ -79,3 +79,31 @@ func TestCrashAtFailpointWindowHoldsTheCrash(t *testing.T) {
 		t.Errorf("recording changed the entry's own parameters: %v", es[0].Params)
 	}
 }
+
+// ctxProc is a Restarter that records whether the context of its restart was already done.
+type ctxProc struct{ restarts, cut atomic.Int32 }
+
+func (p *ctxProc) Restart(ctx context.Context) error {
+	p.restarts.Add(1)
+	if ctx.Err() != nil {
+		p.cut.Add(1)
+	}
+	return ctx.Err()
+}
+func (p *ctxProc) Name() string { return "server" }
+func (p *ctxProc) Addr() string { return "" }
+
+// TestServerCrashRestartsAfterTheRunEnds: a server-crash whose run ends while it restarts the
+// server (the context cancelled, as when the herd finishes) still brings the server back, with
+// a context that is not done: the server killed itself at its failpoint, or was just killed,
+// and a run left without a server cannot read its ledger.
+func TestServerCrashRestartsAfterTheRunEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	proc := &ctxProc{}
+	_, err := serverCrash{}.Inject(ctx, &Target{Handles: sut.Handles{ServerProcess: proc}}, nil)
+	if err != nil || proc.restarts.Load() != 1 || proc.cut.Load() != 0 {
+		t.Fatalf("Inject = %v, %d restarts, %d with a done context; want one restart with a live context",
+			err, proc.restarts.Load(), proc.cut.Load())
+	}
+}

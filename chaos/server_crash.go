@@ -24,6 +24,11 @@ func (serverCrash) Inject(ctx context.Context, t *Target, _ Params) (func(contex
 	if !ok {
 		return nil, unsupported("server-crash", "the run did not start the server (--target)")
 	}
+	// The server is down from the kill on (or already, killed at its failpoint): bring it back
+	// even when the run ends meanwhile (the herd done, ctx cancelled). A restart cut short there
+	// killed the new process while it was getting ready and left the run without a server to
+	// read its ledger from. Start bounds its own wait for readiness.
+	ctx = context.WithoutCancel(ctx)
 	done, err := t.exclusive(ctx, t.ServerProcess)
 	if err != nil {
 		return nil, fmt.Errorf("server-crash: %w", err)

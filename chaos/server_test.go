@@ -121,7 +121,7 @@ func startServer(t *testing.T, o serverOpts) *refServer {
 	}
 	args := append([]string{"serve"}, so.Args()...)
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	child, err := proc.NewProcess("server", bin, args, proc.EnvWithout(server.EnvPrefix), port, logPath, proc.HTTPReady(base+"/healthz"))
+	child, err := proc.NewProcess("server", bin, args, proc.EnvWithout(server.EnvPrefix), port, logPath, proc.ServerAnswers(base+"/healthz"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,21 +68,15 @@ func check(r reports.Run, name string) *reports.Check {
 var flawed = []struct {
 	variant, scenario string
 	checks            []string
-	// unreliable, when set, says why the variant's scenario does not yet catch it in every
-	// run: its caught case is skipped with that reason (never counted as caught).
-	unreliable string
 }{
-	{"double-charge", "../run/testdata/retry.yaml", []string{checker.CheckIdempotency, checker.CheckChargesMatched}, ""},
-	{"phantom-refund", "../run/testdata/broken.yaml", []string{checker.CheckChargesMatched}, ""},
-	{"unstored-booking", "../run/testdata/broken.yaml", []string{checker.CheckBookingsExist}, ""},
-	{"skip-locked-resold", "../run/testdata/broken.yaml", []string{checker.CheckNoDoubleSale}, ""},
-	{"no-admission", "../run/testdata/bots.yaml", []string{checker.CheckAdmission}, ""},
-	{"ga-oversell", "../run/testdata/ga-rush.yaml", []string{checker.CheckGACapacity},
-		"the tier's lost update needs two holds within its 5 ms gap, which a loaded run can miss"},
-	{"write-behind", "../run/testdata/crash.yaml", []string{checker.CheckBookingsExist},
-		"the crash does not always land while a booking is still unwritten (passed under load)"},
-	{"hold-leak", "../run/testdata/leak.yaml", []string{checker.CheckFalseSellOuts, checker.CheckLeakedHolds},
-		"no later buyer always asks for a leaked seat within the run (passed under load)"},
+	{"double-charge", "../run/testdata/retry.yaml", []string{checker.CheckIdempotency, checker.CheckChargesMatched}},
+	{"phantom-refund", "../run/testdata/broken.yaml", []string{checker.CheckChargesMatched}},
+	{"unstored-booking", "../run/testdata/broken.yaml", []string{checker.CheckBookingsExist}},
+	{"skip-locked-resold", "../run/testdata/broken.yaml", []string{checker.CheckNoDoubleSale}},
+	{"no-admission", "../run/testdata/bots.yaml", []string{checker.CheckAdmission}},
+	{"ga-oversell", "../run/testdata/ga-rush.yaml", []string{checker.CheckGACapacity}},
+	{"write-behind", "../run/testdata/crash.yaml", []string{checker.CheckBookingsExist}},
+	{"hold-leak", "../run/testdata/leak.yaml", []string{checker.CheckFalseSellOuts, checker.CheckLeakedHolds}},
 }
 
 // TestFlawedVariantsListed keeps the table above in step with the registry: every broken
@@ -139,9 +133,6 @@ func flawedCalm(t *testing.T, svc *infra.Services) {
 func flawedCaught(t *testing.T, svc *infra.Services) {
 	for _, f := range flawed {
 		t.Run(f.variant, func(t *testing.T) {
-			if f.unreliable != "" {
-				t.Skipf("%s under %s is not caught in every run yet: %s", f.variant, f.scenario, f.unreliable)
-			}
 			sum, dir := runE2E(t, svc, f.scenario, f.variant)
 			if len(sum.Runs) != 1 {
 				t.Fatalf("%d runs, want 1", len(sum.Runs))

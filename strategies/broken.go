@@ -140,9 +140,12 @@ func newSkipLockedResold(d Deps) (Strategy, error) {
 	return s, nil
 }
 
-// writeBehindDelay is how long FlawWriteBehind keeps a booking in memory only: longer than a
-// checkout, so that a crash during a busy on-sale finds some there.
-const writeBehindDelay = 2 * time.Second
+// writeBehindDelay is how long FlawWriteBehind keeps a booking in memory only: longer than the
+// crash scenarios run before their crash, so that a crash loses every booking answered since
+// the on-sale began (or since the last read of bookings). At 2 s, a crash on a loaded machine,
+// where checkouts answer slowly, sometimes found only bookings whose answers never reached
+// their buyers, and the buyers that had been told of a booking kept theirs.
+const writeBehindDelay = 10 * time.Second
 
 // leakedHoldLife is how much later than it says a FlawHoldNeverExpires hold is stored to expire.
 const leakedHoldLife = time.Hour

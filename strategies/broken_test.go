@@ -214,3 +214,33 @@ func TestWriteBehindLosesUnwrittenBookings(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldLeakStoresALaterExpiry: the hold-leak variant answers a seat hold with the TTL's
+// expiry and stores the seat to expire leakedHoldLife later, on PostgreSQL too (whose safe
+// seat holds are one statement that stores the expiry it answers); status-expiry stores the
+// expiry it answers.
+func TestHoldLeakStoresALaterExpiry(t *testing.T) {
+	ctx := context.Background()
+	e := newBrokenEnv(t, "postgres")
+	for _, name := range []string{"hold-leak", "status-expiry"} {
+		t.Run(name, func(t *testing.T) {
+			event := "hl-" + name
+			s := e.strategy(t, name, event)
+			h, err := s.Hold(ctx, HoldRequest{EventID: event, Session: "a", Seats: []string{"A-1-1"}})
+			if err != nil {
+				t.Fatalf("Hold = %v", err)
+			}
+			var stored time.Time
+			if err := e.db.QueryRow(ctx, "test", "SELECT expires_at FROM seats WHERE event_id = ? AND seat_id = ?", []any{&stored}, event, "A-1-1"); err != nil {
+				t.Fatal(err)
+			}
+			late := stored.Sub(h.Expires)
+			if name == "hold-leak" && late < leakedHoldLife-time.Minute {
+				t.Fatalf("seat stored to expire %s after the answered expiry, want about %s", late, leakedHoldLife)
+			}
+			if name == "status-expiry" && (late > time.Second || late < -time.Second) {
+				t.Fatalf("seat stored to expire %s after the answered expiry, want the same expiry", late)
+			}
+		})
+	}
+}

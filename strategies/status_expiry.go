@@ -56,7 +56,9 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	if err != nil {
 		return Hold{}, err
 	}
-	if len(r.Seats) > 0 && oneStatementHold(s.db, s.fp) {
+	// The hold-leak variant stores another expiry than it answers, which only the transaction
+	// writes: its seat holds take that path on PostgreSQL too.
+	if len(r.Seats) > 0 && oneStatementHold(s.db, s.fp) && s.flaw != FlawHoldNeverExpires {
 		h, err := holdSeatsOneStatement(ctx, &s.sqlBase, takeSeatsUpdate, r)
 		switch {
 		case err == nil:

@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,19 +85,48 @@ func (p *Process) Exited() error {
 func HTTPReady(url string) func(context.Context) error {
 	c := &http.Client{Timeout: 2 * time.Second}
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		status, err := get(ctx, c, url)
 		if err != nil {
 			return err
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		if status != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", url, status, http.StatusText(status))
 		}
 		return nil
+	}
+}
+
+// get sends GET url with c and returns the answer's status, its body read and closed.
+func get(ctx context.Context, c *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// serverAnswerTimeout bounds each poll of ServerAnswers: longer than the reference server's
+// own bound on a /healthz dependency check (2 s), so that a check that waited for a pooled
+// connection still reaches the poll.
+const serverAnswerTimeout = 10 * time.Second
+
+// ServerAnswers is a readiness check for a server that listens only once its dependencies
+// answered at start (the reference server: database, migrations and Redis first): ready once
+// GET url gets an HTTP answer, of any status. A 503 from /healthz while a herd keeps the
+// server's pool busy (right after a crash and restart under load, when every client retries at
+// once) says the pool is busy, not that the server is down; waiting for a 200 there timed the
+// restart out.
+func ServerAnswers(url string) func(context.Context) error {
+	c := &http.Client{Timeout: serverAnswerTimeout}
+	return func(ctx context.Context) error {
+		_, err := get(ctx, c, url)
+		return err
 	}
 }
 

@@ -164,7 +164,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 	// admin token, which a command line would show to every user of the machine.
 	env := append(proc.EnvWithout(server.EnvPrefix), server.EnvName("admin-token")+"="+s.token)
 	child, err := proc.NewProcess("server", s.binary, append([]string{"serve"}, o.Args()...),
-		env, port, s.logPath, proc.HTTPReady(base+"/healthz"))
+		env, port, s.logPath, proc.ServerAnswers(base+"/healthz"))
 	if err != nil {
 		return err
 	}
