@@ -225,6 +225,12 @@ func batchOf(n *Trips, stmts []Stmt) error {
 	return nil
 }
 
+// Retryable reports a serialization failure, deadlock or lock wait timeout, on either dialect:
+// the statement or transaction that got it changed nothing and may run again.
+func Retryable(err error) bool {
+	return pgRetryable(err) || mysqlRetryable(err)
+}
+
 // UniqueViolation reports a duplicate value in a unique index or primary key, on either
 // dialect (PostgreSQL 23505, MySQL 1062): the statement changed nothing.
 func UniqueViolation(err error) bool {
