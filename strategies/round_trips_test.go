@@ -42,23 +42,23 @@ func totalTrips(db sqldb.DB) sqldb.Trips {
 // exchange. On PostgreSQL every write can be one statement (data-modifying CTEs); a confirm also
 // reads the hold before the charge. MySQL has no UPDATE ... RETURNING, but a batch
 // (sqldb.Querier.Batch) sends START TRANSACTION, the statements, COMMIT and a read-back in one
-// exchange when each statement decides from what the one before left: a hold is one round
-// trip there too, and so could a release or sweep be (one multi-table UPDATE). Pessimistic's
+// exchange when each statement decides from what the one before left: a hold and a release are
+// one round trip there too, and so could a sweep be. Pessimistic's
 // lock-and-decide (SELECT ... FOR UPDATE, the UPDATE that requires every locked seat free, the
 // INSERT) is one statement or batch, so its hold is one round trip like the others'; its
 // confirm with the charge inside the transaction is its idea.
 var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> dialect -> op -> {actual, minimum}
 	"pessimistic": {
 		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {5, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
 	},
 	"status-expiry": {
 		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {5, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
 	},
 	"skip-locked": {
 		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {5, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
 	},
 	"redis-lock": {
 		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
