@@ -97,9 +97,9 @@ const (
 	// the free ones.
 	lockSeatsAll = "SELECT COALESCE(SUM(" + seatFreeSQL + "), 0) INTO @stampede_locked FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) FOR UPDATE"
 	// lockedAll is the UPDATE's extra condition after a lock statement.
-	lockedAll         = " AND @stampede_locked = ?"
-	batchTakeSeats    = "UPDATE seats SET status = 'held', hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL
-	batchInsertHold   = `INSERT INTO holds (id, event_id, session, seats, tier, quantity, units, amount_cents, status, expires_at, ttl_ms, token, created_at)
+	lockedAll       = " AND @stampede_locked = ?"
+	batchTakeSeats  = "UPDATE seats SET status = 'held', hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL
+	batchInsertHold = `INSERT INTO holds (id, event_id, session, seats, tier, quantity, units, amount_cents, status, expires_at, ttl_ms, token, created_at)
 	SELECT ?, ?, ?, ?, '', 0, '', COALESCE(SUM(price_cents), 0), 'held', ?, ?, 0, ?
 	FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND hold_id = ? HAVING COUNT(*) = ?`
 	batchReadHold = "SELECT amount_cents FROM holds WHERE id = ?"
