@@ -124,15 +124,22 @@ func (o *Options) needsRedis(waitingRoom bool) string {
 	return ""
 }
 
+// Databases are the databases a run takes (Options.DBs), and Envs the places its services come
+// from (Options.Env, the first the default).
+var (
+	Databases = []string{"postgres", "mysql"}
+	Envs      = []string{"local", "external"}
+)
+
 func (o *Options) defaults() error {
 	if o.Scenario == "" {
 		o.Scenario = "scenarios/quickstart.yaml"
 	}
 	if o.Env == "" {
-		o.Env = "local"
+		o.Env = Envs[0]
 	}
-	if o.Env != "local" && o.Env != "external" {
-		return fmt.Errorf("env %q: want local or external", o.Env)
+	if !slices.Contains(Envs, o.Env) {
+		return fmt.Errorf("env %q: want %s", o.Env, strings.Join(Envs, " or "))
 	}
 	if o.Progress == nil {
 		o.Progress = os.Stderr

@@ -22,7 +22,7 @@ const ShadowNamespace = "shadow"
 // errNoShadow answers GET /admin/shadow on a server run without --shadow.
 var errNoShadow = &api.Error{Status: http.StatusNotFound, Code: api.CodeInvalidRequest, Message: "shadow mode is off on this server (serve --shadow NAME)"}
 
-// handleShadow is GET /admin/shadow: the shadow report (server/shadow.Report).
+// handleShadow is GET /admin/shadow: the shadow report (internal/shadowreport.Report).
 func (s *Server) handleShadow(w http.ResponseWriter, r *http.Request) {
 	if s.shadow == nil {
 		writeError(w, r, errNoShadow)

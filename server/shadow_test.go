@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"stampede/internal/shadowreport"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +15,6 @@ import (
 
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
-	"stampede/server/shadow"
 )
 
 // TestServeShadow: serve --strategy status-expiry --shadow skip-locked on both databases. Eight
@@ -71,14 +71,14 @@ func TestServeShadow(t *testing.T) {
 				}
 			}
 			const ops = 32 + 4
-			var r shadow.Report
+			var r shadowreport.Report
 			deadline := time.Now().Add(time.Minute)
 			for {
 				code, body := httpDo(t, http.MethodGet, base+"/admin/shadow", "", "")
 				if code != http.StatusOK {
 					t.Fatalf("GET /admin/shadow = %d %s", code, body)
 				}
-				r = shadow.Report{}
+				r = shadowreport.Report{}
 				if err := json.Unmarshal([]byte(body), &r); err != nil {
 					t.Fatalf("decode report %s: %v", body, err)
 				}

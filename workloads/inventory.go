@@ -244,12 +244,7 @@ func (v *validator) inventory(fi *fileInventory) Inventory {
 		Events: 1, Sections: fi.Sections, Rows: fi.Rows, SeatsPerRow: fi.SeatsPerRow,
 		PriceCents: DefaultPriceCents, Performer: fi.Performer, Venue: fi.Venue, City: fi.City,
 	}
-	if fi.Events != nil {
-		inv.Events = *fi.Events
-		if inv.Events < 1 || inv.Events > 1000 {
-			v.errf("inventory.events", "%d: must be 1..1000", inv.Events)
-		}
-	}
+	inv.Events = v.intIn("inventory.events", fi.Events, 1, 1000, inv.Events)
 	if fi.PriceCents != nil {
 		inv.PriceCents = *fi.PriceCents
 		if inv.PriceCents < 1 {

@@ -122,10 +122,10 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 			PayAfter:     v.durationRange(field+".pay_after", f.PayAfter),
 			Abandon:      v.fraction(field+".abandon", f.Abandon),
 			Decline:      v.fraction(field+".decline", f.Decline),
-			Retry:        3,
+			Retry:        v.intIn(field+".retry", f.Retry, 0, 20, 3),
 			RetryBackoff: v.duration(field+".retry_backoff", f.RetryBackoff, 200*time.Millisecond),
-			HoldTries:    2,
-			Attempts:     10,
+			HoldTries:    v.intIn(field+".hold_tries", f.HoldTries, 1, 20, 2),
+			Attempts:     v.intIn(field+".attempts", f.Attempts, 1, 10000, 10),
 			Interval:     v.duration(field+".interval", f.Interval, 50*time.Millisecond),
 			Patience:     v.duration(field+".patience", f.Patience, DefaultPatience),
 		}
@@ -136,24 +136,6 @@ func (v *validator) flows(ff []fileFlow, inv *Inventory) []Flow {
 			}
 		}
 		total += fl.Weight
-		if f.Retry != nil {
-			fl.Retry = *f.Retry
-			if fl.Retry < 0 || fl.Retry > 20 {
-				v.errf(field+".retry", "%d: must be 0..20", fl.Retry)
-			}
-		}
-		if f.HoldTries != nil {
-			fl.HoldTries = *f.HoldTries
-			if fl.HoldTries < 1 || fl.HoldTries > 20 {
-				v.errf(field+".hold_tries", "%d: must be 1..20", fl.HoldTries)
-			}
-		}
-		if f.Attempts != nil {
-			fl.Attempts = *f.Attempts
-			if fl.Attempts < 1 || fl.Attempts > 10000 {
-				v.errf(field+".attempts", "%d: must be 1..10000", fl.Attempts)
-			}
-		}
 		if f.Pages != nil {
 			r, err := parseIntRange(f.Pages)
 			switch {

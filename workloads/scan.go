@@ -72,18 +72,8 @@ func (v *validator) scanSpec(field string, fs *fileScan) ScanSpec {
 	if fs == nil {
 		return s
 	}
-	if fs.Gates != nil {
-		s.Gates = *fs.Gates
-		if s.Gates < 1 || s.Gates > 1000 {
-			v.errf(field+".gates", "%d: must be 1..1000", s.Gates)
-		}
-	}
-	if fs.Lanes != nil {
-		s.Lanes = *fs.Lanes
-		if s.Lanes < 1 || s.Lanes > 1000 {
-			v.errf(field+".lanes", "%d: must be 1..1000", s.Lanes)
-		}
-	}
+	s.Gates = v.intIn(field+".gates", fs.Gates, 1, 1000, s.Gates)
+	s.Lanes = v.intIn(field+".lanes", fs.Lanes, 1, 1000, s.Lanes)
 	s.EnterAfter = v.durationRange(field+".enter_after", fs.EnterAfter)
 	s.Forgeries = v.perTicket(field+".forgeries", fs.Forgeries, 100)
 	s.Screenshots = v.perTicket(field+".screenshots", fs.Screenshots, 20)

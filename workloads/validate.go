@@ -137,6 +137,17 @@ func (v *validator) errf(field, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{File: v.file, Line: v.idx.line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
+// intIn reads an optional whole number that must be lo..hi: def when it is absent.
+func (v *validator) intIn(field string, x *int, lo, hi, def int) int {
+	if x == nil {
+		return def
+	}
+	if *x < lo || *x > hi {
+		v.errf(field, "%d: must be %d..%d", *x, lo, hi)
+	}
+	return *x
+}
+
 func (v *validator) duration(field, s string, def time.Duration) time.Duration {
 	if s == "" {
 		return def

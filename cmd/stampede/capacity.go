@@ -43,12 +43,9 @@ func capacityCommand() *command {
 			{exitcode.Harness, "a step could not run, or the load generator ran out first"},
 			{exitcode.Interrupted, ""},
 		},
-		args: []string{argFile},
-		flagValues: map[string][]string{
-			"strategy": append(strategyNames(), "all"), "db": {"postgres", "mysql", "all"}, "env": {"local", "external"},
-			"mode": {"scale", "rate"},
-		},
-		setup: capacityFlags,
+		args:       []string{argFile},
+		flagValues: withFlagValues(targetFlagValues(), "mode", "scale", "rate"),
+		setup:      capacityFlags,
 	}
 }
 
@@ -90,7 +87,7 @@ func capacityFlags(fs *flag.FlagSet, cl *cli) action {
 		if c.Strategies, err = run.ParseList(strategy, strategies.Safe()); err != nil {
 			return usageErrorf("%w", fmt.Errorf("--strategy: %w", err))
 		}
-		if c.DBs, err = run.ParseList(db, []string{"postgres", "mysql"}); err != nil {
+		if c.DBs, err = run.ParseList(db, run.Databases); err != nil {
 			return usageErrorf("%w", fmt.Errorf("--db: %w", err))
 		}
 		if c.Precision, err = capacity.ParsePrecision(precision); err != nil {

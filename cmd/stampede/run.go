@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"stampede/checker"
@@ -64,12 +65,24 @@ func runCommand() *command {
 			{exitcode.Harness, "a run could not complete (services, server), or a check could not decide"},
 			{exitcode.Interrupted, "Ctrl-C or SIGTERM: the report is marked interrupted"},
 		},
-		args: []string{argFile},
-		flagValues: map[string][]string{
-			"strategy": append(strategyNames(), "all"), "db": {"postgres", "mysql", "all"}, "env": {"local", "external"},
-		},
-		setup: runFlags,
+		args:       []string{argFile},
+		flagValues: targetFlagValues(),
+		setup:      runFlags,
 	}
+}
+
+// targetFlagValues are the values of the flags that choose what a run tests (--strategy, --db,
+// --env), for the help of every command that takes them.
+func targetFlagValues() map[string][]string {
+	return map[string][]string{
+		"strategy": append(strategyNames(), "all"), "db": append(slices.Clone(run.Databases), "all"), "env": run.Envs,
+	}
+}
+
+// withFlagValues adds flag's values to m.
+func withFlagValues(m map[string][]string, flag string, values ...string) map[string][]string {
+	m[flag] = values
+	return m
 }
 
 // strategyNames are the strategies a --strategy flag takes.
@@ -125,7 +138,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 		if o.Strategies, err = run.ParseList(strategy, strategies.Safe()); err != nil {
 			return usageErrorf("--strategy: %w", err)
 		}
-		if o.DBs, err = run.ParseList(db, []string{"postgres", "mysql"}); err != nil {
+		if o.DBs, err = run.ParseList(db, run.Databases); err != nil {
 			return usageErrorf("--db: %w", err)
 		}
 		o.Progress, o.Verbose = c.stderr, verbose

@@ -43,11 +43,9 @@ func selftestCommand() *command {
 			{exitcode.Undetected, "a broken variant was caught by no scenario at any seed"},
 			{exitcode.Interrupted, ""},
 		},
-		args: []string{argFile},
-		flagValues: map[string][]string{
-			"strategy": append(strategyNames(), "all"), "db": {"postgres", "mysql", "all"}, "env": {"local", "external"},
-		},
-		setup: selftestFlags,
+		args:       []string{argFile},
+		flagValues: targetFlagValues(),
+		setup:      selftestFlags,
 	}
 }
 
@@ -78,7 +76,7 @@ func selftestFlags(fs *flag.FlagSet, c *cli) action {
 		if o.Strategies, err = run.ParseList(strategy, strategies.Names()); err != nil {
 			return usageErrorf("--strategy: %w", err)
 		}
-		if o.Run.DBs, err = run.ParseList(db, []string{"postgres", "mysql"}); err != nil {
+		if o.Run.DBs, err = run.ParseList(db, run.Databases); err != nil {
 			return usageErrorf("--db: %w", err)
 		}
 		o.Progress, o.Run.Progress = c.stderr, io.Discard

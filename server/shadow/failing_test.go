@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"stampede/internal/shadowreport"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,7 +133,7 @@ func TestFailingShadowKeepsPrimaryAnswers(t *testing.T) {
 			r := settle(t, p.sh, ops)
 			var errs int64
 			for _, k := range r.Kinds {
-				if k.Kind != shadow.KindError {
+				if k.Kind != shadowreport.KindError {
 					t.Errorf("kind %s (%d), want only shadow errors", k.Kind, k.Count)
 					continue
 				}

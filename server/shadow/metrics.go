@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"stampede/internal/promreg"
+	"stampede/internal/shadowreport"
 )
 
 // metrics are the shadow's series on the server's /metrics.
@@ -48,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range Kinds {
+	for _, k := range shadowreport.Kinds {
 		m.divergences.WithLabelValues(k.Kind) // every kind present from the start, at 0
 	}
 	return m, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"stampede/internal/shadowreport"
 	"time"
 
 	"stampede/strategies"
@@ -203,7 +204,7 @@ func (s *Shadow) record(o *op, hs *holdState, berr error, took time.Duration) {
 	if kind == "" {
 		return
 	}
-	d := Divergence{
+	d := shadowreport.Divergence{
 		Kind: kind, Op: o.kind.String(), At: o.at.UTC(), Primary: acode, Shadow: bcode,
 		PrimaryHold: o.holdID, AfterDrops: s.droppedSoFar(),
 	}
@@ -213,7 +214,7 @@ func (s *Shadow) record(o *op, hs *holdState, berr error, took time.Duration) {
 	} else if hs != nil {
 		d.Event, d.Seats, d.Tier, d.Quantity = hs.event, hs.seats, hs.tier, hs.quantity
 	}
-	if berr != nil && kind == KindError {
+	if berr != nil && kind == shadowreport.KindError {
 		d.Detail = berr.Error()
 	}
 	s.results.diverge(d)
@@ -227,29 +228,29 @@ func (s *Shadow) record(o *op, hs *holdState, berr error, took time.Duration) {
 func compare(k opKind, a, b string) string {
 	switch {
 	case !decided(b) || b == "timeout":
-		return KindError
+		return shadowreport.KindError
 	case a == b:
 		return ""
 	}
 	switch k {
 	case opHold:
 		if a == "ok" {
-			return KindHoldRefused
+			return shadowreport.KindHoldRefused
 		}
 		if b == "ok" {
-			return KindHoldGranted
+			return shadowreport.KindHoldGranted
 		}
 	case opConfirm:
 		if a == "ok" {
-			return KindConfirmRefused
+			return shadowreport.KindConfirmRefused
 		}
 		if b == "ok" {
-			return KindConfirmSold
+			return shadowreport.KindConfirmSold
 		}
 	case opRelease:
-		return KindReleaseDiffers
+		return shadowreport.KindReleaseDiffers
 	}
-	return KindOutcomeDiffers
+	return shadowreport.KindOutcomeDiffers
 }
 
 func (s *Shadow) droppedSoFar() int64 {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"stampede/internal/shadowreport"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +126,7 @@ func shadowDBName(t testing.TB, dsn string) string {
 }
 
 // settle waits until every one of ops primary operations has been replayed, skipped or dropped.
-func settle(t testing.TB, sh *shadow.Shadow, ops int64) shadow.Report {
+func settle(t testing.TB, sh *shadow.Shadow, ops int64) shadowreport.Report {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -303,7 +304,7 @@ func TestBrokenShadowDiverges(t *testing.T) {
 			r := settle(t, p.sh, ops)
 			named := map[string]bool{}
 			for _, k := range r.Kinds {
-				if k.Kind != shadow.KindConfirmSold {
+				if k.Kind != shadowreport.KindConfirmSold {
 					t.Errorf("divergence kind %s (%d): %+v; want only confirm_sold", k.Kind, k.Count, k.Examples)
 					continue
 				}
