@@ -257,13 +257,7 @@ func (q myQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scanOne(rows, dest); err != nil {
 		return err
 	}
 	return rows.Close()
@@ -310,13 +304,7 @@ func (q myQuerier) batch(ctx context.Context, query string, dest []any, args []a
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scanOne(rows, dest); err != nil {
 		return err
 	}
 	return rows.Close()

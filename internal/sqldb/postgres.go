@@ -201,13 +201,7 @@ func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scanOne(rows, dest); err != nil {
 		return err
 	}
 	rows.Close()
@@ -236,13 +230,7 @@ func (q pgQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scanOne(rows, dest); err != nil {
 		return err
 	}
 	rows.Close()

@@ -214,6 +214,17 @@ func (q poolQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error 
 	return q.db.Conn(ctx, q.tag, func(c Querier) error { return c.Batch(ctx, stmts, dest) })
 }
 
+// scanOne scans the first row of rows into dest; ErrNoRows when there is none.
+func scanOne(rows Rows, dest []any) error {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrNoRows
+	}
+	return rows.Scan(dest...)
+}
+
 // batchOf checks that stmts has a query last and counts the batch: its statements, one round
 // trip.
 func batchOf(n *Trips, stmts []Stmt) error {
