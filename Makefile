@@ -4,13 +4,35 @@ BIN       ?= bin/stampede
 PKGS      ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 14m
 
-.PHONY: build test lint demo bench bench-driver bench-strategies bench-checker chaos-matrix chaos-matrix-reduced selftest clean
+.PHONY: build test lint fuzz soak demo bench bench-driver bench-strategies bench-checker chaos-matrix chaos-matrix-reduced selftest clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stampede
 
 test:
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# Every fuzz target of the tree (func Fuzz* in a _test.go file), each fuzzed for FUZZTIME, one
+# after another; the seed corpora are in each package's testdata/fuzz, and an input that fails is
+# written there too (keep it: it is the regression test). CI runs it with FUZZTIME=5s.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; n=0; for f in $$(grep -rl --include='*_test.go' --exclude-dir=bin --exclude-dir=.git '^func Fuzz' . | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    n=$$((n+1)); echo "== $$name in $$(dirname $$f) for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$(dirname $$f)/; \
+	  done; \
+	done; echo "fuzzed $$n targets for $(FUZZTIME) each"
+
+# A long run of scenarios/soak.yaml with its faults rotating (bench/soak; not in make test): it
+# samples the reference server's goroutines, heap, open fds and database connections every
+# SOAK_INTERVAL and fails when one grows without bound (a linear fit over the second half
+# projected over the soak above 20% of its mean plus a floor). Curves in bin/soak/soak.md and
+# soak.csv, the run in bin/soak/run.
+SOAK_DURATION ?= 10m
+SOAK_INTERVAL ?= 10s
+soak: build
+	$(GO) run ./bench/soak -stampede $(BIN) -duration $(SOAK_DURATION) -interval $(SOAK_INTERVAL) -out bin/soak
 
 lint:
 	$(GO) vet $(PKGS)

@@ -189,3 +189,50 @@ func TestContractOverload(t *testing.T) {
 		}
 	}
 }
+
+// TestContractErrorCodes checks that every error code of server/api (its Code* constants) is
+// in api.yaml's enum of Error.code, and that the enum names no code the server lacks.
+func TestContractErrorCodes(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Error struct {
+							Properties struct {
+								Code struct {
+									Enum []string `yaml:"enum"`
+								} `yaml:"code"`
+							} `yaml:"properties"`
+						} `yaml:"error"`
+					} `yaml:"properties"`
+				} `yaml:"Error"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(contract, &doc); err != nil {
+		t.Fatalf("parse api.yaml: %v", err)
+	}
+	enum := doc.Components.Schemas.Error.Properties.Error.Properties.Code.Enum
+	src, err := os.ReadFile("api/error.go")
+	if err != nil {
+		t.Fatalf("read api/error.go: %v", err)
+	}
+	codes := map[string]bool{api.CodeUnauthorized: true} // the one spelled in another package
+	for _, m := range regexp.MustCompile(`(?m)^\s*Code[A-Za-z]+\s*=\s*"([a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
+		codes[m[1]] = true
+	}
+	if len(codes) < 20 || len(enum) < 20 {
+		t.Fatalf("found %d codes in api/error.go and %d in api.yaml, want them all", len(codes), len(enum))
+	}
+	for c := range codes {
+		if !slices.Contains(enum, c) {
+			t.Errorf("error code %q (server/api) is not in api.yaml's Error.code enum", c)
+		}
+	}
+	for _, c := range enum {
+		if !codes[c] {
+			t.Errorf("api.yaml's Error.code enum names %q, which server/api does not define", c)
+		}
+	}
+}

@@ -9,12 +9,33 @@ import (
 )
 
 // TestLimits: each bound the server sets on a request is configurable and refused with its own
-// code: seats per hold (400 too_many_seats), request headers (431 headers_too_large) and the
-// body (413 body_too_large); a request within the bounds goes through.
+// code: seats per hold (400 too_many_seats), request headers (431 headers_too_large), the
+// body (413 body_too_large), sessions waiting in a queue (503 queue_full with Retry-After) and
+// streams per session (429 too_many_streams); a request within the bounds goes through. (The
+// waiting room's own tests cover its two bounds under concurrency.)
 func TestLimits(t *testing.T) {
 	e := newEnv(t, "status-expiry", newTestDB(t, "postgres"), withConfig(func(c *Config) {
-		c.MaxSeatsPerHold, c.MaxHeaderBytes = 2, 2048
+		c.MaxSeatsPerHold, c.MaxHeaderBytes, c.MaxQueueLength, c.MaxStreamsPerSession = 2, 2048, 1, 1
 	}))
+	wr := e.createWaitingRoomEvent(0)
+	var st queueAnswer
+	e.must(http.StatusCreated, http.MethodPost, "/events/"+wr+"/queue", "q1", nil).decode(t, &st)
+	if r := e.call(http.MethodPost, "/events/"+wr+"/queue", "q2", nil); r.status != http.StatusServiceUnavailable ||
+		r.errBody(t).Error.Code != api.CodeQueueFull || r.header.Get("Retry-After") == "" {
+		t.Errorf("second join of a queue of at most 1 = %d %s (Retry-After %q), want 503 queue_full with Retry-After", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/queue/"+st.Ticket+"/stream", nil)
+	req.Header.Set("X-Session-Id", "q1")
+	resp, err := e.client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first stream = %v %v, want 200", resp, err)
+	}
+	defer resp.Body.Close()
+	if _, err := resp.Body.Read(make([]byte, 16)); err != nil { // the stream is registered once it has written
+		t.Fatalf("read first stream: %v", err)
+	}
+	e.wantError(http.StatusTooManyRequests, api.CodeTooManyStreams, "", http.MethodGet, "/queue/"+st.Ticket+"/stream", "q1", nil)
+
 	id := e.createEvent()
 	path := "/events/" + id + "/holds"
 

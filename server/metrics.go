@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"stampede/internal/promreg"
+	"stampede/internal/sqldb"
 	"stampede/server/api"
 	"stampede/strategies"
 )
@@ -38,9 +39,9 @@ type serverMetrics struct {
 var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2.5, 14)
 
 // newServerMetrics creates the metrics and registers them, with the Go runtime and process
-// collectors, on reg. Collectors that reg already has (a second Server on one registry, or a
+// collectors and the gauge of db's open pool connections, on reg. Collectors that reg already has (a second Server on one registry, or a
 // caller that registered the Go collector itself) are shared rather than refused.
-func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
+func newServerMetrics(reg prometheus.Registerer, db sqldb.DB) (*serverMetrics, error) {
 	m := &serverMetrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "stampede", Subsystem: "http", Name: "request_duration_seconds",
@@ -68,6 +69,12 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 	m.opSeconds = promreg.Register(reg, m.opSeconds, &err)
 	promreg.Register(reg, collectors.NewGoCollector(), &err)
 	promreg.Register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &err)
+	if db != nil {
+		promreg.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "stampede", Subsystem: "db", Name: "pool_open_connections",
+			Help: "Database connections the server's pool has open, idle and in use (the soak watches it for leaks).",
+		}, func() float64 { return float64(db.OpenConns()) }), &err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	m, err := newServerMetrics(cfg.Registry)
+	m, err := newServerMetrics(cfg.Registry, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("new server: register metrics: %w", err)
 	}
@@ -79,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.room, err = waitingroom.New(waitingroom.Config{
 		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
+		MaxQueueLength: cfg.MaxQueueLength, MaxStreamsPerSession: cfg.MaxStreamsPerSession,
 	})
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func TestOptionsArgsAndEnvRoundTrip(t *testing.T) {
 		PSP: "http://127.0.0.1:9", HoldTTL: 3 * time.Second, AllowUnsafe: true, SafetyNet: true, PoolSize: 7,
 		KeyPrefix: "stampede:skip-locked:postgres:", AdmissionSecret: []byte("5eed"), SweepInterval: 500 * time.Millisecond,
 		LogLevel: "warn", CheckoutLease: 10 * time.Second, CheckoutIdle: 3 * time.Second, Failpoints: "after-hold=delay:20ms",
-		Shadow: "status-expiry", ShadowQueue: 100,
+		Shadow: "status-expiry", ShadowQueue: 100, MaxQueueLength: 50, MaxStreamsPerSession: 2,
 	}
 	tests := []struct {
 		name string

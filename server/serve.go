@@ -93,6 +93,12 @@ type Options struct {
 	// headers_too_large); 0 means DefaultMaxHeaderBytes.
 	MaxSeatsPerHold int
 	MaxHeaderBytes  int
+	// MaxQueueLength bounds the sessions waiting in one event's queue (503 queue_full with
+	// Retry-After beyond it); MaxStreamsPerSession bounds the queue streams one session has
+	// open in this process (429 too_many_streams beyond it). 0 means no bound; DefaultOptions
+	// has DefaultMaxQueueLength and DefaultMaxStreamsPerSession.
+	MaxQueueLength       int
+	MaxStreamsPerSession int
 	// AdminToken, when set, locks every /admin/* endpoint: a request must carry it as
 	// "Authorization: Bearer TOKEN" (internal/admintoken) or is refused 401 unauthorized.
 	// Empty leaves them open, which Validate allows only on a loopback Addr. It is a secret:
@@ -112,7 +118,8 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{Addr: DefaultAddr, PSP: DefaultPSP, KeyPrefix: DefaultKeyPrefix, LogLevel: "info",
 		SeatMapFreshness: DefaultSeatMapFreshness, MaxInFlight: DefaultMaxInFlight, ShutdownGrace: DefaultShutdownTimeout,
-		MaxSeatsPerHold: DefaultMaxSeatsPerHold, MaxHeaderBytes: DefaultMaxHeaderBytes}
+		MaxSeatsPerHold: DefaultMaxSeatsPerHold, MaxHeaderBytes: DefaultMaxHeaderBytes,
+		MaxQueueLength: DefaultMaxQueueLength, MaxStreamsPerSession: DefaultMaxStreamsPerSession}
 }
 
 // RegisterFlags defines the flags of `stampede serve` on fs, writing into o, each defaulting
@@ -141,6 +148,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.ShadowQueue, "shadow-queue", o.ShadowQueue, "operations waiting for the shadow beyond which they are dropped and counted (default 8192)")
 	fs.IntVar(&o.MaxSeatsPerHold, "max-seats-per-hold", o.MaxSeatsPerHold, "most seat ids one hold may name (more: 400 too_many_seats)")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", o.MaxHeaderBytes, "largest request headers accepted (larger: 431 headers_too_large)")
+	fs.IntVar(&o.MaxQueueLength, "max-queue-length", o.MaxQueueLength, "most sessions waiting in one event's queue (more: 503 queue_full with Retry-After; 0: no bound)")
+	fs.IntVar(&o.MaxStreamsPerSession, "max-streams-per-session", o.MaxStreamsPerSession, "most queue streams one session may have open (more: 429 too_many_streams; 0: no bound)")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-timeout", o.ShutdownGrace, "on SIGTERM, how long requests in flight (holds, checkouts) may take to finish before the rest are cut")
 	fs.StringVar(&o.AdminToken, "admin-token", o.AdminToken, "bearer token every /admin/* request must carry (required unless --addr is loopback; at least 16 characters)")
 	fs.DurationVar(&o.CheckoutIdle, "checkout-idle", o.CheckoutIdle, "how long an unfinished checkout waits before the completer resumes it (default 1m)")
@@ -252,6 +261,12 @@ const (
 	// DefaultMaxHeaderBytes bounds a request's headers: far more than any client of the
 	// contract sends.
 	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultMaxQueueLength bounds one event's queue: five times the largest on-sale of the
+	// scenarios (eras-tour's 200,000), about 100 MB of Redis.
+	DefaultMaxQueueLength = 1_000_000
+	// DefaultMaxStreamsPerSession bounds one session's open queue streams: a buyer with a few
+	// tabs open; a client that reconnects in a loop without closing is stopped at once.
+	DefaultMaxStreamsPerSession = 4
 )
 
 // Validate reports what is wrong with o before anything is started, so a mistyped strategy
@@ -283,6 +298,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("max-seats-per-hold: must not be negative, got %d", o.MaxSeatsPerHold)
 	case o.MaxHeaderBytes < 0:
 		return fmt.Errorf("max-header-bytes: must not be negative, got %d", o.MaxHeaderBytes)
+	case o.MaxQueueLength < 0:
+		return fmt.Errorf("max-queue-length: must not be negative (0 means no bound), got %d", o.MaxQueueLength)
+	case o.MaxStreamsPerSession < 0:
+		return fmt.Errorf("max-streams-per-session: must not be negative (0 means no bound), got %d", o.MaxStreamsPerSession)
 	case o.ShutdownGrace < 0:
 		return fmt.Errorf("shutdown-timeout: must not be negative, got %s", o.ShutdownGrace)
 	case o.OverloadWait < 0:
@@ -410,6 +429,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 		SeatMapFreshness: o.SeatMapFreshness, MaxInFlight: o.MaxInFlight, OverloadWait: o.OverloadWait,
 		Shadow: shadowSt, ShadowStore: shadowStore, ShadowQueue: o.ShadowQueue,
 		AdminToken: o.AdminToken, MaxSeatsPerHold: o.MaxSeatsPerHold, MaxHeaderBytes: o.MaxHeaderBytes,
+		MaxQueueLength: o.MaxQueueLength, MaxStreamsPerSession: o.MaxStreamsPerSession,
 	})
 	if err != nil {
 		return err

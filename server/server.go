@@ -75,6 +75,11 @@ type Config struct {
 	// headers_too_large); 0 means no bound here (net/http's own still applies).
 	MaxSeatsPerHold int
 	MaxHeaderBytes  int
+	// MaxQueueLength and MaxStreamsPerSession bound the waiting room (waitingroom.Config): the
+	// sessions waiting in one event's queue (503 queue_full) and the queue streams one session
+	// has open (429 too_many_streams); 0 means no bound.
+	MaxQueueLength       int
+	MaxStreamsPerSession int
 	// AdminToken locks the /admin/* endpoints (internal/admintoken); empty leaves them open.
 	AdminToken string
 	Logger     *slog.Logger

@@ -4,7 +4,72 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
+
+// Whose are the driver's slot waits?
+//
+// A request that waits for one of the driver's connection slots waits for the requests holding
+// them, and a slot is held for exactly its request's time in flight (handed to the transport to
+// answered). So a slot wait is the target's or the generator's according to why the holders
+// were in flight so long, judged per operation from the driver's own timing of every request
+// it sent:
+//
+//   - Of the requests the target answered (a deadline or a transport error cuts a request's time
+//     short), base(op) is the operation's shortest time in flight in the run: the target's own
+//     time for it when nothing queued ahead (the herd's first requests, a quick refusal);
+//     typical(op) is their median time in flight (the median, not the mean: a few stalls of a
+//     busy machine are not a queue) and n(op) their number.
+//   - The target's slowdown q = sum n(op)*(typical(op)-base(op)) / sum n(op)*typical(op) is the
+//     share of the time the slots were typically held that the target added above its own
+//     unloaded time: its queueing, pool waits, database and the like as its load grew.
+//   - The target slowed the run when q >= MinTargetSlowdown (its added time dominates the
+//     holders' time), the added time averages at least MinTargetAdded a request (below that a
+//     fast target's jitter is not a queue), and at least MinTargetAnswered requests were
+//     answered (a handful of times in flight is no evidence either way).
+//
+// When the target slowed the run, the share q of the slot waits is the target's
+// (GeneratorStats.SlotWaitTargetSeconds), left out of the generator's cost, and the slot waits
+// do not make the run generator-bound: the slots were held by requests queued at a target
+// whose time grows with what it is asked, and more slots would have moved that queue into it.
+// Otherwise the waits are the generator's: a tiny cap before a fast target, or a target whose
+// time does not grow with load (more connections would have carried more).
+//
+// The other signs that the generator, not the target, limited a run stay the generator's
+// whatever the target did (judgeGenerator): lag p99 of the requests that found a slot free
+// (GeneratorStats.LagIdle; lag behind full slots is the machine's scheduler busy with what holds
+// them), arrivals dropped for too many running users, and the driver's process CPU.
+
+// Bounds of the slot-wait rule above.
+const (
+	MinTargetSlowdown = 0.5
+	MinTargetAdded    = time.Millisecond
+	MinTargetAnswered = 20
+)
+
+// targetSlowdown applies the rule above to the time-in-flight histograms of a run's operations
+// (microseconds): the target's slowdown q and whether the target slowed the run.
+func targetSlowdown(flights []*hdr.Histogram) (q float64, slowed bool) {
+	var n, held, added float64
+	for _, h := range flights {
+		c := float64(h.TotalCount())
+		if c == 0 {
+			continue
+		}
+		typical := float64(h.ValueAtQuantile(50))
+		n += c
+		held += c * typical
+		added += c * max(typical-float64(h.Min()), 0)
+	}
+	if held <= 0 {
+		return 0, false
+	}
+	q = added / held
+	perRequest := time.Duration(added / n * float64(time.Microsecond))
+	return round3(q), q >= MinTargetSlowdown && perRequest >= MinTargetAdded && n >= MinTargetAnswered
+}
 
 // Resources an Attribution names.
 const (
@@ -75,7 +140,14 @@ func attribute(s *Summary, srv *ServerTime, srvErr error) Attribution {
 			a.Costs = append(a.Costs, Cost{Resource: resource, Tag: tag, Seconds: round3(sec), Source: source})
 		}
 	}
-	add(ResourceGenerator, "", s.Generator.LagSeconds+s.Generator.SlotWaitSeconds, "driver: lag and connection-slot waits")
+	g := &s.Generator
+	add(ResourceGenerator, "", g.LagSeconds+g.SlotWaitSeconds-g.SlotWaitTargetSeconds,
+		"driver: lag and connection-slot waits not behind a slowed target")
+	if g.SlotWaitTargetSeconds > 0 {
+		a.Notes = append(a.Notes, fmt.Sprintf("%.1f s of the driver's connection-slot waits were behind requests the target slowed "+
+			"(%.0f%% of their time in flight was the target's, above its unloaded time): counted as the target's, not the generator's",
+			g.SlotWaitTargetSeconds, g.TargetSlowdown*100))
+	}
 	a.Shed, a.ShedSource = s.Outcomes.Shed, "driver"
 	if srv != nil {
 		var db, pool float64

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -150,5 +151,51 @@ func TestDriverReadsServerMetrics(t *testing.T) {
 	}
 	if sum.Server != nil || sum.Attribution.Limit != ResourceTarget {
 		t.Errorf("with ServerMetrics \"-\": server %+v, limit %q; want none and the target", sum.Server, sum.Attribution.Limit)
+	}
+}
+
+// TestTargetSlowdown checks the slot-wait rule's arithmetic on times in flight (microseconds).
+func TestTargetSlowdown(t *testing.T) {
+	// hist records each value; times repeats each value of a case judged slowed, so that it
+	// has enough answers.
+	hist := func(us ...int64) *hdr.Histogram {
+		h := newHist()
+		for _, v := range us {
+			_ = h.RecordValue(v)
+		}
+		return h
+	}
+	times := func(h *hdr.Histogram, k int64) *hdr.Histogram {
+		out := newHist()
+		for range k {
+			out.Merge(h)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		flights []*hdr.Histogram
+		q       float64
+		slowed  bool
+	}{
+		// Typically 80 ms over a base of 10 ms: the target added 70 of every 80.
+		{"queued in the target", []*hdr.Histogram{times(hist(10_000, 80_000, 80_000, 150_000), 5)}, 0.875, true},
+		// Typically 21 ms over a base of 20 ms: the target kept its time.
+		{"a steady target", []*hdr.Histogram{hist(20_000, 21_000, 22_000)}, 0.048, false},
+		// Tripled, but by 0.2 ms a request: a fast target's jitter.
+		{"a fast target's jitter", []*hdr.Histogram{hist(100, 300, 500)}, 0.667, false},
+		// Weighted by requests: the slow reads hold the slots, the quick holds do not matter much.
+		{"two operations", []*hdr.Histogram{times(hist(1_000, 1_000, 1_000, 1_000), 5), times(hist(10_000, 190_000, 190_000), 5)}, 0.941, true},
+		{"nothing sent", []*hdr.Histogram{hist()}, 0, false},
+		// The same shape as the first, but from a handful of answers.
+		{"too few answers", []*hdr.Histogram{hist(10_000, 80_000, 80_000)}, 0.875, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, slowed := targetSlowdown(tt.flights)
+			if math.Abs(q-tt.q) > 0.002 || slowed != tt.slowed {
+				t.Errorf("targetSlowdown = %.3f, %v; want %.3f, %v", q, slowed, tt.q, tt.slowed)
+			}
+		})
 	}
 }

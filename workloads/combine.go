@@ -154,6 +154,9 @@ func Combine(sc *Scenario, parts ...*Summary) (*Summary, error) {
 		s.Generator.MaxConns += g.MaxConns
 		s.Generator.LagSeconds += g.LagSeconds
 		s.Generator.SlotWaitSeconds += g.SlotWaitSeconds
+		s.Generator.SlotWaitTargetSeconds += g.SlotWaitTargetSeconds
+		s.Generator.TargetSlowed = s.Generator.TargetSlowed || g.TargetSlowed
+		s.Generator.TargetSlowdown = max(s.Generator.TargetSlowdown, g.TargetSlowdown)
 		cpu := &s.Generator.CPU
 		cpu.Measured = (n == 0 || cpu.Measured) && g.CPU.Measured
 		cpu.Cores = max(cpu.Cores, g.CPU.Cores)

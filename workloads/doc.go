@@ -60,8 +60,10 @@
 // due (its lag), how long requests waited for its connection slots and how many never got
 // one, the arrivals it dropped, and the CPU its process used (getrusage), per second in
 // metrics.jsonl and per operation in the Summary. When these say that the driver, not the
-// target, limited the run (Saturation: lag p99, a share of slot waits, any dropped arrival,
-// CPU near its cores for a good part of the run), the Summary says so (GeneratorBound, with the
+// target, limited the run (Saturation: lag p99 of the requests that found a slot free, a share
+// of slot waits unless the target slowed under the load and held the slots, any dropped
+// arrival, CPU near its cores for a good part of the run; attribution.go has the rule for slot
+// waits), the Summary says so (GeneratorBound, with the
 // reasons and their figures) and marks its SLO results untrusted, as wrk2 and k6 warn,
 // instead of letting them blame the target. Beside it, the driver reads the target's
 // Prometheus metrics (GET /metrics) before the first arrival and after the last answer, and

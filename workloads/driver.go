@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"stampede/history"
 )
 
@@ -583,6 +585,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 	}
 	d.flowMu.Unlock()
 	delays := newDriverDelays()
+	var flights []*hdr.Histogram
 	hists := &Histograms{Ops: map[string]OpHistograms{}}
 	d.rec.mu.Lock()
 	for i, st := range d.rec.total {
@@ -601,6 +604,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 			SlotWaits: st.delays.slotWaits, SlotStarved: st.delays.starved,
 		}
 		delays.merge(&st.delays)
+		flights = append(flights, st.delays.flight)
 		hists.Ops[string(opKinds[i])] = encodeOp(st)
 		s.Requests += n
 		s.Outcomes.Ok += st.ok
@@ -613,7 +617,14 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 		Lag: latencyOf(delays.lag), ArrivalLag: latencyOf(d.rec.arrivalLag), SlotWait: latencyOf(delays.slot),
 		SlotWaits: delays.slotWaits, SlotStarved: delays.starved, MaxConns: cap(d.client.slots),
 		LagSeconds: time.Duration(delays.lagSum).Seconds(), SlotWaitSeconds: time.Duration(delays.slotSum).Seconds(),
-		CPU: cpuUse(d.rec.cpuSamples, d.rec.cpuOK, d.cfg.Saturation.withDefaults().MaxCPU),
+		CPU:     cpuUse(d.rec.cpuSamples, d.rec.cpuOK, d.cfg.Saturation.withDefaults().MaxCPU),
+		LagIdle: latencyOf(delays.lagIdle),
+	}
+	if g := &s.Generator; g.SlotWaitSeconds > 0 {
+		g.TargetSlowdown, g.TargetSlowed = targetSlowdown(flights)
+		if g.TargetSlowed {
+			g.SlotWaitTargetSeconds = round3(g.SlotWaitSeconds * g.TargetSlowdown)
+		}
 	}
 	hists.ArrivalLag = encodeHist(d.rec.arrivalLag)
 	s.Histograms = hists

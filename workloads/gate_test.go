@@ -22,6 +22,12 @@ var toleranceCases = []struct {
 	{"count as YAML gives an unsigned number", "lost_holds", "2", Tolerance{Metric: "lost_holds", Kind: Absolute, Limit: 2, Text: "2"}, ""},
 	{"zero", "refunds", "0", Tolerance{Metric: "refunds", Kind: Absolute, Limit: 0, Text: "0"}, ""},
 	{"bookings fall", "bookings", "-5%", Tolerance{Metric: "bookings", Kind: Relative, Limit: 5, Text: "-5%"}, ""},
+	{"relative with a floor", "hold_p50", "+20% or +5ms", Tolerance{Metric: "hold_p50", Kind: Relative, Limit: 20, Floor: 5, Text: "+20% or +5ms"}, ""},
+	{"throughput with a floor", "throughput", "-10% or -50/s", Tolerance{Metric: "throughput", Kind: Relative, Limit: 10, Floor: 50, Text: "-10% or -50/s"}, ""},
+	{"two absolute limits", "hold_p50", "+5ms or +6ms", Tolerance{}, "want a relative limit or an absolute one"},
+	{"floor first", "hold_p50", "+5ms or +20%", Tolerance{}, "want a relative limit or an absolute one"},
+	{"off with a floor", "hold_p50", "off or +5ms", Tolerance{}, "want a relative limit or an absolute one"},
+	{"bad floor", "hold_p50", "+20% or +5", Tolerance{}, "want a percentage or a duration"},
 	{"off", "hold_p99", "off", Tolerance{Metric: "hold_p99", Off: true, Text: "off"}, ""},
 	{"unknown metric", "hodl_p99", "+10%", Tolerance{}, `unknown metric "hodl_p99"`},
 	{"unknown operation", "pay_p99", "+10%", Tolerance{}, "unknown metric"},
@@ -197,5 +203,36 @@ func TestQuickstartGate(t *testing.T) {
 	}
 	if tol, _ := sc.Gate.Lookup("error_rate"); tol.Kind != Points || tol.Limit != 1 {
 		t.Errorf("quickstart error_rate tolerance %+v, want 1 percentage point", tol)
+	}
+}
+
+// TestToleranceFloor: a tolerance with a floor is exceeded only by a move beyond both its
+// percentage and its floor, in the metric's bad direction.
+func TestToleranceFloor(t *testing.T) {
+	tol, err := ParseTolerance("hold_p50", "+20% or +5ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		base, cand float64
+		want       bool
+	}{
+		{2, 2.6, false},   // +30%, +0.6 ms: within the floor
+		{2, 6.9, false},   // +245%, +4.9 ms: within the floor
+		{2, 22, true},     // a 20 ms delay
+		{100, 110, false}, // +10%, beyond the floor but within the percentage
+		{100, 121, true},  // beyond both
+		{22, 2, false},    // better
+	} {
+		if got := tol.Exceeded(c.base, c.cand); got != c.want {
+			t.Errorf("%s from %v to %v: exceeded %v, want %v", tol.Text, c.base, c.cand, got, c.want)
+		}
+	}
+	thr, err := ParseTolerance("throughput", "-10% or -50/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if thr.Exceeded(200, 160) || !thr.Exceeded(1000, 800) || thr.Exceeded(1000, 1100) {
+		t.Errorf("%s: want -40/s from 200 within the floor, -200/s from 1000 beyond both, a rise never", thr.Text)
 	}
 }

@@ -54,6 +54,10 @@ type GeneratorStats struct {
 	// after its arrival was due.
 	Lag        Latency `json:"lag"`
 	ArrivalLag Latency `json:"arrival_lag"`
+	// LagIdle is the lag of the requests that found a connection slot free (all of them when
+	// the driver has no slots): the lag judged against Saturation.MaxLagP99. Each shard judges
+	// its own; a summary combined from shards leaves it zero.
+	LagIdle Latency `json:"lag_idle_slots"`
 	// SlotWait is how long requests waited for one of the driver's connection slots (0 for
 	// those that did not wait); SlotWaits counts those that waited and then got one, and
 	// SlotStarved those whose deadline passed first (never sent, recorded as fail).
@@ -67,7 +71,15 @@ type GeneratorStats struct {
 	// the time its requests took.
 	LagSeconds      float64 `json:"lag_seconds"`
 	SlotWaitSeconds float64 `json:"slot_wait_seconds"`
-	CPU             CPUUse  `json:"cpu"`
+	// TargetSlowdown is the share of the slots' held time the target added above its own
+	// unloaded time, TargetSlowed whether that made the slot waits the target's, and
+	// SlotWaitTargetSeconds the part of SlotWaitSeconds counted as the target's (the rule is in
+	// attribution.go). Combined from shards: the largest slowdown, whether any shard's target
+	// slowed, and the sum of the seconds.
+	TargetSlowdown        float64 `json:"target_slowdown"`
+	TargetSlowed          bool    `json:"target_slowed"`
+	SlotWaitTargetSeconds float64 `json:"slot_wait_target_seconds"`
+	CPU                   CPUUse  `json:"cpu"`
 }
 
 // CPUUse is the CPU the driver's process used over a run, in cores, from getrusage. The
@@ -103,16 +115,23 @@ func cpuUse(samples []float64, measured bool, maxShare float64) CPUUse {
 }
 
 // judgeGenerator decides whether the driver limited the run and why, from its own figures:
-// its lag, its connection slots, the arrivals it dropped and its CPU. maxActive is the bound
-// on running users that made it drop arrivals.
+// its lag with slots free, its connection slots unless the target slowed the run (the rule is
+// in attribution.go), the arrivals it dropped and its CPU. maxActive is the bound on running
+// users that made it drop arrivals.
 func judgeGenerator(s *Summary, sat Saturation, maxActive int64) (bound bool, reasons []string) {
 	sat = sat.withDefaults()
 	g := &s.Generator
-	if g.Lag.P99 > sat.MaxLagP99 {
-		reasons = append(reasons, fmt.Sprintf("lag p99 %s over %s: the driver began its requests late",
-			g.Lag.P99.Round(time.Millisecond), sat.MaxLagP99))
+	if g.LagIdle.P99 > sat.MaxLagP99 {
+		reason := fmt.Sprintf("lag p99 %s over %s with connection slots free: the driver began its requests late",
+			g.LagIdle.P99.Round(time.Millisecond), sat.MaxLagP99)
+		if c := g.CPU; c.Measured && c.Mean < sat.MaxCPU*float64(c.Cores)/2 {
+			// Late without being busy: it was waiting for a core, not using them.
+			reason += fmt.Sprintf(" while its process used %.2f of its %d cores on average: other processes on its machine (a co-located target among them) kept it from running",
+				c.Mean, c.Cores)
+		}
+		reasons = append(reasons, reason)
 	}
-	if s.Requests > 0 {
+	if s.Requests > 0 && !g.TargetSlowed {
 		share := float64(g.SlotWaits+g.SlotStarved) / float64(s.Requests)
 		if share > sat.MaxSlotShare {
 			slots := "its connection slots"

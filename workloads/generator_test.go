@@ -29,6 +29,23 @@ func slowishServer(tb testing.TB, d time.Duration) *httptest.Server {
 	return srv
 }
 
+// herdOf200 is 200 one-page browsers arriving over a second, each request within timeout, with
+// an SLO of no errors.
+func herdOf200(tb testing.TB, timeout string) *Scenario {
+	tb.Helper()
+	sc, err := Parse("herd.yaml", []byte(`name: herd
+inventory: {sections: 1, rows: 1, seats_per_row: 5}
+arrivals: {profile: constant, rate: 200/s, users: 200}
+users: [{flow: browse, pages: 1}]
+request_timeout: `+timeout+`
+slo: {error_rate: 0%}
+`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sc
+}
+
 // TestGeneratorBound runs a herd of one-page browsers against a target that answers in 20ms,
 // with one connection (the driver can send 50 requests a second for 200 arriving) and with
 // plenty, and checks that the driver blames itself in the first case only: in the summary,
@@ -45,16 +62,7 @@ func TestGeneratorBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc, err := Parse("bound.yaml", []byte(`name: bound
-inventory: {sections: 1, rows: 1, seats_per_row: 5}
-arrivals: {profile: constant, rate: 200/s, users: 200}
-users: [{flow: browse, pages: 1}]
-request_timeout: 400ms
-slo: {error_rate: 0%}
-`))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc := herdOf200(t, "400ms")
 			var metrics bytes.Buffer
 			// A generous lag bound: on a busy machine the plentiful case must not be flagged for
 			// the scheduler's hiccups; the starved one is flagged by its slots either way.
@@ -124,10 +132,17 @@ func TestJudgeGenerator(t *testing.T) {
 		want []string // one substring per reason, in order
 	}{
 		{"keeping up", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 5 * time.Millisecond}, SlotWaits: 10}}, nil},
-		{"late", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 300 * time.Millisecond}}},
-			[]string{"lag p99 300ms over 100ms"}},
+		{"late", Summary{Requests: 1000, Generator: GeneratorStats{LagIdle: Latency{P99: 300 * time.Millisecond}}},
+			[]string{"lag p99 300ms over 100ms with connection slots free: the driver began its requests late"}},
+		{"late on a crowded machine", Summary{Requests: 1000, Generator: GeneratorStats{LagIdle: Latency{P99: 300 * time.Millisecond},
+			CPU: CPUUse{Measured: true, Cores: 2, Mean: 0.11, Max: 0.3, Seconds: 60}}},
+			[]string{"while its process used 0.11 of its 2 cores on average: other processes on its machine"}},
+		{"late only behind full slots", Summary{Requests: 1000, Generator: GeneratorStats{Lag: Latency{P99: 300 * time.Millisecond},
+			LagIdle: Latency{P99: 5 * time.Millisecond}}}, nil},
 		{"slots", Summary{Requests: 1000, Generator: GeneratorStats{SlotWaits: 40, SlotStarved: 20, MaxConns: 8}},
 			[]string{"6.0% of requests waited for one of its 8 connection slots (over 5%; p99 wait 0s), 20 never got one"}},
+		{"slots behind a slowed target", Summary{Requests: 1000, Generator: GeneratorStats{SlotWaits: 400, SlotStarved: 20, MaxConns: 8,
+			TargetSlowdown: 0.9, TargetSlowed: true}}, nil},
 		{"dropped", Summary{Requests: 10, Dropped: 3}, []string{"3 arrivals dropped: 100 users were already running"}},
 		{"cpu", Summary{Requests: 10, Generator: GeneratorStats{CPU: CPUUse{Measured: true, Cores: 2, Max: 2, Seconds: 8, Busy: 4}}},
 			[]string{"90% or more of its 2 cores in 4 of 8 seconds"}},
@@ -194,5 +209,93 @@ func TestStreamsOutsideTheConnectionSlots(t *testing.T) {
 	}
 	if token != "tok" {
 		t.Errorf("join = token %q, want tok", token)
+	}
+}
+
+// saturatedServer answers one request at a time, each after d: a target whose time in flight
+// grows with what it is asked (requests queue in it), as a saturated server's does.
+func saturatedServer(tb testing.TB, d time.Duration) *httptest.Server {
+	tb.Helper()
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		time.Sleep(d)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// TestSlotWaitsAttributed runs the same herd against a target that slows as requests queue in
+// it and against one that stays fast but is reached through one connection slot, and checks
+// who is charged with the slot waits in each: the target in the first (the run is not
+// generator-bound, its SLO verdict is trusted, the limit is the target and the waits are not
+// the generator's cost), the generator in the second.
+func TestSlotWaitsAttributed(t *testing.T) {
+	tests := []struct {
+		name     string
+		srv      *httptest.Server
+		maxConns int
+		target   bool // the slot waits are the target's
+	}{
+		// 200 arrivals in a second against at most 100 answers a second, 16 at a time: the 16
+		// slots are held by requests queued in the target, in flight about 16 times its
+		// unloaded time (the first request's, which also dialled).
+		{"a saturated target", saturatedServer(t, 10*time.Millisecond), 16, true},
+		// Answers in 20 ms whatever the load: 50 a second through one slot for 200 arriving.
+		{"a fast target through one slot", slowishServer(t, 20*time.Millisecond), 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := herdOf200(t, "30s")
+			// A generous lag bound, as in TestGeneratorBound: the verdict under test is the slots'.
+			sum, err := Run(context.Background(), Config{Scenario: sc, Target: tt.srv.URL, MaxConns: tt.maxConns,
+				ServerMetrics: "-", Saturation: Saturation{MaxLagP99: time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, a := sum.Generator, sum.Attribution
+			var text bytes.Buffer
+			if err := sum.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			// Both herds wait for slots: what differs is whose the waits are.
+			if share := float64(g.SlotWaits+g.SlotStarved) / float64(sum.Requests); share <= DefaultMaxSlotShare {
+				t.Fatalf("%.1f%% of requests waited for a slot, want more than %.0f%%: the herd must queue at the driver\n%s",
+					share*100, DefaultMaxSlotShare*100, text.String())
+			}
+			if g.TargetSlowed != tt.target {
+				t.Fatalf("TargetSlowed = %v (slowdown %.2f), want %v\n%s", g.TargetSlowed, g.TargetSlowdown, tt.target, text.String())
+			}
+			var genCost float64
+			for _, c := range a.Costs {
+				if c.Resource == ResourceGenerator {
+					genCost = c.Seconds
+				}
+			}
+			if tt.target {
+				if sum.GeneratorBound || len(sum.SLO) != 1 || !sum.SLO[0].Pass || sum.SLO[0].Untrusted {
+					t.Errorf("bound %v (%q), SLO %+v: want not generator-bound and a trusted, passing SLO", sum.GeneratorBound, sum.GeneratorReasons, sum.SLO)
+				}
+				if a.Limit != ResourceTarget || g.SlotWaitTargetSeconds <= 0 || g.SlotWaitTargetSeconds > g.SlotWaitSeconds ||
+					genCost > g.LagSeconds+g.SlotWaitSeconds-g.SlotWaitTargetSeconds+0.01 {
+					t.Errorf("limit %q, slot waits %.3fs of which the target's %.3fs, generator cost %.3fs: want the target named and its waits off the generator's cost",
+						a.Limit, g.SlotWaitSeconds, g.SlotWaitTargetSeconds, genCost)
+				}
+				if !strings.Contains(strings.Join(a.Notes, ";"), "counted as the target's") || !strings.Contains(text.String(), "counted as the target's") {
+					t.Errorf("notes %q, want one saying the slot waits were counted as the target's, in the text too:\n%s", a.Notes, text.String())
+				}
+				return
+			}
+			if !sum.GeneratorBound || a.Limit != ResourceGenerator || g.SlotWaitTargetSeconds != 0 {
+				t.Errorf("bound %v, limit %q, target's slot waits %.3fs: want generator-bound, the generator named, no waits the target's",
+					sum.GeneratorBound, a.Limit, g.SlotWaitTargetSeconds)
+			}
+			if !strings.Contains(strings.Join(sum.GeneratorReasons, ";"), "one of its 1 connection slots") {
+				t.Errorf("GeneratorReasons = %q, want the connection slots named", sum.GeneratorReasons)
+			}
+		})
 	}
 }

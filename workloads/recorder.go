@@ -73,7 +73,11 @@ func (s *opStats) add(r *history.Record, intended int64, ex *exchange) {
 	due := max((r.Ret-min(intended, r.Call))/1000, histLowest)
 	_ = s.actual.RecordValue(min(act, histHighest))
 	_ = s.intended.RecordValue(min(due, histHighest))
-	s.delays.add(ex, intended)
+	flight := int64(-1) // no answer: a deadline or a transport error cut its time short
+	if r.Out.Status != 0 {
+		flight = r.Ret - r.Call
+	}
+	s.delays.add(ex, intended, flight)
 }
 
 func (s *opStats) reset() {
@@ -87,17 +91,24 @@ func (s *opStats) count() int64 { return s.ok + s.fail + s.info + s.shed }
 
 // driverDelays accumulates how late the driver began requests and how long they waited for
 // one of its connection slots: the driver's own share of their latency. slotWaits counts the
-// requests that waited and then got a slot, starved those that never got one.
+// requests that waited and then got a slot, starved those that never got one. lagIdle is the
+// lag of the requests that found a slot free (every request when the driver has no slots),
+// flight how long the answered requests were in flight (sent to answered: the time they held
+// their slot): attribution.go judges slot waits from them.
 type driverDelays struct {
 	lag, slot          *hdr.Histogram // microseconds; requests that did not wait count as 0
+	lagIdle, flight    *hdr.Histogram // microseconds
 	lagSum, slotSum    int64          // nanoseconds
 	slotWaits, starved int64
 }
 
-func newDriverDelays() driverDelays { return driverDelays{lag: newHist(), slot: newHist()} }
+func newDriverDelays() driverDelays {
+	return driverDelays{lag: newHist(), slot: newHist(), lagIdle: newHist(), flight: newHist()}
+}
 
-// add takes one request: ex is what the client measured of it, intended when it was due.
-func (d *driverDelays) add(ex *exchange, intended int64) {
+// add takes one request: ex is what the client measured of it, intended when it was due,
+// flight its time in flight in nanoseconds, negative when it had no answer.
+func (d *driverDelays) add(ex *exchange, intended, flight int64) {
 	var lag int64
 	if ex.begin != 0 {
 		lag = max(ex.begin-intended, 0)
@@ -110,6 +121,11 @@ func (d *driverDelays) add(ex *exchange, intended int64) {
 		d.starved++
 	case wait > 0:
 		d.slotWaits++
+	default:
+		_ = d.lagIdle.RecordValue(min(lag/1000, histHighest))
+	}
+	if flight >= 0 {
+		_ = d.flight.RecordValue(min(max(flight/1000, histLowest), histHighest))
 	}
 	_ = d.lag.RecordValue(min(lag/1000, histHighest))
 	_ = d.slot.RecordValue(min(wait/1000, histHighest))
@@ -118,6 +134,8 @@ func (d *driverDelays) add(ex *exchange, intended int64) {
 func (d *driverDelays) reset() {
 	d.lag.Reset()
 	d.slot.Reset()
+	d.lagIdle.Reset()
+	d.flight.Reset()
 	d.lagSum, d.slotSum, d.slotWaits, d.starved = 0, 0, 0, 0
 }
 
@@ -125,6 +143,8 @@ func (d *driverDelays) reset() {
 func (d *driverDelays) merge(o *driverDelays) {
 	d.lag.Merge(o.lag)
 	d.slot.Merge(o.slot)
+	d.lagIdle.Merge(o.lagIdle)
+	d.flight.Merge(o.flight)
 	d.lagSum += o.lagSum
 	d.slotSum += o.slotSum
 	d.slotWaits += o.slotWaits

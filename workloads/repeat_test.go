@@ -41,7 +41,7 @@ func TestTolerances(t *testing.T) {
 		}
 		return strings.Join(s, " ")
 	}
-	const defaults = "checkout_p50=+20% checkout_p99=+25% error_rate=+1pp hold_p50=+20% hold_p99=+25% throughput=-10%"
+	const defaults = "checkout_p50=+20% or +20ms checkout_p99=+25% or +100ms error_rate=+1pp hold_p50=+20% or +5ms hold_p99=+25% or +25ms throughput=-10%"
 	if got := names(DefaultGate()); got != defaults {
 		t.Errorf("DefaultGate() = %q, want %q", got, defaults)
 	}
@@ -62,7 +62,7 @@ func TestTolerances(t *testing.T) {
 			if got := names(sc.Tolerances()); got != tc.want {
 				t.Errorf("Tolerances() = %q, want %q", got, tc.want)
 			}
-			want := strings.Replace(tc.want, " hold_p99=+25%", "", 1)
+			want := strings.Replace(strings.Replace(tc.want, " hold_p99=+25% or +25ms", "", 1), " hold_p99=+25%", "", 1)
 			if got := names(sc.Tolerances(over)); got != want {
 				t.Errorf("Tolerances(hold_p99=off) = %q, want %q", got, want)
 			}

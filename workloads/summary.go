@@ -180,6 +180,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "; %d requests shed", a.Shed)
 		}
 		b.WriteString("\n")
+		for _, n := range a.Notes {
+			fmt.Fprintf(&b, "          %s\n", n)
+		}
 	}
 	if s.GeneratorBound {
 		fmt.Fprintf(&b, "GENERATOR-BOUND: the driver, not the target, limited this run, so its SLO results are not a verdict on the target: %s\n",

@@ -44,7 +44,7 @@ func compareCommand() *command {
 func compareFlags(fs *flag.FlagSet, c *cli) action {
 	format := fs.String("format", "md", "output: md (markdown: a CI step summary or a pull-request comment) or json")
 	var gates toleranceFlags
-	fs.Var(&gates, "gate", "a tolerance `metric=value`, repeated: hold_p99=+10%, throughput=-5%, error_rate=+0.5pp, lost_holds=+2, hold_p99=off (over the scenario's)")
+	fs.Var(&gates, "gate", "a tolerance `metric=value`, repeated: hold_p99=+10%, hold_p50=\"+20% or +5ms\" (beyond both), throughput=-5%, error_rate=+0.5pp, lost_holds=+2, hold_p99=off (over the scenario's)")
 	scenario := fs.String("scenario", "", "a scenario file whose gate: section gives the tolerances")
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	force := fs.Bool("force", false, "compare summaries of different scenarios (refused otherwise)")
@@ -122,7 +122,7 @@ func (t *toleranceFlags) Set(s string) error {
 	return nil
 }
 
-// defaultGateText is workloads.DefaultGate as written: "checkout_p50=+20%,...".
+// defaultGateText is workloads.DefaultGate as written: "checkout_p50=+20% or +20ms,...".
 func defaultGateText() string {
 	t := toleranceFlags(workloads.DefaultGate())
 	return t.String()

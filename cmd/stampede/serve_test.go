@@ -46,6 +46,8 @@ func TestServeMainRefuses(t *testing.T) {
 		{name: "stray argument", args: []string{"--strategy", "pessimistic", "extra"}, want: `unexpected argument "extra"`},
 		{name: "negative freshness", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--seatmap-freshness", "-1s"}, want: "seatmap-freshness"},
 		{name: "negative budget from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_MAX_IN_FLIGHT": "-5"}, want: "max-in-flight"},
+		{name: "negative queue length", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--max-queue-length", "-1"}, want: "max-queue-length: must not be negative"},
+		{name: "negative streams per session from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_MAX_STREAMS_PER_SESSION": "-2"}, want: "max-streams-per-session: must not be negative"},
 		{name: "bad log level", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--log-level", "loud"}, want: "log-level"},
 		{name: "every interface without a token", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y", "--addr", "0.0.0.0:0"}, want: "give --admin-token"},
 		{name: "a short token from env", args: []string{"--strategy", "pessimistic", "--db", "postgres://x/y"}, env: map[string]string{"STAMPEDE_ADMIN_TOKEN": "abc"}, want: "admin-token: at least 16"},

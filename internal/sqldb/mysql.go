@@ -117,6 +117,7 @@ func openMySQL(ctx context.Context, dsn string, opts Options) (DB, error) {
 func (d *myDB) Dialect() Dialect  { return MySQL }
 func (d *myDB) Metrics() *Metrics { return d.metrics }
 func (d *myDB) MaxConns() int     { return d.max }
+func (d *myDB) OpenConns() int    { return d.db.Stats().OpenConnections }
 func (d *myDB) Close()            { d.db.Close() }
 
 // SQL exposes the database/sql handle for code that needs MySQL-only features.

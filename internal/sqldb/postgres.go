@@ -48,6 +48,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (DB, error) {
 func (d *pgDB) Dialect() Dialect      { return Postgres }
 func (d *pgDB) Metrics() *Metrics     { return d.metrics }
 func (d *pgDB) MaxConns() int         { return d.max }
+func (d *pgDB) OpenConns() int        { return int(d.pool.Stat().TotalConns()) }
 func (d *pgDB) SetMaxConns(int) error { return ErrUnsupported }
 func (d *pgDB) Close()                { d.pool.Close() }
 

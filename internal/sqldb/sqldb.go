@@ -90,6 +90,8 @@ type DB interface {
 	SetMaxConns(n int) error
 	// MaxConns is the configured pool size.
 	MaxConns() int
+	// OpenConns is how many connections the pool has open now, idle and in use.
+	OpenConns() int
 	Close()
 }
 

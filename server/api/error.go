@@ -55,6 +55,12 @@ const (
 	CodeBodyTooLarge = "body_too_large"
 	// CodeHeadersTooLarge: request headers over the server's limit (431; extension).
 	CodeHeadersTooLarge = "headers_too_large"
+	// CodeQueueFull: a waiting-room join refused because the event's queue has the most
+	// sessions the server lets wait (503 with Retry-After; extension).
+	CodeQueueFull = "queue_full"
+	// CodeTooManyStreams: a waiting-room stream refused because its session has the most
+	// streams the server lets one session open (429; extension).
+	CodeTooManyStreams = "too_many_streams"
 	// CodeUnauthorized: an /admin/* request without the server's admin token (401, extension).
 	CodeUnauthorized = admintoken.Code
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"stampede/server/api"
@@ -58,7 +59,8 @@ func (q *Room) unavailable(r *http.Request, err error) error {
 }
 
 // HandleJoin is POST /events/{event_id}/queue: 201 with a new ticket, 200 with the same
-// ticket for a session already waiting or admitted, 409 waiting_room_off.
+// ticket for a session already waiting or admitted, 409 waiting_room_off, 503 queue_full with
+// Retry-After when the queue has Config.MaxQueueLength sessions waiting.
 func (q *Room) HandleJoin(w http.ResponseWriter, r *http.Request) {
 	session, err := api.Session(r)
 	if err != nil {
@@ -84,13 +86,31 @@ func (q *Room) HandleJoin(w http.ResponseWriter, r *http.Request) {
 		q.table.Write(w, r, q.unavailable(r, err))
 		return
 	}
+	q.metrics.joined(id, state)
+	if state == joinFull {
+		wait := queueFullRetryAfter(p.Rate)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		q.table.Write(w, r, fmt.Errorf("%w: event %s has %d sessions waiting, the most this server lets wait (--max-queue-length %d); retry after %s",
+			ErrQueueFull, id, p.Length, q.maxQueue, wait))
+		return
+	}
 	t := queueTicket{Event: id, Session: session, Run: p.Run}
 	status := http.StatusOK
 	if state == joinNew {
 		status = http.StatusCreated
 	}
-	q.metrics.joined(id, state)
 	api.WriteJSON(w, status, q.statusOf(q.sign.ticket(t), t, p))
+}
+
+// queueFullRetryAfter is the Retry-After of a queue_full refusal at admission rate rate: the
+// time the queue takes to admit one session (a place frees up), at least a second and at most
+// a minute (also when admission is paused).
+func queueFullRetryAfter(rate float64) time.Duration {
+	const most = time.Minute
+	if rate <= 0 || 1/rate >= most.Seconds() {
+		return most
+	}
+	return max(time.Second, time.Duration(math.Ceil(1/rate))*time.Second)
 }
 
 // ticketFrom reads and checks the {ticket} path value against the request's session. Another

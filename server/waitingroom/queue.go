@@ -73,10 +73,11 @@ func (q *Room) keys(event string) queueKeys {
 func (k queueKeys) list() []string { return []string{k.meta, k.q, k.joined, k.adm, k.bucket, k.rate} }
 
 // joinScript adds a session to the queue unless it is already waiting or holds a live
-// admission. KEYS: meta q joined adm bucket rate active. ARGV: session, new run id, configured
-// rate, event id, key TTL seconds, admission lifetime ms.
-// Returns {run, state, seq, rank, length, admitted_ms, rate} where state is new, waiting or
-// admitted. The admission budget of a queue that was empty starts filling at this join.
+// admission, or the queue already has the most sessions allowed waiting. KEYS: meta q joined
+// adm bucket rate active. ARGV: session, new run id, configured rate, event id, key TTL
+// seconds, admission lifetime ms, most sessions waiting (0: no bound).
+// Returns {run, state, seq, rank, length, admitted_ms, rate} where state is new, waiting,
+// admitted or full. The admission budget of a queue that was empty starts filling at this join.
 var joinScript = redis.NewScript(`
 local meta, q, joined, adm, bucket, rate, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local session = ARGV[1]
@@ -101,6 +102,13 @@ end
 local sc = redis.call('ZSCORE', q, session)
 if sc then
   return {run, 'waiting', sc, redis.call('ZRANK', q, session), redis.call('ZCARD', q), false, redis.call('GET', rate)}
+end
+local most = tonumber(ARGV[7]) or 0
+if most > 0 then
+  local card = redis.call('ZCARD', q)
+  if card >= most then
+    return {run, 'full', 0, 0, card, false, redis.call('GET', rate)}
+  end
 end
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 redis.call('ZADD', q, seq, session)
@@ -181,6 +189,8 @@ const (
 	joinNew      = "new"
 	joinWaiting  = "waiting"
 	joinAdmitted = "admitted"
+	// joinFull: refused, the queue has Config.MaxQueueLength sessions waiting.
+	joinFull = "full"
 )
 
 // queuePlace is one session's standing in an event's queue.
@@ -208,8 +218,9 @@ var errAdmissionExpired = fmt.Errorf("%w: the admission of this ticket has expir
 // errNoRedis: a waiting-room operation on a server configured without Redis.
 var errNoRedis = errors.New("the waiting room needs Redis, and the server has none configured")
 
-// join puts session into event's queue (see joinScript). The state is joinNew, joinWaiting or
-// joinAdmitted.
+// join puts session into event's queue (see joinScript). The state is joinNew, joinWaiting,
+// joinAdmitted, or joinFull when the queue had q.maxQueue sessions waiting and the session was
+// not put in it (Length then says how many wait).
 func (q *Room) join(ctx context.Context, event, session string, rate float64) (queuePlace, string, error) {
 	if q.rdb == nil {
 		return queuePlace{}, "", errNoRedis
@@ -220,7 +231,7 @@ func (q *Room) join(ctx context.Context, event, session string, rate float64) (q
 		return queuePlace{}, "", err
 	}
 	res, err := joinScript.Run(ctx, q.rdb, []string{k.meta, k.q, k.joined, k.adm, k.bucket, k.rate, q.activeKey()},
-		session, run, formatRate(rate), event, int64(keyTTL/time.Second), q.tokenTTL.Milliseconds()).Slice()
+		session, run, formatRate(rate), event, int64(keyTTL/time.Second), q.tokenTTL.Milliseconds(), q.maxQueue).Slice()
 	if err != nil {
 		return queuePlace{}, "", fmt.Errorf("join queue of %s: %w", event, err)
 	}
@@ -232,6 +243,7 @@ func (q *Room) join(ctx context.Context, event, session string, rate float64) (q
 	switch state {
 	case joinAdmitted:
 		p.Admitted = time.UnixMilli(luareply.Int(res[5]))
+	case joinFull:
 	default:
 		p.Position = luareply.Int(res[3]) + 1
 	}

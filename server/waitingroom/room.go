@@ -30,6 +30,13 @@ type Config struct {
 	Secret []byte
 	// Events reads an event's waiting-room settings; nil answers every event unknown.
 	Events Events
+	// MaxQueueLength bounds the sessions waiting in one event's queue, across every server
+	// sharing the Redis: a join beyond it is refused 503 queue_full with Retry-After, and
+	// counted (stampede_waiting_room_joins_total{result="full"}). 0 means no bound.
+	MaxQueueLength int
+	// MaxStreamsPerSession bounds the queue streams one session (X-Session-Id) has open in
+	// this process: one more is refused 429 too_many_streams. 0 means no bound.
+	MaxStreamsPerSession int
 }
 
 // Events reads events; a *strategies.Store is one.
@@ -85,13 +92,19 @@ type Room struct {
 
 	metrics *metrics
 
+	// maxQueue and maxStreams are Config.MaxQueueLength and Config.MaxStreamsPerSession.
+	maxQueue, maxStreams int
+
 	evMu    sync.Mutex
 	events  map[string]cachedEvent
 	evGroup singleflight.Group
 
-	// mu guards rooms and every broadcaster's subscribers.
+	// mu guards rooms, every broadcaster's subscribers and streamsOf.
 	mu    sync.Mutex
 	rooms map[string]*broadcaster
+	// streamsOf counts each session's streams from their admission (reserveStream) to their
+	// end; sessions with none are not kept.
+	streamsOf map[string]int
 	// stopping is closed when Run ends, which ends every open stream.
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -109,6 +122,9 @@ type cachedEvent struct {
 func New(cfg Config) (*Room, error) {
 	if err := cfg.Deps.Check(); err != nil {
 		return nil, fmt.Errorf("new waiting room: %w", err)
+	}
+	if cfg.MaxQueueLength < 0 || cfg.MaxStreamsPerSession < 0 {
+		return nil, fmt.Errorf("new waiting room: negative limit (queue %d, streams per session %d)", cfg.MaxQueueLength, cfg.MaxStreamsPerSession)
 	}
 	sign, generated, err := newSigner(cfg.Secret)
 	if err != nil {
@@ -139,6 +155,9 @@ func New(cfg Config) (*Room, error) {
 		heartbeat:         15 * time.Second,
 		eventTTL:          time.Second,
 		metrics:           m,
+		maxQueue:          cfg.MaxQueueLength,
+		maxStreams:        cfg.MaxStreamsPerSession,
+		streamsOf:         map[string]int{},
 		events:            map[string]cachedEvent{},
 		rooms:             map[string]*broadcaster{},
 		stopping:          make(chan struct{}),

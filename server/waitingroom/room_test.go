@@ -701,6 +701,24 @@ func wrOpenStreamWith(tb testing.TB, client *http.Client, base, ticket, session 
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		tb.Fatalf("open stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	return wrReadSSE(resp)
+}
+
+// wrServe serves s over HTTP/1.1, or over HTTP/2 with TLS, until the test ends.
+func wrServe(tb testing.TB, s *testRoom, http2 bool) *httptest.Server {
+	hs := httptest.NewUnstartedServer(s)
+	if http2 {
+		hs.EnableHTTP2 = true
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
+	tb.Cleanup(hs.Close)
+	return hs
+}
+
+// wrReadSSE reads the events of an open stream's response in the background.
+func wrReadSSE(resp *http.Response) *wrSSE {
 	c := &wrSSE{resp: resp, events: make(chan wrSSEEvent, 1024), done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
@@ -775,14 +793,7 @@ func testStreamPositionsThenToken(t *testing.T, http2 bool) {
 	})
 	ev := e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 0})
 	ctx := t.Context()
-	hs := httptest.NewUnstartedServer(s)
-	if http2 {
-		hs.EnableHTTP2 = true
-		hs.StartTLS()
-	} else {
-		hs.Start()
-	}
-	defer hs.Close()
+	hs := wrServe(t, s, http2)
 	client := hs.Client()
 
 	const n = 6

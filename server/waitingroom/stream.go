@@ -135,6 +135,9 @@ type streamSub struct {
 	lastPos, lastLen int64
 	lastSent         time.Time
 	done             bool
+	// subscribed is set by subscribe, in the handler's goroutine, once the broadcaster has the
+	// stream: from then on its reserved place (reserveStream) is released when it is removed.
+	subscribed bool
 }
 
 // offer puts m in the subscriber's slot, replacing a message the stream has not written yet
@@ -153,6 +156,30 @@ type broadcaster struct {
 	subs  map[*streamSub]struct{}
 }
 
+// reserveStream counts one more open stream of session, or returns ErrTooManyStreams when the
+// session already has q.maxStreams open. A reserved place is released once: by the handler
+// when the stream ends before subscribe, and when its subscriber is removed after.
+func (q *Room) reserveStream(session string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := q.streamsOf[session]
+	if q.maxStreams > 0 && n >= q.maxStreams {
+		return fmt.Errorf("%w: this session has %d queue streams open, the most one session may (--max-streams-per-session %d); close one first",
+			ErrTooManyStreams, n, q.maxStreams)
+	}
+	q.streamsOf[session] = n + 1
+	return nil
+}
+
+// releaseStreamLocked gives back a place reserveStream counted; q.mu is held.
+func (q *Room) releaseStreamLocked(session string) {
+	if n := q.streamsOf[session]; n > 1 {
+		q.streamsOf[session] = n - 1
+	} else {
+		delete(q.streamsOf, session)
+	}
+}
+
 // subscribe registers sub with its event's broadcaster, starting one if needed. It returns
 // false once the server is stopping.
 func (q *Room) subscribe(sub *streamSub) bool {
@@ -163,6 +190,7 @@ func (q *Room) subscribe(sub *streamSub) bool {
 		return false
 	default:
 	}
+	sub.subscribed = true
 	b := q.rooms[sub.t.Event]
 	if b == nil {
 		b = &broadcaster{event: sub.t.Event, subs: map[*streamSub]struct{}{}}
@@ -185,6 +213,7 @@ func (q *Room) unsubscribe(event string, subs ...*streamSub) {
 	for _, s := range subs {
 		if _, ok := b.subs[s]; ok {
 			delete(b.subs, s)
+			q.releaseStreamLocked(s.t.Session)
 			q.metrics.streams.Dec()
 		}
 	}
@@ -206,6 +235,7 @@ func (q *Room) broadcast(b *broadcaster) {
 				if s.conn != nil {
 					conns = append(conns, s.conn)
 				}
+				q.releaseStreamLocked(s.t.Session)
 				q.metrics.streams.Dec()
 			}
 			b.subs = map[*streamSub]struct{}{}
@@ -385,7 +415,8 @@ const streamHeader = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCach
 	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n"
 
 // HandleStream is GET /queue/{ticket}/stream. Errors found before the stream starts (bad
-// session, unknown ticket, Redis down) are ordinary JSON error responses.
+// session, unknown ticket, Redis down, 429 too_many_streams when the session has
+// Config.MaxStreamsPerSession streams open) are ordinary JSON error responses.
 func (q *Room) HandleStream(w http.ResponseWriter, r *http.Request) {
 	tk, t, err := q.ticketFrom(r)
 	if err != nil {
@@ -397,12 +428,23 @@ func (q *Room) HandleStream(w http.ResponseWriter, r *http.Request) {
 		q.table.Write(w, r, err)
 		return
 	}
+	if err := q.reserveStream(t.Session); err != nil {
+		q.table.Write(w, r, err)
+		return
+	}
 	st := q.statusOf(tk, t, p)
 	first := positionMsg(st)
 	if st.Admitted {
 		first = q.jsonMsg("admitted", st, true)
 	}
 	sub := &streamSub{ticket: tk, t: t, seq: p.Seq, lastPos: p.Position, lastLen: p.Length, lastSent: time.Now()}
+	defer func() {
+		if !sub.subscribed {
+			q.mu.Lock()
+			q.releaseStreamLocked(t.Session)
+			q.mu.Unlock()
+		}
+	}()
 
 	rc := http.NewResponseController(w)
 	if r.ProtoMajor == 1 {
