@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -36,6 +37,16 @@ taken AS (
 	UPDATE seats s SET status = 'held', hold_id = ?, expires_at = ?
 	FROM cand WHERE s.event_id = ? AND s.seat_id = cand.seat_id AND (SELECT COUNT(*) FROM cand) = ?
 	RETURNING s.price_cents)`
+	// takeSeatsLocked is pessimistic's idea in one statement: lock every requested seat in
+	// seat order (waiting for other holds), decide on what the locks show, and take them only
+	// when all of them are free.
+	takeSeatsLocked = `WITH locked AS (
+	SELECT seat_id, ` + seatFreeSQL + ` AS free FROM seats WHERE event_id = ? AND seat_id IN (%[1]s)
+	ORDER BY seat_id FOR UPDATE),
+taken AS (
+	UPDATE seats s SET status = 'held', hold_id = ?, expires_at = ?
+	FROM locked WHERE s.event_id = ? AND s.seat_id = locked.seat_id AND (SELECT COUNT(*) FROM locked WHERE free) = ?
+	RETURNING s.price_cents)`
 	// holdInsertTail counts what was taken, inserts the hold when it is all of it, and returns
 	// the count, the amount and how many of the requested seats exist.
 	holdInsertTail = `,
@@ -63,6 +74,90 @@ func oneStatementHold(db sqldb.DB, fp *failpoint.Set) bool {
 	return db.Dialect() == sqldb.Postgres && !fp.Armed(failpoint.InHoldTx)
 }
 
+// batchHold reports whether a hold of reserved seats may run as one batch (holdSeatsBatch): on
+// MySQL, under the same condition as oneStatementHold.
+func batchHold(db sqldb.DB, fp *failpoint.Set) bool {
+	return db.Dialect() == sqldb.MySQL && !fp.Armed(failpoint.InHoldTx)
+}
+
+// MySQL has no data-modifying CTE, so a hold there is a batch (sqldb.Querier.Batch): statements
+// sent in one round trip, each deciding from what the one before it left. The conditional
+// UPDATE takes the free seats; the INSERT ... SELECT writes the hold row only when the seats
+// now carrying the new hold's id are all of those requested; the last statement reads the hold
+// back, so a hold row (and its amount) means the hold was taken. Skip-locked and pessimistic
+// first lock the seats they may take (lockSeatsSkipLocked, lockSeatsAll) and count them into a
+// session variable that the UPDATE requires to be all of them, so their UPDATE takes every
+// seat or none. Status-expiry's lone UPDATE can take some seats of a multi-seat hold and not
+// others: its batch is all-or-nothing only for one seat, or inside a transaction that rolls
+// back when no hold row came back.
+const (
+	lockSeatsSkipLocked = "SELECT COUNT(*) INTO @stampede_locked FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL +
+		" FOR UPDATE SKIP LOCKED"
+	// lockSeatsAll locks every requested seat, in the primary key's (seat-id) order, and counts
+	// the free ones.
+	lockSeatsAll = "SELECT COALESCE(SUM(" + seatFreeSQL + "), 0) INTO @stampede_locked FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) FOR UPDATE"
+	// lockedAll is the UPDATE's extra condition after a lock statement.
+	lockedAll       = " AND @stampede_locked = ?"
+	batchTakeSeats  = "UPDATE seats SET status = 'held', hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL
+	batchInsertHold = `INSERT INTO holds (id, event_id, session, seats, tier, quantity, units, amount_cents, status, expires_at, ttl_ms, token, created_at)
+	SELECT ?, ?, ?, ?, '', 0, '', COALESCE(SUM(price_cents), 0), 'held', ?, ?, 0, ?
+	FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND hold_id = ? HAVING COUNT(*) = ?`
+	batchReadHold = "SELECT amount_cents FROM holds WHERE id = ?"
+)
+
+// holdSeatsAlone runs holdSeatsBatch as a transaction of its own, on a connection held for the
+// hold, with the clock read once it is held. A deadlock or lock wait timeout left nothing
+// behind: it is errShort too, and the caller's transaction decides again.
+func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest) (Hold, error) {
+	var h Hold
+	err := b.db.Conn(ctx, tagHold, func(q sqldb.Querier) (err error) {
+		h, err = holdSeatsBatch(ctx, q, lock, r, b.now())
+		return err
+	})
+	if sqldb.Retryable(err) {
+		err = errShort
+	}
+	return h, err
+}
+
+// holdSeatsBatch takes r's seats and inserts the hold in one round trip on q: DB.Conn's
+// querier, where the batch is a transaction of its own, or a transaction's. lock is
+// lockSeatsSkipLocked, lockSeatsAll or "" (status-expiry: then q must be a transaction's when
+// r has more than one seat). It returns the hold when every seat was taken, and errShort when
+// the batch took none (or, inside a transaction, some: its rollback gives them back).
+func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldRequest, now time.Time) (Hold, error) {
+	h := newHold(r, now)
+	want := int64(len(h.Seats))
+	list := inList(len(h.Seats))
+	var stmts []sqldb.Stmt
+	take := sqldb.Stmt{SQL: fmt.Sprintf(batchTakeSeats, list), Args: appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)}
+	take.Args = append(take.Args, now)
+	if lock != "" {
+		args := appendArgs([]any{h.EventID}, h.Seats)
+		if lock == lockSeatsAll {
+			args = appendArgs([]any{now, h.EventID}, h.Seats)
+		} else {
+			args = append(args, now)
+		}
+		stmts = append(stmts, sqldb.Stmt{SQL: fmt.Sprintf(lock, list), Args: args})
+		take.SQL += lockedAll
+		take.Args = append(take.Args, want)
+	}
+	ins := sqldb.Stmt{SQL: fmt.Sprintf(batchInsertHold, list),
+		Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, h.EventID}}
+	ins.Args = appendArgs(ins.Args, h.Seats)
+	ins.Args = append(ins.Args, h.ID, want)
+	stmts = append(stmts, take, ins, sqldb.Stmt{SQL: batchReadHold, Args: []any{h.ID}})
+	err := q.Batch(ctx, stmts, []any{&h.AmountCents})
+	switch {
+	case errors.Is(err, sqldb.ErrNoRows):
+		return h, errShort
+	case err != nil:
+		return Hold{}, fmt.Errorf("take seats: %w", err)
+	}
+	return h, nil
+}
+
 // holdSeatsOneStatement takes r's seats and inserts the hold in one PostgreSQL statement, with
 // take (takeSeatsUpdate or takeSeatsSkipLocked) choosing the seats. It returns the hold when
 // every seat was taken; otherwise nothing changed and the error is errShort (no seat taken, all
@@ -74,10 +169,14 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 		h = newHold(r, now)
 		want := int64(len(h.Seats))
 		var args []any
-		if take == takeSeatsSkipLocked {
+		switch take {
+		case takeSeatsSkipLocked:
 			args = appendArgs([]any{h.EventID}, h.Seats)
 			args = append(args, now, h.ID, h.Expires, h.EventID, want)
-		} else {
+		case takeSeatsLocked:
+			args = appendArgs([]any{now, h.EventID}, h.Seats)
+			args = append(args, h.ID, h.Expires, h.EventID, want)
+		default:
 			args = appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)
 			args = append(args, now)
 		}
@@ -89,7 +188,8 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 		err := q.QueryRow(ctx, fmt.Sprintf(take+holdInsertTail, list), []any{&n, &amount, &exist, &guard}, args...)
 		var pe *pgconn.PgError
 		switch {
-		case errors.As(err, &pe) && pe.Code == "22012": // division_by_zero: the guard
+		case errors.As(err, &pe) && pe.Code == "22012", // division_by_zero: the guard
+			sqldb.Retryable(err): // a deadlock: the statement changed nothing
 			return errExplain
 		case err != nil:
 			return fmt.Errorf("take seats: %w", err)

@@ -36,7 +36,9 @@ func newPessimistic(d Deps) (Strategy, error) {
 	return &pessimistic{sqlBase: b}, nil
 }
 
-// Hold claims all requested seats or units in one transaction, or none. The clock is read once
+// Hold claims all requested seats or units in one transaction, or none: for seats, first as one
+// statement or batch that locks, decides and marks, and when that takes nothing, as the
+// transaction below. The clock is read once
 // the seat rows (or the tier row) are locked, and the hold's expiry is counted from there: no
 // wait for a pooled connection or for a lock can make it judge other holds' expiry by a time
 // already past (see statusExpiry.Hold).
@@ -44,6 +46,24 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	r, err := checkHoldRequest(r, p.ttl)
 	if err != nil {
 		return Hold{}, err
+	}
+	if len(r.Seats) > 0 {
+		// The lock, the decision and the marking in one statement (PostgreSQL) or one batch
+		// (MySQL); a refusal is left to the transaction below, which locks again and says why.
+		var h Hold
+		err := errShort
+		switch {
+		case oneStatementHold(p.db, p.fp):
+			h, err = holdSeatsOneStatement(ctx, &p.sqlBase, takeSeatsLocked, r)
+		case batchHold(p.db, p.fp):
+			h, err = holdSeatsAlone(ctx, &p.sqlBase, lockSeatsAll, r)
+		}
+		switch {
+		case err == nil:
+			return h, nil
+		case !errors.Is(err, errShort) && !errors.Is(err, errExplain):
+			return Hold{}, fmt.Errorf("hold: %w", err)
+		}
 	}
 	var h Hold
 	err = p.db.Tx(ctx, tagHold, func(tx sqldb.Tx) error {

@@ -33,10 +33,8 @@ func (b *sqlBase) release(ctx context.Context, holdID string) error {
 // when not nil, runs only when this call is the one that marked the hold released. An expired
 // or released hold is not an error; a sold one is ErrHoldSold.
 func releaseHold(ctx context.Context, db sqldb.DB, holdID string, freeUnits, unitsFreed func(context.Context, sqldb.Tx, Hold) error) error {
-	if db.Dialect() == sqldb.Postgres {
-		if done, err := releaseSeatsOneStatement(ctx, db, holdID); done {
-			return err
-		}
+	if done, err := releaseSeatsOneStatement(ctx, db, holdID); done {
+		return err
 	}
 	h, err := loadHold(ctx, sqldb.OnPool(db, tagHold), holdID, false)
 	if err != nil {
@@ -97,14 +95,38 @@ s AS (
 h AS (UPDATE holds SET status = 'released' WHERE id = ? AND status = 'held' AND tier = '' AND (SELECT COUNT(*) FROM s) >= 0 RETURNING 1)
 SELECT (SELECT COUNT(*) FROM h), COALESCE((SELECT status FROM holds WHERE id = ?), ''), COALESCE((SELECT tier FROM holds WHERE id = ?), '')`
 
-// releaseSeatsOneStatement is Release of a hold of seats on PostgreSQL in one round trip. done
-// is false when the statement cannot decide alone (a GA hold, or a held hold that changed while
-// the statement waited): then nothing changed and the transaction decides.
+// releaseSeatsBatch is releaseSeatsStatement for MySQL, a batch (sqldb.Querier.Batch) in the
+// same table order: the seats the hold still holds, then the hold when it is a held hold of
+// seats, then what it was. A seat held with the hold's id is one the hold still holds: only a
+// held hold of seats leaves its id on held seats (a sold hold's are sold, a released or swept
+// one's available, and a GA hold's id is on no seat).
+var releaseSeatsBatch = []string{
+	"UPDATE seats SET status = 'available', expires_at = NULL WHERE hold_id = ? AND status = 'held'",
+	"UPDATE holds SET status = 'released' WHERE id = ? AND status = 'held' AND tier = ''",
+	"SET @stampede_released = ROW_COUNT()",
+	"SELECT @stampede_released, COALESCE((SELECT status FROM holds WHERE id = ?), ''), COALESCE((SELECT tier FROM holds WHERE id = ?), '')",
+}
+
+// releaseSeatsOneStatement is Release of a hold of seats in one round trip: one statement on
+// PostgreSQL, a batch on MySQL. done is false when that cannot decide alone (a GA hold, or a
+// held hold that changed while it waited): then nothing changed and the transaction decides.
 func releaseSeatsOneStatement(ctx context.Context, db sqldb.DB, holdID string) (done bool, err error) {
 	var n int64
 	var status, tier string
-	err = db.QueryRow(ctx, tagHold, releaseSeatsStatement, []any{&n, &status, &tier}, holdID, holdID, holdID, holdID, holdID)
+	dest := []any{&n, &status, &tier}
+	if db.Dialect() == sqldb.Postgres {
+		err = db.QueryRow(ctx, tagHold, releaseSeatsStatement, dest, holdID, holdID, holdID, holdID, holdID)
+	} else {
+		args := [][]any{{holdID}, {holdID}, nil, {holdID, holdID}}
+		stmts := make([]sqldb.Stmt, len(releaseSeatsBatch))
+		for i, q := range releaseSeatsBatch {
+			stmts[i] = sqldb.Stmt{SQL: q, Args: args[i]}
+		}
+		err = sqldb.OnPool(db, tagHold).Batch(ctx, stmts, dest)
+	}
 	switch {
+	case sqldb.Retryable(err):
+		return false, nil // a deadlock undid it: the transaction decides
 	case err != nil:
 		return true, fmt.Errorf("release %s: %w", holdID, err)
 	case n == 1:

@@ -38,29 +38,31 @@ func totalTrips(db sqldb.DB) sqldb.Trips {
 // and database: what each costs, which TestRoundTrips holds them to, and beside it the least
 // its idea needs (docs/performance.md prints both). A sweep is of one expired hold.
 //
-// The minimum counts BEGIN and COMMIT where the idea needs a transaction. On PostgreSQL every
-// write can be one statement (data-modifying CTEs); a confirm also reads the hold before the
-// charge. MySQL has no UPDATE ... RETURNING: an all-or-nothing hold is BEGIN, the conditional
-// UPDATE, INSERT ... SELECT of the hold and COMMIT, and a release or sweep one multi-table
-// UPDATE. Pessimistic's lock-and-decide transaction (BEGIN, SELECT ... FOR UPDATE, UPDATE,
-// INSERT, COMMIT) is its idea, and so is its confirm with the charge inside the transaction.
-// Redis-lock holds and releases in Redis: no database round trip.
+// The minimum counts BEGIN and COMMIT where the idea needs a transaction of more than one
+// exchange. On PostgreSQL every write can be one statement (data-modifying CTEs); a confirm also
+// reads the hold before the charge. MySQL has no UPDATE ... RETURNING, but a batch
+// (sqldb.Querier.Batch) sends START TRANSACTION, the statements, COMMIT and a read-back in one
+// exchange when each statement decides from what the one before left: a hold and a release are
+// one round trip there too, and so could a sweep be. Pessimistic's
+// lock-and-decide (SELECT ... FOR UPDATE, the UPDATE that requires every locked seat free, the
+// INSERT) is one statement or batch, so its hold is one round trip like the others'; its
+// confirm with the charge inside the transaction is its idea.
 var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> dialect -> op -> {actual, minimum}
 	"pessimistic": {
-		"postgres": {opHold: {5, 5}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
-		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {9, 8}, opSweep: {5, 2}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
 	},
 	"status-expiry": {
 		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
-		"mysql":    {opHold: {5, 4}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {5, 2}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
 	},
 	"skip-locked": {
 		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
-		"mysql":    {opHold: {5, 5}, opRelease: {5, 1}, opConfirm: {7, 6}, opSweep: {6, 2}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
 	},
 	"redis-lock": {
 		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
-		"mysql":    {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 6}, opSweep: {0, 0}},
+		"mysql":    {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
 	},
 }
 

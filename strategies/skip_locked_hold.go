@@ -40,6 +40,9 @@ func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error)
 		if h, err = holdSeatsOneStatement(ctx, &s.sqlBase, takeSeatsSkipLocked, r); errors.Is(err, errExplain) {
 			err = errShort
 		}
+	} else if batchHold(s.db, s.fp) {
+		// MySQL: the claim, the marking and the hold row in one batch.
+		h, err = holdSeatsAlone(ctx, &s.sqlBase, lockSeatsSkipLocked, r)
 	} else {
 		h, err = s.tryHoldSeats(ctx, r, false)
 	}

@@ -43,8 +43,9 @@ func newStatusExpiry(d Deps) (Strategy, error) {
 }
 
 // Hold claims all requested seats or units, or none. On PostgreSQL a hold of seats is one
-// statement (holdSeatsOneStatement); a refusal it cannot explain, and every hold on MySQL, is
-// the transaction below.
+// statement (holdSeatsOneStatement), on MySQL a batch (holdSeatsBatch): of its own for one
+// seat, inside the transaction below for more; a refusal they cannot explain, and every hold
+// of units, is that transaction.
 //
 // The clock is read inside the transaction, once its connection is held, and the hold's expiry
 // is counted from there. Read before, a hold that waited for a connection (1.5 s under a fault
@@ -56,9 +57,20 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	if err != nil {
 		return Hold{}, err
 	}
-	// The hold-leak variant stores another expiry than it answers, which only the transaction
-	// writes: its seat holds take that path on PostgreSQL too.
-	if len(r.Seats) > 0 && oneStatementHold(s.db, s.fp) && s.flaw != FlawHoldNeverExpires {
+	// The hold-leak variant stores another expiry than it answers: only the transaction does.
+	short := len(r.Seats) > 0 && s.flaw != FlawHoldNeverExpires
+	if short && len(r.Seats) == 1 && batchHold(s.db, s.fp) {
+		// MySQL: one seat is all-or-nothing in a batch of its own; a refusal is explained by
+		// the transaction below, which decides again.
+		h, err := holdSeatsAlone(ctx, &s.sqlBase, "", r)
+		switch {
+		case err == nil:
+			return h, nil
+		case !errors.Is(err, errShort):
+			return Hold{}, fmt.Errorf("hold: %w", err)
+		}
+	}
+	if short && oneStatementHold(s.db, s.fp) {
 		h, err := holdSeatsOneStatement(ctx, &s.sqlBase, takeSeatsUpdate, r)
 		switch {
 		case err == nil:
@@ -84,6 +96,14 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 				return err
 			}
 			h.AmountCents = price * int64(h.Quantity)
+		} else if short && batchHold(s.db, s.fp) {
+			// MySQL: the batch inside this transaction, which rolls back a partial take.
+			taken, err := holdSeatsBatch(ctx, tx, "", r, now)
+			if errors.Is(err, errShort) {
+				return whyShort(ctx, tx, taken)
+			}
+			h = taken
+			return err // the hold row is written
 		} else {
 			args := appendArgs([]any{SeatHeld, h.ID, stored.Expires, h.EventID}, h.Seats)
 			args = append(args, SeatAvailable, SeatHeld, now)

@@ -162,6 +162,7 @@ func (d *pgDB) Conn(ctx context.Context, tag string, fn func(Querier) error) err
 type pgConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 type pgQuerier struct {
@@ -201,17 +202,43 @@ func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scanOne(rows, dest); err != nil {
 		return err
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// Batch queues the statements in a pgx batch: one round trip, and outside a transaction one
+// implicit transaction (the batch ends with a single Sync).
+func (q pgQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
+	if err := batchOf(q.n, stmts); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, s := range stmts {
+		b.Queue(q.db.rebind(q.tag, s.SQL), s.Args...)
+	}
+	res := q.c.SendBatch(ctx, b)
+	defer res.Close()
+	for range stmts[:len(stmts)-1] {
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scanOne(rows, dest); err != nil {
+		return err
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return res.Close()
 }
 
 // pgRetryable reports serialization failures (40001) and deadlocks (40P01), after which the

@@ -44,6 +44,19 @@ type Querier interface {
 	// QueryRow runs a query expected to return at most one row and scans it into dest.
 	// It returns ErrNoRows when there is none.
 	QueryRow(ctx context.Context, query string, dest []any, args ...any) error
+	// Batch sends stmts to the database in one round trip and scans the single row of the last
+	// one, a query, into dest; ErrNoRows when it selects none. Outside a transaction (DB.Conn)
+	// the statements before the query run as one transaction of their own, committed before
+	// the query runs, and an error leaves nothing of them; inside one (DB.Tx) they are part of
+	// it. It is for work whose decision SQL can carry from statement to statement (a row
+	// count in a WHERE clause, a user variable), so that it needs no exchange in between.
+	Batch(ctx context.Context, stmts []Stmt, dest []any) error
+}
+
+// Stmt is one statement of a Batch and its arguments.
+type Stmt struct {
+	SQL  string
+	Args []any
 }
 
 // Tx is a transaction in progress. Its statements carry the tag of the Tx call.
@@ -197,6 +210,38 @@ func (q poolQuerier) Query(ctx context.Context, query string, scan func(Rows) er
 
 func (q poolQuerier) QueryRow(ctx context.Context, query string, dest []any, args ...any) error {
 	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
+}
+
+func (q poolQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
+	return q.db.Conn(ctx, q.tag, func(c Querier) error { return c.Batch(ctx, stmts, dest) })
+}
+
+// scanOne scans the first row of rows into dest; ErrNoRows when there is none.
+func scanOne(rows Rows, dest []any) error {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrNoRows
+	}
+	return rows.Scan(dest...)
+}
+
+// batchOf checks that stmts has a query last and counts the batch: its statements, one round
+// trip.
+func batchOf(n *Trips, stmts []Stmt) error {
+	if len(stmts) == 0 {
+		return errors.New("batch: no statements, want at least the query whose row it returns")
+	}
+	n.Statements += int64(len(stmts))
+	n.RoundTrips++
+	return nil
+}
+
+// Retryable reports a serialization failure, deadlock or lock wait timeout, on either dialect:
+// the statement or transaction that got it changed nothing and may run again.
+func Retryable(err error) bool {
+	return pgRetryable(err) || mysqlRetryable(err)
 }
 
 // UniqueViolation reports a duplicate value in a unique index or primary key, on either
