@@ -11,14 +11,15 @@ import (
 // docs/performance.md, and to refusing a section left open.
 func TestKeptSections(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
+	doc, open := filepath.Join(dir, "doc.md"), filepath.Join(dir, "open.md")
+	for p, text := range map[string]string{
+		doc:  "# generated\n\n| a | b |\n\n<!-- kept: checker -->\n## The checker\n\n50 s\n<!-- /kept -->\n\nmore generated\n",
+		open: "x\n<!-- kept: checker -->\n## The checker\n",
+	} {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return p
 	}
-	doc := write("doc.md", "# generated\n\n| a | b |\n\n<!-- kept: checker -->\n## The checker\n\n50 s\n<!-- /kept -->\n\nmore generated\n")
 	got, err := keptSections(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,6 @@ func TestKeptSections(t *testing.T) {
 	if got, err := keptSections(filepath.Join(dir, "missing.md")); err != nil || got != nil {
 		t.Fatalf("a missing document: %q, %v; want none and no error", got, err)
 	}
-	open := write("open.md", "x\n<!-- kept: checker -->\n## The checker\n")
 	if _, err := keptSections(open); err == nil || !strings.Contains(err.Error(), "open.md:2") {
 		t.Fatalf("an open section: %v, want an error naming line 2", err)
 	}
