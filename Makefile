@@ -49,7 +49,8 @@ bench:
 # The checker at stadium scale: `stampede check` on a simulated herd's history of
 # BENCH_CHECKER_OPS operations (written once into BENCH_CHECKER_DIR, a few minutes), with its
 # wall time and peak resident memory; then the adversarial hot-seat set, whose count of
-# undecided histories must be 0.
+# undecided histories must be 0. Its figures are recorded in the checker section of
+# docs/performance.md, which make bench-strategies keeps when it regenerates the rest.
 BENCH_CHECKER_OPS ?= 10000000
 BENCH_CHECKER_DIR ?= $(CURDIR)/bin/bench-checker
 bench-checker: build
