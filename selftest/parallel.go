@@ -46,9 +46,12 @@ func (o Options) ownServices() bool {
 	return o.Run.Services == nil && (o.Run.Env == "" || o.Run.Env == "local")
 }
 
-// runJobs runs the jobs, n at a time, in their order; done is called for each finished job, one
-// call at a time. Jobs not started when ctx ends are left with ran false.
-func runJobs(ctx context.Context, jobs []*job, n int, done func(*job)) {
+// execute runs one job through run.Run.
+func execute(ctx context.Context, j *job) { j.sum, _, j.err = run.Run(ctx, j.o) }
+
+// runJobs runs the jobs with exec, n at a time, starting them in their order; done is called for
+// each finished job, one call at a time. Jobs not started when ctx ends are left with ran false.
+func runJobs(ctx context.Context, jobs []*job, n int, exec func(context.Context, *job), done func(*job)) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(n, 1))
@@ -63,7 +66,7 @@ func runJobs(ctx context.Context, jobs []*job, n int, done func(*job)) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j.sum, _, j.err = run.Run(ctx, j.o)
+			exec(ctx, j)
 			j.ran = true
 			mu.Lock()
 			defer mu.Unlock()

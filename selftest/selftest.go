@@ -161,7 +161,7 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 		}
 		m.Scenarios = append(m.Scenarios, ScenarioRun{Name: sc.Name, File: o.Scenarios[i], Seeds: seedsFrom(base, o.Seeds)})
 	}
-	runJobs(ctx, jobs, o.parallel(), func(j *job) {
+	runJobs(ctx, jobs, o.parallel(), execute, func(j *job) {
 		if o.Progress == nil || j.sum == nil {
 			return
 		}
