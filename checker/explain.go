@@ -22,6 +22,8 @@ type explanation struct {
 	prefix []seatOp
 	info   porcupine.LinearizationInfo
 	have   bool
+	// model is the seat's model with the folded holds called by t (foldAnon).
+	model porcupine.Model
 }
 
 // explain finds the earliest return after which the partition can no longer be linearized.
@@ -31,8 +33,19 @@ type explanation struct {
 // illegal when T grows, and the full history is the last cut), so a binary search over the
 // return times finds the first illegal cut; the operations returning exactly then are the
 // culprits.
-func (lc *linChecker) explain(ctx context.Context, pid int32, ops []seatOp) explanation {
-	ex := explanation{pid: pid}
+//
+// chain is the partition's folded holds of unknown outcome: a cut at T keeps those called by T.
+func (lc *linChecker) explain(ctx context.Context, pid int32, ops []seatOp, chain []anonHold) explanation {
+	ex := explanation{pid: pid, model: lc.model}
+	calledBy := func(t int64) []anonHold {
+		n, _ := slices.BinarySearchFunc(chain, t, func(a anonHold, t int64) int {
+			if a.call <= t {
+				return -1
+			}
+			return 1
+		})
+		return chain[:n]
+	}
 	var rets []int64
 	for i := range ops {
 		if ops[i].out != oInfo {
@@ -61,7 +74,7 @@ func (lc *linChecker) explain(ctx context.Context, pid int32, ops []seatOp) expl
 			cutOps = append(cutOps, o)
 		}
 		pops := lc.operations(cutOps, nil, false)
-		return porcupine.CheckOperationsTimeout(lc.model, pops, lc.timeout(ctx)) == porcupine.Illegal
+		return porcupine.CheckOperationsTimeout(lc.modelFor(calledBy(t)), pops, lc.timeout(ctx)) == porcupine.Illegal
 	}
 	hi := len(rets) - 1
 	if !illegalAt(rets[hi]) {
@@ -105,7 +118,8 @@ func (lc *linChecker) explain(ctx context.Context, pid int32, ops []seatOp) expl
 	slices.SortFunc(ex.involved, func(a, b seatOp) int { return cmp.Compare(a.call, b.call) })
 
 	vis := lc.operations(ex.prefix, nil, true)
-	res, info := porcupine.CheckOperationsVerbose(lc.model, vis, lc.timeout(ctx))
+	ex.model = lc.modelFor(calledBy(ex.t))
+	res, info := porcupine.CheckOperationsVerbose(ex.model, vis, lc.timeout(ctx))
 	ex.info, ex.have = info, true
 	ex.message = lc.message(ex, vis, res, info)
 	return ex
@@ -153,10 +167,10 @@ func (lc *linChecker) message(ex explanation, vis []porcupine.Operation, res por
 			}
 		}
 	}
-	state := lc.model.Init()
+	state := ex.model.Init()
 	for _, id := range best {
 		var ok bool
-		ok, state = lc.model.Step(state, vis[id].Input, nil)
+		ok, state = ex.model.Step(state, vis[id].Input, nil)
 		if !ok {
 			return what + " cannot be explained by the operations before it"
 		}

@@ -27,7 +27,9 @@ const (
 // that did not pass (the reduced operations, porcupine's input), so memory stays bounded by
 // the failing part of the history.
 type partOutcome struct {
-	ops     []seatOp
+	ops []seatOp
+	// chain is the partition's folded holds of unknown outcome (foldAnon), kept with ops.
+	chain   []anonHold
 	checked int
 	verdict partVerdict
 }
@@ -135,7 +137,12 @@ func (lc *linChecker) checkPartition(ctx context.Context, pid int32, buf []porcu
 	idle, idleN := lc.scanIdle(pid, ops)
 
 	kept, offender := lc.reduce(ops)
-	out := partOutcome{checked: len(kept)}
+	var chain []anonHold
+	if !offender {
+		kept, chain = lc.foldAnon(kept)
+	}
+	model := lc.modelFor(chain)
+	out := partOutcome{checked: len(kept), chain: chain}
 	// The core is the partition without its observers. Observers change no state, so
 	// dropping them only relaxes the history: an illegal core proves the seat illegal, and
 	// proving it costs no search over the orders of concurrent observers, which is what makes
@@ -156,7 +163,7 @@ func (lc *linChecker) checkPartition(ctx context.Context, pid int32, buf []porcu
 		}
 		buf = lc.operations(ops, buf[:0], false)
 		defer clear(buf) // drop the references to this partition's operations
-		switch porcupine.CheckOperationsTimeout(lc.model, buf, lc.timeout(ctx)) {
+		switch porcupine.CheckOperationsTimeout(model, buf, lc.timeout(ctx)) {
 		case porcupine.Illegal:
 			return pvIllegal
 		case porcupine.Unknown:
@@ -175,10 +182,20 @@ func (lc *linChecker) checkPartition(ctx context.Context, pid int32, buf []porcu
 		}
 	}
 	if out.verdict == pvLegal {
-		out.ops = nil
+		out.ops, out.chain = nil, nil
 	}
 	p.ops = nil
 	return out, idle, idleN, buf
+}
+
+// modelFor returns the porcupine model of a seat whose anonymous holds of unknown outcome
+// are folded into chain (the shared model when there are none).
+func (lc *linChecker) modelFor(chain []anonHold) porcupine.Model {
+	if len(chain) == 0 {
+		return lc.model
+	}
+	sm := &seatModel{ix: lc.ix, chain: chain}
+	return sm.porcupineModel()
 }
 
 func observers(ops []seatOp) int {
@@ -303,7 +320,7 @@ func (lc *linChecker) verdict(ctx context.Context, rep *linReport) (Verdict, []s
 					return
 				}
 				pid := illegal[i]
-				exs[i] = lc.explain(ctx, pid, rep.outcomes[pid].ops)
+				exs[i] = lc.explain(ctx, pid, rep.outcomes[pid].ops, rep.outcomes[pid].chain)
 			}
 		}()
 	}

@@ -42,11 +42,14 @@ func (s status) String() string {
 // expiry happened no earlier than its effective expiry, so every operation ordered after it
 // must return at or after that time. Without it an expiry allowed by one slow operation
 // could be used to explain a fast operation that returned before the hold expired.
+//
+// next is the first hold of the seat model's chain (see anonHold) not yet taken.
 type seatState struct {
 	expiry  int64
 	floor   int64
 	hold    int32
 	booking int32
+	next    int32
 	st      status
 }
 
@@ -54,7 +57,7 @@ var initialState = seatState{st: stAvail, floor: math.MinInt64}
 
 func (s seatState) hash() uint64 {
 	h := uint64(14695981039346656037)
-	for _, v := range [...]uint64{uint64(s.st), uint64(uint32(s.hold)), uint64(uint32(s.booking)), uint64(s.expiry), uint64(s.floor)} {
+	for _, v := range [...]uint64{uint64(s.st), uint64(uint32(s.hold)), uint64(uint32(s.booking)), uint64(s.expiry), uint64(s.floor), uint64(uint32(s.next))} {
 		h ^= v
 		h *= 1099511628211
 		h ^= h >> 29
@@ -144,8 +147,20 @@ func (o *seatOp) changes() bool {
 // seatModel is the sequential specification of one seat over hold, checkout (confirm),
 // release and read, with hold expiry as a nondeterministic step. It reads the index's hold
 // table and names and is safe for concurrent use once the index is final.
+//
+// chain, when set, stands for the seat's anonymous holds of unknown outcome (see foldAnon),
+// which are then not operations of the history but steps of the model.
 type seatModel struct {
-	ix *index
+	ix    *index
+	chain []anonHold
+}
+
+// anonHold is a hold of unknown outcome whose id nobody learned, folded into the model: it
+// may take an available seat at any point of a linearization after which every operation
+// returns at or after its call.
+type anonHold struct {
+	call int64
+	hold int32
 }
 
 // next appends to dst every state the seat can be in after o, starting from s. Before o the
@@ -157,24 +172,42 @@ func (m *seatModel) next(s seatState, o *seatOp, dst []seatState) []seatState {
 	if o.out == oInfo {
 		ret = math.MaxInt64
 	}
-	dst = m.apply(s, o, ret, dst)
+	dst = m.applyChain(s, o, ret, dst)
 	if s.st == stHeld && s.expiry <= ret {
-		expired := seatState{st: stAvail, hold: s.hold, floor: max(s.floor, s.expiry)}
+		expired := seatState{st: stAvail, hold: s.hold, floor: max(s.floor, s.expiry), next: s.next}
 		if m.ix.hold(s.hold).anon {
 			// Nobody can confirm a hold whose id nobody learned: forget it.
 			expired.hold = 0
 		}
-		dst = m.apply(expired, o, ret, dst)
+		dst = m.applyChain(expired, o, ret, dst)
 	}
 	return dst
 }
 
+// applyChain appends the states o leads to from p, and, when p is available and the chain
+// has a hold left, those it leads to after that hold took the seat just before o. Taking the
+// hold raises the floor to its call: every operation after it in the linearization must
+// return at or after its call, which is what placing the hold's own operation there required.
+func (m *seatModel) applyChain(p seatState, o *seatOp, ret int64, dst []seatState) []seatState {
+	dst = m.apply(p, o, ret, dst)
+	if p.st != stAvail || int(p.next) >= len(m.chain) {
+		return dst
+	}
+	a := m.chain[p.next]
+	if a.call > ret {
+		return dst
+	}
+	held := seatState{st: stHeld, hold: a.hold, expiry: m.ix.hold(a.hold).eff, floor: max(p.floor, a.call), next: p.next + 1}
+	return m.apply(held, o, ret, dst)
+}
+
 // dominates reports whether every continuation possible from b is possible from a, so that a
-// set of possible states holding both may drop b. A lower floor only allows more; and two
+// set of possible states holding both may drop b. A lower floor only allows more; two
 // holds whose ids nobody learned (unknown outcomes) are interchangeable, the one that may
-// expire sooner allowing more.
+// expire sooner allowing more; and an earlier next hold of the chain allows more, as the
+// chain's holds are ordered so that each may do whatever a later one may (foldAnon).
 func (m *seatModel) dominates(a, b seatState) bool {
-	if a.st != b.st || a.booking != b.booking || a.floor > b.floor {
+	if a.st != b.st || a.booking != b.booking || a.floor > b.floor || a.next > b.next {
 		return false
 	}
 	if a.hold == b.hold {
@@ -210,8 +243,19 @@ func (m *seatModel) prune(set []interface{}) []interface{} {
 	return out
 }
 
-// apply appends the states o leads to from p, without expiry.
+// apply appends the states o leads to from p, without expiry; none of them takes a hold of
+// the chain, so they keep p's next.
 func (m *seatModel) apply(p seatState, o *seatOp, ret int64, dst []seatState) []seatState {
+	from := len(dst)
+	dst = m.applyOp(p, o, ret, dst)
+	for i := from; i < len(dst); i++ {
+		dst[i].next = p.next
+	}
+	return dst
+}
+
+// applyOp is apply without the chain.
+func (m *seatModel) applyOp(p seatState, o *seatOp, ret int64, dst []seatState) []seatState {
 	if ret < p.floor {
 		return dst
 	}

@@ -286,3 +286,43 @@ func dropNested(ops []seatOp) []seatOp {
 	}
 	return kept
 }
+
+// foldAnon takes out of ops (sorted by call) the holds of unknown outcome whose id nobody
+// learned and returns them as the chain of the seat's model, in the order the model may take
+// them, with the remaining operations (reusing ops' memory).
+//
+// Such a hold is what makes a hot seat expensive to search: porcupine must consider it
+// before and after every operation called after it, as it never returned; a run that loses
+// a fifth of its answers leaves hundreds of them on one seat. Folded, each is a step the
+// model may take just before any operation (applyChain), and the search no longer branches
+// on them.
+//
+// Why the verdict is the same. A hold of unknown outcome either took the seat at some point of
+// the linearization after which every operation returns at or after its call, or did nothing
+// (it can always be put last). applyChain allows exactly the first, raising the floor to the
+// call so that the operations after it return after it; so every linearization the folded
+// model finds is one of the full history: folding never makes a violation pass. Conversely,
+// the chain holds are ordered by call with expiries that never decrease, so each may do
+// whatever a later one may (it may be placed wherever the later one can, and expire
+// whenever it can): in a linearization of the full history, the holds that took the seat can
+// be swapped for the earliest ones of the chain, taken in chain order, leaving states that
+// dominate (seatModel.dominates), which is the one order the model tries. A hold whose
+// expiry would break that order (a fault that loses holds made it end earlier) or comes
+// before its call stays an operation.
+func (lc *linChecker) foldAnon(ops []seatOp) ([]seatOp, []anonHold) {
+	var chain []anonHold
+	lastEff := int64(math.MinInt64)
+	kept := ops[:0]
+	for i := range ops {
+		o := ops[i]
+		if o.kind == kHold && o.out == oInfo {
+			if h := lc.ix.hold(o.hold); h.anon && h.eff >= o.call && h.eff >= lastEff {
+				chain = append(chain, anonHold{call: o.call, hold: o.hold})
+				lastEff = h.eff
+				continue
+			}
+		}
+		kept = append(kept, o)
+	}
+	return kept, chain
+}

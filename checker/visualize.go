@@ -60,7 +60,7 @@ func (lc *linChecker) visualize(ex *explanation) (path string, err error) {
 				err = fmt.Errorf("porcupine: %v", r)
 			}
 		}()
-		err = porcupine.Visualize(lc.model, info, &b)
+		err = porcupine.Visualize(ex.model, info, &b)
 	}()
 	if err != nil {
 		return "", fmt.Errorf("visualize seat %s: %w", lc.ix.partName(p), err)
