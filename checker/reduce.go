@@ -21,6 +21,9 @@ import (
 //     expire or be released (or, for a read, checked out), must find the seat held by H or
 //     sold in every linearization of the others; such observers are dropped. This is what
 //     keeps hot seats cheap: the crowd refused while one buyer pays never reaches porcupine.
+//   - An observer whose interval reaches an ok hold H's return and begins before H could end
+//     (see overlapsHold) is dropped too, even when it began before H was called or H was
+//     answered after it could expire: it fits right after H in any linearization of the rest.
 //   - More generally, every operation called after an ok hold H returned and returned before
 //     H could end (its effective expiry, or the first call of a release or checkout of H) is
 //     decided on its own against "held by H" (certainHolds): one that is impossible there makes
@@ -101,9 +104,9 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 			if c, ok := coCall[o.hold]; ok {
 				w.endHeld = min(w.endHeld, c)
 			}
-			if w.endNA > w.start {
-				wins = append(wins, w)
-			}
+			// Kept even when empty (a hold answered after it could expire): an observer
+			// overlapping its return still fits right after it.
+			wins = append(wins, w)
 		case isObserver(o):
 			observers++
 		}
@@ -144,14 +147,15 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 				continue // leaves the seat held: see certainHolds
 			}
 			if isObserver(&o) {
-				// The windows that started strictly before the observer's call.
-				j := sort.Search(len(wins), func(k int) bool { return wins[k].start >= o.call }) - 1
+				// The windows that started by the observer's return: one that ends after its
+				// call lets it fit right after its hold (see overlapsHold).
+				j := sort.Search(len(wins), func(k int) bool { return wins[k].start > o.ret }) - 1
 				if j >= 0 {
 					end := maxNA[j]
 					if o.kind == kRead {
 						end = maxHeld[j]
 					}
-					if o.ret < end {
+					if o.call < end {
 						continue
 					}
 				}
@@ -240,6 +244,22 @@ func (lc *linChecker) certainHolds(ops []seatOp, inside func(call, ret int64) (i
 	return drop, 0, 0, false
 }
 
+// overlapsHold is why an observer o (a refusal, or a read saying held) is dropped when, for
+// some ok hold H, o.ret >= H.ret and o.call < end(H), end(H) being the earlier of H's
+// effective expiry and the first call of a release or of a checkout of H that may free the
+// seat (of any checkout, for a read, which also needs the seat not sold). Dropping an
+// operation only relaxes a history; what must be shown is that every linearization L of the
+// rest extends to one with o. Put o right after H and after every operation that returned
+// before o was called (the real-time order asks no more of o's predecessors). Those
+// operations returned before end(H): none is an operation on H that may end it (those are
+// called at end(H) or later, after they returned, so they come after them), and H cannot
+// expire before any of them (that needs a return at or after its effective expiry), and
+// nothing else changes a seat H holds (the chain's holds need it available). So o finds the
+// seat held by H, as it needs, with a floor no later than H's return, hence than o's. No
+// operation that must follow o (called after o.ret >= H.ret) comes before that point: it
+// follows H, and every operation that returned before o's call, by the real-time order. So
+// the order is a linearization with o, and the verdict is unchanged.
+//
 // dropNested removes every observer whose interval contains the interval of another observer
 // at least as demanding (a read saying held is as demanding as a refusal, which only needs
 // the seat not available): it can be ordered right beside that one, where the state already
