@@ -57,6 +57,20 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 			}
 		}
 	}
+	if offender >= 0 {
+		// The witness: the hold that bought the seat, the sale and the offender. The sale sold
+		// the seat to its hold, and the offender, called after the sale returned, is
+		// impossible in that state, so the three are illegal by themselves. Without the hold's
+		// own operation (a hold record that named another id) the reduced seat is the witness.
+		// This comes before the reductions below, which overwrite ops.
+		for i := range ops[:cut] {
+			if o := &ops[i]; o.kind == kHold && o.hold == sale.hold && o.out == oOk {
+				h, s, off := *o, *sale, ops[offender]
+				ops[0], ops[1], ops[2] = h, s, off
+				return ops[:3], true
+			}
+		}
+	}
 	prefix := ops[:cut]
 
 	// Hold windows.
@@ -161,19 +175,6 @@ func (lc *linChecker) reduce(ops []seatOp) ([]seatOp, bool) {
 				}
 			}
 			kept = append(kept, o)
-		}
-	}
-	if offender >= 0 {
-		// The witness: the hold that bought the seat, the sale and the offender. The sale sold
-		// the seat to its hold, and the offender, called after the sale returned, is
-		// impossible in that state, so the three are illegal by themselves. Without the hold's
-		// own operation (a hold record that named another id) the reduced seat is the witness.
-		for i := range ops[:cut] {
-			if o := &ops[i]; o.kind == kHold && o.hold == sale.hold && o.out == oOk {
-				h, s, off := *o, *sale, ops[offender]
-				ops[0], ops[1], ops[2] = h, s, off
-				return ops[:3], true
-			}
 		}
 	}
 	kept = dropNested(kept)
