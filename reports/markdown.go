@@ -151,7 +151,7 @@ func Markdown(w io.Writer, s *Summary) error {
 			b.WriteString("\n")
 		}
 		if len(r.SLOs) > 0 {
-			b.WriteString("| SLO | target | actual | result |\n|---|---:|---:|---|\n")
+			b.WriteString("| SLO | target | actual | judged on | result |\n|---|---:|---:|---|---|\n")
 			for _, o := range r.SLOs {
 				res := Pass
 				if !o.Pass {
@@ -164,7 +164,7 @@ func Markdown(w io.Writer, s *Summary) error {
 				case o.FromSend:
 					res += " (from sending to answer: the target missed it even without the driver's waits)"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), res)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", o.Name, fmtVal(o.Target, o.Unit), o.ActualText(), mdEscape(o.ScopeText()), res)
 			}
 			b.WriteString("\n")
 		}

@@ -473,7 +473,7 @@ func TestInterruptedAndNoData(t *testing.T) {
 	if err := HTML(&html, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"**Interrupted** (Ctrl-C or SIGTERM)", "| checkout_p99 | 500 ms | no data | **FAIL** |"} {
+	for _, want := range []string{"**Interrupted** (Ctrl-C or SIGTERM)", "| checkout_p99 | 500 ms | no data |  | **FAIL** |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md.String())
 		}

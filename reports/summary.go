@@ -247,6 +247,23 @@ type SLO struct {
 	// objective on its own time: Actual is the p99 from sending to answer, without the
 	// driver's waits, and the miss is a verdict on the target.
 	FromSend bool `json:"from_send,omitempty"`
+	// Scope says which requests a latency objective was judged on: those the target took on
+	// outside the fault windows (shed and not-admitted requests left out), or every request;
+	// Samples how many.
+	Scope   string `json:"scope,omitempty"`
+	Samples int64  `json:"samples,omitempty"`
+}
+
+// ScopeText says which requests the objective was judged on, with their number: "" for an
+// objective that is not a latency's.
+func (o SLO) ScopeText() string {
+	switch {
+	case o.Scope == "":
+		return ""
+	case o.Samples > 0:
+		return fmt.Sprintf("%s (%d)", o.Scope, o.Samples)
+	}
+	return o.Scope
 }
 
 // ActualText is what the run measured for the objective, with its unit, or "no data".

@@ -147,7 +147,8 @@ func percentiles(n int64, l workloads.Latency) reports.Percentiles {
 // slo puts an objective's figures in the report's units: milliseconds for a latency, percent
 // (to two places) for a share.
 func slo(o workloads.SLOResult) reports.SLO {
-	out := reports.SLO{Name: o.Name, Metric: string(o.Metric), Op: o.Op, Pass: o.Pass, Untrusted: o.Untrusted, NoData: o.NoData, FromSend: o.FromSend}
+	out := reports.SLO{Name: o.Name, Metric: string(o.Metric), Op: o.Op, Pass: o.Pass, Untrusted: o.Untrusted, NoData: o.NoData, FromSend: o.FromSend,
+		Scope: o.Scope, Samples: o.Samples}
 	figure := func(m workloads.Measure) (float64, reports.Unit) {
 		if m.Unit == workloads.UnitRatio {
 			return round2(m.Ratio * 100), reports.Percent

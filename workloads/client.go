@@ -520,7 +520,7 @@ func (c *client) join(ctx context.Context, who *caller, event string, wait time.
 	// Joined but never admitted within the wait: the join itself took effect.
 	rec.Ret = c.clock.Now()
 	rec.Type = history.Fail
-	rec.Out.Code = "not_admitted"
+	rec.Out.Code = codeNotAdmitted
 	rec.Out.Error = "not admitted within the queue timeout"
 	return rec, ""
 }
@@ -583,3 +583,7 @@ func (c *client) createEvent(ctx context.Context, spec EventSpec, token string) 
 	}
 	return nil
 }
+
+// codeNotAdmitted is the contract's error code for a buyer the waiting room has not let in: a
+// hold without a valid token, or a join that timed out in the queue.
+const codeNotAdmitted = "not_admitted"

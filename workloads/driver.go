@@ -602,6 +602,7 @@ func (d *Driver) summary(elapsed int64, planned int) *Summary {
 			Intended: latencyOf(st.intended), Actual: latencyOf(st.actual),
 			Lag: latencyOf(st.delays.lag), SlotWait: latencyOf(st.delays.slot),
 			SlotWaits: st.delays.slotWaits, SlotStarved: st.delays.starved,
+			Calm: &CalmLatency{Requests: d.rec.calm[i].n, Intended: latencyOf(d.rec.calm[i].intended), Actual: latencyOf(d.rec.calm[i].actual)},
 		}
 		delays.merge(&st.delays)
 		flights = append(flights, st.delays.flight)

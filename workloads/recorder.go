@@ -235,9 +235,15 @@ type recorder struct {
 	inFlight, streams func() int64
 	observer          Observer // nil: none
 
-	mu      sync.Mutex
-	total   [len(opKinds)]*opStats
-	window  [len(opKinds)]*opStats
+	mu     sync.Mutex
+	total  [len(opKinds)]*opStats
+	window [len(opKinds)]*opStats
+	// calm has, per operation, the latencies of the requests the target took on (neither shed
+	// nor refused for want of admission) that met no fault window from their due time to their
+	// answer: what OpSummary.Calm reports and the SLOs judge. faults are the fault windows
+	// annotated so far.
+	calm    [len(opKinds)]*calmStats
+	faults  []faultSpan
 	lastWin int64
 	last    MetricsLine
 	metrics *bufio.Writer
@@ -261,6 +267,7 @@ func newRecorder(clock *Clock, hist *history.Writer, metrics io.Writer, onRecord
 		r.total[i] = newOpStats()
 		r.window[i] = newOpStats()
 		r.window[i].codes = nil
+		r.calm[i] = &calmStats{intended: newHist(), actual: newHist()}
 	}
 	if metrics != nil {
 		r.metrics = bufio.NewWriterSize(metrics, 64<<10)
@@ -290,7 +297,64 @@ func (r *recorder) record(rec *history.Record, intended int64, ex exchange) {
 	r.mu.Lock()
 	r.total[i].add(rec, intended, &ex)
 	r.window[i].add(rec, intended, &ex)
+	if calmKind(rec) && !r.faultedLocked(min(intended, rec.Call), rec.Ret) {
+		r.calm[i].add(rec, intended)
+	}
 	r.mu.Unlock()
+}
+
+// calmStats are one operation's latencies outside the fault windows (recorder.calm).
+type calmStats struct {
+	n                int64
+	intended, actual *hdr.Histogram
+}
+
+func (c *calmStats) add(r *history.Record, intended int64) {
+	c.n++
+	_ = c.actual.RecordValue(min(max((r.Ret-r.Call)/1000, histLowest), histHighest))
+	_ = c.intended.RecordValue(min(max((r.Ret-min(intended, r.Call))/1000, histLowest), histHighest))
+}
+
+// calmKind reports whether r is a request the target took on: not shed, and not a hold refused
+// because its user skipped the waiting room (a bot's, answered at the door). The SLOs judge
+// the latency the admitted buyers saw; shed and refused requests are counted on their own.
+func calmKind(r *history.Record) bool {
+	return r.Type != history.Shed && r.Out.Code != codeNotAdmitted
+}
+
+// faultSpan is one fault window as the fault records annotate it: from its injection to its
+// recovery (open while it lasts).
+type faultSpan struct {
+	fault      string
+	start, end int64
+	open       bool
+}
+
+// noteFault opens or closes a fault window from a fault record. A fault that could not be
+// injected opens none.
+func (r *recorder) noteFault(rec *history.Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case rec.Op == history.KindFaultStart && rec.Type == history.Ok:
+		r.faults = append(r.faults, faultSpan{fault: rec.In.Fault, start: rec.Call, open: true})
+	case rec.Op == history.KindFaultEnd:
+		for k := range r.faults {
+			if f := &r.faults[k]; f.open && f.fault == rec.In.Fault && f.start == rec.Call {
+				f.end, f.open = rec.Ret, false
+			}
+		}
+	}
+}
+
+// faultedLocked reports whether [from, to] meets a fault window; r.mu is held.
+func (r *recorder) faultedLocked(from, to int64) bool {
+	for _, f := range r.faults {
+		if f.start <= to && (f.open || f.end >= from) {
+			return true
+		}
+	}
+	return false
 }
 
 // noteArrival takes how late a user started after its arrival was due.
@@ -302,6 +366,7 @@ func (r *recorder) noteArrival(lag time.Duration) {
 
 // annotate writes a record that is not a client operation (a fault record) to the history.
 func (r *recorder) annotate(rec *history.Record) error {
+	r.noteFault(rec)
 	if r.observer != nil {
 		r.observer.Record(rec, 0)
 	}

@@ -103,6 +103,10 @@ type SLOResult struct {
 	// without the driver's lag and connection-slot waits. A generator that sent less than
 	// planned only spared the target, so that miss is a verdict on the target (not Untrusted).
 	FromSend bool `json:"from_send,omitempty"`
+	// Scope says which requests a latency objective was judged on (ScopeCalm or ScopeAll), and
+	// Samples how many there were.
+	Scope   string `json:"scope,omitempty"`
+	Samples int64  `json:"samples,omitempty"`
 	// Limit and Value are Threshold and Observed as text, the fields drive-summary.json had
 	// before the typed ones.
 	Limit string `json:"limit"`
@@ -128,8 +132,9 @@ func (s *Summary) distrustSLO() {
 		return
 	}
 	for i, r := range s.SLO {
-		if o := s.Ops[r.Op]; r.Metric == MetricP99 && !r.NoData && o != nil && o.Actual.P99 > r.Threshold.Duration {
-			r.Observed, r.Value = durationMeasure(o.Actual.P99), durationMeasure(o.Actual.P99).String()
+		if o := s.Ops[r.Op]; r.Metric == MetricP99 && !r.NoData && o != nil && o.judged().actual.P99 > r.Threshold.Duration {
+			p99 := o.judged().actual.P99
+			r.Observed, r.Value = durationMeasure(p99), durationMeasure(p99).String()
 			r.Pass, r.FromSend = false, true
 		} else {
 			r.Untrusted = true
@@ -138,20 +143,54 @@ func (s *Summary) distrustSLO() {
 	}
 }
 
-// checkSLO evaluates the scenario's objectives; latencies are taken from the intended start.
-// An objective without data (no request of its operation completed) does not hold.
+// Scopes of a latency objective (SLOResult.Scope).
+const (
+	// ScopeCalm: the requests the target took on outside every fault window (OpSummary.Calm).
+	ScopeCalm = "outside fault windows, shed and not-admitted requests left out"
+	// ScopeAll: every request of the operation (a summary that does not know the windows).
+	ScopeAll = "every request"
+)
+
+// judgedLatency is what a latency objective is judged on: the calm requests when the summary
+// has them, else all of them.
+type judgedLatency struct {
+	n                int64
+	intended, actual Latency
+	scope            string
+}
+
+func (o *OpSummary) judged() judgedLatency {
+	if o.Calm != nil {
+		return judgedLatency{n: o.Calm.Requests, intended: o.Calm.Intended, actual: o.Calm.Actual, scope: ScopeCalm}
+	}
+	return judgedLatency{n: o.Requests, intended: o.Intended, actual: o.Actual, scope: ScopeAll}
+}
+
+// checkSLO evaluates the scenario's objectives; latencies are taken from the intended start,
+// over the requests the target took on outside the fault windows when the summary knows them
+// (OpSummary.judged): faults are injected to see what breaks, and the objectives say how the
+// admitted buyers are served otherwise. An objective without data (no such request completed)
+// does not hold.
 func (s *Summary) checkSLO(slo SLO) {
 	lat := func(name, op string, limit time.Duration) {
 		if limit <= 0 {
 			return
 		}
 		o := s.Ops[op]
-		if o == nil || o.Requests == 0 {
-			s.SLO = append(s.SLO, noData(newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(0), false)))
+		var j judgedLatency
+		if o != nil {
+			j = o.judged()
+		}
+		if j.n == 0 {
+			r := noData(newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(0), false))
+			r.Scope = j.scope
+			s.SLO = append(s.SLO, r)
 			return
 		}
-		v := o.Intended.P99
-		s.SLO = append(s.SLO, newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(v), v <= limit))
+		v := j.intended.P99
+		r := newSLOResult(name, MetricP99, op, durationMeasure(limit), durationMeasure(v), v <= limit)
+		r.Scope, r.Samples = j.scope, j.n
+		s.SLO = append(s.SLO, r)
 	}
 	lat("hold_p99", "hold", slo.HoldP99)
 	lat("checkout_p99", "checkout", slo.CheckoutP99)

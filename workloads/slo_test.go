@@ -17,26 +17,33 @@ func TestCheckSLO(t *testing.T) {
 		name      string
 		slo       SLO
 		errorRate float64
+		calm      bool // the summary knows the calm requests (OpSummary.Calm)
 		want      []SLOResult
 	}{
-		{"none", SLO{}, 0.3, nil},
-		{"no data is not a pass", SLO{HoldP99: 250 * ms, ErrorRate: 0.01, ErrorRateSet: true}, -1, []SLOResult{
+		{"none", SLO{}, 0.3, false, nil},
+		{"no data is not a pass", SLO{HoldP99: 250 * ms, ErrorRate: 0.01, ErrorRateSet: true}, -1, false, []SLOResult{
 			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
 				Observed: Measure{Unit: UnitDuration}, NoData: true, Limit: "250ms", Value: "no data"},
 			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio, Ratio: 0.01},
 				Observed: Measure{Unit: UnitRatio}, NoData: true, Limit: "1.00%", Value: "no data"},
 		}},
-		{"latencies held and missed", SLO{HoldP99: 250 * ms, CheckoutP99: time.Second}, 0, []SLOResult{
+		{"latencies held and missed", SLO{HoldP99: 250 * ms, CheckoutP99: time.Second}, 0, false, []SLOResult{
 			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
-				Observed: Measure{Unit: UnitDuration, Duration: 31 * ms}, Pass: true, Limit: "250ms", Value: "31ms"},
+				Observed: Measure{Unit: UnitDuration, Duration: 31 * ms}, Pass: true, Limit: "250ms", Value: "31ms", Scope: ScopeAll, Samples: 40},
 			{Name: "checkout_p99", Metric: MetricP99, Op: "checkout", Threshold: Measure{Unit: UnitDuration, Duration: time.Second},
-				Observed: Measure{Unit: UnitDuration, Duration: 1200 * ms}, Pass: false, Limit: "1s", Value: "1.2s"},
+				Observed: Measure{Unit: UnitDuration, Duration: 1200 * ms}, Pass: false, Limit: "1s", Value: "1.2s", Scope: ScopeAll, Samples: 20},
 		}},
-		{"error rate of zero is an objective", SLO{ErrorRateSet: true}, 0.004, []SLOResult{
+		{"judged outside the fault windows", SLO{HoldP99: 250 * ms, CheckoutP99: time.Second}, 0, true, []SLOResult{
+			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
+				Observed: Measure{Unit: UnitDuration, Duration: 80 * ms}, Pass: true, Limit: "250ms", Value: "80ms", Scope: ScopeCalm, Samples: 30},
+			{Name: "checkout_p99", Metric: MetricP99, Op: "checkout", Threshold: Measure{Unit: UnitDuration, Duration: time.Second},
+				Observed: Measure{Unit: UnitDuration}, NoData: true, Limit: "1s", Value: "no data", Scope: ScopeCalm},
+		}},
+		{"error rate of zero is an objective", SLO{ErrorRateSet: true}, 0.004, false, []SLOResult{
 			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio},
 				Observed: Measure{Unit: UnitRatio, Ratio: 0.004}, Pass: false, Limit: "0.00%", Value: "0.40%"},
 		}},
-		{"error rate held", SLO{ErrorRate: 0.005, ErrorRateSet: true}, 0.005, []SLOResult{
+		{"error rate held", SLO{ErrorRate: 0.005, ErrorRateSet: true}, 0.005, false, []SLOResult{
 			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio, Ratio: 0.005},
 				Observed: Measure{Unit: UnitRatio, Ratio: 0.005}, Pass: true, Limit: "0.50%", Value: "0.50%"},
 		}},
@@ -44,6 +51,12 @@ func TestCheckSLO(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Summary{Ops: ops, ErrorRate: tt.errorRate, Requests: 60}
+			if tt.calm {
+				s.Ops = map[string]*OpSummary{
+					"hold":     {Requests: 40, Intended: Latency{P99: 900 * ms}, Calm: &CalmLatency{Requests: 30, Intended: Latency{P99: 80 * ms}}},
+					"checkout": {Requests: 20, Intended: Latency{P99: 1200 * ms}, Calm: &CalmLatency{}},
+				}
+			}
 			if tt.errorRate < 0 { // a run in which nothing completed
 				s = &Summary{Ops: map[string]*OpSummary{}}
 			}
@@ -69,6 +82,7 @@ func TestSLOResultJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"name": "hold_p99", "metric": "p99", "op": "hold", "pass": true, "limit": "250ms", "value": "31ms",
+		"scope": ScopeAll, "samples": 1.0,
 		"threshold": map[string]any{"unit": "duration", "duration_ns": 250e6},
 		"observed":  map[string]any{"unit": "duration", "duration_ns": 31e6}}
 	if !reflect.DeepEqual(raw, want) {

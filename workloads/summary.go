@@ -95,6 +95,19 @@ type OpSummary struct {
 	SlotWait    Latency          `json:"slot_wait"`
 	SlotWaits   int64            `json:"slot_waits"`
 	SlotStarved int64            `json:"slot_starved"`
+	// Calm is the latency of the requests the target took on (neither shed nor refused for
+	// want of admission) that met no fault window from their due time to their answer: what a
+	// buyer the waiting room let in saw while nothing was being injected. The SLOs judge it.
+	// Nil in a summary that does not know the fault windows (one combined from shards).
+	Calm *CalmLatency `json:"calm,omitempty"`
+}
+
+// CalmLatency is OpSummary.Calm: how many requests, and their latencies from the intended
+// start and from sending.
+type CalmLatency struct {
+	Requests int64   `json:"requests"`
+	Intended Latency `json:"intended"`
+	Actual   Latency `json:"actual"`
 }
 
 // Latency is a latency distribution's summary (nanoseconds in JSON).
