@@ -73,6 +73,10 @@ type Options struct {
 	Out string
 	// Progress receives a line per run finished; nil means none.
 	Progress io.Writer
+	// Parallel is how many groups of runs go at once; 0 means DefaultParallel, or 1 when the
+	// groups share services (Env external, or Run.Services given), where more than 1 is an
+	// input error: their Redis keys and faults would meet.
+	Parallel int
 }
 
 // ErrInput marks errors of the selftest's input (a scenario that cannot be read, an unknown
@@ -87,6 +91,12 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 	}
 	if o.Seeds <= 0 {
 		o.Seeds = 1
+	}
+	switch {
+	case o.Parallel < 0:
+		return nil, "", fmt.Errorf("%w: parallel: %d: want 0 (the default, %d) or more", ErrInput, o.Parallel, DefaultParallel)
+	case o.Parallel > 1 && !o.ownServices():
+		return nil, "", fmt.Errorf("%w: parallel: %d: runs on shared services (--env external) would meet in their Redis keys and faults; give 1", ErrInput, o.Parallel)
 	}
 	if len(o.Strategies) == 0 {
 		o.Strategies = strategies.Names()
@@ -125,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 	}
 	m := newMatrix(unsafe)
 	started := time.Now()
-	var first error
+	var jobs []*job
 	for i, sc := range scs {
 		base := sc.RunSeed(tmpl.Seed)
 		for k := range o.Seeds {
@@ -134,7 +144,7 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 				kind  string
 				names []string
 			}{{"variants", unsafe}, {"safe", safe}} {
-				if len(g.names) == 0 || ctx.Err() != nil {
+				if len(g.names) == 0 {
 					continue
 				}
 				ro := tmpl
@@ -146,23 +156,35 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 						ro.DBs = tmpl.DBs[:1]
 					}
 				}
-				sum, _, err := run.Run(ctx, ro)
-				if err != nil && first == nil {
-					first = fmt.Errorf("%s seed %d (%s): %w", sc.Name, seed, g.kind, err)
-				}
-				if sum == nil {
-					m.missing(sc.Name, g.names, ro.DBs, err)
-					continue
-				}
-				for _, r := range sum.Runs {
-					m.add(sc.Name, seed, r)
-					if o.Progress != nil {
-						fmt.Fprintf(o.Progress, "selftest: %s seed %d: %s on %s: %s\n", sc.Name, seed, r.Strategy, r.DB, m.describe(r))
-					}
-				}
+				jobs = append(jobs, &job{scenario: sc.Name, seed: seed, kind: g.kind, o: ro})
 			}
 		}
 		m.Scenarios = append(m.Scenarios, ScenarioRun{Name: sc.Name, File: o.Scenarios[i], Seeds: seedsFrom(base, o.Seeds)})
+	}
+	runJobs(ctx, jobs, o.parallel(), execute, func(j *job) {
+		if o.Progress == nil || j.sum == nil {
+			return
+		}
+		for _, r := range j.sum.Runs {
+			fmt.Fprintf(o.Progress, "selftest: %s seed %d: %s on %s: %s\n", j.scenario, j.seed, r.Strategy, r.DB, m.describe(r))
+		}
+	})
+	// The matrix is filled in the jobs' order, whatever order they finished in.
+	var first error
+	for _, j := range jobs {
+		if !j.ran {
+			continue
+		}
+		if j.err != nil && first == nil {
+			first = fmt.Errorf("%s seed %d (%s): %w", j.scenario, j.seed, j.kind, j.err)
+		}
+		if j.sum == nil {
+			m.missing(j.scenario, j.o.Strategies, j.o.DBs, j.err)
+			continue
+		}
+		for _, r := range j.sum.Runs {
+			m.add(j.scenario, j.seed, r)
+		}
 	}
 	m.Seconds = time.Since(started).Seconds()
 	m.Interrupted = ctx.Err() != nil

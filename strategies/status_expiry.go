@@ -159,10 +159,15 @@ func (s *statusExpiry) takeGA(ctx context.Context, tx sqldb.Tx, h Hold, now time
 	return s.store.TierPrice(ctx, tx, h.EventID, h.Tier)
 }
 
+// gaRaceGap is how long the ga-oversell variant waits between reading a tier's count and writing
+// it back: wider than naive's gap, since a tier's holds arrive a few a second rather than a
+// crowd on one seat, and a lost update oversells only once the tier is nearly gone.
+const gaRaceGap = 25 * time.Millisecond
+
 // takeGAUnlocked is the ga-oversell variant's take: it reads the tier's count without a lock,
 // looks up the price, and writes back the count it computed, whatever happened to the row in
-// between (a lost update when two holds race). Between the read and the write it waits naiveGap,
-// as naive does, so that any two holds of the tier within a few milliseconds race. ok is false
+// between (a lost update when two holds race). Between the read and the write it waits
+// gaRaceGap, so that any two holds of the tier within a few tens of milliseconds race. ok is false
 // when the count it read is short: the safe path then decides.
 func (s *statusExpiry) takeGAUnlocked(ctx context.Context, tx sqldb.Tx, h Hold) (price int64, ok bool, err error) {
 	q := int64(h.Quantity)
@@ -174,7 +179,7 @@ func (s *statusExpiry) takeGAUnlocked(ctx context.Context, tx sqldb.Tx, h Hold) 
 	if price, err = s.store.TierPrice(ctx, tx, h.EventID, h.Tier); err != nil {
 		return 0, false, err
 	}
-	sleepCtx(ctx, naiveGap)
+	sleepCtx(ctx, gaRaceGap)
 	if _, err := tx.Exec(ctx, "UPDATE ga_tiers SET available = ?, held = held + ? WHERE event_id = ? AND tier = ?",
 		available-q, q, h.EventID, h.Tier); err != nil {
 		return 0, false, fmt.Errorf("take units: %w", err)

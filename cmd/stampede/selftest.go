@@ -62,11 +62,15 @@ func selftestFlags(fs *flag.FlagSet, c *cli) action {
 	ends.RegisterFlags(fs)
 	fs.StringVar(&o.Out, "out", "", "directory, new or empty (default runs/selftest-<time>)")
 	fs.DurationVar(&o.Run.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
+	fs.IntVar(&o.Parallel, "parallel", 0, fmt.Sprintf("groups of runs (a scenario's variants or safe strategies at one seed) at once, each on services of its own (default %d; 1 with --env external)", selftest.DefaultParallel))
 	fs.BoolVar(&verbose, "verbose", false, "every run's own progress too")
 	return func(ctx context.Context, args []string) error {
 		o.Scenarios = args
 		if o.Seeds < 1 {
 			return usageErrorf("--seeds: %d: want at least 1", o.Seeds)
+		}
+		if o.Parallel < 0 {
+			return usageErrorf("--parallel: %d: want at least 1", o.Parallel)
 		}
 		if ends.Target != "" {
 			return usageErrorf("--target: a selftest runs the in-tree strategies, not a target")

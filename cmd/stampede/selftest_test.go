@@ -18,6 +18,8 @@ func TestSelftestUsage(t *testing.T) {
 		{[]string{"selftest", "--strategy", "no-such", "--out", out}, `strategy "no-such": unknown`},
 		{[]string{"selftest", "no/such/scenario.yaml", "--out", out}, "no/such/scenario.yaml"},
 		{[]string{"selftest", "--target", "http://127.0.0.1:1", "--out", out}, "not a target"},
+		{[]string{"selftest", "--parallel", "-1", "--out", out}, "--parallel: -1"},
+		{[]string{"selftest", "--env", "external", "--pg", "postgres://127.0.0.1:1/x", "--parallel", "2", "--out", out}, "parallel: 2"},
 	} {
 		code, _, stderr := runCLI(t, nil, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {

@@ -1,8 +1,10 @@
 package seatmap
 
 import (
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,8 +65,29 @@ func (s *Snapshots) Handle(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if !gzipped && r.Method != http.MethodHead {
+		if f := a.bodyFile(); f != nil {
+			sendBody(w, f, body)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// sendBody sends a large body from f, its in-memory file, with sendfile(2) where the
+// connection allows it: the kernel sends the file's pages without copying them from user
+// space. When f cannot be opened again, body is written as it is.
+func sendBody(w http.ResponseWriter, f *os.File, body []byte) {
+	rf, err := openBody(f)
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+		return
+	}
+	defer rf.Close()
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rf)
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip (named, with a q-value
