@@ -26,8 +26,9 @@ fuzz:
 
 # A long run of scenarios/soak.yaml with its faults rotating (bench/soak; not in make test): it
 # samples the reference server's goroutines, heap, open fds and database connections every
-# SOAK_INTERVAL and fails when one grows without bound (a linear fit over the second half
-# projected over the soak above 20% of its mean plus a floor). Curves in bin/soak/soak.md and
+# SOAK_INTERVAL and fails when one grows without bound (a linear fit over the second half of
+# its floor, the least value of each fault cycle, projected over the soak above 20% of its mean
+# plus a floor). Curves in bin/soak/soak.md and
 # soak.csv, the run in bin/soak/run.
 SOAK_DURATION ?= 10m
 SOAK_INTERVAL ?= 10s
