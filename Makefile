@@ -26,8 +26,9 @@ fuzz:
 
 # A long run of scenarios/soak.yaml with its faults rotating (bench/soak; not in make test): it
 # samples the reference server's goroutines, heap, open fds and database connections every
-# SOAK_INTERVAL and fails when one grows without bound (a linear fit over the second half
-# projected over the soak above 20% of its mean plus a floor). Curves in bin/soak/soak.md and
+# SOAK_INTERVAL and fails when one grows without bound (a linear fit over the second half of
+# its floor, the least value of each fault cycle, projected over the soak above 20% of its mean
+# plus a floor). Curves in bin/soak/soak.md and
 # soak.csv, the run in bin/soak/run.
 SOAK_DURATION ?= 10m
 SOAK_INTERVAL ?= 10s
@@ -49,7 +50,8 @@ bench:
 # The checker at stadium scale: `stampede check` on a simulated herd's history of
 # BENCH_CHECKER_OPS operations (written once into BENCH_CHECKER_DIR, a few minutes), with its
 # wall time and peak resident memory; then the adversarial hot-seat set, whose count of
-# undecided histories must be 0.
+# undecided histories must be 0. Its figures are recorded in the checker section of
+# docs/performance.md, which make bench-strategies keeps when it regenerates the rest.
 BENCH_CHECKER_OPS ?= 10000000
 BENCH_CHECKER_DIR ?= $(CURDIR)/bin/bench-checker
 bench-checker: build

@@ -94,8 +94,9 @@ done
 
 mkdir -p "$(dirname "$OUT")"
 go run ./bench/strategies/perfdoc -results "$res" -trips "$tmp/trips.tsv" -runs "$RUNS" -duration "$DURATION" -ops "$OPS" \
-  -clients "$CLIENTS" -rows "$ROWS" \
+  -clients "$CLIENTS" -rows "$ROWS" -keep "$OUT" \
   -machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
   -versions "$(psql -X -At -h "$PGHOST" -U postgres test -c 'SHOW server_version' | cut -d' ' -f1) (PostgreSQL); $(myq -N -e 'SELECT VERSION()'); $(pgbench --version); $( [[ $have_sysbench == 1 ]] && sysbench --version); $(go version | cut -d' ' -f3)" \
-  >"$OUT"
+  >"$tmp/performance.md"
+mv "$tmp/performance.md" "$OUT"
 echo "wrote $OUT" >&2

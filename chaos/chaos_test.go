@@ -155,6 +155,90 @@ func TestDBConnKill(t *testing.T) {
 	}
 }
 
+// TestDBConnKillSparesOtherClients ends the server's connections only: on PostgreSQL those of
+// the application name its DSN gives (the reference server's, sut/reference), not another
+// client's in the same database, as under --env external, where the run's schema is in the
+// user's database; on MySQL those of the server's database (the run's own under --env
+// external), not a client's of the user's database on the same server.
+func TestDBConnKillSparesOtherClients(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			base := testsvc.DB(t, dialect)
+			other := base // the bystander's database: the same on PostgreSQL
+			if dialect == "mysql" {
+				other = testsvc.MySQLAdminDSN()
+			}
+			dsn, err := sqldb.WithApplication(base, "stampede_server_test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			server := openHeld(t, dsn, 3)
+			bystander := openHeld(t, other, 1)
+			serverIDs, otherIDs := sessionIDs(t, server, 3), sessionIDs(t, bystander, 1)
+
+			inject(t, "db-conn-kill", &Target{Handles: sut.Handles{DB: dsn}, Rand: rand.New(rand.NewPCG(1, 1))}, nil)
+			for _, id := range serverIDs {
+				if sessions(t, dsn)[id] {
+					t.Errorf("server session %d survived db-conn-kill", id)
+				}
+			}
+			if id := otherIDs[0]; !sessions(t, other)[id] {
+				t.Errorf("session %d of another client of the %s database was ended too, want only the server's", id, dialect)
+			}
+		})
+	}
+}
+
+// openHeld opens a pool of n connections on dsn and makes it open all n.
+func openHeld(t *testing.T, dsn string, n int) sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), dsn, sqldb.Options{MaxConns: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// sessionIDs holds n connections of db at once and returns their session ids.
+func sessionIDs(t *testing.T, db sqldb.DB, n int) []int64 {
+	t.Helper()
+	q := "SELECT pg_backend_pid()"
+	if db.Dialect() == sqldb.MySQL {
+		q = "SELECT CONNECTION_ID()"
+	}
+	ids := make([]int64, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	all := make(chan struct{})
+	var ready sync.WaitGroup
+	ready.Add(n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Conn(context.Background(), "test", func(c sqldb.Querier) error {
+				ready.Done()
+				<-all // every connection held at once: n distinct sessions
+				return c.QueryRow(context.Background(), q, []any{&ids[i]})
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	ready.Wait()
+	close(all)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
 // sessions lists the database's other sessions, from a connection of its own.
 func sessions(t *testing.T, dsn string) map[int64]bool {
 	t.Helper()

@@ -10,7 +10,7 @@ import (
 
 var dbConnKillSpec = Spec{
 	Name:  "db-conn-kill",
-	About: "terminate the server's database connections (pg_terminate_backend on PostgreSQL, KILL on MySQL)",
+	About: "terminate the server's database connections: pg_terminate_backend on PostgreSQL (those of the application_name its DSN names, else its database's), KILL on MySQL (its database's)",
 	Needs: "a SQL connection to the server's database with the right to end other sessions",
 	Params: []Param{{Name: "fraction", Kind: "float", Default: "1",
 		About: "fraction of the connections to end, chosen with the run's seed"}},
@@ -24,14 +24,32 @@ func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context
 	if t.DB == "" {
 		return nil, unsupported("db-conn-kill", "no database DSN")
 	}
-	db, err := sqldb.Open(ctx, t.DB, sqldb.Options{MaxConns: 1})
+	// The server's connections go by the application name of its DSN when it has one (the
+	// reference server's do, sut/reference): only those are ended, not other clients of a
+	// database the run shares with them (--env external keeps its tables in a schema of the
+	// user's database). This connection goes by a name of its own.
+	own, app := t.DB, sqldb.Application(t.DB)
+	if app != "" {
+		var err error
+		if own, err = sqldb.WithApplication(t.DB, "stampede_chaos"); err != nil {
+			return nil, fmt.Errorf("db-conn-kill: %w", err)
+		}
+	}
+	db, err := sqldb.Open(ctx, own, sqldb.Options{MaxConns: 1})
 	if err != nil {
 		return nil, fmt.Errorf("db-conn-kill: %w", err)
 	}
 	defer db.Close()
-	list := "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY pid"
+	list := "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+	var args []any
+	if app != "" {
+		list += " AND application_name = ?"
+		args = append(args, app)
+	}
+	list += " ORDER BY pid"
 	kill := "SELECT pg_terminate_backend(?)"
 	if db.Dialect() == sqldb.MySQL {
+		// The server's database: under --env external the run's own (run.isolate).
 		list = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() ORDER BY ID"
 	}
 	var ids []int64
@@ -44,7 +62,7 @@ func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context
 			ids = append(ids, id)
 		}
 		return nil
-	})
+	}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("db-conn-kill: list connections: %w", err)
 	}

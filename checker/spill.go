@@ -24,7 +24,8 @@ const spillBuckets = 64
 // spillRecord is the size of one projected operation on disk.
 const spillRecord = 8 + 8 + 4*5 + 5
 
-// spillBuffer is how many operations a bucket buffers before it writes them.
+// spillBuffer is how many operations a bucket buffers before it writes them (64 buckets of
+// 4096 operations: 10 MiB of buffers, a write of 164 KiB at a time).
 const spillBuffer = 4096
 
 // spill holds the buckets of a spilled history.
@@ -49,7 +50,7 @@ func newSpill(tempDir string) (*spill, error) {
 			return nil, fmt.Errorf("spill seat operations: %w", err)
 		}
 		s.files[b] = f
-		s.w[b] = bufio.NewWriterSize(f, spillBuffer*spillRecord/8)
+		s.w[b] = bufio.NewWriterSize(f, spillBuffer*spillRecord)
 	}
 	return s, nil
 }

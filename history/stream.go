@@ -112,16 +112,18 @@ func Stream(ctx context.Context, r io.Reader, workers int, fn func(rec *Record) 
 
 // parseLines decodes a batch of lines; first is the first line's number.
 func parseLines(first int, lines [][]byte) ([]Record, error) {
-	recs := make([]Record, 0, len(lines))
+	// Each line is decoded in place into its slot: a Record is large, and copying one holds
+	// its pointers to the write barrier.
+	recs := make([]Record, len(lines))
+	n := 0
 	for k, raw := range lines {
-		var rec Record
-		ok, err := parseLine(raw, first+k, &rec)
+		ok, err := parseLine(raw, first+k, &recs[n])
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			recs = append(recs, rec)
+			n++
 		}
 	}
-	return recs, nil
+	return recs[:n], nil
 }

@@ -105,6 +105,21 @@ func strings1(t *testing.T, db sqldb.DB, q string, args ...any) []string {
 	return out
 }
 
+// sessionID is the database's id of the session of db, a pool of one connection: another id
+// later means the connection was ended and the pool opened another.
+func sessionID(t *testing.T, db sqldb.DB) string {
+	t.Helper()
+	q := "SELECT pg_backend_pid()::text"
+	if db.Dialect() == sqldb.MySQL {
+		q = "SELECT CAST(CONNECTION_ID() AS CHAR)"
+	}
+	ids := strings1(t, db, q)
+	if len(ids) != 1 {
+		t.Fatalf("%s: %q, want one id", q, ids)
+	}
+	return ids[0]
+}
+
 // userTables lists what the user's database holds: on PostgreSQL every schema and every table
 // of the database, on MySQL the tables of the database the DSN names.
 func userTables(t *testing.T, db sqldb.DB) []string {
@@ -139,9 +154,18 @@ func TestRunExternalLeavesTheDatabaseAsItWas(t *testing.T) {
 	pg, my := userDatabases(t)
 	pgdb, mydb := openDB(t, pg), openDB(t, my)
 	beforePG, beforeMy := userTables(t, pgdb), userTables(t, mydb)
+	// The user's own connections (these pools of one) stay open through the run: db-conn-kill
+	// ends the run's server's connections only, not another client's of the same database.
+	pgSession, mySession := sessionID(t, pgdb), sessionID(t, mydb)
 
 	sum, dir := runE2E(t, Options{Scenario: "testdata/external-own.yaml", Strategies: []string{"status-expiry"},
 		DBs: []string{"postgres", "mysql"}, Env: "external", PG: pg, MySQL: my, Shadow: "skip-locked"})
+	if after := sessionID(t, pgdb); after != pgSession {
+		t.Errorf("the user's PostgreSQL connection (session %s) was ended during the run (now session %s), want it left alone", pgSession, after)
+	}
+	if after := sessionID(t, mydb); after != mySession {
+		t.Errorf("the user's MySQL connection (session %s) was ended during the run (now session %s), want it left alone", mySession, after)
+	}
 
 	for _, r := range sum.Runs {
 		if r.Error != "" || r.Bookings == 0 {

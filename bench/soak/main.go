@@ -65,8 +65,8 @@ type sample struct {
 }
 
 func soak(stampede, scenarioPath, out, strategy, db string, duration, interval, cycle time.Duration) error {
-	if duration < 8*interval {
-		return fmt.Errorf("duration %s: want at least 8 intervals of %s, to fit the second half", duration, interval)
+	if duration < 2*cycle || duration < 8*interval {
+		return fmt.Errorf("duration %s: want at least two fault cycles of %s and 8 intervals of %s, to fit the floor over the second half", duration, cycle, interval)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -102,7 +102,13 @@ func soak(stampede, scenarioPath, out, strategy, db string, duration, interval, 
 	fmt.Printf("soak: %s for %s, sampling every %s; run log %s\n", scPath, duration, interval, logf.Name())
 
 	samples, runErr := collect(ctx, runDir, duration, interval, done)
-	return report(out, samples, duration, runErr)
+	return report(out, samples, duration, cycleSamples(cycle, interval), runErr)
+}
+
+// cycleSamples is how many samples every interval a fault cycle spans: the window of the floor
+// that judge fits.
+func cycleSamples(cycle, interval time.Duration) int {
+	return max(1, int(math.Round(cycle.Seconds()/interval.Seconds())))
 }
 
 // stretch reads the scenario and makes it last duration: the arrivals hold for duration less
@@ -279,7 +285,7 @@ func scrape(ctx context.Context, client *http.Client, url string) ([]float64, er
 
 // report writes soak.csv and soak.md under out and returns an error when a resource grows,
 // the run failed, or there were too few samples to judge.
-func report(out string, samples []sample, duration time.Duration, runErr error) error {
+func report(out string, samples []sample, duration time.Duration, window int, runErr error) error {
 	f, err := os.Create(filepath.Join(out, "soak.csv"))
 	if err != nil {
 		return err
@@ -304,8 +310,8 @@ func report(out string, samples []sample, duration time.Duration, runErr error) 
 
 	var md strings.Builder
 	fmt.Fprintf(&md, "# Soak: %d samples over %s\n\n", len(samples), duration)
-	fmt.Fprintf(&md, "A resource grows without bound when the least-squares line through the second half of its samples, projected over %s, grows by more than 20%% of its mean plus its floor.\n\n", duration)
-	md.WriteString("| resource | first | last | mean (2nd half) | slope /min | projected | limit | verdict | curve |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&md, "A resource grows without bound when the least-squares line through the second half of its floor (at each sample, the least of the last %d samples: one fault cycle), projected over %s, grows by more than 20%% of its mean plus its floor threshold. The faults fill and empty the server's pools within a cycle; what leaks is never given back and raises the floor.\n\n", window, duration)
+	md.WriteString("| resource | first | last | mean (2nd half) | floor slope /min | projected | limit | verdict | curve |\n|---|---|---|---|---|---|---|---|---|\n")
 	var failures []string
 	ts := make([]float64, len(samples))
 	for i, s := range samples {
@@ -316,7 +322,7 @@ func report(out string, samples []sample, duration time.Duration, runErr error) 
 		for j, s := range samples {
 			vs[j] = s.Values[i]
 		}
-		g, err := judge(ts, vs, duration, r.th)
+		g, err := judge(ts, vs, duration, window, r.th)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", r.name, err))
 			continue

@@ -35,3 +35,23 @@ func TestMySQLDSN(t *testing.T) {
 		})
 	}
 }
+
+func TestWithApplication(t *testing.T) {
+	got, err := WithApplication("postgres://u@h:5432/db?search_path=s", "stampede_server_x")
+	if err != nil || Application(got) != "stampede_server_x" || !strings.Contains(got, "search_path=s") {
+		t.Errorf("WithApplication on postgres = %q, %v; want application_name set and search_path kept", got, err)
+	}
+	if again, _ := WithApplication(got, "stampede_chaos"); Application(again) != "stampede_chaos" {
+		t.Errorf("WithApplication over a name = %q, want it replaced", again)
+	}
+	my := "mysql://root@tcp(h:3306)/db"
+	if got, err := WithApplication(my, "stampede_server_x"); err != nil || got != my || Application(got) != "" {
+		t.Errorf("WithApplication on mysql = %q, %v; want the DSN as it was (no name there)", got, err)
+	}
+	if _, err := WithApplication("postgres://u@h/db", "Bad Name"); err == nil || !strings.Contains(err.Error(), "application name") {
+		t.Errorf("a bad name: err %v, want one naming the application name", err)
+	}
+	if Application("postgres://u@h/db") != "" {
+		t.Error("Application of a DSN without one, want empty")
+	}
+}

@@ -8,6 +8,7 @@ package reference
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"stampede/infra"
 	"stampede/internal/admintoken"
 	"stampede/internal/proc"
+	"stampede/internal/sqldb"
 	"stampede/server"
 	"stampede/server/payments"
 	"stampede/sut"
@@ -138,6 +140,11 @@ func (s *System) Start(ctx context.Context) (err error) {
 
 	dsn, redisURL, err := s.prepare(ctx)
 	if err != nil {
+		return err
+	}
+	// The server's connections go by a name of this run's own (PostgreSQL's application_name),
+	// which db-conn-kill ends and no other client of the database goes by.
+	if dsn, err = sqldb.WithApplication(dsn, "stampede_server_"+strings.ToLower(rand.Text()[:12])); err != nil {
 		return err
 	}
 	s.handles = sut.Handles{PSP: s.psp.URL(), DB: dsn, Redis: s.services.Redis, RedisURL: redisURL, AdminToken: s.token}

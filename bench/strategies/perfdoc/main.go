@@ -5,9 +5,11 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -29,6 +31,7 @@ func main() {
 	rows := flag.Int("rows", 0, "rows of the peers' seat table")
 	machine := flag.String("machine", "", "the machine")
 	versions := flag.String("versions", "", "the versions")
+	keep := flag.String("keep", "", "the document being replaced: its kept sections (see keptSections) are carried over")
 	flag.Parse()
 	if *results == "" || *tripsFile == "" {
 		fmt.Fprintln(os.Stderr, "perfdoc: -results and -trips are required")
@@ -44,6 +47,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "perfdoc:", err)
 		os.Exit(1)
 	}
+	kept, err := keptSections(*keep)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "perfdoc:", err)
+		os.Exit(1)
+	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	d := doc{w: w, data: data}
@@ -53,6 +61,53 @@ func main() {
 	d.http()
 	d.hot()
 	d.ga()
+	for _, k := range kept {
+		d.p("\n%s", k)
+	}
+}
+
+// Sections of docs/performance.md that other benchmarks write (the checker's, from make
+// bench-checker) sit between a keptBegin line and a keptEnd line; perfdoc measures none of
+// them, so it carries them over, markers included, after the sections it writes.
+const (
+	keptBegin = "<!-- kept:"
+	keptEnd   = "<!-- /kept -->"
+)
+
+// keptSections returns the kept sections of the document at path, each with its markers; a
+// document that does not exist has none. A section left open is an error naming its line.
+func keptSections(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var cur []string
+	open := 0
+	for n, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, keptBegin):
+			if cur != nil {
+				return nil, fmt.Errorf("%s:%d: a kept section begins inside the one begun at line %d", path, n+1, open)
+			}
+			cur, open = []string{line}, n+1
+		case cur != nil && strings.TrimSpace(line) == keptEnd:
+			out = append(out, strings.Join(append(cur, line), "\n")+"\n")
+			cur = nil
+		case cur != nil:
+			cur = append(cur, line)
+		}
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("%s:%d: a kept section is not closed with %s", path, open, keptEnd)
+	}
+	return out, nil
 }
 
 func readResults(path string) (map[key]*sample, error) {
