@@ -175,8 +175,30 @@ func (c *checks) falseSellOuts(rep *linReport) Verdict {
 	return v
 }
 
+// asAnnounced returns h with the expiry its client was told, when the history has the hold's
+// answer and that expiry is earlier than the one the ledger records: a system that answers one
+// expiry and keeps another has leaked the hold, however consistent its own ledger is.
+func (c *checks) asAnnounced(h *LedgerHold) *LedgerHold {
+	id, ok := c.ix.holdIDs[h.HoldID]
+	if !ok {
+		return h
+	}
+	hi := c.ix.hold(id)
+	told := hi.expiresAt
+	if told == 0 && hi.known && c.ix.header != nil {
+		told = c.ix.header.Start + hi.expiry
+	}
+	if told == 0 || !time.Unix(0, told).Before(h.ExpiresAt) {
+		return h
+	}
+	a := *h
+	a.ExpiresAt = time.Unix(0, told)
+	return &a
+}
+
 // leakedHolds: seats (and general-admission units) still held at the end of the run by holds
-// that had expired more than the grace period before it.
+// that had expired more than the grace period before it, by the expiry the system announced to
+// the client (asAnnounced) or recorded, whichever is earlier.
 func (c *checks) leakedHolds() Verdict {
 	v := Verdict{Check: CheckLeakedHolds, Kind: Availability}
 	if len(c.ledgers) == 0 {
@@ -210,6 +232,7 @@ func (c *checks) leakedHolds() Verdict {
 			if h.Status != "" && h.Status != holdStatusHeld {
 				continue
 			}
+			h = c.asAnnounced(h)
 			for _, s := range h.Seats {
 				covering[s] = append(covering[s], h)
 			}

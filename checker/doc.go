@@ -59,7 +59,8 @@
 // booking without a charge; no hold for a session the waiting room had not admitted. In the
 // other direction: false sell-outs (a hold refused, or a read showing the seat held, after
 // its last hold ended unsold more than a grace period earlier) and leaked holds (seats still
-// held at the end by holds long expired).
+// held at the end by holds long expired, by the expiry the hold's answer gave when the ledger
+// records a later one).
 //
 // Each check yields a Verdict (pass, fail, unknown, skipped or not exercised, a count, the
 // first counterexamples with the seat, clients, operations, times and the fault window they

@@ -218,6 +218,8 @@ func TestViolationsCaught(t *testing.T) {
 		{name: "seat still held at the end by an expired hold", check: CheckLeakedHolds, count: 1, subject: "seat A-1-3",
 			opts:    Options{Grace: 100 * time.Millisecond},
 			breakIt: func(f *fixture) { f.hold("h3").ExpiresAt = time.Unix(0, 1700000000360000000) }},
+		{name: "seat held at the end by a hold stored to expire later than its answer said", check: CheckLeakedHolds, count: 1, subject: "seat A-1-3",
+			breakIt: func(f *fixture) { f.leakH3() }},
 		{name: "tier units still held with no live hold", check: CheckLeakedHolds, count: 1, subject: "tier floor",
 			breakIt: func(f *fixture) { f.ledger.GATiers[0].Held, f.ledger.GATiers[0].Available = 2, 6 }},
 	}
@@ -241,6 +243,32 @@ func TestViolationsCaught(t *testing.T) {
 				t.Errorf("result ok with a failed check")
 			}
 		})
+	}
+}
+
+// leakH3 has the ledger keep hold h3 an hour past the expiry its answer gave (10.36 s), and the
+// run go on to 20 s, long after that expiry.
+func (f *fixture) leakH3() {
+	f.hold("h3").ExpiresAt = time.Unix(0, 1700000010360000000).Add(time.Hour)
+	f.recs = append(f.recs, history.Record{Client: 9, Op: history.OpRead, Type: history.Ok, In: history.Input{Event: "e1"},
+		Call: 20000 * ms, Ret: 20010 * ms, Out: history.Output{Available: []string{"A-1-4"}}})
+}
+
+// TestLeakedHoldsByAnnouncedExpiry: a hold the ledger keeps past the expiry its answer gave is
+// judged by the answer's expiry, and only once that expiry (plus the grace) is over.
+func TestLeakedHoldsByAnnouncedExpiry(t *testing.T) {
+	f := loadFixture(t)
+	f.hold("h3").ExpiresAt = time.Unix(0, 1700000010360000000).Add(time.Hour)
+	res := f.check(t, Options{})
+	if v := res.Verdict(CheckLeakedHolds); v.Status != Pass {
+		t.Errorf("run over before the announced expiry: %s = %s (%d), want pass; %+v", v.Check, v.Status, v.Count, v.Examples)
+	}
+	f = loadFixture(t)
+	f.leakH3()
+	res = f.check(t, Options{})
+	v := res.Verdict(CheckLeakedHolds)
+	if v.Status != Fail || len(v.Examples) != 1 || !strings.Contains(v.Examples[0].Message, "h3, which expired 9.65s before") {
+		t.Errorf("run 9.65 s past the announced expiry: %s = %s (%d) %+v, want fail naming h3", v.Check, v.Status, v.Count, v.Examples)
 	}
 }
 

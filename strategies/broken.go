@@ -3,6 +3,7 @@ package strategies
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -142,7 +143,7 @@ func newSkipLockedResold(d Deps) (Strategy, error) {
 
 // writeBehindDelay is how long FlawWriteBehind keeps a booking in memory only: longer than the
 // crash scenarios run before their crash, so that a crash loses every booking answered since
-// the on-sale began (or since the last read of bookings). At 2 s, a crash on a loaded machine,
+// the on-sale began (unless something read it since). At 2 s, a crash on a loaded machine,
 // where checkouts answer slowly, sometimes found only bookings whose answers never reached
 // their buyers, and the buyers that had been told of a booking kept theirs.
 const writeBehindDelay = 10 * time.Second
@@ -150,9 +151,12 @@ const writeBehindDelay = 10 * time.Second
 // leakedHoldLife is how much later than it says a FlawHoldNeverExpires hold is stored to expire.
 const leakedHoldLife = time.Hour
 
-// writeBehind keeps bookings answered but not yet written. Every read of bookings (the Store's
-// beforeRead) writes them first, so the process reads its own writes; another process, or the
-// same one after a crash, does not.
+// writeBehind keeps bookings answered but not yet written. A read of one booking (the Store's
+// beforeRead) writes that booking first, a read of many writes them all, so the process reads
+// its own writes; another process, or the same one after a crash, does not. A read of one
+// booking leaves the others in memory: a checkout that looks up its own booking before a
+// refund (every hold lost after its charge does) would otherwise write every booking answered
+// so far, and a crash that came after it would find few left to lose.
 type writeBehind struct {
 	db    sqldb.DB
 	delay time.Duration
@@ -161,7 +165,8 @@ type writeBehind struct {
 	pending []Booking
 }
 
-// add queues b and schedules its write.
+// add queues b and schedules its write, of b alone: a crash loses every booking answered in the
+// delay before it, however late it comes.
 func (w *writeBehind) add(b Booking) {
 	w.mu.Lock()
 	w.pending = append(w.pending, b)
@@ -169,19 +174,24 @@ func (w *writeBehind) add(b Booking) {
 	time.AfterFunc(w.delay, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = w.flush(ctx) // a failed write stays queued for the next read or timer
+		_ = w.flush(ctx, b.ID) // a failed write stays queued for the next read of it
 	})
 }
 
-// flush writes every queued booking, oldest first; one that fails stays queued.
-func (w *writeBehind) flush(ctx context.Context) error {
+// flush writes the queued booking id, or every queued booking (oldest first) when id is "";
+// one that fails stays queued.
+func (w *writeBehind) flush(ctx context.Context, id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.pending) > 0 {
-		if err := insertBooking(ctx, sqldb.OnPool(w.db, tagCheckout), w.pending[0]); err != nil {
+	for i := 0; i < len(w.pending); {
+		if id != "" && w.pending[i].ID != id {
+			i++
+			continue
+		}
+		if err := insertBooking(ctx, sqldb.OnPool(w.db, tagCheckout), w.pending[i]); err != nil {
 			return fmt.Errorf("write-behind: %w", err)
 		}
-		w.pending = w.pending[1:]
+		w.pending = slices.Delete(w.pending, i, i+1)
 	}
 	return nil
 }

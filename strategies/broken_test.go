@@ -215,6 +215,37 @@ func TestWriteBehindLosesUnwrittenBookings(t *testing.T) {
 	}
 }
 
+// TestWriteBehindReadWritesOnlyWhatItReads: the server's read of one booking (as a checkout
+// does before it refunds) writes that booking alone; another booking answered before it stays
+// unwritten, for a crash to lose.
+func TestWriteBehindReadWritesOnlyWhatItReads(t *testing.T) {
+	ctx := context.Background()
+	e := newBrokenEnv(t, "postgres")
+	s := e.strategy(t, "write-behind", "wbr-a")
+	e.createEvent(t, s, Event{ID: "wbr-b", Name: "Ev", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 1}}})
+	var ids []string
+	for _, event := range []string{"wbr-a", "wbr-b"} {
+		h, err := s.Hold(ctx, HoldRequest{EventID: event, Session: "a", Seats: []string{"A-1-1"}})
+		if err != nil {
+			t.Fatalf("Hold in %s = %v", event, err)
+		}
+		b, err := s.Confirm(ctx, ConfirmRequest{HoldID: h.ID, Session: "a"})
+		if err != nil {
+			t.Fatalf("Confirm in %s = %v", event, err)
+		}
+		ids = append(ids, b.ID)
+	}
+	if _, err := BookingStore(s, e.db, nil).GetBooking(ctx, ids[1]); err != nil {
+		t.Fatalf("the server's own store reads booking %s: %v", ids[1], err)
+	}
+	if _, err := NewStore(e.db, nil).GetBooking(ctx, ids[1]); err != nil {
+		t.Fatalf("after its read, another process reads booking %s: %v", ids[1], err)
+	}
+	if _, err := NewStore(e.db, nil).GetBooking(ctx, ids[0]); !errors.Is(err, ErrBookingNotFound) {
+		t.Fatalf("another process reads booking %s, which nothing read: %v; want not found", ids[0], err)
+	}
+}
+
 // TestHoldLeakStoresALaterExpiry: the hold-leak variant answers a seat hold with the TTL's
 // expiry and stores the seat to expire leakedHoldLife later, on PostgreSQL too (whose safe
 // seat holds are one statement that stores the expiry it answers); status-expiry stores the

@@ -21,17 +21,18 @@ import (
 type Store struct {
 	db  sqldb.DB
 	now func() time.Time
-	// beforeRead, when set, runs before every read of bookings (the write-behind variant
-	// writes the bookings it has answered but not yet written).
-	beforeRead func(context.Context) error
+	// beforeRead, when set, runs before every read of bookings with the id of the booking
+	// read, "" for a read of many (the write-behind variant writes the bookings it has
+	// answered but not yet written that the read could see).
+	beforeRead func(ctx context.Context, id string) error
 }
 
-// readingBookings runs beforeRead, when set.
-func (s *Store) readingBookings(ctx context.Context) error {
+// readingBookings runs beforeRead, when set, for a read of booking id ("" for many).
+func (s *Store) readingBookings(ctx context.Context, id string) error {
 	if s.beforeRead == nil {
 		return nil
 	}
-	return s.beforeRead(ctx)
+	return s.beforeRead(ctx, id)
 }
 
 // NewStore returns a Store over db (migrated with Migrate). now is the clock; nil means
@@ -355,7 +356,7 @@ func (s *Store) Bookings(ctx context.Context, eventID string) ([]Booking, error)
 	if err := eventExists(ctx, sqldb.OnPool(s.db, tagRead), eventID); err != nil {
 		return nil, err
 	}
-	if err := s.readingBookings(ctx); err != nil {
+	if err := s.readingBookings(ctx, ""); err != nil {
 		return nil, err
 	}
 	out := []Booking{}
@@ -377,7 +378,7 @@ func (s *Store) Bookings(ctx context.Context, eventID string) ([]Booking, error)
 
 // GetBooking returns a booking, or ErrBookingNotFound.
 func (s *Store) GetBooking(ctx context.Context, id string) (Booking, error) {
-	if err := s.readingBookings(ctx); err != nil {
+	if err := s.readingBookings(ctx, id); err != nil {
 		return Booking{}, err
 	}
 	var b Booking
