@@ -149,10 +149,14 @@ const (
 	ScopeCalm = "outside fault windows, shed and not-admitted requests left out"
 	// ScopeAll: every request of the operation (a summary that does not know the windows).
 	ScopeAll = "every request"
+	// ScopeAllFaulted: every request of the operation, none of which the target took on
+	// outside the fault windows.
+	ScopeAllFaulted = "every request (none outside the fault windows)"
 )
 
 // judgedLatency is what a latency objective is judged on: the calm requests when the summary
-// has them, else all of them.
+// has them, else all of them (also when every request met a fault window: the objective is
+// then judged on the faults' latencies rather than left without data).
 type judgedLatency struct {
 	n                int64
 	intended, actual Latency
@@ -160,8 +164,11 @@ type judgedLatency struct {
 }
 
 func (o *OpSummary) judged() judgedLatency {
-	if o.Calm != nil {
+	switch {
+	case o.Calm != nil && o.Calm.Requests > 0:
 		return judgedLatency{n: o.Calm.Requests, intended: o.Calm.Intended, actual: o.Calm.Actual, scope: ScopeCalm}
+	case o.Calm != nil:
+		return judgedLatency{n: o.Requests, intended: o.Intended, actual: o.Actual, scope: ScopeAllFaulted}
 	}
 	return judgedLatency{n: o.Requests, intended: o.Intended, actual: o.Actual, scope: ScopeAll}
 }

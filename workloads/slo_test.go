@@ -37,7 +37,7 @@ func TestCheckSLO(t *testing.T) {
 			{Name: "hold_p99", Metric: MetricP99, Op: "hold", Threshold: Measure{Unit: UnitDuration, Duration: 250 * ms},
 				Observed: Measure{Unit: UnitDuration, Duration: 80 * ms}, Pass: true, Limit: "250ms", Value: "80ms", Scope: ScopeCalm, Samples: 30},
 			{Name: "checkout_p99", Metric: MetricP99, Op: "checkout", Threshold: Measure{Unit: UnitDuration, Duration: time.Second},
-				Observed: Measure{Unit: UnitDuration}, NoData: true, Limit: "1s", Value: "no data", Scope: ScopeCalm},
+				Observed: Measure{Unit: UnitDuration, Duration: 1200 * ms}, Pass: false, Limit: "1s", Value: "1.2s", Scope: ScopeAllFaulted, Samples: 20},
 		}},
 		{"error rate of zero is an objective", SLO{ErrorRateSet: true}, 0.004, false, []SLOResult{
 			{Name: "error_rate", Metric: MetricErrorRate, Threshold: Measure{Unit: UnitRatio},
