@@ -14,6 +14,7 @@ import (
 	"stampede/infra"
 	"stampede/internal/admintoken"
 	"stampede/internal/proc"
+	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 	"stampede/server"
 	"stampede/sut"
@@ -57,8 +58,15 @@ func TestSystem(t *testing.T) {
 	}
 
 	h := sys.Handles()
-	if h.Server != sys.URL() || h.PSP != sys.PSP() || h.DB != dsn || h.Redis != nil || h.RedisURL != "" {
-		t.Errorf("Handles = %+v, want the server at %s, the processor at %s and the database %s directly", h, sys.URL(), sys.PSP(), dsn)
+	// The database is reached directly, its connections named for this run's server (the
+	// db-conn-kill fault ends those alone).
+	app := sqldb.Application(h.DB)
+	wantDB, err := sqldb.WithApplication(dsn, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Server != sys.URL() || h.PSP != sys.PSP() || h.DB != wantDB || !strings.HasPrefix(app, "stampede_server_") || h.Redis != nil || h.RedisURL != "" {
+		t.Errorf("Handles = %+v, want the server at %s, the processor at %s and the database %s directly, its connections named stampede_server_*", h, sys.URL(), sys.PSP(), dsn)
 	}
 	if _, ok := h.ServerProcess.(sut.Restarter); !ok {
 		t.Errorf("server process %T is not a sut.Restarter", h.ServerProcess)
