@@ -69,10 +69,9 @@ func (s *opStats) add(r *history.Record, intended int64, ex *exchange) {
 	if r.Out.Code != "" && s.codes != nil {
 		s.codes[r.Out.Code]++
 	}
-	act := max((r.Ret-r.Call)/1000, histLowest)
-	due := max((r.Ret-min(intended, r.Call))/1000, histLowest)
-	_ = s.actual.RecordValue(min(act, histHighest))
-	_ = s.intended.RecordValue(min(due, histHighest))
+	act, due := latenciesUS(r, intended)
+	_ = s.actual.RecordValue(act)
+	_ = s.intended.RecordValue(due)
 	flight := int64(-1) // no answer: a deadline or a transport error cut its time short
 	if r.Out.Status != 0 {
 		flight = r.Ret - r.Call
@@ -311,8 +310,17 @@ type calmStats struct {
 
 func (c *calmStats) add(r *history.Record, intended int64) {
 	c.n++
-	_ = c.actual.RecordValue(min(max((r.Ret-r.Call)/1000, histLowest), histHighest))
-	_ = c.intended.RecordValue(min(max((r.Ret-min(intended, r.Call))/1000, histLowest), histHighest))
+	act, due := latenciesUS(r, intended)
+	_ = c.actual.RecordValue(act)
+	_ = c.intended.RecordValue(due)
+}
+
+// latenciesUS are r's latencies in microseconds, within the histograms' range: from its
+// sending (act) and from its due time (due).
+func latenciesUS(r *history.Record, intended int64) (act, due int64) {
+	act = min(max((r.Ret-r.Call)/1000, histLowest), histHighest)
+	due = min(max((r.Ret-min(intended, r.Call))/1000, histLowest), histHighest)
+	return act, due
 }
 
 // calmKind reports whether r is a request the target took on: not shed, and not a hold refused

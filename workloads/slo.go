@@ -103,7 +103,8 @@ type SLOResult struct {
 	// without the driver's lag and connection-slot waits. A generator that sent less than
 	// planned only spared the target, so that miss is a verdict on the target (not Untrusted).
 	FromSend bool `json:"from_send,omitempty"`
-	// Scope says which requests a latency objective was judged on (ScopeCalm or ScopeAll), and
+	// Scope says which requests a latency objective was judged on (ScopeCalm, ScopeAll or
+	// ScopeAllFaulted), and
 	// Samples how many there were.
 	Scope   string `json:"scope,omitempty"`
 	Samples int64  `json:"samples,omitempty"`
@@ -132,8 +133,11 @@ func (s *Summary) distrustSLO() {
 		return
 	}
 	for i, r := range s.SLO {
-		if o := s.Ops[r.Op]; r.Metric == MetricP99 && !r.NoData && o != nil && o.judged().actual.P99 > r.Threshold.Duration {
-			p99 := o.judged().actual.P99
+		var p99 time.Duration
+		if o := s.Ops[r.Op]; o != nil {
+			p99 = o.judged().actual.P99
+		}
+		if r.Metric == MetricP99 && !r.NoData && p99 > r.Threshold.Duration {
 			r.Observed, r.Value = durationMeasure(p99), durationMeasure(p99).String()
 			r.Pass, r.FromSend = false, true
 		} else {
