@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Each strategy beside its database's own ceiling, same run: pgbench (PostgreSQL) and sysbench
 # (MySQL/MariaDB; installed with apt-get when missing and allowed) run the same statements at
-# the same concurrency as the strategies' Go benchmarks, for uncontended random seats, a hot
-# set of ten seats, and general admission under contention (a counter row, and unit rows
+# the same concurrency as the strategies' Go benchmarks, for uncontended random seats (the
+# conditional UPDATE alone, and pessimistic's SELECT ... FOR UPDATE and UPDATE in one
+# transaction: the case "locked"), a hot set of ten seats, and general admission under contention (a counter row, and unit rows
 # claimed with SKIP LOCKED). Rounds are interleaved and every figure is the median of RUNS
 # rounds, because the machine is shared; ratios are of medians from the same invocation. The
 # round trips of every operation come from TestRoundTrips. Writes docs/performance.md (OUT).
@@ -75,8 +76,8 @@ go test -count=1 -run '^TestRoundTrips$' -v ./strategies/ | awk -F'\t' '/trips\t
 
 for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS" >&2
-  reset_peers
-  for kase in uncontended hot ga-counter ga-skip; do
+  for kase in uncontended locked hot ga-counter ga-skip; do
+    reset_peers
     tps=$(pgbench -n -h "$PGHOST" -U postgres -c "$CLIENTS" -j 8 -T "$DURATION" -D rows="$ROWS" -f "bench/strategies/pg-$kase.sql" test 2>/dev/null |
       awk '/^tps/ {print $3}')
     printf "%s\tpostgres\t%s\tpgbench\t%s\t\n" "$run" "$kase" "${tps:-0}" >>"$res"

@@ -432,3 +432,30 @@ func TestDescribeListsEveryFault(t *testing.T) {
 		t.Errorf("%d faults registered, want 12", len(Specs()))
 	}
 }
+
+// TestFaultEndCarriesLinger: psp-delay outlasts its window by its delay, and its fault-end
+// record says so (history.ParamLinger); its start record, a fault that does not linger, and the
+// schedule's own entry are left as they were.
+func TestFaultEndCarriesLinger(t *testing.T) {
+	rec := &recorder{}
+	s := &Schedule{Record: rec}
+	delay := Entry{Fault: "psp-delay", Params: Params{"delay": "15s", "rate": "1"}}
+	restart := Entry{Fault: "redis-restart", Params: Params{}}
+	s.record(history.KindFaultStart, delay, 1, 1, nil)
+	s.record(history.KindFaultEnd, delay, 1, 2, nil)
+	s.record(history.KindFaultEnd, restart, 1, 2, nil)
+	if len(rec.recs) != 3 {
+		t.Fatalf("%d records, want 3", len(rec.recs))
+	}
+	if got := rec.recs[1].In.Params[history.ParamLinger]; got != "15s" {
+		t.Errorf("psp-delay's end record lingers %q, want 15s (params %v)", got, rec.recs[1].In.Params)
+	}
+	for _, i := range []int{0, 2} {
+		if got, ok := rec.recs[i].In.Params[history.ParamLinger]; ok {
+			t.Errorf("%s %s record lingers %q, want no linger", rec.recs[i].In.Fault, rec.recs[i].Op, got)
+		}
+	}
+	if _, ok := delay.Params[history.ParamLinger]; ok {
+		t.Errorf("the schedule's entry was changed: %v", delay.Params)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"stampede/internal/sqldb"
 )
@@ -52,22 +53,31 @@ func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context
 		// The server's database: under --env external the run's own (run.isolate).
 		list = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() ORDER BY ID"
 	}
-	var ids []int64
-	err = db.Query(ctx, "chaos", list, func(rows sqldb.Rows) error {
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
+	connections := func() ([]int64, error) {
+		var ids []int64
+		err := db.Query(ctx, "chaos", list, func(rows sqldb.Rows) error {
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
 			}
-			ids = append(ids, id)
+			return nil
+		}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("db-conn-kill: list connections: %w", err)
 		}
-		return nil
-	}, args...)
+		return ids, nil
+	}
+	ids, err := connections()
 	if err != nil {
-		return nil, fmt.Errorf("db-conn-kill: list connections: %w", err)
+		return nil, err
 	}
 	n := int(float64(len(ids))*p.Float("fraction") + 0.5)
+	ended := map[int64]bool{}
 	for _, i := range t.randPick(len(ids), n) {
+		ended[ids[i]] = true
 		if db.Dialect() == sqldb.MySQL {
 			// KILL takes no placeholder; the id is an integer we read ourselves.
 			_, err = db.Exec(ctx, "chaos", "KILL "+strconv.FormatInt(ids[i], 10))
@@ -82,5 +92,34 @@ func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context
 			return nil, fmt.Errorf("db-conn-kill: end connection %d: %w", ids[i], err)
 		}
 	}
-	return nil, nil
+	// Both pg_terminate_backend and KILL only ask a session to end; it leaves a moment later.
+	// The fault is in place once they have gone, so the window it records starts with them
+	// gone, and a session that lingers past endWait is an error rather than a silent miss.
+	deadline := time.Now().Add(endWait)
+	for {
+		left, err := connections()
+		if err != nil {
+			return nil, err
+		}
+		var still []int64
+		for _, id := range left {
+			if ended[id] {
+				still = append(still, id)
+			}
+		}
+		if len(still) == 0 {
+			return nil, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("db-conn-kill: connections %v still open %v after they were ended", still, endWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
+
+// endWait bounds how long db-conn-kill waits for the sessions it ended to leave.
+const endWait = 5 * time.Second

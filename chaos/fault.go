@@ -41,6 +41,11 @@ type Spec struct {
 	// (its hazard coverage); they excuse nothing.
 	Payments bool `json:"payments,omitempty"`
 	Crashes  bool `json:"crashes,omitempty"`
+	// Lingers names the duration parameter by which the fault outlasts its window: a call it
+	// slowed at the window's last instant answers that much later, and holds what it holds
+	// (a lock, a pooled connection) until then. The fault-end record carries it
+	// (history.ParamLinger), and the latencies the SLOs judge leave out what it still reached.
+	Lingers string `json:"lingers,omitempty"`
 }
 
 // Param is one parameter of a fault.

@@ -16,6 +16,7 @@ var (
 		Needs:    "the processor's admin endpoint",
 		Window:   true,
 		Payments: true,
+		Lingers:  "delay",
 		Params: []Param{
 			{Name: "delay", Kind: "duration", Default: "5s", About: "added to each delayed processor answer"},
 			{Name: "rate", Kind: "float", Default: "1", About: "fraction of answers delayed, chosen with the run's seed"},

@@ -231,7 +231,7 @@ func (s *Schedule) run(ctx context.Context, e Entry) Window {
 	recover, err := f.Inject(ctx, s.Target, e.Params)
 	if e.When != nil && e.Fault != "server-crash" {
 		// Requests parked at the failpoint go on now that the fault is in place.
-		s.disarm(context.WithoutCancel(ctx), e.When.Failpoint)
+		_ = s.disarm(context.WithoutCancel(ctx), e.When.Failpoint)
 	}
 	s.record(history.KindFaultStart, e, w.Start, w.Start, err)
 	if err != nil {
@@ -256,12 +256,19 @@ func (s *Schedule) record(kind history.Kind, e Entry, call, ret int64, err error
 		return
 	}
 	params := e.Params
-	if e.When != nil {
-		params = make(Params, len(e.Params)+1)
+	_, spec, _ := Lookup(e.Fault)
+	linger := kind == history.KindFaultEnd && spec.Lingers != "" && e.Params[spec.Lingers] != ""
+	if e.When != nil || linger {
+		params = make(Params, len(e.Params)+2)
 		for k, v := range e.Params {
 			params[k] = v
 		}
-		params[history.ParamFailpoint] = e.When.Failpoint
+		if e.When != nil {
+			params[history.ParamFailpoint] = e.When.Failpoint
+		}
+		if linger {
+			params[history.ParamLinger] = e.Params[spec.Lingers]
+		}
 	}
 	r := &history.Record{Client: -1, Op: kind, Call: call, Ret: ret, Type: history.Ok,
 		In: history.Input{Fault: e.Fault, Params: params}}
@@ -313,12 +320,23 @@ func (s *Schedule) waitTrigger(ctx context.Context, e Entry) (int64, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.disarm(context.WithoutCancel(ctx), e.When.Failpoint)
-			return 0, ctx.Err()
 		case <-tick.C:
+		}
+		if ctx.Err() != nil {
+			if e.Fault == "server-crash" {
+				if s.crashedAtEnd(context.WithoutCancel(ctx), e.When.Failpoint) {
+					return alive, nil
+				}
+			} else {
+				_ = s.disarm(context.WithoutCancel(ctx), e.When.Failpoint)
+			}
+			return 0, ctx.Err()
 		}
 		polled := s.Clock()
 		hits, err := s.hits(ctx, e.When.Failpoint)
+		if ctx.Err() != nil {
+			continue // the run ended during the poll, which says nothing of the server: see above
+		}
 		if err != nil && e.Fault == "server-crash" {
 			return alive, nil // the server is gone: it crashed at the point
 		}
@@ -329,6 +347,21 @@ func (s *Schedule) waitTrigger(ctx context.Context, e Entry) (int64, error) {
 			}
 		}
 	}
+}
+
+// crashedAtEnd says, for a server-crash whose run ended (ctx done) before a poll saw the
+// server reach its failpoint, whether the server is gone: it disarms the point and asks for
+// the hits once more, and an error of either means the server killed itself there (in the
+// last poll interval, or while the disarm was on its way, as a checkout still running past
+// its client's timeout reached the point). Such a crash must still be recorded and the server
+// started again: a run left without a server cannot settle or read its ledger, and reports
+// the crash it asked for as the server dying on its own.
+func (s *Schedule) crashedAtEnd(ctx context.Context, name string) bool {
+	if err := s.disarm(ctx, name); err != nil {
+		return true
+	}
+	_, err := s.hits(ctx, name)
+	return err != nil
 }
 
 func (s *Schedule) hits(ctx context.Context, name string) (int64, error) {
@@ -356,14 +389,22 @@ func (s *Schedule) hits(ctx context.Context, name string) (int64, error) {
 	return 0, errors.New("failpoint not armed")
 }
 
-func (s *Schedule) disarm(ctx context.Context, name string) {
+// disarm removes the failpoint's action from the server. The error is for a server that did
+// not answer, or answered with an error status.
+func (s *Schedule) disarm(ctx context.Context, name string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, s.Target.Server+"/admin/failpoints/"+name, nil)
 	if err != nil {
-		return
+		return err
 	}
-	if resp, err := s.Target.do(req); err == nil {
-		resp.Body.Close()
+	resp, err := s.Target.do(req)
+	if err != nil {
+		return fmt.Errorf("DELETE /admin/failpoints/%s: %w", name, err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("DELETE /admin/failpoints/%s: %s", name, resp.Status)
+	}
+	return nil
 }
 
 // Describe writes every fault with its parameters, for `stampede chaos list`.
@@ -375,6 +416,9 @@ func Describe(w io.Writer) error {
 			kind = "window (for: DURATION)"
 		}
 		fmt.Fprintf(&b, "%s  [%s]\n    %s\n    needs: %s\n", s.Name, kind, s.About, s.Needs)
+		if s.Lingers != "" {
+			fmt.Fprintf(&b, "    lingers: %s after the window (what it slowed answers that late; the SLOs' calm latencies leave it out)\n", s.Lingers)
+		}
 		ps := append([]Param(nil), s.Params...)
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 		for _, p := range ps {

@@ -107,3 +107,91 @@ func TestServerCrashRestartsAfterTheRunEnds(t *testing.T) {
 			err, proc.restarts.Load(), proc.cut.Load())
 	}
 }
+
+// crashingServer is a reference server's admin endpoint for a server-crash at a failpoint
+// that no poll sees reached before the run ends: its point counts no hit while the run lasts,
+// and when the run ends (ended closed) it either has just killed itself there (every later
+// request finds it gone: the connection drops) or is still up, answering the disarm.
+// polled is closed once the third poll was answered.
+func crashingServer(t *testing.T, ended <-chan struct{}, crashes bool) (url string, polled <-chan struct{}, deletes *atomic.Int32) {
+	t.Helper()
+	deletes = &atomic.Int32{}
+	three := make(chan struct{})
+	var polls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-ended:
+			if crashes {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close() // gone: killed at its failpoint
+				}
+				return
+			}
+		default:
+		}
+		switch r.Method {
+		case http.MethodPut:
+		case http.MethodDelete:
+			deletes.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			_ = json.NewEncoder(w).Encode([]failpoint.Status{{Name: failpoint.AfterCharge, Hits: 0}})
+			if polls.Add(1) == 3 {
+				close(three)
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, three, deletes
+}
+
+// TestServerCrashAtTheRunsEnd: a server that kills itself at its crash failpoint just as the
+// run ends (the herd done, the schedule's context cancelled before a poll saw the crash, as
+// when a checkout still running past its client's timeout reaches the point) is restarted and
+// the crash recorded; left down, the run could not settle and reported the crash it asked for
+// as the server killed by a signal. A server still up when the run ends is disarmed, not
+// restarted, and the fault is not injected.
+func TestServerCrashAtTheRunsEnd(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		crashes  bool
+		restarts int32
+	}{
+		{"crashed as the run ended", true, 1},
+		{"still up when the run ended", false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ended := make(chan struct{})
+			url, polled, deletes := crashingServer(t, ended, c.crashes)
+			es, err := ParseEntries([]map[string]any{{"fault": "server-crash", "when": map[string]any{"failpoint": failpoint.AfterCharge, "hit": 1}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			proc := &fakeProc{}
+			rec := &recorder{}
+			s := &Schedule{Entries: es, Target: &Target{Handles: sut.Handles{Server: url, ServerProcess: proc}},
+				Clock: func() int64 { return int64(time.Since(start)) }, Record: rec, Poll: 5 * time.Millisecond}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				<-polled // a few polls found it alive
+				close(ended)
+				cancel()
+			}()
+			ws := s.Run(ctx)
+			if got := proc.restarts.Load(); got != c.restarts {
+				t.Fatalf("restarts = %d (window %+v), want %d", got, ws[0], c.restarts)
+			}
+			if c.crashes {
+				if ws[0].Err != nil || len(rec.recs) != 2 || rec.recs[0].Type != history.Ok {
+					t.Errorf("window %+v, records %+v; want the crash injected and recorded", ws[0], rec.recs)
+				}
+				return
+			}
+			if ws[0].Err == nil || len(rec.recs) != 0 || deletes.Load() != 1 {
+				t.Errorf("window %+v, records %+v, %d disarms; want not injected, no record, one disarm", ws[0], rec.recs, deletes.Load())
+			}
+		})
+	}
+}

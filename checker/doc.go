@@ -17,9 +17,12 @@
 // (Options.HoldLossFaults: the runner names those that package chaos marks, a Redis restart
 // or flush) may end a hold from the fault's start in the same way, and a checkout answered
 // hold_lost or hold_expired (or of unknown outcome) may end its own hold at once, as a server
-// that gives up a hold during payment frees its seats then. A seat whose hold ended so and that nobody took since may
-// still be confirmed by that hold, as the contract allows; a sold seat never becomes
-// available again, so no fault excuses a double sale. Operations of unknown outcome (type
+// that gives up a hold during payment frees its seats then. A seat whose hold ended so and
+// that nobody took since may still be confirmed by that hold, as the contract allows; a
+// confirm that does so in two steps takes the seat back (held by that hold again) before it
+// sells it or gives it up, which the model allows within the checkout's own interval (the
+// claim step, kClaim). A sold seat never becomes available again, so no fault excuses a
+// double sale. Operations of unknown outcome (type
 // info) may take effect at any point after their call, or never. General-admission units are
 // checked per unit id, which assumes a sold unit's id is never handed out again.
 //

@@ -39,6 +39,9 @@ func TestGoldenLinearizable(t *testing.T) {
 		{"expiry then resale, within the skew tolerance", "ok-expiry-resale.jsonl", Options{ClockSkew: 50 * time.Millisecond}, Pass},
 		{"info operations", "ok-info.jsonl", Options{ClockSkew: 50 * time.Millisecond}, Pass},
 		{"confirm after expiry with nobody taking the seat", "ok-confirm-after-expiry.jsonl", Options{}, Pass},
+		// The confirm takes the seat back after its hold expired (shown available, then held
+		// again, then sold): the claim step of a two-step confirm.
+		{"confirm claiming the seat again after its hold expired", "ok-confirm-claims-after-expiry.jsonl", Options{}, Pass},
 		{"hold lost in a Redis restart, seat sold to another", "ok-hold-lost-in-restart.jsonl", Options{HoldLossFaults: restartLosesHolds}, Pass},
 		{"seat freed by a checkout answered hold_lost, sold to another", "ok-hold-lost-frees-seat.jsonl", Options{}, Pass},
 		{"snapshot read showing available a seat sold after its as_of", "ok-snapshot-stale-read.jsonl", Options{}, NotExercised},
@@ -101,6 +104,8 @@ func TestGoldenNotLinearizable(t *testing.T) {
 			seat: "S-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
 		{name: "snapshot showing available a seat sold before its as_of, with skew tolerance", file: "bad-snapshot-shows-sold-seat.jsonl",
 			opts: Options{ClockSkew: 20 * time.Millisecond}, seat: "S-1-1", culprit: 3, involved: []int{2, 3}, message: "sold to b1"},
+		{name: "seat shown held again after another hold had it, only a confirm's claim could explain", file: "bad-claim-after-another-hold.jsonl",
+			seat: "C-1-1", culprit: 5, involved: []int{3, 5}, message: "h2 expired"},
 		{name: "resale before expiry without skew tolerance", file: "ok-expiry-resale.jsonl",
 			seat: "A-2-3", culprit: 11, involved: []int{10, 11}, message: "held by h7 until 1.000s"},
 	}

@@ -73,6 +73,11 @@ const (
 	kCheckout
 	kRelease
 	kRead
+	// kClaim is the claim step of a checkout (see index.finalize): a confirm whose hold
+	// expired while nobody took its seats may take them again before it sells them, so the
+	// seat shows held by that hold again in between. It is a projection of the checkout's
+	// record, over the checkout's interval, and it may always be a no-op.
+	kClaim
 )
 
 func (k opKind) String() string {
@@ -85,6 +90,8 @@ func (k opKind) String() string {
 		return "release"
 	case kRead:
 		return "read"
+	case kClaim:
+		return "checkout"
 	}
 	return "op"
 }
@@ -334,6 +341,16 @@ func (m *seatModel) applyOp(p seatState, o *seatOp, ret int64, dst []seatState) 
 		if p.st == o.read {
 			dst = append(dst, p)
 		}
+	case kClaim:
+		if o.out != oInfo {
+			dst = append(dst, p) // the claim was not needed, or not made
+		}
+		if p.st == stAvail && p.hold == o.hold && o.hold != 0 {
+			// The hold expired and nobody took the seat: its confirm takes it again, until it
+			// sells it or gives it back. The claim's own end is unknown here, so it may end at
+			// once (its expiry is the checkout's call).
+			dst = append(dst, seatState{st: stHeld, hold: o.hold, expiry: o.call, floor: p.floor})
+		}
 	}
 	return dst
 }
@@ -438,6 +455,8 @@ func (m *seatModel) describeOp(o *seatOp) string {
 		} else {
 			b.WriteString(o.out.String())
 		}
+	case kClaim:
+		fmt.Fprintf(&b, "checkout %s takes the seat again (its hold expired, nobody took it)", m.holdName(o.hold))
 	case kRead:
 		if o.snap {
 			fmt.Fprintf(&b, "read (a snapshot, checked from %s): %s", fmtNanos(o.call), o.read)

@@ -134,7 +134,9 @@ type index struct {
 	// error spilling them.
 	flat  [][]projected
 	spill *spill
-	err   error
+	// pend is the batch of projected operations not yet handed to the spill.
+	pend []projected
+	err  error
 
 	// joins is the earliest call of an ok or info join per event and session; roomOn the
 	// events for which some join was admitted.
@@ -217,6 +219,10 @@ func (ix *index) key(event, seat string) int32 {
 		return k
 	}
 	k := int32(len(ix.parts))
+	// The seat's name is copied out of the record it came with: the seat names then sit
+	// together, where the map's lookups, which compare them on every operation, find them in
+	// the cache, and the decoded record's memory is not kept alive by them.
+	seat = strings.Clone(seat)
 	ix.parts = append(ix.parts, partition{event: event, seat: seat})
 	ek.seats[seat] = k
 	return k
@@ -261,7 +267,11 @@ const flatChunk = 1 << 14
 func (ix *index) project(keys []int32, op seatOp) {
 	for _, k := range keys {
 		if ix.spill != nil {
-			ix.spill.write(&projected{op, k})
+			ix.pend = append(ix.pend, projected{op, k})
+			if len(ix.pend) >= spillBatch {
+				ix.spill.send(ix.pend)
+				ix.pend = ix.spill.batch()
+			}
 			continue
 		}
 		if len(ix.flat) == 0 || len(ix.flat[len(ix.flat)-1]) == flatChunk {
@@ -278,19 +288,32 @@ func (ix *index) project(keys []int32, op seatOp) {
 
 // startSpill moves the operations projected so far to disk, where every later one goes too.
 func (ix *index) startSpill() {
-	s, err := newSpill(ix.opts.TempDir)
+	// With more than one worker the spill is written on a goroutine of its own, beside the
+	// reading of the history.
+	s, err := newSpill(ix.opts.TempDir, ix.opts.Workers > 1)
 	if err != nil {
 		ix.err = err
 		return
 	}
 	for c, chunk := range ix.flat {
-		for i := range chunk {
-			s.write(&chunk[i])
-		}
+		s.send(chunk)
 		ix.flat[c] = nil
 	}
 	ix.flat = nil
 	ix.spill = s
+	ix.pend = s.batch()
+}
+
+// flushSpill hands the spill the operations still pending and waits until all are written.
+func (ix *index) flushSpill() {
+	if ix.spill == nil {
+		return
+	}
+	if len(ix.pend) > 0 {
+		ix.spill.send(ix.pend)
+	}
+	ix.pend = nil
+	ix.spill.finish()
 }
 
 // eachGroup calls fn with groups of partitions whose operations are loaded, every partition
@@ -305,19 +328,65 @@ func (ix *index) eachGroup(fn func(pids []int32) error) error {
 		}
 		return fn(pids)
 	}
-	for b := range spillBuckets {
-		pids, err := ix.loadBucket(b)
-		if err != nil {
+	if ix.opts.Workers <= 1 {
+		for b := range spillBuckets {
+			pids, err := ix.loadBucket(b)
+			if err != nil {
+				return err
+			}
+			if err := fn(pids); err != nil {
+				return err
+			}
+			ix.releaseGroup(pids)
+		}
+		return nil
+	}
+	// With more workers, the next bucket is read back while fn checks this one: two buckets'
+	// operations in memory at most. Buckets hold disjoint partitions, so the loader and fn
+	// never touch the same one.
+	type group struct {
+		pids []int32
+		err  error
+	}
+	groups := make(chan group)
+	stop := make(chan struct{})
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		defer close(groups)
+		for b := range spillBuckets {
+			pids, err := ix.loadBucket(b)
+			select {
+			case groups <- group{pids, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-loaded
+	}()
+	for g := range groups {
+		if g.err != nil {
+			return g.err
+		}
+		if err := fn(g.pids); err != nil {
 			return err
 		}
-		if err := fn(pids); err != nil {
-			return err
-		}
-		for _, k := range pids {
-			ix.parts[k].ops = nil
-		}
+		ix.releaseGroup(g.pids)
 	}
 	return nil
+}
+
+// releaseGroup lets the operations of a group of partitions go.
+func (ix *index) releaseGroup(pids []int32) {
+	for _, k := range pids {
+		ix.parts[k].ops = nil
+	}
 }
 
 // loadBucket reads bucket b of the spill into its partitions (a counting sort that keeps the
@@ -327,7 +396,8 @@ func (ix *index) loadBucket(b int) ([]int32, error) {
 	for k := b; k < len(ix.parts); k += spillBuckets {
 		pids = append(pids, int32(k))
 	}
-	var ps []projected
+	// Sized up front: growing it by appending copied a bucket's operations over and over.
+	ps := make([]projected, 0, ix.spill.n[b])
 	if err := ix.spill.load(b, func(p projected) { ps = append(ps, p) }); err != nil {
 		return nil, err
 	}
@@ -576,6 +646,24 @@ func (ix *index) addHold(i int, r *history.Record) {
 	ix.project(h.keys, base)
 }
 
+// claimOf returns the claim step of a checkout (kClaim) when it may matter: the checkout sold
+// the seats, may have, or gave them up (hold_expired, hold_lost), and its hold could have
+// expired before the checkout returned. The contract lets a confirm book an expired hold whose
+// seats nobody took; a server that does so in two steps (take the seats back, then sell them)
+// shows them held by that hold again between its expiry and the sale, which a checkout as one
+// atomic step cannot explain.
+func claimOf(o seatOp, h *holdInfo) (seatOp, bool) {
+	if o.kind != kCheckout || (o.out == oFail && o.code != fGone) || (o.out != oInfo && h.eff > o.ret) {
+		return seatOp{}, false
+	}
+	claim := o
+	claim.kind, claim.code, claim.booking = kClaim, fNone, 0
+	if o.out != oInfo {
+		claim.out = oOk
+	}
+	return claim, true
+}
+
 func (ix *index) addRef(i int, r *history.Record) {
 	out := toOutcome(r.Type)
 	op := seatOp{call: r.Call, ret: r.Ret, rec: int32(i), client: int32(r.Client), out: out}
@@ -682,9 +770,14 @@ func (ix *index) finalize() {
 		}
 		rf.op.hold = id
 		rf.projected = true
-		ix.project(ix.hold(id).keys, rf.op)
+		h := ix.hold(id)
+		ix.project(h.keys, rf.op)
+		if claim, ok := claimOf(rf.op, h); ok {
+			ix.project(h.keys, claim)
+		}
 	}
 	ix.refs = nil
+	ix.flushSpill()
 	if ix.spill == nil {
 		ix.distribute()
 		for k := range ix.parts {

@@ -28,16 +28,31 @@ const spillRecord = 8 + 8 + 4*5 + 5
 // 4096 operations: 10 MiB of buffers, a write of 164 KiB at a time).
 const spillBuffer = 4096
 
-// spill holds the buckets of a spilled history.
+// spillBatch is how many projected operations the index hands the spill's writer at a time.
+const spillBatch = 4096
+
+// spill holds the buckets of a spilled history. With a writer (newSpill's async), the
+// operations are encoded and written on a goroutine of their own, a batch at a time, while
+// the index goes on reading the history: send hands it a batch, finish waits until everything
+// sent is written. Without one, send writes in the caller. Either way, load and close come
+// after finish, on one goroutine at a time per bucket.
 type spill struct {
 	dir   string
 	files [spillBuckets]*os.File
 	w     [spillBuckets]*bufio.Writer
 	n     [spillBuckets]int
 	err   error
+
+	// batches go to the writer, which gives them back on free for reuse; done is closed when
+	// the writer has written the last one.
+	batches chan []projected
+	free    chan []projected
+	done    chan struct{}
 }
 
-func newSpill(tempDir string) (*spill, error) {
+// newSpill creates the buckets in a new directory under tempDir; with async, a goroutine
+// writes them (finish or close stops it).
+func newSpill(tempDir string, async bool) (*spill, error) {
 	dir, err := os.MkdirTemp(tempDir, "stampede-check-")
 	if err != nil {
 		return nil, fmt.Errorf("spill seat operations: %w", err)
@@ -52,7 +67,59 @@ func newSpill(tempDir string) (*spill, error) {
 		s.files[b] = f
 		s.w[b] = bufio.NewWriterSize(f, spillBuffer*spillRecord)
 	}
+	if async {
+		// Two batches in flight besides the one being filled keep the writer busy without
+		// holding more than a few hundred KiB.
+		s.batches, s.free, s.done = make(chan []projected, 2), make(chan []projected, 4), make(chan struct{})
+		go func() {
+			defer close(s.done)
+			for ps := range s.batches {
+				s.writeAll(ps)
+				select {
+				case s.free <- ps[:0]:
+				default:
+				}
+			}
+		}()
+	}
 	return s, nil
+}
+
+// batch returns an empty batch to fill, a reused one when the writer has given one back.
+func (s *spill) batch() []projected {
+	select {
+	case ps := <-s.free:
+		return ps
+	default:
+		return make([]projected, 0, spillBatch)
+	}
+}
+
+// send hands a batch of projected operations over to be written; the caller must not touch
+// it again.
+func (s *spill) send(ps []projected) {
+	if s.batches == nil {
+		s.writeAll(ps)
+		return
+	}
+	s.batches <- ps
+}
+
+// finish waits until every batch sent is written. It may be called more than once.
+func (s *spill) finish() {
+	if s.batches == nil {
+		return
+	}
+	close(s.batches)
+	<-s.done
+	s.batches = nil
+}
+
+// writeAll writes a batch of projected operations to their buckets.
+func (s *spill) writeAll(ps []projected) {
+	for i := range ps {
+		s.write(&ps[i])
+	}
 }
 
 // bucket is the bucket of partition k.
@@ -64,7 +131,16 @@ func (s *spill) write(p *projected) {
 	if s.err != nil {
 		return
 	}
-	var b [spillRecord]byte
+	k := bucket(p.part)
+	w := s.w[k]
+	if w.Available() < spillRecord {
+		if err := w.Flush(); err != nil {
+			s.err = fmt.Errorf("spill seat operations: %w", err)
+			return
+		}
+	}
+	// The record is encoded in the writer's own buffer: no copy, and nothing escapes.
+	b := w.AvailableBuffer()[:spillRecord]
 	o := &p.op
 	binary.LittleEndian.PutUint64(b[0:], uint64(o.call))
 	binary.LittleEndian.PutUint64(b[8:], uint64(o.ret))
@@ -74,11 +150,11 @@ func (s *spill) write(p *projected) {
 	binary.LittleEndian.PutUint32(b[28:], uint32(o.booking))
 	binary.LittleEndian.PutUint32(b[32:], uint32(p.part))
 	b[36], b[37], b[38], b[39] = byte(o.kind), byte(o.out), byte(o.code), byte(o.read)
+	b[40] = 0
 	if o.snap {
 		b[40] = 1
 	}
-	k := bucket(p.part)
-	if _, err := s.w[k].Write(b[:]); err != nil {
+	if _, err := w.Write(b); err != nil {
 		s.err = fmt.Errorf("spill seat operations: %w", err)
 		return
 	}
@@ -125,8 +201,9 @@ func (s *spill) load(k int, fn func(p projected)) error {
 	return nil
 }
 
-// close removes the buckets.
+// close stops the writer and removes the buckets.
 func (s *spill) close() error {
+	s.finish()
 	var errs []error
 	for _, f := range s.files {
 		if f != nil {

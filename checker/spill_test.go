@@ -2,9 +2,9 @@ package checker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -52,17 +52,7 @@ func TestSpilledCheckAgrees(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(got.Verdicts, want.Verdicts) {
-					t.Errorf("spilled (from file %v) verdicts differ:\n got %+v\nwant %+v", fromFile, got.Verdicts, want.Verdicts)
-				}
-				if !reflect.DeepEqual(got.Coverage, want.Coverage) {
-					t.Errorf("spilled (from file %v) coverage differs:\n got %+v\nwant %+v", fromFile, got.Coverage, want.Coverage)
-				}
-				gs, ws := got.Linearizability, want.Linearizability
-				gs.Duration, ws.Duration = 0, 0
-				if gs != ws {
-					t.Errorf("spilled (from file %v) statistics %+v, in memory %+v", fromFile, gs, ws)
-				}
+				sameJudgement(t, fmt.Sprintf("spilled (from file %v), against in memory", fromFile), got, want)
 				if left, err := os.ReadDir(tmp); err != nil || len(left) > 0 {
 					t.Errorf("the spill left %v in its temporary directory (%v)", left, err)
 				}

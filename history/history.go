@@ -86,6 +86,10 @@ type Input struct {
 // checker counts checkouts caught in such a window as interrupted mid-flow.
 const ParamFailpoint = "failpoint"
 
+// ParamLinger is the Params key of a fault-end record whose fault outlasts its window (a
+// duration: a call the fault slowed at the window's last instant answers that much after it).
+const ParamLinger = "linger"
+
 // Output is what the system answered. Only the fields that apply are set.
 type Output struct {
 	// Status is the HTTP status, 0 when there was no answer.

@@ -189,6 +189,12 @@ func provenanceTable(b *strings.Builder, g *Gate, s *Summary) {
 	row("scenario file", func(p *Provenance) string { return shortHash(p.ScenarioHash) })
 	row("seeds", func(p *Provenance) string { return seedText(p.Seeds) })
 	row("machine", func(p *Provenance) string { return p.Machine.String() })
+	row("local storage", func(p *Provenance) string {
+		if p.LocalStorage == "" {
+			return "-"
+		}
+		return p.LocalStorage
+	})
 	names := map[string]bool{}
 	for _, p := range []*Provenance{base, cand} {
 		if p != nil {

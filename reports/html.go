@@ -79,7 +79,7 @@ type htmlData struct {
 // the glossary; for a capacity search, the capacity curves of each strategy x database.
 func HTML(w io.Writer, s *Summary) error {
 	d := htmlData{S: s, Verdict: strings.ToUpper(s.Verdict), Duration: fmtDuration(s.DurationSeconds),
-		NotInjected: notInjected(s), Terms: glossary, Scale: scaleText(s.Scale), Bound: s.GeneratorBound(),
+		NotInjected: notInjected(s), Terms: glossary, Scale: scaleText(s.Scale) + serveText(s.ServeFlags), Bound: s.GeneratorBound(),
 		Capacity: hasCapacity(s)}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format(time.RFC3339)

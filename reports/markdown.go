@@ -69,7 +69,7 @@ func Markdown(w io.Writer, s *Summary) error {
 			n, plural(n, "fault was", "faults were"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
 	gateMarkdown(&b, s)
-	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s%s, %s.\n\n", s.Scenario, s.Seed, repeatText(s.Repeat), scaleText(s.Scale), fmtDuration(s.DurationSeconds))
+	fmt.Fprintf(&b, "Scenario `%s`, seed %d%s%s, %s.\n\n", s.Scenario, s.Seed, repeatText(s.Repeat), scaleText(s.Scale)+serveText(s.ServeFlags), fmtDuration(s.DurationSeconds))
 	storageMarkdown(&b, s)
 	capacityMarkdown(&b, s)
 
@@ -233,6 +233,15 @@ func limitCell(r Run) string {
 		return "-"
 	}
 	return r.Attribution.Limit
+}
+
+// serveText is ", server flags --overload-target=100ms" when the reference server was given
+// flags beyond the run's own, "" otherwise.
+func serveText(flags []string) string {
+	if len(flags) == 0 {
+		return ""
+	}
+	return ", server flags " + strings.Join(flags, " ")
 }
 
 // scaleText is ", scale x0.1" for a scaled herd, "" otherwise.

@@ -32,6 +32,10 @@ type Provenance struct {
 	// Services maps each backing service and the system under test to its version
 	// ("postgres": "15.4", "redis": "7.2.4"); the runner fills it as it learns them.
 	Services map[string]string `json:"services,omitempty"`
+	// LocalStorage is where the local services the runs started kept their data ("memory
+	// (tmpfs /dev/shm)", "disk (/tmp)"): on disk every commit waits for the machine's disk;
+	// empty when the runs started none (--env external, --target).
+	LocalStorage string `json:"local_storage,omitempty"`
 }
 
 // Machine is the machine stampede ran on.

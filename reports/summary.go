@@ -30,6 +30,9 @@ type Summary struct {
 	Seed     int64  `json:"seed"`
 	// Scale is the factor the scenario's herd was scaled by (--scale); 0 or 1: not scaled.
 	Scale float64 `json:"scale,omitempty"`
+	// ServeFlags are the flags of `stampede serve` the reference server was given beyond the
+	// run's own (stampede run --serve-flag), as given; empty: its defaults.
+	ServeFlags []string `json:"serve_flags,omitempty"`
 	// Versions of stampede and the services (postgres, mysql, redis) where known.
 	Versions map[string]string `json:"versions,omitempty"`
 	Started  time.Time         `json:"started"`

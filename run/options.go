@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"stampede/infra"
+	"stampede/infra/local"
 	"stampede/internal/failpoint"
+	"stampede/server"
 	"stampede/server/tickets"
 	"stampede/strategies"
 	"stampede/workloads"
@@ -28,6 +30,10 @@ type Options struct {
 	// Env is "local" (start services from installed binaries; the default) or "external"
 	// (DSNs from PG, MySQL, Redis or the STAMPEDE_* environment).
 	Env string
+	// Storage is where local services keep their data (Env "local"): "memory" (a tmpfs),
+	// "disk", or empty for local.ResolveStorage's default (memory where the machine has one).
+	// See local.Storage for what each leaves in and out of the figures.
+	Storage string
 	// PG, MySQL and Redis are the external services' DSNs (Env "external").
 	PG, MySQL, Redis string
 	// Keep leaves in place the schema (PostgreSQL) or database (MySQL) of its own that a run
@@ -101,6 +107,10 @@ type Options struct {
 	// Failpoints are armed in the reference server from its start (server.Options.Failpoints,
 	// such as after-hold=delay:20ms); empty arms none. Not with Target.
 	Failpoints string
+	// ServeFlags are flags of `stampede serve` for the reference server beyond those the run
+	// sets itself (server.RunOwnedFlags), such as --overload-target=100ms: how a capacity or
+	// strategy study tries the server's own settings. Not with Target.
+	ServeFlags []string
 }
 
 // InputError is an error of Run's input rather than of the run: options that do not go
@@ -145,6 +155,15 @@ func (o *Options) defaults() error {
 	if !slices.Contains(Envs, o.Env) {
 		return fmt.Errorf("env %q: want %s", o.Env, strings.Join(Envs, " or "))
 	}
+	if o.Env == "local" && o.Target == "" {
+		st, _, _, err := local.ResolveStorage(o.Storage)
+		if err != nil {
+			return err
+		}
+		o.Storage = string(st)
+	} else if o.Storage != "" {
+		return fmt.Errorf("storage %s: only with --env local, whose services the run starts", o.Storage)
+	}
 	if o.Progress == nil {
 		o.Progress = os.Stderr
 	}
@@ -166,9 +185,15 @@ func (o *Options) defaults() error {
 	if _, err := failpoint.ParseSpec(o.Failpoints); err != nil {
 		return fmt.Errorf("failpoints: %w", err)
 	}
+	if err := checkServeFlags(o.ServeFlags); err != nil {
+		return fmt.Errorf("serve-flag: %w", err)
+	}
 	if o.Target != "" {
 		if o.Failpoints != "" {
 			return fmt.Errorf("failpoints %q: only the reference server has them, not --target", o.Failpoints)
+		}
+		if len(o.ServeFlags) > 0 {
+			return fmt.Errorf("serve-flag %s: only the reference server takes them, not --target", strings.Join(o.ServeFlags, " "))
 		}
 		if o.Shadow != "" {
 			return errors.New("shadow: the reference server runs the shadow; a --target system cannot")
@@ -233,4 +258,20 @@ func ParseList(v string, all []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkServeFlags reports what is wrong with flags, Options.ServeFlags, before anything starts:
+// a flag serve does not have, one the run sets itself, or a value the server would refuse.
+func checkServeFlags(flags []string) error {
+	if len(flags) == 0 {
+		return nil
+	}
+	o := server.DefaultOptions()
+	if err := o.ApplyFlags(flags, server.RunOwnedFlags); err != nil {
+		return err
+	}
+	// The run gives the server its strategy, database and Redis; stand-ins let Validate judge
+	// the rest, whichever strategy comes first.
+	o.Strategy, o.DB, o.Redis = strategies.Safe()[0], "postgres://127.0.0.1/stampede", "redis://127.0.0.1:6379/0"
+	return o.Validate()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stampede/infra"
+	"stampede/infra/local"
 	"stampede/internal/sqldb"
 	"stampede/reports"
 )
@@ -24,6 +25,11 @@ func provenance(ctx context.Context, o Options, svc *infra.Services, seeds []int
 	p := reports.NewProvenance(o.Version, src, seeds...)
 	if svc == nil {
 		return &p
+	}
+	if o.Env == "local" && o.Services == nil {
+		if _, _, text, err := local.ResolveStorage(o.Storage); err == nil {
+			p.LocalStorage = text
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, versionProbe)
 	defer cancel()

@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (*reports.Summary, string, error) {
 	}
 	p := &progress{w: o.Progress}
 
-	sum := &reports.Summary{Scenario: sc.Name, Seed: seed, Scale: sc.ScaleFactor(), Started: started,
+	sum := &reports.Summary{Scenario: sc.Name, Seed: seed, Scale: sc.ScaleFactor(), ServeFlags: o.ServeFlags, Started: started,
 		Versions: map[string]string{"stampede": o.Version}}
 
 	if o.Target == "" && len(o.DBs) == 0 {
@@ -211,8 +211,12 @@ func services(ctx context.Context, o Options) (*infra.Services, error) {
 			want.MySQL = true
 		}
 	}
-	fmt.Fprintf(o.Progress, "starting local services (%s)...\n", wantList(want))
-	svc, err := infra.Local(ctx, "", want)
+	storage, dir, _, err := local.ResolveStorage(o.Storage)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "starting local services (%s) on %s storage...\n", wantList(want), storage)
+	svc, err := infra.Local(ctx, dir, want)
 	if err != nil {
 		return nil, fmt.Errorf("start local services: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"stampede/infra/local"
 	"stampede/internal/testsvc"
 	"stampede/reports"
 	"stampede/strategies"
@@ -73,6 +74,10 @@ func TestRunEverySafeStrategy(t *testing.T) {
 			t.Errorf("%s: only %d checks ran", name, len(r.Checks))
 		}
 	}
+	// The services kept their data on the default storage, and the summary says which.
+	if _, _, want, err := local.ResolveStorage(""); err != nil || sum.Provenance == nil || sum.Provenance.LocalStorage != want {
+		t.Errorf("provenance %+v, want local storage %q (%v)", sum.Provenance, want, err)
+	}
 	for _, f := range []string{reports.SummaryFile, reports.MarkdownFile, reports.HTMLFile, reports.JUnitFile} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("run directory lacks %s: %v", f, err)
@@ -89,11 +94,16 @@ func TestRunEverySafeStrategy(t *testing.T) {
 
 // TestRunCatchesNaive runs the unsafe strategy on testdata/naive.yaml (hot reserved seats,
 // payments slower than the hold TTL): the verdict is fail, the report names the seats sold
-// twice, and linearizability fails with porcupine's visualization linked from the report.
+// twice, and linearizability fails with porcupine's visualization linked from the report. Its
+// services keep their data on disk (--storage disk), and the summary says so.
 func TestRunCatchesNaive(t *testing.T) {
-	sum, dir := runE2E(t, Options{Scenario: "testdata/naive.yaml", Strategies: []string{"naive"}, DBs: []string{"postgres"}, AllowUnsafe: true})
+	sum, dir := runE2E(t, Options{Scenario: "testdata/naive.yaml", Strategies: []string{"naive"}, DBs: []string{"postgres"}, AllowUnsafe: true,
+		Storage: "disk"})
 	if sum.Verdict != reports.Fail {
 		t.Fatalf("naive verdict = %s, want fail", sum.Verdict)
+	}
+	if want := "disk (" + os.TempDir() + ")"; sum.Provenance == nil || sum.Provenance.LocalStorage != want {
+		t.Errorf("provenance %+v, want local storage %q", sum.Provenance, want)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
 	if err != nil {
@@ -163,7 +173,13 @@ func TestOptionsErrors(t *testing.T) {
 		{"unsafe without flag", Options{Strategies: []string{"naive"}}, "--allow-unsafe"},
 		{"unknown db", Options{DBs: []string{"oracle"}}, `db "oracle"`},
 		{"bad env", Options{Env: "cloud"}, `env "cloud"`},
+		{"bad storage", Options{Storage: "floppy"}, `storage "floppy": want memory or disk`},
+		{"storage of external services", Options{Env: "external", PG: "postgres://u@h/db", Storage: "disk"}, "storage disk: only with --env local"},
 		{"bad target", Options{Target: "localhost:8080"}, "http:// or https://"},
+		{"a serve flag the run sets", Options{ServeFlags: []string{"--db=postgres://elsewhere/db"}}, "serve-flag: --db: set by the run itself"},
+		{"a serve flag's bad value", Options{ServeFlags: []string{"--max-in-flight=-1"}}, "serve-flag: max-in-flight: must not be negative"},
+		{"an unknown serve flag", Options{ServeFlags: []string{"--turbo"}}, "serve-flag: flag provided but not defined: -turbo"},
+		{"serve flags for a target", Options{Target: "http://127.0.0.1:1", ServeFlags: []string{"--max-in-flight=8"}}, "only the reference server takes them"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := Run(context.Background(), tc.o)
@@ -209,5 +225,46 @@ func TestOptionsErrors(t *testing.T) {
 	}
 	if _, err := ParseList("a,,b", nil); err == nil {
 		t.Fatal("ParseList with an empty item succeeded")
+	}
+}
+
+// TestRunMissedSLONamesLimit runs a small scenario whose every hold the server answers 200ms
+// late (the after-hold failpoint) against a 50ms hold objective: the run misses its SLO, and
+// its report names the limiting resource with the numbers behind it. The server is given flags
+// of its own (--serve-flag): two requests in flight at most, refused after 1ms in the queue, so
+// holds that take 200ms make it shed some requests, which its defaults (256 in flight) never do
+// for this herd of 80.
+func TestRunMissedSLONamesLimit(t *testing.T) {
+	sum, dir := runE2E(t, Options{Scenario: "testdata/slo-miss.yaml", Strategies: []string{"skip-locked"}, DBs: []string{"postgres"},
+		Failpoints: "after-hold=delay:200ms", ServeFlags: []string{"--max-in-flight=2", "--overload-wait=1ms"}})
+	const flags = "--max-in-flight=2 --overload-wait=1ms"
+	if strings.Join(sum.ServeFlags, " ") != flags {
+		t.Errorf("summary serve flags %q, want %s", sum.ServeFlags, flags)
+	}
+	if len(sum.Runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(sum.Runs))
+	}
+	r := sum.Runs[0]
+	md, _ := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+	if r.Verdict != reports.Fail || !strings.Contains(strings.Join(r.Reasons, "; "), "hold_p99") {
+		t.Fatalf("verdict %s (%v), want fail for the hold objective missed\n%s", r.Verdict, r.Reasons, md)
+	}
+	for _, c := range r.Checks {
+		if c.Result == reports.Fail {
+			t.Errorf("check %s failed: a slow hold is no violation", c.Name)
+		}
+	}
+	a := r.Attribution
+	if a == nil || a.Limit == "" || !regexp.MustCompile(`[0-9]`).MatchString(a.Why) || len(a.Costs) == 0 {
+		t.Fatalf("attribution %+v, want the limiting resource named with numbers\n%s", a, md)
+	}
+	if r.Shed == 0 {
+		t.Errorf("no request shed: the server did not run with %s", flags)
+	}
+	if !strings.Contains(string(md), ", server flags "+flags+",") {
+		t.Errorf("report.md does not record the server's flag:\n%s", md)
+	}
+	if !strings.Contains(string(md), "**Limiting resource: "+a.Limit+"**") {
+		t.Errorf("report.md does not name the limiting resource %q:\n%s", a.Limit, md)
 	}
 }

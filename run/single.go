@@ -76,6 +76,8 @@ func (s *single) system() sut.System {
 			o.HoldTTL, o.AllowUnsafe, o.Failpoints, o.Shadow = s.sc.HoldTTL, s.o.AllowUnsafe, s.o.Failpoints, s.o.Shadow
 			o.Gate = s.o.Scanner
 			o.AdmissionSecret = []byte(strconv.FormatUint(admission, 16))
+			// Checked before the run began (checkServeFlags): it cannot fail here.
+			_ = o.ApplyFlags(s.o.ServeFlags, server.RunOwnedFlags)
 		}),
 	}
 	if s.o.Env == "local" {

@@ -8,18 +8,19 @@ import (
 	"stampede/run"
 )
 
-// DefaultParallel is how many groups of runs a selftest with services of its own runs at once.
-// A gauntlet run spends most of its wall time waiting on its timeline (arrivals, payment
-// delays, hold expiries, settling), not on the CPU, so on two cores several overlap
-// without changing what each one reaches.
+// DefaultParallel is how many runs a selftest with services of its own runs at once. A
+// gauntlet run spends most of its wall time waiting on its timeline (arrivals, payment delays,
+// hold expiries, settling) and uses about a third of a core on average, so on two cores four
+// overlap without changing what each one reaches. More is not better: six at once on a
+// machine already loaded (load average 45-50) left the servers shedding and timing out, with
+// hardly a checkout paid, and most broken variants went uncaught.
 const DefaultParallel = 4
 
-// job is one group of runs: a scenario's broken variants or safe strategies at one seed,
-// through one run.Run with services of its own.
+// job is one run: a strategy on a database under a scenario at one seed, through one run.Run.
 type job struct {
 	scenario string
 	seed     int64
-	kind     string
+	kind     string // variants or safe
 	o        run.Options
 
 	ran bool
@@ -27,8 +28,9 @@ type job struct {
 	err error
 }
 
-// parallel is how many jobs run at once: Parallel, or by default DefaultParallel when every job
-// starts its own services and 1 when they share them (Env external, or Run.Services given).
+// parallel is how many jobs run at once: Parallel, or by default DefaultParallel when the runs
+// take turns on services of the selftest's own (slots) and 1 when they share the caller's (Env
+// external, or Run.Services given).
 func (o Options) parallel() int {
 	switch {
 	case o.Parallel > 0:
@@ -39,14 +41,15 @@ func (o Options) parallel() int {
 	return DefaultParallel
 }
 
-// ownServices says whether every group of runs starts services of its own: local processes on
-// free ports in a directory of their own (databases, Redis, the processor and the server), so
-// that concurrent groups cannot see each other's data, keys or faults.
+// ownServices says whether the selftest starts the services its runs take turns on (slots):
+// local processes on free ports in a directory of their own, each set serving one run at a
+// time, so that concurrent runs cannot see each other's data, keys or faults (each run has its
+// own processor and server too).
 func (o Options) ownServices() bool {
 	return o.Run.Services == nil && (o.Run.Env == "" || o.Run.Env == "local")
 }
 
-// execute runs one job through run.Run.
+// execute runs one job through run.Run, on the services of its options.
 func execute(ctx context.Context, j *job) { j.sum, _, j.err = run.Run(ctx, j.o) }
 
 // runJobs runs the jobs with exec, n at a time, starting them in their order; done is called for

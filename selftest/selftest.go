@@ -62,20 +62,23 @@ type Options struct {
 	// Strategies to run, unsafe and safe; empty means every strategy.
 	Strategies []string
 	// Run is the template of every run: Env, endpoints, DBs, Binary, CheckTimeout, Version,
-	// Seed (the first seed). Services are best left nil: each group of runs (a scenario's
-	// variants or safe strategies at one seed) then starts its own, so that a fault that leaves
-	// a shared Redis dead under load spoils one group, not the rest of the selftest. Its Scenario, Strategies, Out and AllowUnsafe are set
-	// here. Broken variants run on the first of Run.DBs (postgres when none is given), safe
-	// strategies on each (run's default when none is given).
+	// Seed (the first seed). Services are best left nil: the selftest then starts sets of
+	// services of its own (see slots) that its runs take turns on, one run on a set at a time,
+	// so that runs go in parallel and a fault that leaves a Redis dead under load spoils one
+	// run, not the rest of the selftest. Its Scenario, Strategies, DBs, Out and AllowUnsafe are
+	// set here, one strategy and one database a run. Broken variants run on the first of
+	// Run.DBs (postgres when none is given), safe strategies on each (run's default when none
+	// is given).
 	Run run.Options
 	// Out is the selftest's directory: selftest.md, selftest.json, and each run's directory
-	// under runs/. Empty means runs/selftest-<time>; it must be new or empty.
+	// under runs/<scenario>/seed-<seed>/<strategy>-<db>. Empty means runs/selftest-<time>; it
+	// must be new or empty.
 	Out string
 	// Progress receives a line per run finished; nil means none.
 	Progress io.Writer
-	// Parallel is how many groups of runs go at once; 0 means DefaultParallel, or 1 when the
-	// groups share services (Env external, or Run.Services given), where more than 1 is an
-	// input error: their Redis keys and faults would meet.
+	// Parallel is how many runs go at once; 0 means DefaultParallel, or 1 when the runs share
+	// services (Env external, or Run.Services given), where more than 1 is an input error:
+	// their Redis keys and faults would meet.
 	Parallel int
 }
 
@@ -133,35 +136,54 @@ func Run(ctx context.Context, o Options) (*Matrix, string, error) {
 	if tmpl.Progress == nil {
 		tmpl.Progress = io.Discard
 	}
+	// Broken variants run on the first database, safe strategies on each.
+	variantDBs, safeDBs := []string{"postgres"}, tmpl.DBs
+	if len(tmpl.DBs) > 0 {
+		variantDBs = tmpl.DBs[:1]
+	}
+	if len(safeDBs) == 0 && len(safe) > 0 {
+		r, err := run.Resolve(tmpl)
+		if err != nil {
+			return nil, o.Out, fmt.Errorf("%w: %w", ErrInput, err)
+		}
+		safeDBs = r.DBs
+	}
 	m := newMatrix(unsafe)
 	started := time.Now()
 	var jobs []*job
+	var dbs []string // every database a run takes
 	for i, sc := range scs {
 		base := sc.RunSeed(tmpl.Seed)
 		for k := range o.Seeds {
 			seed := base + int64(k)
 			for _, g := range []struct {
-				kind  string
-				names []string
-			}{{"variants", unsafe}, {"safe", safe}} {
-				if len(g.names) == 0 {
-					continue
-				}
-				ro := tmpl
-				ro.Scenario, ro.Seed, ro.Strategies, ro.AllowUnsafe = o.Scenarios[i], seed, g.names, true
-				ro.Out = filepath.Join(o.Out, "runs", sc.Name, fmt.Sprintf("seed-%d", seed), g.kind)
-				if g.kind == "variants" {
-					ro.DBs = []string{"postgres"}
-					if len(tmpl.DBs) > 0 {
-						ro.DBs = tmpl.DBs[:1]
+				kind       string
+				names, dbs []string
+			}{{"variants", unsafe, variantDBs}, {"safe", safe, safeDBs}} {
+				for _, name := range g.names {
+					for _, db := range g.dbs {
+						ro := tmpl
+						ro.Scenario, ro.Seed, ro.Strategies, ro.DBs, ro.AllowUnsafe = o.Scenarios[i], seed, []string{name}, []string{db}, true
+						ro.Out = filepath.Join(o.Out, "runs", sc.Name, fmt.Sprintf("seed-%d", seed), name+"-"+db)
+						jobs = append(jobs, &job{scenario: sc.Name, seed: seed, kind: g.kind, o: ro})
+						if !slices.Contains(dbs, db) {
+							dbs = append(dbs, db)
+						}
 					}
 				}
-				jobs = append(jobs, &job{scenario: sc.Name, seed: seed, kind: g.kind, o: ro})
 			}
 		}
 		m.Scenarios = append(m.Scenarios, ScenarioRun{Name: sc.Name, File: o.Scenarios[i], Seeds: seedsFrom(base, o.Seeds)})
 	}
-	runJobs(ctx, jobs, o.parallel(), execute, func(j *job) {
+	exec := execute
+	if o.ownServices() {
+		so := tmpl
+		so.DBs = dbs
+		sl := newSlots(so)
+		defer sl.close()
+		exec = sl.execute
+	}
+	runJobs(ctx, jobs, o.parallel(), exec, func(j *job) {
 		if o.Progress == nil || j.sum == nil {
 			return
 		}

@@ -48,7 +48,8 @@ func TestEveryUnsafeStrategyNeedsHazards(t *testing.T) {
 
 // TestSelftestReduced is the selftest make test runs: three broken variants and one safe
 // strategy under run/testdata/broken.yaml (payments outlast their holds, seats retaken) at
-// one seed, on PostgreSQL. phantom-refund and unstored-booking are caught by the checks meant
+// one seed, on PostgreSQL, two at a time on two sets of services that the runs take turns on
+// (each run on a fresh database and an empty Redis). phantom-refund and unstored-booking are caught by the checks meant
 // for them; no-admission is not exercised (no bots, no waiting room) and so caught nowhere,
 // which the selftest reports with exit 6; status-expiry raises no false alarm.
 func TestSelftestReduced(t *testing.T) {
@@ -68,6 +69,7 @@ func TestSelftestReduced(t *testing.T) {
 		Strategies: []string{"phantom-refund", "unstored-booking", "no-admission", "status-expiry"},
 		Run:        run.Options{DBs: []string{"postgres"}, Binary: stampedeBin},
 		Out:        out, Progress: &progress,
+		Parallel: 2, // four runs on two sets of services: the later runs reuse a set
 	})
 	t.Logf("progress:\n%s", progress.String())
 	if err != nil {
@@ -129,7 +131,7 @@ func TestSelftestReduced(t *testing.T) {
 	if back.Schema != Schema || back.ExitCode != m.ExitCode || len(back.Variants) != 3 || back.Scenarios[0].Name != "broken" {
 		t.Errorf("selftest.json: %+v", back)
 	}
-	for _, sub := range []string{"variants", "safe"} {
+	for _, sub := range []string{"phantom-refund-postgres", "unstored-booking-postgres", "no-admission-postgres", "status-expiry-postgres"} {
 		if _, err := os.Stat(filepath.Join(dir, "runs", "broken", "seed-11", sub, "summary.json")); err != nil {
 			t.Errorf("run directory %s: %v", sub, err)
 		}

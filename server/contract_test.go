@@ -140,8 +140,9 @@ func TestContractOverload(t *testing.T) {
 		budgeted[m[1]] = true
 	}
 	// A scan takes the budget only once its ticket's signature held (forgeries are refused
-	// before it): TestGateScanBudget checks that route.
-	verifiedFirst := map[string]bool{"POST /gates/{gate}/scan": true}
+	// before it): TestGateScanBudget checks that route; a hold only once its admission token
+	// held: TestHoldAdmissionBeforeBudget.
+	verifiedFirst := map[string]bool{"POST /gates/{gate}/scan": true, "POST /events/{event_id}/holds": true}
 	for p := range verifiedFirst {
 		budgeted[p] = true
 	}

@@ -61,6 +61,7 @@ type testEnv struct {
 	fps      *failpoint.Set
 	strategy strategies.Strategy
 	client   *http.Client
+	psp      *payments.Processor // withPSP's processor; nil without it
 }
 
 const testHoldTTL = time.Minute
@@ -136,8 +137,9 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 		st = ec.wrap(st)
 	}
 	var pspURL string
+	var psp *payments.Processor
 	if ec.psp {
-		psp := payments.New(payments.WithSeed(1))
+		psp = payments.New(payments.WithSeed(1))
 		ps := httptest.NewServer(psp)
 		tb.Cleanup(func() {
 			psp.Close()
@@ -160,7 +162,7 @@ func newEnv(tb testing.TB, name string, tdb *testDB, opts ...envOption) *testEnv
 	}
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(hs.Close)
-	return &testEnv{tb: tb, name: name, url: hs.URL, srv: srv, clock: clock, rdb: rdb, redis: proc, fps: fps, strategy: st, client: hs.Client()}
+	return &testEnv{tb: tb, name: name, url: hs.URL, srv: srv, clock: clock, rdb: rdb, redis: proc, fps: fps, strategy: st, client: hs.Client(), psp: psp}
 }
 
 // run runs the server's background work (the waiting room's admitter, the checkout completer)

@@ -15,7 +15,7 @@ import (
 // to be refused (an armed crash failpoint would end the fuzzing, not find a bug).
 const fuzzAdminToken = "fuzz-admin-token-0123456789"
 
-// FuzzHandlers sends the real server (status-expiry on the shared PostgreSQL, its own Redis)
+// FuzzHandlers sends the real server (status-expiry on the shared PostgreSQL, its own Redis and payment processor)
 // fuzzed requests: method, target (path and query), X-Session-Id, one more header line and a
 // body, read by net/http's own request parser as a server reads them (a request it cannot
 // parse is answered 400 by net/http before any handler, so it is skipped). In the target and
@@ -23,7 +23,7 @@ const fuzzAdminToken = "fuzz-admin-token-0123456789"
 // HOLD for a live hold of session "fuzz". Whatever the request, the server never answers 5xx
 // and never panics. The seed corpus is testdata/fuzz/FuzzHandlers.
 func FuzzHandlers(f *testing.F) {
-	e := newEnv(f, "status-expiry", newTestDB(f, "postgres"), withConfig(func(c *Config) { c.AdminToken = fuzzAdminToken }))
+	e := newEnv(f, "status-expiry", newTestDB(f, "postgres"), withPSP(), withConfig(func(c *Config) { c.AdminToken = fuzzAdminToken }))
 	auth := map[string]string{"Authorization": "Bearer " + fuzzAdminToken}
 	event, wrEvent := "ev-"+randomID(), "ev-wr-"+randomID()
 	spec := testEventSpec(wrEvent)

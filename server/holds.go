@@ -7,6 +7,7 @@ import (
 
 	"stampede/internal/failpoint"
 	"stampede/server/api"
+	"stampede/server/overload"
 	"stampede/strategies"
 )
 
@@ -117,7 +118,9 @@ func (s *Server) viewHold(h strategies.Hold) holdView {
 
 // handleHold is POST /events/{event_id}/holds. The request is checked before anything is
 // touched (400), the event looked up (404), the waiting room consulted when the event has one
-// (403 not_admitted), then the strategy holds all seats or none: 201 with the hold, 409
+// (403 not_admitted), all of it before the overload budget, so that a herd of bots without
+// tokens is refused cheaply and takes no slot; then the request enters the budget as a hold
+// (503 overloaded), then the strategy holds all seats or none: 201 with the hold, 409
 // seat_unavailable (error.seats names the seats when the strategy says which) or sold_out, 404
 // seat_not_found or tier_not_found.
 func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +158,12 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Only now, the request checked and its buyer admitted, does it take a slot of the budget.
+	release, ok := s.budget.Enter(w, r, overload.Hold)
+	if !ok {
+		return
+	}
+	defer release()
 	hr := strategies.HoldRequest{EventID: eventID, Session: session, TTL: s.cfg.HoldTTL}
 	if req.Seats != nil {
 		hr.Seats = *req.Seats
@@ -182,8 +191,8 @@ func (s *Server) ownHold(r *http.Request) (strategies.Hold, error) {
 	if err != nil {
 		return strategies.Hold{}, err
 	}
-	id := r.PathValue("hold_id")
-	if id == "" || len(id) > 64 {
+	id, ok := api.OpaqueID(r, "hold_id")
+	if !ok {
 		return strategies.Hold{}, fmt.Errorf("hold %q: %w", api.Truncate(id, 80), strategies.ErrHoldNotFound)
 	}
 	h, err := s.cfg.Strategy.GetHold(r.Context(), id)

@@ -14,6 +14,7 @@ import (
 
 	"stampede/internal/testsvc"
 	"stampede/server/api"
+	"stampede/server/overload"
 	"stampede/strategies"
 )
 
@@ -373,4 +374,31 @@ func FuzzHoldRequest(f *testing.F) {
 			t.Fatalf("hold request %q accepted as tier %v quantity %v", body, hr.Tier, hr.Quantity)
 		}
 	})
+}
+
+// TestHoldAdmissionBeforeBudget: a hold's admission token is checked before the overload
+// budget. With the budget full, a bot's hold without a token is still answered 403
+// not_admitted (it took no slot and reached no strategy), while an admitted buyer's hold is
+// shed 503 overloaded with Retry-After, and taken once the slot is free.
+func TestHoldAdmissionBeforeBudget(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "status-expiry", newTestDB(t, testsvc.Dialects[0]), withBudget(1, time.Millisecond))
+	e.run()
+	ev := e.createWaitingRoomEvent(1000)
+	path := "/events/" + ev + "/holds"
+	token := e.admit(ev, "fan")
+	release, err := e.srv.budget.Acquire(context.Background(), overload.Checkout)
+	if err != nil {
+		t.Fatalf("Acquire(checkout) on an empty budget of 1 = %v", err)
+	}
+	e.wantError(http.StatusForbidden, "not_admitted", "", http.MethodPost, path, "bot", map[string]any{"seats": []string{"A-1-1"}})
+	r := e.call(http.MethodPost, path, "fan", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+	if r.status != http.StatusServiceUnavailable || r.errBody(t).Error.Code != "overloaded" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("admitted hold on a full budget = %d %s, want 503 overloaded with Retry-After", r.status, r.body)
+	}
+	release()
+	e.must(http.StatusCreated, http.MethodPost, path, "fan", map[string]any{"seats": []string{"A-1-1"}, "admission_token": token})
+	if got := e.srv.budget.InFlight(overload.Hold); got != 0 {
+		t.Errorf("holds in flight after the holds answered = %d, want 0", got)
+	}
 }

@@ -36,8 +36,8 @@ func (s *Server) viewBooking(b strategies.Booking) bookingView {
 
 // handleGetBooking is GET /bookings/{booking_id}: 200 with the booking, 404 booking_not_found.
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("booking_id")
-	if id == "" || len(id) > 64 {
+	id, ok := api.OpaqueID(r, "booking_id")
+	if !ok {
 		writeError(w, r, errBookingNotFound)
 		return
 	}

@@ -77,18 +77,21 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.budget, err = overload.New(overload.Config{Deps: deps, MaxInFlight: cfg.MaxInFlight, QueueWait: cfg.OverloadWait,
+		Target: cfg.OverloadTarget, MinInFlight: cfg.MinInFlight})
+	if err != nil {
+		return nil, err
+	}
+	// The waiting room admits at the pace the budget's adaptive limit allows: slower while the
+	// admitted buyers' holds are slow, the configured rate again when they are fast.
 	s.room, err = waitingroom.New(waitingroom.Config{
 		Deps: deps, Redis: cfg.Redis, KeyPrefix: cfg.KeyPrefix, Secret: cfg.AdmissionSecret, Events: s.store,
-		MaxQueueLength: cfg.MaxQueueLength, MaxStreamsPerSession: cfg.MaxStreamsPerSession,
+		MaxQueueLength: cfg.MaxQueueLength, MaxStreamsPerSession: cfg.MaxStreamsPerSession, Pace: s.budget.Headroom,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.seats, err = seatmap.New(seatmap.Config{Deps: deps, Source: cfg.Strategy, Freshness: cfg.SeatMapFreshness})
-	if err != nil {
-		return nil, err
-	}
-	s.budget, err = overload.New(overload.Config{Deps: deps, MaxInFlight: cfg.MaxInFlight, QueueWait: cfg.OverloadWait})
 	if err != nil {
 		return nil, err
 	}

@@ -137,3 +137,33 @@ func TestOptionsAdminToken(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsApplyFlags(t *testing.T) {
+	o := server.DefaultOptions()
+	if err := o.ApplyFlags([]string{"--overload-target=100ms", "--max-in-flight", "64"}, server.RunOwnedFlags); err != nil {
+		t.Fatal(err)
+	}
+	if o.OverloadTarget != 100*time.Millisecond || o.MaxInFlight != 64 {
+		t.Fatalf("after ApplyFlags: overload target %s, max in flight %d; want 100ms and 64", o.OverloadTarget, o.MaxInFlight)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--strategy=naive"}, "--strategy: set by the run itself"},
+		{[]string{"--max-in-flight=8", "--admin-token=0123456789abcdef"}, "--admin-token: set by the run itself"},
+		{[]string{"--max-in-flight=lots"}, `invalid value "lots" for flag -max-in-flight`},
+		{[]string{"--warp"}, "flag provided but not defined: -warp"},
+		{[]string{"--max-in-flight=8", "fast"}, `"fast": not a flag of stampede serve`},
+	} {
+		before := server.DefaultOptions()
+		got := before
+		err := got.ApplyFlags(tc.args, server.RunOwnedFlags)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ApplyFlags(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+		if got.MaxInFlight != before.MaxInFlight || got.Strategy != before.Strategy {
+			t.Errorf("ApplyFlags(%q) failed but changed the options", tc.args)
+		}
+	}
+}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"stampede/server/overload"
+	"stampede/server/payments"
 	"stampede/strategies"
 )
 
@@ -99,4 +102,49 @@ func TestOverloadShedsBrowseFirst(t *testing.T) {
 	if n := e.srv.budget.InFlight(overload.Browse); n != 0 {
 		t.Errorf("browse in flight after every answer = %d, want 0", n)
 	}
+}
+
+// TestSlowProcessorLeavesBudgetToHolds: checkouts waiting on a slow payment processor fill a
+// budget of 4, yet holds and browsing are still served, because a checkout steps out of the
+// budget while it waits on the processor; the checkouts then complete.
+func TestSlowProcessorLeavesBudgetToHolds(t *testing.T) {
+	t.Parallel()
+	tdb := newTestDB(t, "postgres")
+	const budget = 4
+	e := newEnv(t, "status-expiry", tdb, withPSP(), withBudget(budget, 20*time.Millisecond))
+	id := e.createEvent()
+	var holds []holdView
+	for i := range budget {
+		holds = append(holds, e.holdSeats(id, fmt.Sprintf("buyer-%d", i), fmt.Sprintf("A-1-%d", i+1)))
+	}
+	if err := e.psp.SetFaults(payments.Faults{LatencyMS: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, budget)
+	for i, h := range holds {
+		go func() {
+			r := e.callWith(map[string]string{"Idempotency-Key": fmt.Sprintf("checkout-key-%d", i)}, http.MethodPost,
+				"/holds/"+h.HoldID+"/checkout", fmt.Sprintf("buyer-%d", i), map[string]string{"payment_method": "card_ok"})
+			done <- r.status
+		}()
+	}
+	// Every checkout is in, and waiting on the processor.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(string(e.must(http.StatusOK, http.MethodGet, "/metrics", "", nil).body), `stampede_http_class_requests_away{class="checkout"} 4`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d checkouts in flight after 10 s, want %d waiting on the processor (%d already answered)", e.srv.budget.InFlight(overload.Checkout), budget, len(done))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// The budget is full of checkouts, all of them waiting on the processor: a buyer still
+	// holds, and browsing is still answered.
+	e.holdSeats(id, "late-buyer", "A-2-1")
+	e.must(http.StatusOK, http.MethodGet, "/events/"+id+"/seats", "", nil)
+	for range budget {
+		if st := <-done; st != http.StatusCreated {
+			t.Errorf("a checkout that waited on the slow processor = %d, want 201", st)
+		}
+	}
+	e.wantMetrics(`stampede_http_class_requests_away{class="checkout"} 0`, `stampede_http_shed_total{class="hold"} 0`)
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// its class's share waits for room before it is refused; 0 means 50 ms.
 	MaxInFlight  int
 	OverloadWait time.Duration
+	// OverloadTarget makes the limit of requests in flight adaptive: it follows the holds'
+	// service time against this target, between MinInFlight and MaxInFlight (server/overload);
+	// 0 keeps it at MaxInFlight.
+	OverloadTarget time.Duration
+	MinInFlight    int
 	// Shadow, when set, is a second strategy, over ShadowStore (its own copy of the inventory),
 	// that replays every decision of Strategy without changing it (server/shadow); ShadowQueue
 	// bounds the operations waiting for it (0: shadow.DefaultQueue).
@@ -141,7 +146,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /queue/{ticket}", s.under(overload.Join, s.room.HandleStatus))
 	// A stream is let in like a join but holds no slot while it stays open.
 	s.mux.Handle("GET /queue/{ticket}/stream", s.budget.Gate(overload.Join, http.HandlerFunc(s.room.HandleStream)))
-	s.mux.Handle("POST /events/{event_id}/holds", s.under(overload.Hold, s.handleHold))
+	// A hold's admission token is checked before the budget (handleHold): a bot without one
+	// is refused 403 without taking a slot or touching the strategy.
+	s.mux.HandleFunc("POST /events/{event_id}/holds", s.handleHold)
 	s.mux.Handle("GET /holds/{hold_id}", s.under(overload.Hold, s.handleGetHold))
 	s.mux.Handle("DELETE /holds/{hold_id}", s.under(overload.Hold, s.handleRelease))
 	s.mux.Handle("POST /holds/{hold_id}/checkout", s.under(overload.Checkout, s.checkout.Handle))

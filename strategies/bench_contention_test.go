@@ -74,7 +74,7 @@ func forEachBenchStrategy(b *testing.B, fn func(b *testing.B, s Strategy, db sql
 	_, rdb := testsvc.RedisClient(b)
 	dbs := map[string]sqldb.DB{}
 	for _, dialect := range testsvc.Dialects {
-		dbs[dialect] = openDB(b, dialect, 32)
+		dbs[dialect] = openBenchDB(b, dialect)
 	}
 	for _, name := range Safe() {
 		b.Run(name, func(b *testing.B) {

@@ -490,23 +490,51 @@ func testSweeper(t *testing.T, su *suite, name string) {
 	if err != nil {
 		t.Fatalf("Hold GA: %v", err)
 	}
+	// A hold of another event, swept in the same pass, and a hold whose seat a later hold took
+	// after it expired: the sweep frees the first and leaves the seat to the later holder.
+	ev2, _, err := f.store.CreateEvent(ctx, conformanceEvent())
+	if err != nil {
+		t.Fatalf("CreateEvent: %v", err)
+	}
+	if p, ok := f.s.(Preparer); ok {
+		if err := p.PrepareEvent(ctx, ev2); err != nil {
+			t.Fatalf("PrepareEvent: %v", err)
+		}
+	}
+	other, err := f.s.Hold(ctx, HoldRequest{EventID: ev2.ID, Session: "a", Seats: []string{"A-1-1"}})
+	if err != nil {
+		t.Fatalf("Hold of the other event: %v", err)
+	}
+	overtaken := f.mustHold("a", "A-1-5")
 	if n, err := sw.Sweep(ctx); err != nil {
 		t.Fatalf("Sweep before expiry: %v", err)
 	} else if got := rawHoldStatus(t, f.db, h.ID); got != StatusHeld {
 		t.Fatalf("a sweep before expiry (%d swept) left hold status %s, want held", n, got)
 	}
 	f.clock.Advance(2 * time.Minute)
+	later := f.mustHold("c", "A-1-5")
 	n, err := sw.Sweep(ctx)
-	if err != nil || n < 2 {
-		t.Fatalf("Sweep = %d, %v; want at least the 2 expired holds", n, err)
+	if err != nil || n < 4 {
+		t.Fatalf("Sweep = %d, %v; want at least the 4 expired holds", n, err)
 	}
-	if got := rawSeatStatus(t, f.db, f.ev.ID, "A-1-1"); got != SeatAvailable {
-		t.Fatalf("seat row after the sweep is %s, want available", got)
+	for _, seat := range [][2]string{{f.ev.ID, "A-1-1"}, {f.ev.ID, "A-1-2"}, {ev2.ID, "A-1-1"}} {
+		if got := rawSeatStatus(t, f.db, seat[0], seat[1]); got != SeatAvailable {
+			t.Fatalf("seat %s of %s after the sweep is %s, want available", seat[1], seat[0], got)
+		}
 	}
-	for _, id := range []string{h.ID, ga.ID} {
+	if got := rawSeatStatus(t, f.db, f.ev.ID, "A-1-5"); got != SeatHeld {
+		t.Fatalf("seat A-1-5 of the unexpired hold %s after the sweep is %s, want held", later.ID, got)
+	}
+	for _, id := range []string{h.ID, ga.ID, other.ID, overtaken.ID} {
 		if got := rawHoldStatus(t, f.db, id); got != StatusExpired {
 			t.Fatalf("hold row %s after the sweep is %s, want expired", id, got)
 		}
+	}
+	var heldUnits int
+	if err := f.db.QueryRow(ctx, "test", "SELECT COUNT(*) FROM ga_units WHERE hold_id = ? AND status = 'held'", []any{&heldUnits}, ga.ID); err != nil {
+		t.Fatalf("count units: %v", err)
+	} else if heldUnits != 0 {
+		t.Fatalf("%d unit rows still held by the swept GA hold %s, want 0", heldUnits, ga.ID)
 	}
 	if _, err := f.holdGA("b", "small", 5, 0); err != nil {
 		t.Fatalf("Hold of the swept GA units = %v, want a hold", err)

@@ -70,7 +70,7 @@ func Migrate(ctx context.Context, db sqldb.DB) error {
 				return fmt.Errorf("read migration %s: %w", name, err)
 			}
 			for i, stmt := range splitStatements(string(body)) {
-				if _, err := tx.Exec(ctx, stmt); err != nil && !duplicateIndex(err) {
+				if _, err := tx.Exec(ctx, stmt); err != nil && !duplicateIndex(err) && !missingIndex(err) {
 					return fmt.Errorf("migration %s, statement %d: %w", name, i+1, err)
 				}
 			}
@@ -110,4 +110,11 @@ func splitStatements(body string) []string {
 func duplicateIndex(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1061
+}
+
+// missingIndex reports MySQL's "can't drop ...; check that column/key exists" (1091), which
+// MySQL 8, having no DROP INDEX IF EXISTS, raises for an index already gone.
+func missingIndex(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1091
 }

@@ -99,9 +99,16 @@ SELECT (SELECT COUNT(*) FROM h), COALESCE((SELECT status FROM holds WHERE id = ?
 // same table order: the seats the hold still holds, then the hold when it is a held hold of
 // seats, then what it was. A seat held with the hold's id is one the hold still holds: only a
 // held hold of seats leaves its id on held seats (a sold hold's are sold, a released or swept
-// one's available, and a GA hold's id is on no seat).
+// one's available, and a GA hold's id is on no seat). The seats are found by primary key, from
+// the event and the seat list of the hold row (seats has no index on hold_id): a plain read
+// of the row, which takes no lock and cannot miss (the list never changes), into session
+// variables that the aggregates set on every run, to NULL when there is no such hold; JSON_TABLE
+// turns the comma-separated list (seat ids are letters, digits and dashes) into rows.
 var releaseSeatsBatch = []string{
-	"UPDATE seats SET status = 'available', expires_at = NULL WHERE hold_id = ? AND status = 'held'",
+	"SELECT MAX(event_id), MAX(seats) INTO @stampede_release_event, @stampede_release_seats FROM holds WHERE id = ?",
+	`UPDATE seats s JOIN JSON_TABLE(CONCAT('["', REPLACE(@stampede_release_seats, ',', '","'), '"]'), '$[*]' COLUMNS (seat_id VARCHAR(32) PATH '$')) j
+	ON s.event_id = @stampede_release_event AND s.seat_id = j.seat_id
+	SET s.status = 'available', s.expires_at = NULL WHERE s.hold_id = ? AND s.status = 'held'`,
 	"UPDATE holds SET status = 'released' WHERE id = ? AND status = 'held' AND tier = ''",
 	"SET @stampede_released = ROW_COUNT()",
 	"SELECT @stampede_released, COALESCE((SELECT status FROM holds WHERE id = ?), ''), COALESCE((SELECT tier FROM holds WHERE id = ?), '')",
@@ -117,7 +124,7 @@ func releaseSeatsOneStatement(ctx context.Context, db sqldb.DB, holdID string) (
 	if db.Dialect() == sqldb.Postgres {
 		err = db.QueryRow(ctx, tagHold, releaseSeatsStatement, dest, holdID, holdID, holdID, holdID, holdID)
 	} else {
-		args := [][]any{{holdID}, {holdID}, nil, {holdID, holdID}}
+		args := [][]any{{holdID}, {holdID}, {holdID}, nil, {holdID, holdID}}
 		stmts := make([]sqldb.Stmt, len(releaseSeatsBatch))
 		for i, q := range releaseSeatsBatch {
 			stmts[i] = sqldb.Stmt{SQL: q, Args: args[i]}

@@ -57,8 +57,8 @@ var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> diale
 		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
 	},
 	"skip-locked": {
-		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {6, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
 	},
 	"redis-lock": {
 		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -183,38 +182,27 @@ func (s *SkipLocked) Run(ctx context.Context) error {
 // and confirms: every change is conditional on the row still being held by an expired hold.
 func (s *SkipLocked) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
-	var ids []string
-	err := s.db.Query(ctx, tagSweeper, fmt.Sprintf("SELECT id FROM holds WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT %d", s.sweepBatch),
-		func(rows sqldb.Rows) error {
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				ids = append(ids, id)
-			}
-			return nil
-		}, now)
-	if err != nil || len(ids) == 0 {
-		if err != nil {
-			err = fmt.Errorf("sweep: find expired holds: %w", err)
-		}
+	found, err := findExpiredHolds(ctx, s.db, now, s.sweepBatch)
+	if err != nil || len(found) == 0 {
 		return 0, err
 	}
-	slices.Sort(ids)
 	var n int64
 	err = s.db.Tx(ctx, tagSweeper, func(tx sqldb.Tx) error {
-		args := append(appendArgs(nil, ids), now)
 		// Seats keep hold_id (the last holder), so an expired hold can still be booked only if
 		// nobody held its seats since; GA units are interchangeable and forget it.
-		if _, err := tx.Exec(ctx, "UPDATE seats SET status = 'available', expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
-			return fmt.Errorf("free seats: %w", err)
+		if where, args, ok := expiredRows(found, false); ok {
+			if _, err := tx.Exec(ctx, "UPDATE seats SET status = 'available', expires_at = NULL WHERE "+where+" AND status = 'held' AND expires_at <= ?", append(args, now)...); err != nil {
+				return fmt.Errorf("free seats: %w", err)
+			}
 		}
-		if _, err := tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE hold_id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...); err != nil {
-			return fmt.Errorf("free ga_units: %w", err)
+		if where, args, ok := expiredRows(found, true); ok {
+			if _, err := tx.Exec(ctx, "UPDATE ga_units SET status = 'available', hold_id = NULL, expires_at = NULL WHERE "+where+" AND status = 'held' AND expires_at <= ?", append(args, now)...); err != nil {
+				return fmt.Errorf("free ga_units: %w", err)
+			}
 		}
+		ids := holdIDs(found)
 		var err error
-		n, err = tx.Exec(ctx, "UPDATE holds SET status = 'expired' WHERE id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", args...)
+		n, err = tx.Exec(ctx, "UPDATE holds SET status = 'expired' WHERE id IN ("+inList(len(ids))+") AND status = 'held' AND expires_at <= ?", append(appendArgs(nil, ids), now)...)
 		if err != nil {
 			return fmt.Errorf("expire holds: %w", err)
 		}

@@ -179,6 +179,9 @@ func (s *SkipLocked) holdUnits(ctx context.Context, r HoldRequest) (Hold, error)
 	}
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		h, err := s.tryHoldUnits(ctx, r, t, attempt >= skipAttempts)
+		if sqldb.Retryable(err) && ctx.Err() == nil {
+			continue // a deadlock outlasted the transaction's own retries; it left nothing behind
+		}
 		if !errors.Is(err, errShort) {
 			return h, err
 		}

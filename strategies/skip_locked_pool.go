@@ -72,7 +72,8 @@ func countFreeUnits(ctx context.Context, q sqldb.Querier, eventID, tier string, 
 // claimUnits locks up to q free units of a tier in tx and returns their ids: first free units
 // from a random start in the minted range onwards, then those before it, then units of expired
 // holds. With wait it scans from the first unit and waits for locked rows instead of skipping
-// them, so that waiting claimers lock in one order and cannot deadlock one another.
+// them, so that waiting claimers lock in one order and cannot deadlock one another; units of
+// expired holds are always skipped when locked.
 func (s *SkipLocked) claimUnits(ctx context.Context, tx sqldb.Querier, eventID, tier string, t *slTier, q int, now time.Time, wait bool) ([]string, error) {
 	units := make([]string, 0, q)
 	scan := func(rows sqldb.Rows) error {
@@ -106,7 +107,11 @@ func (s *SkipLocked) claimUnits(ctx context.Context, tx sqldb.Querier, eventID, 
 		return nil, fmt.Errorf("claim units: %w", err)
 	}
 	if len(units) < q {
-		if err := tx.Query(ctx, base+"status = 'held' AND expires_at <= ?"+limit()+lock, scan, eventID, tier, now); err != nil {
+		// Units of expired holds are always claimed with SKIP LOCKED, even by a waiting claim:
+		// they lie anywhere in unit order, so waiting for them after the ordered scan above
+		// could close a cycle with another claim (MariaDB reported it as a deadlock). A locked
+		// one is being taken by a claim in flight, and afterShort still counts it as free.
+		if err := tx.Query(ctx, base+"status = 'held' AND expires_at <= ?"+limit()+" FOR UPDATE SKIP LOCKED", scan, eventID, tier, now); err != nil {
 			return nil, fmt.Errorf("claim expired units: %w", err)
 		}
 	}

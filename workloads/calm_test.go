@@ -48,3 +48,28 @@ func TestCalmOutsideFaults(t *testing.T) {
 		t.Errorf("all holds = %d, want 9", n)
 	}
 }
+
+// TestCalmAfterLingeringFault: a fault whose end record carries a linger (psp-delay's delay:
+// a charge delayed at the window's last instant answers that much later, holding what it
+// holds) reaches that far past its window; a request after the linger is calm again.
+func TestCalmAfterLingeringFault(t *testing.T) {
+	sec := int64(time.Second)
+	r := newRecorder(NewClock(), nil, nil, nil, func() int64 { return 0 }, func() int64 { return 0 })
+	for _, rec := range []*history.Record{
+		{Client: -1, Op: history.KindFaultStart, In: history.Input{Fault: "psp-delay"}, Call: sec, Ret: sec, Type: history.Ok},
+		{Client: -1, Op: history.KindFaultEnd, In: history.Input{Fault: "psp-delay", Params: map[string]string{history.ParamLinger: "3s"}},
+			Call: sec, Ret: 2 * sec, Type: history.Ok},
+	} {
+		if err := r.annotate(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold := func(due, ret int64) {
+		r.record(&history.Record{Op: history.OpHold, Call: due, Ret: ret, Type: history.Ok, Out: history.Output{Status: 200}}, due, exchange{})
+	}
+	hold(4*sec, 4*sec+sec/2)  // after the window, within the linger: not calm
+	hold(5*sec+sec/10, 6*sec) // after the linger: calm
+	if c := r.calm[opIndex(history.OpHold)]; c.n != 1 {
+		t.Errorf("calm holds = %d, want 1 (the one after the linger)", c.n)
+	}
+}

@@ -274,20 +274,23 @@ func (c *client) doCtx(ctx context.Context, who *caller, method, path string, hd
 	resp.Body.Close()
 	a.ret = c.clock.Now()
 	if a.status >= 400 && len(a.body) > 0 {
-		var e struct {
-			Error struct {
-				Code     string   `json:"code"`
-				Message  string   `json:"message"`
-				Seats    []string `json:"seats"`
-				RefundID string   `json:"refund_id"`
-			} `json:"error"`
-		}
+		var e errorBody
 		if json.Unmarshal(a.body, &e) == nil {
 			a.code, a.msg, a.seats, a.refundID = e.Error.Code, e.Error.Message, e.Error.Seats, e.Error.RefundID
 		}
 	}
 	a.typ = Classify(a.status, a.code, a.err, true)
 	return a
+}
+
+// errorBody is api.yaml's Error body, as an error answer or a stream's `error` event carries it.
+type errorBody struct {
+	Error struct {
+		Code     string   `json:"code"`
+		Message  string   `json:"message"`
+		Seats    []string `json:"seats"`
+		RefundID string   `json:"refund_id"`
+	} `json:"error"`
 }
 
 // DefaultRetryAfter is the delay a user waits before retrying a shed request whose answer
@@ -453,6 +456,13 @@ type queueStatus struct {
 // errNotAdmitted means a stream ended before the session was admitted.
 var errNotAdmitted = errors.New("stream ended before admission")
 
+// streamError is a stream's final `error` event: the server's word that the ticket is done
+// for (the queue was reset, the admission expired), with api.yaml's Error code and message.
+// Opening the stream again would only be answered the same.
+type streamError struct{ code, msg string }
+
+func (e *streamError) Error() string { return "stream error " + e.code + ": " + e.msg }
+
 // join enters the waiting room (POST /events/{id}/queue) and follows the ticket's SSE stream
 // until the session is admitted, reconnecting (at most a few times) when a stream ends early.
 // The whole wait is bounded by wait. It returns the record of the join, with Call at the POST
@@ -497,6 +507,13 @@ func (c *client) join(ctx context.Context, who *caller, event string, wait time.
 			rec.Out.Status = sa.status
 			return rec, token
 		}
+		var final *streamError
+		if errors.As(sa.err, &final) {
+			// The server ended the ticket (a waiting room that lost its Redis says so to every
+			// fan at once): the join failed with its code, and no fan opens the stream again.
+			rec.Type, rec.Out.Status, rec.Out.Code, rec.Out.Error = history.Fail, sa.status, final.code, final.msg
+			return rec, ""
+		}
 		if wctx.Err() != nil {
 			break
 		}
@@ -526,7 +543,8 @@ func (c *client) join(ctx context.Context, who *caller, event string, wait time.
 }
 
 // followSSE reads a Server-Sent Events stream until an `admitted` event and returns its
-// admission token. Lines are bounded to 64 KiB.
+// admission token, or until a final `error` event and returns it as a *streamError. Lines are
+// bounded to 64 KiB.
 func followSSE(r io.Reader) (string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 64<<10)
@@ -540,6 +558,12 @@ func followSSE(r io.Reader) (string, error) {
 				var qs queueStatus
 				if json.Unmarshal([]byte(data.String()), &qs) == nil && (event == "admitted" || qs.Admitted) && qs.AdmissionToken != "" {
 					return qs.AdmissionToken, nil
+				}
+				if event == "error" {
+					var e errorBody
+					if json.Unmarshal([]byte(data.String()), &e) == nil && e.Error.Code != "" {
+						return "", &streamError{code: e.Error.Code, msg: e.Error.Message}
+					}
 				}
 			}
 			event = ""

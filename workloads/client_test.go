@@ -3,12 +3,14 @@ package workloads
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +169,7 @@ func TestFollowSSE(t *testing.T) {
 		{"admitted", "event: position\ndata: {\"position\":2}\n\n: comment\nevent: admitted\ndata: {\"admitted\":true,\"admission_token\":\"abc\"}\n\n", "abc", false},
 		{"multi-line data", "event: admitted\ndata: {\"admitted\":true,\ndata: \"admission_token\":\"x\"}\n\n", "x", false},
 		{"ends early", "event: position\ndata: {\"position\":1}\n\n", "", true},
+		{"final error", "event: error\ndata: {\"error\":{\"code\":\"ticket_not_found\"}}\n\n", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,5 +212,45 @@ func TestBrowseAsksForGzip(t *testing.T) {
 	}
 	if got, ok := seen["POST /events/e/holds"]; !ok || got != "" {
 		t.Errorf("hold Accept-Encoding = %q (sent %v), want none", got, ok)
+	}
+}
+
+// TestJoinStopsAtFinalError: a stream whose last event is a final `error` (the server ended
+// the ticket, as a waiting room that lost its Redis tells every fan at once) fails the join
+// with the event's code, and the fan does not open the stream again; a stream that just ends,
+// with no final event, is opened again.
+func TestJoinStopsAtFinalError(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		last      string
+		wantOpens int64 // exactly, or at least for a stream cut short
+		wantCode  string
+	}{
+		{"final error", "event: error\ndata: {\"error\":{\"code\":\"ticket_not_found\",\"message\":\"the waiting room was reset\"}}\n\n", 1, "ticket_not_found"},
+		{"cut short", "", 2, codeNotAdmitted}, // opened again at least once
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opens atomic.Int64
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /events/{id}/queue", func(w http.ResponseWriter, r *http.Request) {
+				stubJSON(w, 201, map[string]any{"ticket": "t1", "position": 1, "length": 1})
+			})
+			mux.HandleFunc("GET /queue/{ticket}/stream", func(w http.ResponseWriter, r *http.Request) {
+				opens.Add(1)
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.WriteHeader(200)
+				fmt.Fprint(w, "retry: 2000\n\nevent: position\ndata: {\"position\":1}\n\n"+tc.last)
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			c := testClient(t, srv.URL, 5*time.Second)
+			rec, token := c.join(context.Background(), &caller{index: 1, session: "s1"}, "e", 650*time.Millisecond)
+			if token != "" || rec.Type != history.Fail || rec.Out.Code != tc.wantCode {
+				t.Errorf("join = %s %q (token %q), want fail %s", rec.Type, rec.Out.Code, token, tc.wantCode)
+			}
+			if n := opens.Load(); n != tc.wantOpens && (tc.last != "" || n < tc.wantOpens) {
+				t.Errorf("the stream was opened %d times, want %d", n, tc.wantOpens)
+			}
+		})
 	}
 }

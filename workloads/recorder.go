@@ -347,9 +347,12 @@ func (r *recorder) noteFault(rec *history.Record) {
 	case rec.Op == history.KindFaultStart && rec.Type == history.Ok:
 		r.faults = append(r.faults, faultSpan{fault: rec.In.Fault, start: rec.Call, open: true})
 	case rec.Op == history.KindFaultEnd:
+		// A fault that lingers (history.ParamLinger) still reaches what it slowed in its window
+		// until the linger is over: so far its window reaches, for the calm latencies.
+		linger, _ := time.ParseDuration(rec.In.Params[history.ParamLinger])
 		for k := range r.faults {
 			if f := &r.faults[k]; f.open && f.fault == rec.In.Fault && f.start == rec.Call {
-				f.end, f.open = rec.Ret, false
+				f.end, f.open = rec.Ret+max(int64(linger), 0), false
 			}
 		}
 	}

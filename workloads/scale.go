@@ -13,8 +13,11 @@ import (
 // admission rate. The admission rate follows the arrivals so that the queue behaves as in the
 // full-size scenario: its length scales by f and the wait of a buyer in it does not, and the
 // rate of admitted buyers reaching the holds scales with the herd, as the load does. The
-// inventory, the flows (each user behaves as before), the hold TTL, the faults and the SLOs
-// are unchanged: a scaled-down herd meets the same seats, so seats sell out later, if at all.
+// hazard minimums of the `coverage:` section shrink with a smaller herd (Coverage.Scale: a
+// tenth of the buyers cannot be asked for as many concurrent holds), and stay as they are for
+// a larger one. The inventory, the flows (each user behaves as before), the hold TTL, the
+// faults and the SLOs are unchanged: a scaled-down herd meets the same seats, so seats sell
+// out later, if at all.
 //
 // f must be finite and > 0, and the scaled profile must still bring between 1 and 100,000,000
 // users; otherwise Scale returns an error and leaves the scenario as it was. Scale changes the
@@ -47,8 +50,28 @@ func (s *Scenario) Scale(f float64) error {
 	}
 	s.Arrivals = a
 	s.WaitingRoom.AdmitRate = scaleRate(s.WaitingRoom.AdmitRate, f)
+	s.Coverage = s.Coverage.Scale(f)
 	s.scale = s.ScaleFactor() * f
 	return nil
+}
+
+// Scale returns the minimums for a herd scaled by f (Scenario.Scale): each multiplied by f when
+// f < 1, rounded up, so a hazard asked for at least once is still asked for (a minimum of 1
+// stays 1, of 0 stays 0); unchanged when f >= 1, since a minimum is a floor that a larger herd
+// reaches too, and more of some hazards than the inventory allows cannot be asked for. c is not
+// changed; nil stays nil.
+func (c Coverage) Scale(f float64) Coverage {
+	if c == nil {
+		return nil
+	}
+	out := make(Coverage, len(c))
+	for h, n := range c {
+		out[h] = n
+		if f < 1 {
+			out[h] = int(math.Ceil(float64(n) * f))
+		}
+	}
+	return out
 }
 
 // ScaleFactor is the factor the scenario's herd was scaled by (see Scale); 1 when it was not.

@@ -116,3 +116,45 @@ func TestScaleErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestCoverageScale(t *testing.T) {
+	full := Coverage{"concurrent_seat_holds": 100, "holds_without_token": 1000, "seat_reheld": 1, "holds_expired": 10, "tier_sold_out": 0}
+	tests := []struct {
+		name string
+		f    float64
+		want Coverage
+	}{
+		{name: "a fifth (eras-tour at --scale 0.2)", f: 0.2,
+			want: Coverage{"concurrent_seat_holds": 20, "holds_without_token": 200, "seat_reheld": 1, "holds_expired": 2, "tier_sold_out": 0}},
+		{name: "rounded up", f: 0.015,
+			want: Coverage{"concurrent_seat_holds": 2, "holds_without_token": 15, "seat_reheld": 1, "holds_expired": 1, "tier_sold_out": 0}},
+		{name: "unscaled", f: 1, want: full},
+		{name: "a larger herd keeps the floors", f: 3, want: full},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := full.Scale(tt.f); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Coverage.Scale(%v) = %v, want %v", tt.f, got, tt.want)
+			}
+		})
+	}
+	if full["concurrent_seat_holds"] != 100 {
+		t.Errorf("Coverage.Scale changed its receiver: %v", full)
+	}
+	if got := Coverage(nil).Scale(0.5); got != nil {
+		t.Errorf("Coverage(nil).Scale(0.5) = %v, want nil", got)
+	}
+
+	// Scenario.Scale scales the scenario's coverage: section with the herd.
+	sc, err := Parse("scale.yaml", []byte("name: scale\ninventory: {sections: 2, rows: 5, seats_per_row: 10}\n"+
+		"arrivals: {profile: constant, rate: 100/s, users: 1000}\nusers: [{flow: buy}]\ncoverage: {concurrent_seat_holds: 100, seat_reheld: 1}\n"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if err := sc.Scale(0.2); err != nil {
+		t.Fatalf("Scale(0.2): %v", err)
+	}
+	if want := (Coverage{"concurrent_seat_holds": 20, "seat_reheld": 1}); !reflect.DeepEqual(sc.Coverage, want) {
+		t.Errorf("Scale(0.2) coverage = %v, want %v", sc.Coverage, want)
+	}
+}

@@ -149,8 +149,9 @@ func (s *Summary) distrustSLO() {
 
 // Scopes of a latency objective (SLOResult.Scope).
 const (
-	// ScopeCalm: the requests the target took on outside every fault window (OpSummary.Calm).
-	ScopeCalm = "outside fault windows, shed and not-admitted requests left out"
+	// ScopeCalm: the requests the target took on outside every fault window, a lingering
+	// fault's linger included (OpSummary.Calm).
+	ScopeCalm = "outside fault windows (and a delay's linger after one), shed and not-admitted requests left out"
 	// ScopeAll: every request of the operation (a summary that does not know the windows).
 	ScopeAll = "every request"
 	// ScopeAllFaulted: every request of the operation, none of which the target took on

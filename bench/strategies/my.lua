@@ -1,7 +1,7 @@
 -- sysbench script of the MySQL/MariaDB peers: the same statements as the pg-*.sql pgbench
 -- scripts, chosen with --case (uncontended, hot, ga-counter, ga-skip).
 sysbench.cmdline.options = {
-  case = {"uncontended | hot | ga-counter | ga-skip", "uncontended"},
+  case = {"uncontended | locked | hot | ga-counter | ga-skip", "uncontended"},
   rows = {"rows of peer_seats", 200000},
 }
 
@@ -20,6 +20,13 @@ function event()
   local c = sysbench.opt.case
   if c == "uncontended" then
     con:query(string.format(hold, sysbench.rand.uniform(1, sysbench.opt.rows)))
+  elseif c == "locked" then
+    -- pessimistic's idea in its plain form: the row lock, then the decision, in one transaction
+    local s = sysbench.rand.uniform(1, sysbench.opt.rows)
+    con:query("BEGIN")
+    con:query(string.format("SELECT status FROM peer_seats WHERE id = %d FOR UPDATE", s))
+    con:query(string.format(hold, s))
+    con:query("COMMIT")
   elseif c == "hot" then
     local s = sysbench.rand.uniform(1, 10)
     con:query(string.format(hold, s))

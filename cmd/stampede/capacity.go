@@ -55,6 +55,7 @@ func capacityFlags(fs *flag.FlagSet, cl *cli) action {
 	fs.StringVar(&strategy, "strategy", "", "strategies to search, comma-separated, or all (default: every safe strategy)")
 	fs.StringVar(&db, "db", "", "databases: postgres, mysql or all (default: postgres, plus mysql when installed)")
 	fs.StringVar(&c.Env, "env", "local", "where services come from: local (start them) or external (--pg/--mysql/--redis or STAMPEDE_PG/STAMPEDE_MYSQL/STAMPEDE_REDIS)")
+	storageFlag(fs, &c.Storage)
 	var ends infra.Endpoints
 	ends.RegisterFlags(fs)
 	fs.StringVar(&c.PSPAddr, "psp-addr", "", "where the payment processor listens (default: a free port; with --target 127.0.0.1:8081)")
@@ -71,7 +72,10 @@ func capacityFlags(fs *flag.FlagSet, cl *cli) action {
 	fs.StringVar(&minRate, "min", "", "capacity required, arrivals/s: exit 3 when a search cannot vouch for it")
 	fs.Int64Var(&c.Users, "expect", 0, "fans expected at the on-sale: how long the queue gets and how long the last fan waits")
 	fs.DurationVar(&c.Over, "over", 0, "the time over which the --expect fans arrive (0: all at once)")
+	var serveFlags stringsFlag
+	fs.Var(&serveFlags, "serve-flag", serveFlagUsage)
 	return func(ctx context.Context, args []string) error {
+		c.ServeFlags = serveFlags
 		if len(args) > 1 {
 			return usageErrorf("%w", fmt.Errorf("one scenario file at most, got %q", args))
 		}

@@ -12,9 +12,11 @@ import (
 
 	"stampede/checker"
 	"stampede/infra"
+	"stampede/infra/local"
 	"stampede/internal/exitcode"
 	"stampede/reports"
 	"stampede/run"
+	"stampede/server"
 	"stampede/strategies"
 	"stampede/workloads"
 )
@@ -27,7 +29,8 @@ func runCommand() *command {
 		summary: "run a scenario end to end: services, server, herd, faults, checker, report",
 		usage:   []string{"run [scenario.yaml] [flags]"},
 		about: "For each strategy x database it starts the backing services (--env local: PostgreSQL, MariaDB and " +
-			"Redis from the installed binaries, on free loopback ports, removed afterwards; --env external: yours), a " +
+			"Redis from the installed binaries, on free loopback ports, removed afterwards, their data on --storage: " +
+			"memory, a tmpfs, by default where there is one, or disk; --env external: yours), a " +
 			"fresh database, the payment processor and the reference server; drives the seeded herd with the " +
 			"scenario's fault schedule beside it; reads both ledgers; runs the checker; and writes one run directory " +
 			"(--out, default runs/<scenario>-<time>) with report.md, report.html, summary.json and junit.xml. With no " +
@@ -80,10 +83,11 @@ func runCommand() *command {
 }
 
 // targetFlagValues are the values of the flags that choose what a run tests (--strategy, --db,
-// --env), for the help of every command that takes them.
+// --env, --storage), for the help of every command that takes them.
 func targetFlagValues() map[string][]string {
 	return map[string][]string{
 		"strategy": append(strategyNames(), "all"), "db": append(slices.Clone(run.Databases), "all"), "env": run.Envs,
+		"storage": local.Storages,
 	}
 }
 
@@ -103,6 +107,7 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	fs.StringVar(&strategy, "strategy", "", "strategies to run, comma-separated, or all (default: every safe strategy)")
 	fs.StringVar(&db, "db", "", "databases: postgres, mysql or all (default: postgres, plus mysql when installed)")
 	fs.StringVar(&o.Env, "env", "local", "where services come from: local (start them) or external (--pg, --mysql, --redis)")
+	storageFlag(fs, &o.Storage)
 	var ends infra.Endpoints // --pg, --mysql and --redis with --env external; --target
 	ends.RegisterFlags(fs)
 	fs.BoolVar(&o.Keep, "keep", false, "with --env external, leave the run's own schema (PostgreSQL) or database (MySQL), stampede_run_<time>_<random>, in place instead of dropping it at the end")
@@ -124,8 +129,11 @@ func runFlags(fs *flag.FlagSet, c *cli) action {
 	var gates toleranceFlags
 	fs.Var(&gates, "gate", "with --baseline, a tolerance `metric=value`, repeated, over the scenario's gate: section; a scenario without one gates "+defaultGateText())
 	fs.StringVar(&o.Failpoints, "failpoints", "", "arm the reference server's failpoints from its start: NAME=ACTION,... (after-hold=delay:20ms answers every hold 20ms late)")
+	var serveFlags stringsFlag
+	fs.Var(&serveFlags, "serve-flag", serveFlagUsage)
 	return func(ctx context.Context, args []string) error {
 		o.Gate = gates
+		o.ServeFlags = serveFlags
 		if err := wantArgs(args, 0, 1, "one scenario file at most"); err != nil {
 			return err
 		}
@@ -202,4 +210,23 @@ func verdictLine(s *reports.Summary) string {
 		return fmt.Sprintf("UNKNOWN: no run failed, but the load generator was the bottleneck in %d of %d runs: their SLOs say nothing of the target", s.GeneratorBound(), len(s.Runs))
 	}
 	return fmt.Sprintf("FAIL: %d of %d runs failed", failed, len(s.Runs))
+}
+
+// storageFlag registers --storage (run, capacity, selftest): where local services keep their data.
+func storageFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "storage", "", "where --env local services keep their data: memory (a tmpfs: process faults lose nothing committed, and no disk stall reaches the figures) or disk (every commit waits for this machine's disk) (default memory where /dev/shm is a tmpfs, else disk)")
+}
+
+// serveFlagUsage is the usage of --serve-flag (run, capacity).
+var serveFlagUsage = "a `flag` of stampede serve for the reference server, repeated (--serve-flag=--overload-target=100ms --serve-flag=--max-in-flight=64); not those the run sets itself: " +
+	strings.Join(server.RunOwnedFlags, ", ")
+
+// stringsFlag is a flag that may be repeated, each value kept as given.
+type stringsFlag []string
+
+func (f *stringsFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *stringsFlag) Set(s string) error {
+	*f = append(*f, s)
+	return nil
 }

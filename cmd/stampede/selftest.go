@@ -58,11 +58,12 @@ func selftestFlags(fs *flag.FlagSet, c *cli) action {
 	fs.StringVar(&strategy, "strategy", "", "strategies to run, broken and safe, comma-separated, or all (default: all)")
 	fs.StringVar(&db, "db", "", "databases: postgres, mysql or all; variants run on the first (default: postgres, plus mysql when installed, for the safe strategies)")
 	fs.StringVar(&o.Run.Env, "env", "local", "where services come from: local (start them) or external (--pg, --mysql, --redis)")
+	storageFlag(fs, &o.Run.Storage)
 	var ends infra.Endpoints
 	ends.RegisterFlags(fs)
 	fs.StringVar(&o.Out, "out", "", "directory, new or empty (default runs/selftest-<time>)")
 	fs.DurationVar(&o.Run.CheckTimeout, "check-timeout", 0, fmt.Sprintf("linearizability search bound per seat (default %s)", checker.DefaultTimeout))
-	fs.IntVar(&o.Parallel, "parallel", 0, fmt.Sprintf("groups of runs (a scenario's variants or safe strategies at one seed) at once, each on services of its own (default %d; 1 with --env external)", selftest.DefaultParallel))
+	fs.IntVar(&o.Parallel, "parallel", 0, fmt.Sprintf("runs at once, each on a set of PostgreSQL, MariaDB and Redis processes of the selftest's own that serves one run at a time and the next run after it (default %d; 1 with --env external)", selftest.DefaultParallel))
 	fs.BoolVar(&verbose, "verbose", false, "every run's own progress too")
 	return func(ctx context.Context, args []string) error {
 		o.Scenarios = args

@@ -37,8 +37,9 @@ const maxSocketPath = 107
 // authentication for the superuser postgres, UTF8, C locale), starts it listening on
 // 127.0.0.1 on a free port with its unix socket inside dir, creates the database stampede and
 // returns the process and the database URL
-// (postgres://postgres@127.0.0.1:PORT/stampede?sslmode=disable). fsync stays on, so commit
-// figures are those of a durable database. Restart keeps the data directory.
+// (postgres://postgres@127.0.0.1:PORT/stampede?sslmode=disable). fsync stays on: under a dir
+// on disk, commit figures are those of a durable database (on a tmpfs, see Storage, a commit
+// survives a killed server but costs no disk). Restart keeps the data directory.
 //
 // PostgreSQL refuses to run as root. When stampede runs as root, initdb and the server run as
 // the user postgres (or nobody when there is no such user) through the child's credentials,

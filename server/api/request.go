@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 )
 
 // sessionPattern is api.yaml's X-Session-Id pattern.
@@ -41,6 +43,21 @@ func EventID(r *http.Request) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// OpaqueID returns the path value name (a hold or booking id, which api.yaml leaves
+// unpatterned) and whether it can name anything the server issued: 1..64 bytes of StorableText.
+// The caller answers "not found" otherwise, before any store is asked: a database refuses such a
+// string as text, and that refusal is not the client's 404.
+func OpaqueID(r *http.Request, name string) (string, bool) {
+	id := r.PathValue(name)
+	return id, id != "" && len(id) <= 64 && StorableText(id)
+}
+
+// StorableText reports whether a database takes s as text: valid UTF-8 without NUL (both
+// PostgreSQL and MySQL refuse anything else, which would surface as the server's error).
+func StorableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Truncate shortens s to at most n bytes for echoing in messages.

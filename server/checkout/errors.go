@@ -13,7 +13,7 @@ var (
 	// ErrMissingIdempotencyKey: checkout without an Idempotency-Key header.
 	ErrMissingIdempotencyKey = errors.New("missing Idempotency-Key header")
 	// ErrInvalidIdempotencyKey: an Idempotency-Key outside 8..128 characters.
-	ErrInvalidIdempotencyKey = errors.New("invalid Idempotency-Key header: want 8..128 characters")
+	ErrInvalidIdempotencyKey = errors.New("invalid Idempotency-Key header: want 8..128 bytes of UTF-8")
 	// ErrIdempotencyConflict: the key was used before with a different request.
 	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
 	// ErrIdempotencyInProgress: a request with the same key is still running.

@@ -10,6 +10,7 @@ import (
 
 	"stampede/internal/failpoint"
 	"stampede/server/api"
+	"stampede/server/overload"
 	"stampede/server/payments"
 	"stampede/strategies"
 )
@@ -256,9 +257,11 @@ func (e *execution) callCharge(ctx context.Context, amount int64) (payments.Char
 		key += "-" + randomHex(4) // the broken variant: a resumed key charges anew
 	}
 	t0 := time.Now()
+	back := overload.StepOut(ctx) // waiting on the processor is no work of the server's
 	ch, err := e.c.psp.Charge(ctx, key, payments.ChargeRequest{
 		AmountCents: amount, Reference: k.Request.HoldID, PaymentMethod: k.Request.PaymentMethod,
 	})
+	back()
 	e.c.pspSeconds.WithLabelValues("charge", pspResult(err)).Observe(time.Since(t0).Seconds())
 	return ch, err
 }
@@ -385,7 +388,9 @@ func (e *execution) refund(ctx context.Context) error {
 	} else {
 		t0 := time.Now()
 		var err error
+		back := overload.StepOut(ctx)
 		rf, err = e.c.psp.Refund(ctx, k.RefundKey, payments.RefundRequest{ChargeID: k.ChargeID, Reason: k.RefundReason})
+		back()
 		e.c.pspSeconds.WithLabelValues("refund", pspResult(err)).Observe(time.Since(t0).Seconds())
 		if err != nil {
 			return fmt.Errorf("refund charge %s: %w", k.ChargeID, err)

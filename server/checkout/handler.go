@@ -65,9 +65,9 @@ func (c *Service) serve(r *http.Request) checkoutResult {
 	if err != nil {
 		return checkoutResult{err: err}
 	}
-	holdID := r.PathValue("hold_id")
-	if holdID == "" || len(holdID) > 64 {
-		return checkoutResult{err: api.Invalid("hold_id", "hold_id: want 1..64 characters")}
+	holdID, ok := api.OpaqueID(r, "hold_id")
+	if !ok {
+		return checkoutResult{err: api.Invalid("hold_id", "hold_id: want 1..64 bytes of UTF-8")}
 	}
 	var body checkoutBody
 	if err := api.DecodeJSON(r, &body); err != nil {
@@ -113,14 +113,14 @@ func storedCode(body []byte) string {
 	return eb.Error.Code
 }
 
-// idempotencyKey returns the request's Idempotency-Key header (8..128 characters), or
-// ErrMissingIdempotencyKey / ErrInvalidIdempotencyKey.
+// idempotencyKey returns the request's Idempotency-Key header (8..128 bytes of UTF-8 without
+// NUL: the key is stored as text), or ErrMissingIdempotencyKey / ErrInvalidIdempotencyKey.
 func idempotencyKey(r *http.Request) (string, error) {
 	v := r.Header.Get("Idempotency-Key")
 	if v == "" {
 		return "", ErrMissingIdempotencyKey
 	}
-	if n := len(v); n < 8 || n > 128 {
+	if n := len(v); n < 8 || n > 128 || !api.StorableText(v) {
 		return "", ErrInvalidIdempotencyKey
 	}
 	return v, nil

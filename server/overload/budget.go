@@ -66,6 +66,13 @@ type Config struct {
 	// QueueWait is the longest a request over its class's ceiling waits for room before it is
 	// refused; 0 means DefaultQueueWait.
 	QueueWait time.Duration
+	// Target makes the limit adaptive (limit.go): the requests let in flight follow the
+	// service time of holds against this target, between MinInFlight and MaxInFlight. 0 means
+	// a fixed limit of MaxInFlight. It needs a MaxInFlight.
+	Target time.Duration
+	// MinInFlight is the least the adaptive limit goes down to; 0 means DefaultMinInFlight
+	// (or MaxInFlight when that is smaller).
+	MinInFlight int
 }
 
 // Budget is the in-flight budget of one server process. It is safe for concurrent use.
@@ -77,7 +84,9 @@ type Budget struct {
 	now   func() time.Time
 	m     *metrics
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// lim is the adaptive limit; nil when the limit is fixed.
+	lim      *limiter
 	total    int
 	inFlight [numClasses]int
 	// queues hold the *waiter of each class in arrival order.
@@ -104,6 +113,12 @@ func New(cfg Config) (*Budget, error) {
 	if cfg.QueueWait < 0 {
 		return nil, fmt.Errorf("new overload budget: queue wait must not be negative, got %s", cfg.QueueWait)
 	}
+	if cfg.Target < 0 || cfg.MinInFlight < 0 {
+		return nil, fmt.Errorf("new overload budget: target (%s) and min in flight (%d) must not be negative", cfg.Target, cfg.MinInFlight)
+	}
+	if cfg.Target > 0 && cfg.MaxInFlight == 0 {
+		return nil, fmt.Errorf("new overload budget: an adaptive limit (target %s) needs a max in flight", cfg.Target)
+	}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("new overload budget: register metrics: %w", err)
@@ -112,10 +127,48 @@ func New(cfg Config) (*Budget, error) {
 	if b.wait == 0 {
 		b.wait = DefaultQueueWait
 	}
-	for _, c := range Classes {
-		b.ceil[c] = Ceiling(c, b.max)
+	if cfg.Target > 0 {
+		least := cfg.MinInFlight
+		if least == 0 {
+			least = DefaultMinInFlight
+		}
+		least = min(least, b.max)
+		b.lim = &limiter{target: cfg.Target, min: float64(least), max: float64(b.max), limit: float64(b.max)}
 	}
+	b.setLimitLocked(b.max)
 	return b, nil
+}
+
+// setLimitLocked makes limit the requests in flight the classes' ceilings are shares of;
+// b.mu is held (or b is not shared yet).
+func (b *Budget) setLimitLocked(limit int) {
+	for _, c := range Classes {
+		b.ceil[c] = Ceiling(c, limit)
+	}
+	b.m.limit.Set(float64(limit))
+}
+
+// Headroom returns the adaptive limit's share of MaxInFlight now, in (0, 1]: 1 when the limit
+// is fixed (or there is none), less while slow holds keep the limit down. The waiting room
+// admits at this pace (waitingroom.Config.Pace).
+func (b *Budget) Headroom() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lim == nil {
+		return 1
+	}
+	return float64(int(b.lim.limit)) / b.lim.max
+}
+
+// Limit returns the requests in flight the budget allows now: MaxInFlight, or the adaptive
+// limit's current value (0: no bound).
+func (b *Budget) Limit() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lim != nil {
+		return int(b.lim.limit)
+	}
+	return b.max
 }
 
 // Acquire lets a request of class c in, waiting up to the queue wait for room, and returns the
@@ -123,22 +176,46 @@ func New(cfg Config) (*Budget, error) {
 // is done. It returns an error wrapping ErrOverloaded when there was no room in time, or ctx's
 // error when ctx ended first; then nothing is to be given back.
 func (b *Budget) Acquire(ctx context.Context, c Class) (release func(), err error) {
-	release = func() { b.release(c) }
+	s, err := b.acquire(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.release, nil
+}
+
+// A slot is one request's place in the budget, from Acquire to its release.
+type slot struct {
+	b     *Budget
+	c     Class
+	start time.Time // when the request was let in
+	// away is set while the request waits outside the server (StepOut): it is then not
+	// counted in b.total. done is set once the slot is given back. Both under b.mu.
+	away, done bool
+}
+
+// acquire is Acquire, returning the slot.
+func (b *Budget) acquire(ctx context.Context, c Class) (*slot, error) {
+	s := &slot{b: b, c: c}
 	b.mu.Lock()
 	if b.max == 0 || b.total < b.ceil[c] {
 		b.admitLocked(c)
 		b.mu.Unlock()
-		return release, nil
+		s.start = b.now()
+		return s, nil
+	}
+	if b.lim != nil {
+		b.lim.reached = true
 	}
 	if b.queues[c].Len() >= b.max {
+		err := b.refusedLocked(c)
 		b.mu.Unlock()
-		return nil, b.refused(c)
+		return nil, err
 	}
 	w := &waiter{ready: make(chan struct{})}
 	w.elem = b.queues[c].PushBack(w)
 	b.mu.Unlock()
 
-	start := b.now()
+	queued := b.now()
 	timer := time.NewTimer(b.wait)
 	defer timer.Stop()
 	select {
@@ -146,29 +223,102 @@ func (b *Budget) Acquire(ctx context.Context, c Class) (release func(), err erro
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	b.m.wait.WithLabelValues(c.String()).Observe(b.now().Sub(start).Seconds())
+	s.start = b.now()
+	b.m.wait.WithLabelValues(c.String()).Observe(s.start.Sub(queued).Seconds())
 	b.mu.Lock()
 	if !w.granted {
 		b.queues[c].Remove(w.elem)
 	}
+	granted := w.granted
+	var refusal error
+	if !granted && ctx.Err() == nil {
+		refusal = b.refusedLocked(c)
+	}
 	b.mu.Unlock()
 	switch {
-	case w.granted && ctx.Err() != nil:
-		release()
+	case granted && ctx.Err() != nil:
+		s.release()
 		return nil, ctx.Err()
-	case w.granted:
-		return release, nil
+	case granted:
+		return s, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	}
-	return nil, b.refused(c)
+	return nil, refusal
 }
 
-// refused counts a refusal of class c and returns its error.
-func (b *Budget) refused(c Class) error {
+// release gives the slot back: a hold's time is a sample of the adaptive limit. It hands the
+// free room to the waiters. Only its first call counts.
+func (s *slot) release() {
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.away {
+		b.m.away.WithLabelValues(s.c.String()).Dec()
+	} else {
+		b.total--
+	}
+	b.inFlight[s.c]--
+	b.m.inFlight.WithLabelValues(s.c.String()).Dec()
+	if b.lim != nil && s.c == Hold && b.lim.observe(b.now().Sub(s.start), b.now()) {
+		b.setLimitLocked(int(b.lim.limit))
+	}
+	b.grantLocked()
+}
+
+// slotKey is the context key of the slot of the request a Wrap let in.
+type slotKey struct{}
+
+// StepOut takes the request of ctx out of the budget while it waits on something outside the
+// server, such as the payment processor, and returns the function that brings it back. While
+// out, it does not count toward the requests in flight: a checkout waiting on a slow processor
+// does no work of the server's, and must not fill the budget so that the holds and browsing
+// that need only the server are shed. back counts it in again at once, whatever the limit
+// (the work the request started must finish), and only its first call counts. For a request
+// that no Wrap let in (or one already out), StepOut does nothing.
+func StepOut(ctx context.Context) (back func()) {
+	s, _ := ctx.Value(slotKey{}).(*slot)
+	if s == nil {
+		return func() {}
+	}
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.away || s.done {
+		return func() {}
+	}
+	s.away = true
+	b.total--
+	b.m.away.WithLabelValues(s.c.String()).Inc()
+	b.grantLocked()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if !s.away || s.done {
+				return
+			}
+			s.away = false
+			b.total++
+			b.m.away.WithLabelValues(s.c.String()).Dec()
+		})
+	}
+}
+
+// refusedLocked counts a refusal of class c and returns its error; b.mu is held.
+func (b *Budget) refusedLocked(c Class) error {
 	b.m.shed.WithLabelValues(c.String()).Inc()
+	limit := b.max
+	if b.lim != nil {
+		limit = int(b.lim.limit)
+	}
 	return fmt.Errorf("%w: %s requests are over their share (%d of %d) of the requests in flight; retry later",
-		ErrOverloaded, c, b.ceil[c], b.max)
+		ErrOverloaded, c, b.ceil[c], limit)
 }
 
 // admitLocked counts a request of class c in; b.mu is held.
@@ -178,14 +328,9 @@ func (b *Budget) admitLocked(c Class) {
 	b.m.inFlight.WithLabelValues(c.String()).Inc()
 }
 
-// release gives a slot of class c back and hands the free room to the waiters, highest class
-// first, as far as their ceilings allow.
-func (b *Budget) release(c Class) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.total--
-	b.inFlight[c]--
-	b.m.inFlight.WithLabelValues(c.String()).Dec()
+// grantLocked hands the free room to the waiters, highest class first, as far as their
+// ceilings allow; b.mu is held.
+func (b *Budget) grantLocked() {
 	for k := numClasses - 1; k >= 0; k-- {
 		q := &b.queues[k]
 		for q.Len() > 0 && b.total < b.ceil[k] {

@@ -1,6 +1,7 @@
 package overload
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -23,20 +24,35 @@ func (b *Budget) Wrap(c Class, h http.Handler) http.Handler { return b.wrap(c, h
 // let in, so open streams do not use up the budget.
 func (b *Budget) Gate(c Class, h http.Handler) http.Handler { return b.wrap(c, h, false) }
 
-// wrap is Wrap, or Gate when hold is false.
+// Enter is Wrap for a handler that checks what it can cheaply before it takes a slot (a hold's
+// admission token): it lets the request in as a request of class c and returns the function
+// that gives its slot back, to be called once when the request is done; or it answers the
+// refusal as Wrap does and returns ok false.
+func (b *Budget) Enter(w http.ResponseWriter, r *http.Request, c Class) (release func(), ok bool) {
+	release, err := b.Acquire(r.Context(), c)
+	if err != nil {
+		b.refuse(w, r, err)
+		return nil, false
+	}
+	return release, true
+}
+
+// wrap is Wrap, or Gate when hold is false. A request Wrap lets in carries its slot in its
+// context, so that its handler can StepOut while it waits outside the server.
 func (b *Budget) wrap(c Class, h http.Handler, hold bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		release, err := b.Acquire(r.Context(), c)
+		s, err := b.acquire(r.Context(), c)
 		if err != nil {
 			b.refuse(w, r, err)
 			return
 		}
-		if hold {
-			defer release()
-		} else {
-			release()
+		if !hold {
+			s.release()
+			h.ServeHTTP(w, r)
+			return
 		}
-		h.ServeHTTP(w, r)
+		defer s.release()
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), slotKey{}, s)))
 	})
 }
 

@@ -1,7 +1,9 @@
 package overload
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -78,4 +80,80 @@ func TestGate(t *testing.T) {
 	for _, r := range held {
 		r()
 	}
+}
+
+// TestStepOut: checkouts let in by Wrap that step out (waiting on the payment processor) leave
+// the budget to the holds; stepping back in counts them again at once, beyond the limit, and
+// every slot is given back exactly once however the handler ends.
+func TestStepOut(t *testing.T) {
+	b, _ := newBudget(t, 4, time.Millisecond)
+	out := make(chan func(), 4) // each checkout's back, once it stepped out
+	finish := make(chan struct{})
+	h := b.Wrap(Checkout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		back := StepOut(r.Context())
+		out <- back
+		<-finish
+		if r.URL.Query().Get("back") == "yes" {
+			back()
+			back() // a second call changes nothing
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	done := make(chan int, 4)
+	for i := range 4 {
+		go func() {
+			rec := httptest.NewRecorder()
+			q := "/checkout?back=no"
+			if i%2 == 0 {
+				q = "/checkout?back=yes"
+			}
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, q, nil))
+			done <- rec.Code
+		}()
+	}
+	for range 4 {
+		<-out
+	}
+	if got := b.InFlight(Checkout); got != 4 {
+		t.Fatalf("checkouts in flight = %d, want 4 (stepped out, still in flight)", got)
+	}
+	if got := value(t, b.m.away.WithLabelValues("checkout")); got != 4 {
+		t.Errorf("stampede_http_class_requests_away{checkout} = %v, want 4", got)
+	}
+	// The four checkouts fill the budget of 4, yet holds get in up to their own ceiling.
+	var releases []func()
+	for range Ceiling(Hold, 4) {
+		releases = append(releases, mustAcquire(t, b, Hold))
+	}
+	if _, err := b.Acquire(context.Background(), Hold); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("a hold beyond its ceiling = %v, want ErrOverloaded", err)
+	}
+	for _, r := range releases {
+		r()
+	}
+	// Two come back in while the budget is full of holds: counted at once, never refused.
+	releases = releases[:0]
+	for range Ceiling(Hold, 4) {
+		releases = append(releases, mustAcquire(t, b, Hold))
+	}
+	close(finish)
+	for range 4 {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("a checkout that stepped out answered %d, want 200", code)
+		}
+	}
+	for _, r := range releases {
+		r()
+	}
+	b.mu.Lock()
+	total := b.total
+	b.mu.Unlock()
+	if total != 0 || b.InFlight(Checkout) != 0 || b.InFlight(Hold) != 0 {
+		t.Errorf("after every request: total %d, checkouts %d, holds %d in flight; want 0", total, b.InFlight(Checkout), b.InFlight(Hold))
+	}
+	if got := value(t, b.m.away.WithLabelValues("checkout")); got != 0 {
+		t.Errorf("stampede_http_class_requests_away{checkout} after every request = %v, want 0", got)
+	}
+	// Outside a wrapped request, StepOut does nothing.
+	StepOut(context.Background())()
 }

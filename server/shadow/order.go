@@ -279,19 +279,35 @@ const scanLimit = 64
 // order returns batch, and any operations of ahead that must go first, in an order the primary
 // could have decided them in (see the package comment), and moves the model through it.
 // Operations of ahead that are used are marked taken.
+//
+// A release or confirm never goes before the grant of its own hold: while that grant waits in
+// the batch for the release that explains it, the release or confirm waits too (placed first,
+// it would find the hold unknown to the shadow and be skipped, leaving the shadow's hold live).
 func (s *Shadow) order(batch, ahead []*op) []*op {
 	out := make([]*op, 0, len(batch))
 	rest := batch
+	waiting := map[string]bool{} // holds granted in rest, not yet placed
+	for _, o := range batch {
+		if o.kind == opHold && o.err == nil {
+			waiting[o.hold.ID] = true
+		}
+	}
+	fits := func(o *op) bool {
+		if o.kind != opHold && waiting[o.holdID] {
+			return false
+		}
+		return s.model.consistent(s.cfg.Table, o)
+	}
 	for len(rest) > 0 {
 		i := -1
 		for j := 0; j < len(rest) && j < scanLimit; j++ {
-			if s.model.consistent(s.cfg.Table, rest[j]) {
+			if fits(rest[j]) {
 				i = j
 				break
 			}
 		}
 		if i < 0 {
-			if x := s.lookAhead(rest[0], ahead); x != nil {
+			if x := s.lookAhead(rest[0], ahead, fits); x != nil {
 				s.take(x)
 				rest, out = s.place(x, rest, ahead, out)
 				continue
@@ -299,6 +315,9 @@ func (s *Shadow) order(batch, ahead []*op) []*op {
 			i = 0
 		}
 		o := rest[i]
+		if o.kind == opHold {
+			delete(waiting, o.hold.ID)
+		}
 		if i == 0 {
 			rest = rest[1:]
 		} else {
@@ -346,7 +365,7 @@ func (s *Shadow) place(o *op, rest, ahead []*op, out []*op) ([]*op, []*op) {
 
 // lookAhead finds an operation of ahead, not yet taken, that fits the model and touches a seat
 // of blocked: the grant that explains a refusal, the release that explains a grant.
-func (s *Shadow) lookAhead(blocked *op, ahead []*op) *op {
+func (s *Shadow) lookAhead(blocked *op, ahead []*op, fits func(*op) bool) *op {
 	if blocked.kind != opHold {
 		return nil
 	}
@@ -355,7 +374,7 @@ func (s *Shadow) lookAhead(blocked *op, ahead []*op) *op {
 		s.mu.Lock()
 		taken := x.taken
 		s.mu.Unlock()
-		if taken || !s.model.touches(x, keys) || !s.model.consistent(s.cfg.Table, x) {
+		if taken || !s.model.touches(x, keys) || !fits(x) {
 			continue
 		}
 		return x

@@ -102,3 +102,32 @@ func TestOrderRefusalOverlappingRelease(t *testing.T) {
 		})
 	}
 }
+
+func confirm(holdID string, start, end uint64, at time.Time) *op {
+	return &op{kind: opConfirm, holdID: holdID, start: start, end: end, at: at}
+}
+
+// TestOrderConfirmAfterItsHold: h2 was granted A-1-8 while the release of h1, which had it, was
+// still in flight (the release committed before it answered), and h2 was confirmed. The grant
+// waits for the release, and the confirm waits for the grant: replayed before it, the confirm
+// would find h2 unknown to the shadow, be skipped, and leave the shadow's h2 held for ever.
+func TestOrderConfirmAfterItsHold(t *testing.T) {
+	at := time.Now()
+	for _, tc := range []struct {
+		name  string
+		ahead []*op
+		want  []string
+	}{
+		{"release behind the batch", []*op{release("h1", 2, 9, at)}, []string{"release h1", "hold h2", "confirm h2"}},
+		{"release not known yet", nil, []string{"hold h2", "confirm h2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := orderShadow()
+			s.order([]*op{seatHold("A-1-8", "h1", 0, 1, at)}, nil)
+			batch := []*op{seatHold("A-1-8", "h2", 3, 4, at), confirm("h2", 5, 6, at)}
+			if got := names(s.order(batch, tc.ahead)); !slices.Equal(got, tc.want) {
+				t.Fatalf("order = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -166,7 +166,11 @@ type cancelBody struct {
 // at the gates from then on (reason cancelled, the default, or refunded). 200 with the
 // cancellation (the first one when repeated), 404 booking_not_found.
 func (s *Service) HandleCancel(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("booking_id")
+	id, ok := api.OpaqueID(r, "booking_id")
+	if !ok {
+		s.cfg.Table.Write(w, r, fmt.Errorf("booking %q: %w", api.Truncate(id, 80), strategies.ErrBookingNotFound))
+		return
+	}
 	var b cancelBody
 	if r.ContentLength != 0 {
 		if err := api.DecodeJSON(r, &b); err != nil {

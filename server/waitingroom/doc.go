@@ -5,8 +5,10 @@
 // its admitter (Room.Run) and asks it before a hold (Room.CheckAdmission). It never imports the
 // server: what it needs from it comes in its Config (the error table, a clock, the event store).
 //
-// Sessions are admitted in the order they joined, at the event's rate (changeable at run time),
-// and get an admission token bound to session and event. When Redis loses the queue (a restart
+// Sessions are admitted in the order they joined, at the event's rate (changeable at run time)
+// times this process's pace (Config.Pace: adaptive admission, the server's overload headroom,
+// so admission slows while admitted buyers' holds are slow; a tenth of the rate at least), and
+// get an admission token bound to session and event. When Redis loses the queue (a restart
 // without persistence), the queue is not rebuilt or silently reordered: tickets carry the run
 // id of their queue, so old tickets are answered 404 ticket_not_found saying the queue was
 // reset, sessions that join again get places in a new queue in their new join order, and tokens

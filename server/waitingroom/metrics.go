@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	length       *prometheus.GaugeVec
 	rate         *prometheus.GaugeVec
+	pace         prometheus.Gauge
 	admitted     *prometheus.CounterVec
 	wait         *prometheus.HistogramVec
 	joins        *prometheus.CounterVec
@@ -28,8 +29,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "stampede_waiting_room_length", Help: "Sessions waiting in an event's queue, as of the last admission step.",
 		}, []string{"event"}), &err),
 		rate: promreg.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "stampede_waiting_room_admit_rate", Help: "Configured admission rate of an event's queue, in sessions per second.",
+			Name: "stampede_waiting_room_admit_rate", Help: "Admission rate of an event's queue at the last step, in sessions per second: its configured rate times the pace.",
 		}, []string{"event"}), &err),
+		pace: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stampede_waiting_room_pace", Help: "Share of the configured admission rates this process admits at (adaptive admission: the overload budget's headroom, 0.1 to 1).",
+		}), &err),
 		admitted: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stampede_waiting_room_admitted_total", Help: "Sessions admitted by this process's admitter; rate() of it is the actual admission rate.",
 		}, []string{"event"}), &err),
@@ -53,6 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.pace.Set(1)
 	return m, nil
 }
 

@@ -141,12 +141,14 @@ return {redis.call('HGET', KEYS[1], 'run'), h[2] or false, redis.call('ZCARD', K
 `)
 
 // admitScript is one admission step for one event (see the notes above). KEYS: q joined adm
-// bucket rate active. ARGV: event id, burst seconds, most sessions to admit in one step.
-// Returns {length, rate, now_ms, session1, wait1_ms, session2, wait2_ms, ...}.
+// bucket rate active. ARGV: event id, burst seconds, most sessions to admit in one step, the
+// pace (the share of the configured rate admitted at, Config.Pace). Returns {length, rate
+// admitted at, now_ms, session1, wait1_ms, session2, wait2_ms, ...}.
 var admitScript = redis.NewScript(`
 local q, joined, adm, bucket, ratek, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local rate = tonumber(redis.call('GET', ratek) or '0') or 0
 if rate < 0 then rate = 0 end
+rate = rate * (tonumber(ARGV[4]) or 1)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local b = redis.call('HMGET', bucket, 'tokens', 'ts')
@@ -332,11 +334,13 @@ type admitStep struct {
 	Waits    []time.Duration
 }
 
-// admitEvent runs one admission step for event (see admitScript).
+// admitEvent runs one admission step for event at the current pace (see admitScript).
 func (q *Room) admitEvent(ctx context.Context, event string) (admitStep, error) {
 	k := q.keys(event)
+	pace := q.currentPace()
+	q.metrics.pace.Set(pace)
 	res, err := admitScript.Run(ctx, q.rdb, []string{k.q, k.joined, k.adm, k.bucket, k.rate, q.activeKey()},
-		event, q.burstSeconds, q.maxBatch).Slice()
+		event, q.burstSeconds, q.maxBatch, pace).Slice()
 	if err != nil {
 		return admitStep{}, fmt.Errorf("admit from queue of %s: %w", event, err)
 	}

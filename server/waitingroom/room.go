@@ -37,7 +37,17 @@ type Config struct {
 	// MaxStreamsPerSession bounds the queue streams one session (X-Session-Id) has open in
 	// this process: one more is refused 429 too_many_streams. 0 means no bound.
 	MaxStreamsPerSession int
+	// Pace, when set, is the share of every event's configured admission rate this process's
+	// admitter uses now, read at each step: adaptive admission. The server gives the overload
+	// budget's headroom (overload.Budget.Headroom), so admission slows while the admitted
+	// buyers' holds are slow and returns to the configured rate when they are fast. It is kept
+	// within [minPace, 1]: the queue never stops, since a limit learns only from the holds of
+	// buyers it admits. nil means 1: the configured rate.
+	Pace func() float64
 }
+
+// minPace is the least share of its configured rate an event's queue is admitted at (Pace).
+const minPace = 0.1
 
 // Events reads events; a *strategies.Store is one.
 type Events interface {
@@ -94,6 +104,8 @@ type Room struct {
 
 	// maxQueue and maxStreams are Config.MaxQueueLength and Config.MaxStreamsPerSession.
 	maxQueue, maxStreams int
+	// pace is Config.Pace; nil means 1.
+	pace func() float64
 
 	evMu    sync.Mutex
 	events  map[string]cachedEvent
@@ -157,6 +169,7 @@ func New(cfg Config) (*Room, error) {
 		metrics:           m,
 		maxQueue:          cfg.MaxQueueLength,
 		maxStreams:        cfg.MaxStreamsPerSession,
+		pace:              cfg.Pace,
 		streamsOf:         map[string]int{},
 		events:            map[string]cachedEvent{},
 		rooms:             map[string]*broadcaster{},
@@ -213,6 +226,15 @@ func (q *Room) admitAll(ctx context.Context) error {
 		q.metrics.observeStep(ev, st)
 	}
 	return first
+}
+
+// currentPace is the share of the configured rates admitted at now (Config.Pace), within
+// [minPace, 1].
+func (q *Room) currentPace() float64 {
+	if q.pace == nil {
+		return 1
+	}
+	return min(1, max(minPace, q.pace()))
 }
 
 // logError logs a background error at most once a second, so a Redis outage does not flood

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1161,4 +1162,49 @@ func TestWaitingRoomMetrics(t *testing.T) {
 	if err := s.metrics.admitted.WithLabelValues("ev").Write(&m); err != nil || m.GetCounter().GetValue() < 5 {
 		t.Fatalf("admitted_total = %v, want at least 5", m.GetCounter().GetValue())
 	}
+}
+
+// TestAdmissionFollowsPace: the admitter admits at the configured rate times the pace
+// (Config.Pace, the overload budget's headroom in the server), never below a tenth of it, and
+// at the full rate again when the pace returns to 1; the gauges say so.
+func TestAdmissionFollowsPace(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	var pace atomic.Value
+	pace.Store(0.0)
+	s := e.room(t, func(q *Room) { q.pace = func() float64 { return pace.Load().(float64) } })
+	e.event(t, "ev", &strategies.WaitingRoom{Enabled: true, AdmitPerSecond: 200})
+	wrJoinMany(t, s, "ev", "u", 500, 200)
+	ctx := t.Context()
+	// admitted runs a step, lets the bucket refill for 300 ms of the Redis clock, and returns
+	// what the next step admitted and at which rate.
+	admitted := func() (int, float64) {
+		if _, err := s.admitEvent(ctx, "ev"); err != nil {
+			t.Fatalf("admitEvent: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond) // the bucket refills with time
+		st, err := s.admitEvent(ctx, "ev")
+		if err != nil {
+			t.Fatalf("admitEvent: %v", err)
+		}
+		return len(st.Sessions), st.Rate
+	}
+	slow, slowRate := admitted() // pace 0: clamped to a tenth, 20/s
+	if slowRate != 20 {
+		t.Errorf("rate at pace 0 = %v, want 20 (a tenth of 200)", slowRate)
+	}
+	var m dto.Metric
+	if err := s.metrics.pace.Write(&m); err != nil || m.GetGauge().GetValue() != minPace {
+		got := m.GetGauge().GetValue()
+		t.Errorf("stampede_waiting_room_pace at pace 0 = %v, want %v", got, minPace)
+	}
+	pace.Store(1.0)
+	fast, fastRate := admitted()
+	if fastRate != 200 {
+		t.Errorf("rate at pace 1 = %v, want 200", fastRate)
+	}
+	if slow == 0 || fast < 4*slow {
+		t.Errorf("admitted in 300ms: %d at pace 0.1, %d at pace 1; want some, and at least 4 times more at the full rate", slow, fast)
+	}
+	t.Logf("admitted in 300ms: %d at pace 0.1, %d at pace 1", slow, fast)
 }
