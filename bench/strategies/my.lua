@@ -1,7 +1,7 @@
 -- sysbench script of the MySQL/MariaDB peers: the same statements as the pg-*.sql pgbench
--- scripts, chosen with --case (uncontended, hot, ga-counter, ga-skip).
+-- scripts, chosen with --case (uncontended, locked, hold, hot, ga-counter, ga-skip).
 sysbench.cmdline.options = {
-  case = {"uncontended | locked | hot | ga-counter | ga-skip", "uncontended"},
+  case = {"uncontended | locked | hold | hot | ga-counter | ga-skip", "uncontended"},
   rows = {"rows of peer_seats", 200000},
 }
 
@@ -26,6 +26,15 @@ function event()
     con:query("BEGIN")
     con:query(string.format("SELECT status FROM peer_seats WHERE id = %d FOR UPDATE", s))
     con:query(string.format(hold, s))
+    con:query("COMMIT")
+  elseif c == "hold" then
+    -- the seat taken and the hold row recorded in one transaction, as a hold does; the hold id
+    -- is the seat's, and the row is written only when this UPDATE took the seat
+    local s = sysbench.rand.uniform(1, sysbench.opt.rows)
+    con:query("BEGIN")
+    con:query(string.format("UPDATE peer_seats SET status = 'held', hold_id = 'h%d', expires_at = NOW() + INTERVAL 1 HOUR WHERE id = %d AND status = 'available'", s, s))
+    con:query(string.format("INSERT IGNORE INTO peer_holds (id, event_id, session, seats, amount_cents, status, expires_at, created_at) " ..
+      "SELECT hold_id, 'peer', 'peer', id, 5000, 'held', expires_at, NOW() FROM peer_seats WHERE id = %d AND hold_id = 'h%d'", s, s))
     con:query("COMMIT")
   elseif c == "hot" then
     local s = sysbench.rand.uniform(1, 10)
