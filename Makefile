@@ -90,7 +90,8 @@ selftest: build
 
 # Each strategy beside the database's own ceiling (pgbench, sysbench) for uncontended, hot-seat
 # and general-admission holds, the round trips of every operation, medians of 3 rounds (about 8
-# minutes on two cores); regenerates docs/performance.md. RUNS, DURATION, OPS tune it.
+# minutes on two idle cores); regenerates docs/performance.md. RUNS, DURATION, OPS and
+# CONTENDED_OPS tune it.
 bench-strategies:
 	bash bench/strategies.sh
 
