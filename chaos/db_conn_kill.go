@@ -93,8 +93,9 @@ func (dbConnKill) Inject(ctx context.Context, t *Target, p Params) (func(context
 		}
 	}
 	// Both pg_terminate_backend and KILL only ask a session to end; it leaves a moment later.
-	// The fault is in place once they have gone, so the window it records starts with them
-	// gone, and a session that lingers past endWait is an error rather than a silent miss.
+	// The fault is in place once they have gone: Inject returning is what lets requests parked
+	// at a trigger's failpoint go on (Schedule), and they must meet the ended connections. A
+	// session that lingers past endWait is an error rather than a silent miss.
 	deadline := time.Now().Add(endWait)
 	for {
 		left, err := connections()
