@@ -4,7 +4,8 @@
 # the same concurrency as the strategies' Go benchmarks, for uncontended random seats (the
 # conditional UPDATE alone, also with pgbench's prepared statements: the case "prepared";
 # pessimistic's SELECT ... FOR UPDATE and UPDATE in one transaction: "locked"; the UPDATE and
-# the hold row it records, in one transaction: "hold"), a hot set of ten seats, and general
+# the hold row it records, in one transaction: "hold"; skip-locked's SKIP LOCKED claim and its
+# UPDATE in one statement, with no hold row: "skip"), a hot set of ten seats, and general
 # admission under contention (a counter row, and unit rows claimed with SKIP LOCKED). Rounds are
 # interleaved and every figure is the median of RUNS rounds, because the machine is shared;
 # ratios are of medians from the same invocation. The round trips of every operation come from
@@ -84,7 +85,7 @@ go test -count=1 -run '^TestRoundTrips$' -v ./strategies/ | awk -F'\t' '/trips\t
 
 for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS" >&2
-  for kase in uncontended prepared locked hold hot ga-counter ga-skip; do
+  for kase in uncontended prepared locked hold skip hot ga-counter ga-skip; do
     reset_peers
     # "prepared" is the uncontended UPDATE over pgbench's prepared statements (pgx prepares
     # every statement too): the higher of PostgreSQL's two ceilings. sysbench has no such mode

@@ -48,7 +48,9 @@ taken AS (
 	FROM locked WHERE s.event_id = ? AND s.seat_id = locked.seat_id AND (SELECT COUNT(*) FROM locked WHERE free) = ?
 	RETURNING s.price_cents)`
 	// holdInsertTail counts what was taken, inserts the hold when it is all of it, and returns
-	// the count, the amount and how many of the requested seats exist.
+	// the count, the amount and how many of the requested seats exist. That last count is a
+	// subquery PostgreSQL runs only when the CASE needs it (an InitPlan is evaluated at its
+	// first use): a hold that took every seat does not look the seats up again.
 	holdInsertTail = `,
 agg AS (SELECT COUNT(*) AS n, COALESCE(SUM(price_cents), 0) AS amount FROM taken),
 ins AS (
@@ -57,7 +59,7 @@ ins AS (
 		CAST(? AS TIMESTAMPTZ), CAST(? AS BIGINT), 0, CAST(? AS TIMESTAMPTZ)
 	FROM agg WHERE agg.n = CAST(? AS BIGINT)
 	RETURNING 1)
-SELECT agg.n, agg.amount, (SELECT COUNT(*) FROM seats WHERE event_id = ? AND seat_id IN (%[1]s)),
+SELECT agg.n, agg.amount, CASE WHEN agg.n = CAST(? AS BIGINT) THEN agg.n ELSE (SELECT COUNT(*) FROM seats WHERE event_id = ? AND seat_id IN (%[1]s)) END,
 	CASE WHEN agg.n = 0 OR agg.n = CAST(? AS BIGINT) THEN 0 ELSE 1 / (agg.n - agg.n) END
 FROM agg`
 )
@@ -180,7 +182,7 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 			args = appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)
 			args = append(args, now)
 		}
-		args = append(args, h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, want, h.EventID)
+		args = append(args, h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, want, want, h.EventID)
 		args = appendArgs(args, h.Seats)
 		args = append(args, want)
 		list := inList(len(h.Seats))

@@ -1,7 +1,7 @@
 -- sysbench script of the MySQL/MariaDB peers: the same statements as the pg-*.sql pgbench
--- scripts, chosen with --case (uncontended, locked, hold, hot, ga-counter, ga-skip).
+-- scripts, chosen with --case (uncontended, locked, hold, skip, hot, ga-counter, ga-skip).
 sysbench.cmdline.options = {
-  case = {"uncontended | locked | hold | hot | ga-counter | ga-skip", "uncontended"},
+  case = {"uncontended | locked | hold | skip | hot | ga-counter | ga-skip", "uncontended"},
   rows = {"rows of peer_seats", 200000},
 }
 
@@ -36,6 +36,12 @@ function event()
     con:query(string.format("INSERT IGNORE INTO peer_holds (id, event_id, session, seats, amount_cents, status, expires_at, created_at) " ..
       "SELECT hold_id, 'peer', 'peer', id, 5000, 'held', expires_at, NOW() FROM peer_seats WHERE id = %d AND hold_id = 'h%d'", s, s))
     con:query("COMMIT")
+  elseif c == "skip" then
+    -- skip-locked's idea in one autocommitted statement, with no hold row: the seat claimed
+    -- with SKIP LOCKED (in a derived table, which MariaDB and MySQL lock through) and taken by
+    -- the UPDATE around it
+    con:query(string.format("UPDATE peer_seats SET status = 'held', hold_id = 'peer', expires_at = NOW() + INTERVAL 1 HOUR WHERE id IN " ..
+      "(SELECT id FROM (SELECT id FROM peer_seats WHERE id = %d AND status = 'available' FOR UPDATE SKIP LOCKED) t)", sysbench.rand.uniform(1, sysbench.opt.rows)))
   elseif c == "hot" then
     local s = sysbench.rand.uniform(1, 10)
     con:query(string.format(hold, s))

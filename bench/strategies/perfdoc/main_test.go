@@ -59,3 +59,33 @@ func TestHTTPReachable(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipBound holds the uncontended table to the skip-locked bound: the tool's one-statement
+// SKIP LOCKED claim and UPDATE, its ratio to the ceiling, and the verdict on the target only
+// when the bound is under it.
+func TestSkipBound(t *testing.T) {
+	var out strings.Builder
+	d := doc{w: &out, data: map[key]*sample{
+		{"mysql", "uncontended", "sysbench"}:    {rate: []float64{14000, 12000, 16000}},
+		{"mysql", "skip", "sysbench"}:           {rate: []float64{9000, 8800, 9100}},
+		{"postgres", "uncontended", "pgbench"}:  {rate: []float64{5000}},
+		{"postgres", "skip", "pgbench"}:         {rate: []float64{4000}},
+		{"mysql", "uncontended", "skip-locked"}: {rate: []float64{3000}},
+	}}
+	d.uncontended()
+	doc := out.String()
+	mysql := doc[strings.Index(doc, "### MariaDB"):]
+	for _, want := range []string{
+		"| sysbench: SKIP LOCKED claim and UPDATE, no hold row | 9000 | 9000, 8800, 9100 | 1 | 0.64x |",
+		"runs at 0.64x of the ceiling",
+		"It is below the 0.7x target",
+	} {
+		if !strings.Contains(mysql, want) {
+			t.Errorf("the MariaDB table lacks %q:\n%s", want, mysql)
+		}
+	}
+	pg := doc[:strings.Index(doc, "### MariaDB")]
+	if !strings.Contains(pg, "runs at 0.80x of the ceiling") || strings.Contains(pg, "below the 0.7x target") {
+		t.Errorf("the PostgreSQL bound (0.80x, above the target) is not said as it is:\n%s", pg)
+	}
+}
