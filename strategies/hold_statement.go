@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,9 +61,37 @@ ins AS (
 	FROM agg WHERE agg.n = CAST(? AS BIGINT)
 	RETURNING 1)
 SELECT agg.n, agg.amount, CASE WHEN agg.n = CAST(? AS BIGINT) THEN agg.n ELSE (SELECT COUNT(*) FROM seats WHERE event_id = ? AND seat_id IN (%[1]s)) END,
+	CASE WHEN agg.n = CAST(? AS BIGINT) THEN '' ELSE %[2]s END,
 	CASE WHEN agg.n = 0 OR agg.n = CAST(? AS BIGINT) THEN 0 ELSE 1 / (agg.n - agg.n) END
 FROM agg`
+	// The busy seats a hold that took nothing returns (holdInsertTail's fourth column, seat ids
+	// in order, comma-separated), so that its caller may refuse without another look: none for
+	// status-expiry, whose refusal names every requested seat; for skip-locked, those held or
+	// sold in the committed state the statement reads (its snapshot), which is the look at the
+	// committed state that decides a short claim (SkipLocked.holdSeats); for pessimistic, those
+	// its locks found busy.
+	busyNone       = "''"
+	busySkipLocked = "(SELECT COALESCE(string_agg(seat_id, ',' ORDER BY seat_id), '') FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND NOT " + seatFreeSQL + ")"
+	busyLocked     = "(SELECT COALESCE(string_agg(seat_id, ',' ORDER BY seat_id), '') FROM locked WHERE NOT free)"
 )
+
+// shortError is errShort (errors.Is matches it) from a hold of seats that took none of them,
+// with what the hold read of its seats in the same exchange: how many of them exist, and which
+// are busy (held by a live hold, or sold). A caller may decide from it without another look.
+type shortError struct {
+	found int64
+	busy  []string
+}
+
+func (e *shortError) Error() string        { return errShort.Error() }
+func (e *shortError) Is(target error) bool { return target == errShort }
+
+// shortOf returns what err says of a hold's seats when it is a shortError, and whether it is.
+func shortOf(err error) (*shortError, bool) {
+	var se *shortError
+	ok := errors.As(err, &se)
+	return se, ok
+}
 
 // errExplain is a one-statement hold that changed nothing and cannot say why by itself: it took
 // some of its seats but not all (the statement was undone), or a seat or the event does not
@@ -93,18 +122,30 @@ func batchHold(db sqldb.DB, fp *failpoint.Set) bool {
 // others: its batch is all-or-nothing only for one seat, or inside a transaction that rolls
 // back when no hold row came back.
 const (
-	lockSeatsSkipLocked = "SELECT COUNT(*) INTO @stampede_locked FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL +
-		" FOR UPDATE SKIP LOCKED"
+	lockSeatsSkipLocked = "SELECT COUNT(*), COALESCE(SUM(price_cents), 0) INTO @stampede_locked, @stampede_amount FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND " +
+		seatFreeSQL + " FOR UPDATE SKIP LOCKED"
 	// lockSeatsAll locks every requested seat, in the primary key's (seat-id) order, and counts
 	// the free ones.
-	lockSeatsAll = "SELECT COALESCE(SUM(" + seatFreeSQL + "), 0) INTO @stampede_locked FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) FOR UPDATE"
+	lockSeatsAll = "SELECT COALESCE(SUM(" + seatFreeSQL + "), 0), COALESCE(SUM(price_cents), 0) INTO @stampede_locked, @stampede_amount FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) FOR UPDATE"
 	// lockedAll is the UPDATE's extra condition after a lock statement.
-	lockedAll       = " AND @stampede_locked = ?"
-	batchTakeSeats  = "UPDATE seats SET status = 'held', hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL
+	lockedAll      = " AND @stampede_locked = ?"
+	batchTakeSeats = "UPDATE seats SET status = 'held', hold_id = ?, expires_at = ? WHERE event_id = ? AND seat_id IN (%[1]s) AND " + seatFreeSQL
+	// batchInsertHold writes the hold row after status-expiry's lone UPDATE: only when every
+	// requested seat now carries the new hold's id.
 	batchInsertHold = `INSERT INTO holds (id, event_id, session, seats, tier, quantity, units, amount_cents, status, expires_at, ttl_ms, token, created_at)
 	SELECT ?, ?, ?, ?, '', 0, '', COALESCE(SUM(price_cents), 0), 'held', ?, ?, 0, ?
 	FROM seats WHERE event_id = ? AND seat_id IN (%[1]s) AND hold_id = ? HAVING COUNT(*) = ?`
-	batchReadHold = "SELECT amount_cents FROM holds WHERE id = ?"
+	// batchInsertLocked writes the hold row after a lock statement, from what that statement
+	// counted and priced: every requested seat locked and free means the UPDATE took them all,
+	// so it reads no seat row again.
+	batchInsertLocked = `INSERT INTO holds (id, event_id, session, seats, tier, quantity, units, amount_cents, status, expires_at, ttl_ms, token, created_at)
+	SELECT ?, ?, ?, ?, '', 0, '', @stampede_amount, 'held', ?, ?, 0, ? FROM DUAL WHERE @stampede_locked = ?`
+	// batchReadHold reads the hold back (NULL when the batch took nothing), with how many of
+	// the requested seats exist and those busy (shortError). Outside a transaction it runs after
+	// the batch's COMMIT, so the seats are read as committed, without a lock.
+	batchReadHold = `SELECT (SELECT amount_cents FROM holds WHERE id = ?), COUNT(*),
+	COALESCE(GROUP_CONCAT(IF(NOT ` + seatFreeSQL + `, seat_id, NULL) ORDER BY seat_id SEPARATOR ','), '')
+	FROM seats WHERE event_id = ? AND seat_id IN (%[1]s)`
 )
 
 // holdSeatsAlone runs holdSeatsBatch as a transaction of its own, on a connection held for the
@@ -125,8 +166,8 @@ func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest)
 // holdSeatsBatch takes r's seats and inserts the hold in one round trip on q: DB.Conn's
 // querier, where the batch is a transaction of its own, or a transaction's. lock is
 // lockSeatsSkipLocked, lockSeatsAll or "" (status-expiry: then q must be a transaction's when
-// r has more than one seat). It returns the hold when every seat was taken, and errShort when
-// the batch took none (or, inside a transaction, some: its rollback gives them back).
+// r has more than one seat). It returns the hold when every seat was taken, and a shortError
+// when the batch took none (or, inside a transaction, some: its rollback gives them back).
 func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldRequest, now time.Time) (Hold, error) {
 	h := newHold(r, now)
 	want := int64(len(h.Seats))
@@ -134,6 +175,10 @@ func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldReq
 	var stmts []sqldb.Stmt
 	take := sqldb.Stmt{SQL: fmt.Sprintf(batchTakeSeats, list), Args: appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)}
 	take.Args = append(take.Args, now)
+	ins := sqldb.Stmt{SQL: fmt.Sprintf(batchInsertHold, list),
+		Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, h.EventID}}
+	ins.Args = appendArgs(ins.Args, h.Seats)
+	ins.Args = append(ins.Args, h.ID, want)
 	if lock != "" {
 		args := appendArgs([]any{h.EventID}, h.Seats)
 		if lock == lockSeatsAll {
@@ -144,26 +189,29 @@ func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldReq
 		stmts = append(stmts, sqldb.Stmt{SQL: fmt.Sprintf(lock, list), Args: args})
 		take.SQL += lockedAll
 		take.Args = append(take.Args, want)
+		ins = sqldb.Stmt{SQL: batchInsertLocked,
+			Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, want}}
 	}
-	ins := sqldb.Stmt{SQL: fmt.Sprintf(batchInsertHold, list),
-		Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, h.EventID}}
-	ins.Args = appendArgs(ins.Args, h.Seats)
-	ins.Args = append(ins.Args, h.ID, want)
-	stmts = append(stmts, take, ins, sqldb.Stmt{SQL: batchReadHold, Args: []any{h.ID}})
-	err := q.Batch(ctx, stmts, []any{&h.AmountCents})
-	switch {
-	case errors.Is(err, sqldb.ErrNoRows):
-		return h, errShort
-	case err != nil:
+	read := sqldb.Stmt{SQL: fmt.Sprintf(batchReadHold, list), Args: appendArgs([]any{h.ID, now, h.EventID}, h.Seats)}
+	stmts = append(stmts, take, ins, read)
+	var amount *int64
+	var found int64
+	var busy string
+	if err := q.Batch(ctx, stmts, []any{&amount, &found, &busy}); err != nil {
 		return Hold{}, fmt.Errorf("take seats: %w", err)
 	}
+	if amount == nil {
+		return h, &shortError{found: found, busy: decodeList(busy)}
+	}
+	h.AmountCents = *amount
 	return h, nil
 }
 
 // holdSeatsOneStatement takes r's seats and inserts the hold in one PostgreSQL statement, with
-// take (takeSeatsUpdate or takeSeatsSkipLocked) choosing the seats. It returns the hold when
-// every seat was taken; otherwise nothing changed and the error is errShort (no seat taken, all
-// of them exist) or errExplain.
+// take (takeSeatsUpdate, takeSeatsSkipLocked or takeSeatsLocked) choosing the seats. It returns
+// the hold when every seat was taken; otherwise nothing changed and the error is a shortError
+// (no seat taken, all of them exist; with the busy seats of skip-locked's and pessimistic's
+// statements) or errExplain.
 func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldRequest) (Hold, error) {
 	var h Hold
 	err := b.db.Conn(ctx, tagHold, func(q sqldb.Querier) error {
@@ -186,8 +234,19 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 		args = appendArgs(args, h.Seats)
 		args = append(args, want)
 		list := inList(len(h.Seats))
+		busy := busyNone
+		switch take {
+		case takeSeatsSkipLocked:
+			busy = strings.ReplaceAll(busySkipLocked, "%[1]s", list)
+			args = appendArgs(append(args, h.EventID), h.Seats)
+			args = append(args, now)
+		case takeSeatsLocked:
+			busy = busyLocked
+		}
+		args = append(args, want)
 		var n, amount, exist, guard int64
-		err := q.QueryRow(ctx, fmt.Sprintf(take+holdInsertTail, list), []any{&n, &amount, &exist, &guard}, args...)
+		var busyList string
+		err := q.QueryRow(ctx, fmt.Sprintf(take+holdInsertTail, list, busy), []any{&n, &amount, &exist, &busyList, &guard}, args...)
 		var pe *pgconn.PgError
 		switch {
 		case errors.As(err, &pe) && pe.Code == "22012", // division_by_zero: the guard
@@ -201,7 +260,7 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 		case exist < want:
 			return errExplain
 		}
-		return errShort
+		return &shortError{found: exist, busy: decodeList(busyList)}
 	})
 	return h, err
 }

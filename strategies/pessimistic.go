@@ -49,7 +49,9 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	}
 	if len(r.Seats) > 0 {
 		// The lock, the decision and the marking in one statement (PostgreSQL) or one batch
-		// (MySQL); a refusal is left to the transaction below, which locks again and says why.
+		// (MySQL). A refusal names the busy seats that statement or batch read; when it cannot
+		// (a seat missing, a deadlock, or the busy seat freed before the batch read it back),
+		// the transaction below locks again and says why.
 		var h Hold
 		err := errShort
 		switch {
@@ -63,6 +65,9 @@ func (p *pessimistic) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 			return h, nil
 		case !errors.Is(err, errShort) && !errors.Is(err, errExplain):
 			return Hold{}, fmt.Errorf("hold: %w", err)
+		}
+		if se, ok := shortOf(err); ok && se.found == int64(len(r.Seats)) && len(se.busy) > 0 {
+			return Hold{}, fmt.Errorf("hold: %w", &UnavailableError{Seats: se.busy})
 		}
 	}
 	var h Hold

@@ -2,6 +2,7 @@ package strategies
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ const (
 	opRelease = "release"
 	opConfirm = "confirm"
 	opSweep   = "sweep"
+	// opRefuse is a hold of a seat another session holds: refused.
+	opRefuse = "refuse"
 )
 
 // tripsOf runs fn and returns the statements and round trips it sent to db, over every tag.
@@ -36,7 +39,8 @@ func totalTrips(db sqldb.DB) sqldb.Trips {
 
 // roundTrips is the table of round trips per uncontended single-seat operation, per strategy
 // and database: what each costs, which TestRoundTrips holds them to, and beside it the least
-// its idea needs (docs/performance.md prints both). A sweep is of one expired hold.
+// its idea needs (docs/performance.md prints both). A sweep is of one expired hold; a refusal
+// is a hold of one seat that another hold holds.
 //
 // The minimum counts BEGIN and COMMIT where the idea needs a transaction of more than one
 // exchange. On PostgreSQL every write can be one statement (data-modifying CTEs); a confirm also
@@ -46,23 +50,24 @@ func totalTrips(db sqldb.DB) sqldb.Trips {
 // one round trip there too, and so could a sweep be. Pessimistic's
 // lock-and-decide (SELECT ... FOR UPDATE, the UPDATE that requires every locked seat free, the
 // INSERT) is one statement or batch, so its hold is one round trip like the others'; its
-// confirm with the charge inside the transaction is its idea.
+// confirm with the charge inside the transaction is its idea. A refusal is one round trip
+// too: the statement or batch that took nothing also read which seats were busy.
 var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> dialect -> op -> {actual, minimum}
 	"pessimistic": {
-		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}, opRefuse: {1, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {9, 8}, opSweep: {5, 1}, opRefuse: {1, 1}},
 	},
 	"status-expiry": {
-		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}, opRefuse: {1, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}, opRefuse: {1, 1}},
 	},
 	"skip-locked": {
-		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
-		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}},
+		"postgres": {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}, opRefuse: {1, 1}},
+		"mysql":    {opHold: {1, 1}, opRelease: {1, 1}, opConfirm: {7, 2}, opSweep: {5, 1}, opRefuse: {1, 1}},
 	},
 	"redis-lock": {
-		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
-		"mysql":    {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}},
+		"postgres": {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}, opRefuse: {0, 0}},
+		"mysql":    {opHold: {0, 0}, opRelease: {0, 0}, opConfirm: {6, 2}, opSweep: {0, 0}, opRefuse: {0, 0}},
 	},
 }
 
@@ -71,7 +76,7 @@ var roundTrips = map[string]map[string]map[string][2]int64{ // strategy -> diale
 func TestRoundTrips(t *testing.T) {
 	forEachSafe(t, 4, func(t *testing.T, su *suite, name string) {
 		got := measureTrips(t, su, name)
-		for _, op := range []string{opHold, opRelease, opConfirm, opSweep} {
+		for _, op := range []string{opHold, opRefuse, opRelease, opConfirm, opSweep} {
 			want, ok := roundTrips[name][su.dialect][op]
 			// One line per operation for bench/strategies.sh: strategy, database, operation,
 			// statements, round trips, the idea's minimum.
@@ -97,6 +102,10 @@ func measureTrips(tb testing.TB, su *suite, name string) map[string]sqldb.Trips 
 	out[opHold] = tripsOf(su.db, func() { h, err = f.hold("rt", "A-1-1") })
 	if err != nil {
 		tb.Fatalf("hold: %v", err)
+	}
+	out[opRefuse] = tripsOf(su.db, func() { _, err = f.hold("rt2", "A-1-1") })
+	if !errors.Is(err, ErrUnavailable) {
+		tb.Fatalf("hold of a held seat: %v, want ErrUnavailable", err)
 	}
 	out[opRelease] = tripsOf(su.db, func() { err = f.s.Release(ctx, h.ID) })
 	if err != nil {

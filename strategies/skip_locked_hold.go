@@ -31,7 +31,9 @@ const seatFreeSQL = "(status = 'available' OR (status = 'held' AND expires_at <=
 // at once (the common case under contention); if every seat is free and only locked by a
 // transaction in flight, a second attempt waits for those locks, in seat order, and then
 // decides on what it finds. Without that second attempt, two holds of {1, 2} could each lock
-// one seat, skip the other, and both fail although the seats were free.
+// one seat, skip the other, and both fail although the seats were free. The one statement
+// (PostgreSQL) or batch (MySQL) of the first attempt makes that read itself (shortError), so a
+// refusal at a busy seat is one round trip; the look below is for the other attempts.
 func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error) {
 	var h Hold
 	var err error
@@ -48,6 +50,12 @@ func (s *SkipLocked) holdSeats(ctx context.Context, r HoldRequest) (Hold, error)
 	}
 	if !errors.Is(err, errShort) {
 		return h, err
+	}
+	if se, ok := shortOf(err); ok && se.found == int64(len(r.Seats)) {
+		if len(se.busy) > 0 {
+			return Hold{}, &UnavailableError{Seats: se.busy}
+		}
+		return s.tryHoldSeats(ctx, r, true)
 	}
 	// The look at the committed state runs in a transaction of its own only so that the clock
 	// is read once its connection is held (see statusExpiry.Hold).

@@ -516,3 +516,58 @@ func lkRunBench(b *testing.B, workers int, op func() error) {
 	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// TestSkipLockedSkipsALockedBusySeat: a hold of a seat that another hold holds, while a third
+// transaction keeps the seat's row locked (as a confirm or a release of that hold does), is
+// refused, naming the seat, in one round trip and without waiting for the lock: skip-locked
+// skips the locked row and decides from the committed state, which its statement (PostgreSQL)
+// or batch (MySQL) reads itself. A hold that waited for the lock would end with the deadline.
+func TestSkipLockedSkipsALockedBusySeat(t *testing.T) {
+	for _, dialect := range testsvc.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newLKEnv(t, dialect)
+			s := newTestSkipLocked(t, e)
+			e.createEvent(t, s, Event{ID: "busy", Name: "Busy", Sections: []Section{{Name: "A", Rows: 1, SeatsPerRow: 2}}})
+			ctx := context.Background()
+			seat := []string{"A-1-1"}
+			if _, err := s.Hold(ctx, HoldRequest{EventID: "busy", Session: "a", Seats: seat}); err != nil {
+				t.Fatalf("first hold: %v", err)
+			}
+			locked, done := make(chan struct{}), make(chan struct{})
+			txDone := make(chan error, 1)
+			go func() {
+				txDone <- e.db.Tx(ctx, "test", func(tx sqldb.Tx) error {
+					if _, err := readSeats(ctx, tx, "busy", seat, true); err != nil {
+						return err
+					}
+					close(locked)
+					<-done
+					return nil
+				})
+			}()
+			select {
+			case <-locked:
+			case err := <-txDone:
+				t.Fatalf("lock the seat: %v", err)
+			}
+			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			var err error
+			trips := tripsOf(e.db, func() {
+				_, err = s.Hold(hctx, HoldRequest{EventID: "busy", Session: "b", Seats: seat})
+			})
+			close(done)
+			if txErr := <-txDone; txErr != nil {
+				t.Fatalf("the locking transaction: %v", txErr)
+			}
+			var ue *UnavailableError
+			if !errors.As(err, &ue) || !slices.Equal(ue.Seats, seat) {
+				t.Fatalf("hold of a busy seat locked by another transaction = %v, want ErrUnavailable naming %v", err, seat)
+			}
+			if trips.RoundTrips != 1 {
+				t.Errorf("the refusal took %d round trips, want 1", trips.RoundTrips)
+			}
+		})
+	}
+}

@@ -60,14 +60,18 @@ func (s *statusExpiry) Hold(ctx context.Context, r HoldRequest) (Hold, error) {
 	// The hold-leak variant stores another expiry than it answers: only the transaction does.
 	short := len(r.Seats) > 0 && s.flaw != FlawHoldNeverExpires
 	if short && len(r.Seats) == 1 && batchHold(s.db, s.fp) {
-		// MySQL: one seat is all-or-nothing in a batch of its own; a refusal is explained by
-		// the transaction below, which decides again.
+		// MySQL: one seat is all-or-nothing in a batch of its own. When it took nothing and the
+		// seat exists, the seat was busy when the UPDATE looked at it, as on PostgreSQL; any
+		// other refusal is explained by the transaction below, which decides again.
 		h, err := holdSeatsAlone(ctx, &s.sqlBase, "", r)
 		switch {
 		case err == nil:
 			return h, nil
 		case !errors.Is(err, errShort):
 			return Hold{}, fmt.Errorf("hold: %w", err)
+		}
+		if se, ok := shortOf(err); ok && se.found == 1 {
+			return Hold{}, fmt.Errorf("hold: %w", &UnavailableError{Seats: r.Seats})
 		}
 	}
 	if short && oneStatementHold(s.db, s.fp) {

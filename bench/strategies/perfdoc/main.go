@@ -263,12 +263,12 @@ func (d doc) header(runs, duration, ops, contendedOps, clients, rows int, machin
 
 func (d doc) tripsTable(t map[[3]string]tripRow) {
 	d.p("## Round trips per operation\n\n")
-	d.p("One uncontended single-seat operation, counted by `internal/sqldb` (every statement, BEGIN, COMMIT and ROLLBACK is one round trip; `stampede_db_round_trips_total` and `stampede_db_statements_total` per conn tag on `/metrics`). Each cell is *round trips (statements), least the strategy's idea needs*. A sweep is of one expired hold; redis-lock holds, releases and expires in Redis, with no database round trip.\n\n")
-	d.p("| strategy | database | hold | release | confirm | sweep |\n|---|---|---|---|---|---|\n")
+	d.p("One uncontended single-seat operation, counted by `internal/sqldb` (every statement, BEGIN, COMMIT and ROLLBACK is one round trip; `stampede_db_round_trips_total` and `stampede_db_statements_total` per conn tag on `/metrics`). Each cell is *round trips (statements), least the strategy's idea needs*. A refusal is a hold of a seat that another hold holds; a sweep is of one expired hold; redis-lock holds, refuses, releases and expires in Redis, with no database round trip.\n\n")
+	d.p("| strategy | database | hold | refuse | release | confirm | sweep |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range strategies {
 		for _, db := range dbs {
 			d.p("| %s | %s |", s, dbNames[db])
-			for _, op := range []string{"hold", "release", "confirm", "sweep"} {
+			for _, op := range []string{"hold", "refuse", "release", "confirm", "sweep"} {
 				r, ok := t[[3]string{s, db, op}]
 				if !ok {
 					d.p(" — |")
@@ -283,7 +283,7 @@ func (d doc) tripsTable(t map[[3]string]tripRow) {
 			d.p("\n")
 		}
 	}
-	d.p("\n▲: above the idea's minimum. The minimum counts BEGIN and COMMIT where the idea needs a transaction; on PostgreSQL every write can be one statement (data-modifying CTEs) and a confirm also reads the hold before its charge; MySQL has no `UPDATE ... RETURNING`, but a batch (`sqldb.Querier.Batch`: START TRANSACTION, the statements, COMMIT and a read-back in one multi-statement exchange) does as well when each statement decides from what the one before it left: the conditional UPDATE, then `INSERT ... SELECT` of the hold only when every requested seat carries the new hold's id. Skip-locked and pessimistic first count the seats they locked (`SELECT ... FOR UPDATE [SKIP LOCKED]` into a session variable) and their UPDATE requires all of them, so a multi-seat hold stays all-or-nothing in one exchange; status-expiry's lone UPDATE cannot, so its multi-seat hold on MySQL is the batch inside BEGIN and COMMIT (3 round trips). Pessimistic's lock-and-decide is still one transaction: its cost is the wait for the row locks, shown, not hidden.\n\n")
+	d.p("\n▲: above the idea's minimum. The minimum counts BEGIN and COMMIT where the idea needs a transaction; on PostgreSQL every write can be one statement (data-modifying CTEs) and a confirm also reads the hold before its charge; MySQL has no `UPDATE ... RETURNING`, but a batch (`sqldb.Querier.Batch`: START TRANSACTION, the statements, COMMIT and a read-back in one multi-statement exchange) does as well when each statement decides from what the one before it left: the conditional UPDATE, then `INSERT ... SELECT` of the hold only when every requested seat carries the new hold's id. Skip-locked and pessimistic first count the seats they locked (`SELECT ... FOR UPDATE [SKIP LOCKED]` into a session variable) and their UPDATE requires all of them, so a multi-seat hold stays all-or-nothing in one exchange; status-expiry's lone UPDATE cannot, so its multi-seat hold on MySQL is the batch inside BEGIN and COMMIT (3 round trips). A hold that takes nothing reads, in the same statement or batch, which requested seats exist and which are busy, so it refuses without a second look. Pessimistic's lock-and-decide is still one transaction: its cost is the wait for the row locks, shown, not hidden.\n\n")
 }
 
 func (d doc) uncontended() {
