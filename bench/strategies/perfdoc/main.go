@@ -415,7 +415,7 @@ func (d doc) hot() {
 		}
 		d.p("- **%s:** %s wins (%.0f attempts/s); of the SQL strategies, %s.\n", dbNames[db], w, r, sql)
 	}
-	d.p("\nWhy: a refused attempt at a hot seat costs redis-lock one Redis script and no database work at all. Among the SQL strategies the cheapest refusal is one conditional UPDATE that finds the seat taken (status-expiry, one statement on PostgreSQL); skip-locked's claim skips a seat locked by a hold in flight and must then look at the committed state before it may refuse (two more transactions); pessimistic queues on the row lock for the length of the other holder's transaction before deciding.\n\n")
+	d.p("\nWhy: a refused attempt at a hot seat costs redis-lock one Redis script and no database work at all. Each SQL strategy refuses a seat that is held in one round trip (its hold statement or batch also reads which seats are busy; the *refuse* column above); they differ at a seat whose row a hold in flight has locked. Status-expiry's conditional UPDATE and pessimistic's lock wait for that hold's statement to end, then decide. Skip-locked skips the row; when the committed state still shows the seat free (the hold in flight has not committed), it tries again in a transaction that waits for the lock, which is where its extra round trips per attempt go.\n\n")
 }
 
 func must(x float64, _ bool) float64 { return x }
