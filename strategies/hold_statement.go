@@ -116,9 +116,10 @@ func batchHold(db sqldb.DB, fp *failpoint.Set) bool {
 // UPDATE takes the free seats; the INSERT ... SELECT writes the hold row only when the seats
 // now carrying the new hold's id are all of those requested; the last statement reads the hold
 // back, so a hold row (and its amount) means the hold was taken. Skip-locked and pessimistic
-// first lock the seats they may take (lockSeatsSkipLocked, lockSeatsAll) and count them into a
-// session variable that the UPDATE requires to be all of them, so their UPDATE takes every
-// seat or none. Status-expiry's lone UPDATE can take some seats of a multi-seat hold and not
+// first lock the seats they may take (lockSeatsSkipLocked, lockSeatsAll) and count and price
+// them into session variables: the UPDATE requires the count to be all of them, so it takes
+// every seat or none, and the hold row is written from those variables (batchInsertLocked).
+// Status-expiry's lone UPDATE can take some seats of a multi-seat hold and not
 // others: its batch is all-or-nothing only for one seat, or inside a transaction that rolls
 // back when no hold row came back.
 const (
@@ -175,11 +176,12 @@ func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldReq
 	var stmts []sqldb.Stmt
 	take := sqldb.Stmt{SQL: fmt.Sprintf(batchTakeSeats, list), Args: appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)}
 	take.Args = append(take.Args, now)
-	ins := sqldb.Stmt{SQL: fmt.Sprintf(batchInsertHold, list),
-		Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, h.EventID}}
-	ins.Args = appendArgs(ins.Args, h.Seats)
-	ins.Args = append(ins.Args, h.ID, want)
-	if lock != "" {
+	ins := sqldb.Stmt{Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now}}
+	if lock == "" {
+		ins.SQL = fmt.Sprintf(batchInsertHold, list)
+		ins.Args = appendArgs(append(ins.Args, h.EventID), h.Seats)
+		ins.Args = append(ins.Args, h.ID, want)
+	} else {
 		args := appendArgs([]any{h.EventID}, h.Seats)
 		if lock == lockSeatsAll {
 			args = appendArgs([]any{now, h.EventID}, h.Seats)
@@ -189,8 +191,8 @@ func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldReq
 		stmts = append(stmts, sqldb.Stmt{SQL: fmt.Sprintf(lock, list), Args: args})
 		take.SQL += lockedAll
 		take.Args = append(take.Args, want)
-		ins = sqldb.Stmt{SQL: batchInsertLocked,
-			Args: []any{h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, want}}
+		ins.SQL = batchInsertLocked
+		ins.Args = append(ins.Args, want)
 	}
 	read := sqldb.Stmt{SQL: fmt.Sprintf(batchReadHold, list), Args: appendArgs([]any{h.ID, now, h.EventID}, h.Seats)}
 	stmts = append(stmts, take, ins, read)

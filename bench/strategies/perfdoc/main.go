@@ -349,7 +349,7 @@ func (d doc) skipBound(db string, tool, target float64) {
 	x := skip / tool
 	d.p("\nSkip-locked's idea by itself (claim the seat with `SKIP LOCKED` and take it, in one statement, recording no hold) runs at %.2fx of the ceiling. A skip-locked hold does that and records the hold besides, so it stays under this bound unless its client's protocol is cheaper than the tool's (pgx's prepared statements against pgbench's simple protocol; stampede's MySQL driver, like sysbench's queries, sends text).", x)
 	if x < target {
-		d.p(" It is below the %.1fx target: with the tool's protocol, the target is out of reach of the idea on this database, not of its implementation.", target)
+		d.p(" In this run it is below the %.1fx target: with the tool's protocol, the idea itself did not reach the target here, whatever its implementation.", target)
 	}
 	d.p("\n")
 }
