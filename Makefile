@@ -89,7 +89,7 @@ selftest: build
 	./$(BIN) selftest scenarios/gauntlet.yaml --seeds $(SELFTEST_SEEDS) --parallel $(SELFTEST_PARALLEL) --db postgres,mysql --out $(SELFTEST_OUT)
 
 # Each strategy beside the database's own ceiling (pgbench, sysbench) for uncontended, hot-seat
-# and general-admission holds, the round trips of every operation, medians of 3 rounds (about 8
+# and general-admission holds, the round trips of every operation, medians of 3 rounds (about 11
 # minutes on two idle cores); regenerates docs/performance.md. RUNS, DURATION, OPS and
 # CONTENDED_OPS tune it.
 bench-strategies:
