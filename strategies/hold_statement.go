@@ -220,32 +220,27 @@ func holdSeatsOneStatement(ctx context.Context, b *sqlBase, take string, r HoldR
 		now := b.now()
 		h = newHold(r, now)
 		want := int64(len(h.Seats))
-		var args []any
+		list := inList(len(h.Seats))
+		// args are take's, then the tail's; busy is the tail's busy-seats column, with busyArgs.
+		var args, busyArgs []any
+		busy := busyNone
 		switch take {
 		case takeSeatsSkipLocked:
 			args = appendArgs([]any{h.EventID}, h.Seats)
 			args = append(args, now, h.ID, h.Expires, h.EventID, want)
+			busy = strings.ReplaceAll(busySkipLocked, "%[1]s", list)
+			busyArgs = append(appendArgs([]any{h.EventID}, h.Seats), now)
 		case takeSeatsLocked:
 			args = appendArgs([]any{now, h.EventID}, h.Seats)
 			args = append(args, h.ID, h.Expires, h.EventID, want)
+			busy = busyLocked
 		default:
 			args = appendArgs([]any{h.ID, h.Expires, h.EventID}, h.Seats)
 			args = append(args, now)
 		}
 		args = append(args, h.ID, h.EventID, h.Session, encodeList(h.Seats), h.Expires, h.TTL.Milliseconds(), now, want, want, h.EventID)
 		args = appendArgs(args, h.Seats)
-		args = append(args, want)
-		list := inList(len(h.Seats))
-		busy := busyNone
-		switch take {
-		case takeSeatsSkipLocked:
-			busy = strings.ReplaceAll(busySkipLocked, "%[1]s", list)
-			args = appendArgs(append(args, h.EventID), h.Seats)
-			args = append(args, now)
-		case takeSeatsLocked:
-			busy = busyLocked
-		}
-		args = append(args, want)
+		args = append(append(append(args, want), busyArgs...), want)
 		var n, amount, exist, guard int64
 		var busyList string
 		err := q.QueryRow(ctx, fmt.Sprintf(take+holdInsertTail, list, busy), []any{&n, &amount, &exist, &busyList, &guard}, args...)

@@ -340,7 +340,8 @@ func (d doc) uncontended() {
 }
 
 // skipBound says what the tool's *SKIP LOCKED claim and UPDATE* row bounds: skip-locked's idea
-// alone, one statement with no hold row, is the most any skip-locked hold can reach on db.
+// alone, one statement with no hold row, is the most a skip-locked hold can reach on db with
+// the tool's protocol.
 func (d doc) skipBound(db string, tool, target float64) {
 	skip, ok := d.rate(db, "skip", tools[db])
 	if !ok || tool == 0 {
