@@ -241,7 +241,7 @@ func BenchmarkHoldParts(b *testing.B) {
 					var seatID string
 					return q.Batch(ctx, []sqldb.Stmt{
 						{SQL: fmt.Sprintf(batchTakeSeats, "?"), Args: []any{id, dbTime(now.Add(time.Hour)), ev.ID, seat, dbTime(now)}},
-						{SQL: "SELECT seat_id FROM seats WHERE event_id = ? AND seat_id = ? AND hold_id = ?", Args: []any{ev.ID, seat, id}}}, []any{&seatID})
+						{SQL: "SELECT seat_id FROM seats WHERE event_id = ? AND seat_id = ? AND hold_id = ?", Args: []any{ev.ID, seat, id}}}, sqldb.Row(&seatID))
 				})
 			})
 		})

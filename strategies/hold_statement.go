@@ -153,6 +153,9 @@ const (
 // hold, with the clock read once it is held. A deadlock or lock wait timeout left nothing
 // behind: it is errShort too, and the caller's transaction decides again.
 func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest) (Hold, error) {
+	if len(r.Seats) == 1 && b.groups != nil {
+		return b.groups.hold(ctx, lock, r)
+	}
 	var h Hold
 	err := b.db.Conn(ctx, tagHold, func(q sqldb.Querier) (err error) {
 		h, err = holdSeatsBatch(ctx, q, lock, r, b.now())
@@ -199,7 +202,7 @@ func holdSeatsBatch(ctx context.Context, q sqldb.Querier, lock string, r HoldReq
 	var amount *int64
 	var found int64
 	var busy string
-	if err := q.Batch(ctx, stmts, []any{&amount, &found, &busy}); err != nil {
+	if err := q.Batch(ctx, stmts, sqldb.Row(&amount, &found, &busy)); err != nil {
 		return Hold{}, fmt.Errorf("take seats: %w", err)
 	}
 	if amount == nil {

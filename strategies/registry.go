@@ -30,6 +30,10 @@ type Deps struct {
 	SweepInterval time.Duration
 	// SweepBatch bounds the holds one sweep releases; 0 means 500.
 	SweepBatch int
+	// HoldGroups is how many shared batches of concurrent single-seat holds may run at once on
+	// MySQL (hold_group.go); 0 means DefaultHoldGroups, and a negative value gives every hold
+	// a batch of its own.
+	HoldGroups int
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -58,6 +62,9 @@ func (d *Deps) defaults() {
 	}
 	if d.SweepBatch <= 0 {
 		d.SweepBatch = 500
+	}
+	if d.HoldGroups == 0 {
+		d.HoldGroups = DefaultHoldGroups
 	}
 	if d.Now == nil {
 		d.Now = time.Now

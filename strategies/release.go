@@ -129,7 +129,7 @@ func releaseSeatsOneStatement(ctx context.Context, db sqldb.DB, holdID string) (
 		for i, q := range releaseSeatsBatch {
 			stmts[i] = sqldb.Stmt{SQL: q, Args: args[i]}
 		}
-		err = sqldb.OnPool(db, tagHold).Batch(ctx, stmts, dest)
+		err = sqldb.OnPool(db, tagHold).Batch(ctx, stmts, sqldb.Row(dest...))
 	}
 	switch {
 	case sqldb.Retryable(err):

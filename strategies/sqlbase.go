@@ -24,6 +24,8 @@ type sqlBase struct {
 	// sweepEvery and sweepBatch drive the sweeper of strategies that run one.
 	sweepEvery time.Duration
 	sweepBatch int
+	// groups batches concurrent single-seat holds together on MySQL; nil when they run alone.
+	groups *holdGroups
 }
 
 // newSQLBase builds the shared part of a SQL strategy and applies Deps.SafetyNet. Zero Deps
@@ -39,7 +41,8 @@ func newSQLBase(name string, d Deps) (sqlBase, error) {
 		return sqlBase{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return sqlBase{name: name, db: d.DB, store: NewStore(d.DB, d.Now), clock: d.Now, ttl: d.HoldTTL, log: d.Logger,
-		fp: d.Failpoints, sweepEvery: d.SweepInterval, sweepBatch: d.SweepBatch}, nil
+		fp: d.Failpoints, sweepEvery: d.SweepInterval, sweepBatch: d.SweepBatch,
+		groups: newHoldGroups(d.DB, func() time.Time { return dbTime(d.Now()) }, d.HoldGroups)}, nil
 }
 
 // Name is the strategy's registry name.

@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"stampede/internal/sqldb"
@@ -41,7 +42,7 @@ func TestBatch(t *testing.T) {
 					{SQL: "INSERT INTO batch (id, n) VALUES (?, ?)", Args: []any{1, 10}},
 					{SQL: "UPDATE batch SET n = n + ? WHERE id = ?", Args: []any{5, 1}},
 					{SQL: "SELECT n FROM batch WHERE id = ?", Args: []any{1}},
-				}, []any{&got})
+				}, sqldb.Row(&got))
 			})
 			if err != nil || got != 15 {
 				t.Fatalf("Batch = %d, %v; want 15, nil", got, err)
@@ -55,7 +56,7 @@ func TestBatch(t *testing.T) {
 					{SQL: "INSERT INTO batch (id, n) VALUES (?, ?)", Args: []any{2, 20}},
 					{SQL: "INSERT INTO batch (id, n) VALUES (?, ?)", Args: []any{1, 30}},
 					{SQL: "SELECT n FROM batch WHERE id = ?", Args: []any{2}},
-				}, []any{&got})
+				}, sqldb.Row(&got))
 			})
 			if !sqldb.UniqueViolation(err) {
 				t.Fatalf("Batch with a duplicate key = %v, want a unique violation", err)
@@ -64,7 +65,7 @@ func TestBatch(t *testing.T) {
 				t.Fatalf("after the failed batch: %d rows summing %d, want 1 row of 15", n, sum)
 			}
 			err = db.Conn(ctx, "none", func(q sqldb.Querier) error {
-				return q.Batch(ctx, []sqldb.Stmt{{SQL: "SELECT n FROM batch WHERE id = ?", Args: []any{9}}}, []any{&got})
+				return q.Batch(ctx, []sqldb.Stmt{{SQL: "SELECT n FROM batch WHERE id = ?", Args: []any{9}}}, sqldb.Row(&got))
 			})
 			if !errors.Is(err, sqldb.ErrNoRows) {
 				t.Fatalf("Batch selecting nothing = %v, want ErrNoRows", err)
@@ -72,12 +73,32 @@ func TestBatch(t *testing.T) {
 			if err := db.Conn(ctx, "empty", func(q sqldb.Querier) error { return q.Batch(ctx, nil, nil) }); err == nil {
 				t.Fatal("Batch of nothing = nil, want an error")
 			}
+			// The scan gets every row of the query.
+			var all []int
+			err = db.Conn(ctx, "rows", func(q sqldb.Querier) error {
+				return q.Batch(ctx, []sqldb.Stmt{
+					{SQL: "UPDATE batch SET n = n WHERE id = ?", Args: []any{1}},
+					{SQL: "SELECT n FROM batch UNION ALL SELECT ? UNION ALL SELECT ? ORDER BY 1", Args: []any{7, 8}},
+				}, func(rows sqldb.Rows) error {
+					for rows.Next() {
+						var n int
+						if err := rows.Scan(&n); err != nil {
+							return err
+						}
+						all = append(all, n)
+					}
+					return nil
+				})
+			})
+			if err != nil || !slices.Equal(all, []int{7, 8, 15}) {
+				t.Fatalf("Batch scanning rows = %v, %v; want [7 8 15], nil", all, err)
+			}
 			// Inside a transaction the batch is part of it: the rollback undoes it.
 			err = db.Tx(ctx, "tx", func(tx sqldb.Tx) error {
 				if err := tx.Batch(ctx, []sqldb.Stmt{
 					{SQL: "INSERT INTO batch (id, n) VALUES (?, ?)", Args: []any{3, 1}},
 					{SQL: "SELECT COUNT(*) FROM batch", Args: nil},
-				}, []any{&got}); err != nil {
+				}, sqldb.Row(&got)); err != nil {
 					return err
 				}
 				if got != 2 {

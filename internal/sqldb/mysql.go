@@ -267,7 +267,7 @@ func (q myQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 // Batch sends the statements as one multi-statement query; outside a transaction they are
 // wrapped in START TRANSACTION and COMMIT, and on an error a ROLLBACK (its own round trip)
 // ends what the batch began, or the connection is discarded.
-func (q myQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
+func (q myQuerier) Batch(ctx context.Context, stmts []Stmt, scan func(Rows) error) error {
 	if err := batchOf(q.n, stmts); err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (q myQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
 		}
 		args = append(args, s.Args...)
 	}
-	err := q.batch(ctx, b.String(), dest, args)
+	err := q.batch(ctx, b.String(), scan, args)
 	if err != nil && !q.inTx {
 		q.n.control()
 		if _, rerr := q.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
@@ -299,13 +299,16 @@ func (q myQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
 	return err
 }
 
-func (q myQuerier) batch(ctx context.Context, query string, dest []any, args []any) error {
+func (q myQuerier) batch(ctx context.Context, query string, scan func(Rows) error, args []any) error {
 	rows, err := q.c.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	if err := scanOne(rows, dest); err != nil {
+	if err := scan(rows); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	return rows.Close()

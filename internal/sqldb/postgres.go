@@ -211,7 +211,7 @@ func (q pgQuerier) QueryRow(ctx context.Context, query string, dest []any, args 
 
 // Batch queues the statements in a pgx batch: one round trip, and outside a transaction one
 // implicit transaction (the batch ends with a single Sync).
-func (q pgQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
+func (q pgQuerier) Batch(ctx context.Context, stmts []Stmt, scan func(Rows) error) error {
 	if err := batchOf(q.n, stmts); err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (q pgQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
 		return err
 	}
 	defer rows.Close()
-	if err := scanOne(rows, dest); err != nil {
+	if err := scan(rows); err != nil {
 		return err
 	}
 	rows.Close()

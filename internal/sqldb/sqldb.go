@@ -44,13 +44,19 @@ type Querier interface {
 	// QueryRow runs a query expected to return at most one row and scans it into dest.
 	// It returns ErrNoRows when there is none.
 	QueryRow(ctx context.Context, query string, dest []any, args ...any) error
-	// Batch sends stmts to the database in one round trip and scans the single row of the last
-	// one, a query, into dest; ErrNoRows when it selects none. Outside a transaction (DB.Conn)
+	// Batch sends stmts to the database in one round trip and calls scan once with the rows of
+	// the last one, a query (Row(dest...) scans its single row). Outside a transaction (DB.Conn)
 	// the statements before the query run as one transaction of their own, committed before
 	// the query runs, and an error leaves nothing of them; inside one (DB.Tx) they are part of
 	// it. It is for work whose decision SQL can carry from statement to statement (a row
 	// count in a WHERE clause, a user variable), so that it needs no exchange in between.
-	Batch(ctx context.Context, stmts []Stmt, dest []any) error
+	Batch(ctx context.Context, stmts []Stmt, scan func(Rows) error) error
+}
+
+// Row is the scan of a query that returns one row: it scans the first row into dest, and is
+// ErrNoRows when there is none.
+func Row(dest ...any) func(Rows) error {
+	return func(rows Rows) error { return scanOne(rows, dest) }
 }
 
 // Stmt is one statement of a Batch and its arguments.
@@ -212,8 +218,8 @@ func (q poolQuerier) QueryRow(ctx context.Context, query string, dest []any, arg
 	return q.db.QueryRow(ctx, q.tag, query, dest, args...)
 }
 
-func (q poolQuerier) Batch(ctx context.Context, stmts []Stmt, dest []any) error {
-	return q.db.Conn(ctx, q.tag, func(c Querier) error { return c.Batch(ctx, stmts, dest) })
+func (q poolQuerier) Batch(ctx context.Context, stmts []Stmt, scan func(Rows) error) error {
+	return q.db.Conn(ctx, q.tag, func(c Querier) error { return c.Batch(ctx, stmts, scan) })
 }
 
 // scanOne scans the first row of rows into dest; ErrNoRows when there is none.
