@@ -40,7 +40,7 @@ func TestOptionsArgsAndEnvRoundTrip(t *testing.T) {
 	full := server.Options{
 		Addr: "127.0.0.1:0", Strategy: "skip-locked", DB: "postgres://u@h:5432/db", Redis: "redis://h:6379/0",
 		PSP: "http://127.0.0.1:9", HoldTTL: 3 * time.Second, AllowUnsafe: true, SafetyNet: true, PoolSize: 7,
-		KeyPrefix: "stampede:skip-locked:postgres:", AdmissionSecret: []byte("5eed"), SweepInterval: 500 * time.Millisecond,
+		KeyPrefix: "stampede:skip-locked:postgres:", AdmissionSecret: []byte("5eed"), SweepInterval: 500 * time.Millisecond, HoldBatches: 3,
 		LogLevel: "warn", CheckoutLease: 10 * time.Second, CheckoutIdle: 3 * time.Second, Failpoints: "after-hold=delay:20ms",
 		Shadow: "status-expiry", ShadowQueue: 100, MaxQueueLength: 50, MaxStreamsPerSession: 2,
 	}

@@ -59,6 +59,9 @@ type Options struct {
 	AdmissionSecret []byte
 	// SweepInterval is how often a sweeping strategy releases expired holds; 0 means 1 s.
 	SweepInterval time.Duration
+	// HoldBatches is strategies.Deps.HoldGroups: how many shared batches of single-seat holds
+	// run at once on MySQL; 0 means strategies.DefaultHoldGroups, negative a batch per hold.
+	HoldBatches int
 	// CheckoutLease and CheckoutIdle tune checkout recovery (see Config); 0 means the defaults.
 	CheckoutLease time.Duration
 	CheckoutIdle  time.Duration
@@ -147,6 +150,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.KeyPrefix, "key-prefix", o.KeyPrefix, "prefix of every Redis key")
 	fs.Var((*secretFlag)(&o.AdmissionSecret), "admission-secret", "secret that signs waiting-room admission tokens (default: random per process)")
 	fs.DurationVar(&o.SweepInterval, "sweep-interval", o.SweepInterval, "how often a sweeping strategy releases expired holds (default 1s)")
+	fs.IntVar(&o.HoldBatches, "hold-batches", o.HoldBatches, fmt.Sprintf("shared batches of concurrent single-seat holds in flight at once on MySQL (default %d; -1: every hold in a batch of its own)", strategies.DefaultHoldGroups))
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&o.SeatMapFreshness, "seatmap-freshness", o.SeatMapFreshness, "how long one seat-map snapshot is shared by all readers (0: every read is live)")
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "requests in flight beyond which browse, join and hold are refused 503 overloaded, in that order (0: no bound)")
@@ -417,7 +421,7 @@ func Serve(ctx context.Context, o Options, logger *slog.Logger) error {
 	}
 	st, err := strategies.New(o.Strategy, strategies.Deps{
 		DB: db, Redis: rdb, KeyPrefix: o.KeyPrefix, HoldTTL: o.HoldTTL, SafetyNet: o.SafetyNet,
-		SweepInterval: o.SweepInterval, Logger: logger, Failpoints: fps,
+		SweepInterval: o.SweepInterval, HoldGroups: o.HoldBatches, Logger: logger, Failpoints: fps,
 	}, o.AllowUnsafe)
 	if err != nil {
 		return err

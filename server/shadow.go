@@ -50,7 +50,7 @@ func openShadow(ctx context.Context, o Options, db sqldb.DB, rdb *redis.Client, 
 	// An unsafe strategy may be a shadow: nobody is sold what it decides.
 	st, err = strategies.New(o.Shadow, strategies.Deps{
 		DB: sdb, Redis: rdb, KeyPrefix: o.KeyPrefix + ShadowNamespace + ":", HoldTTL: o.HoldTTL,
-		SweepInterval: o.SweepInterval, Logger: logger.With("role", "shadow"), Failpoints: failpoint.New(),
+		SweepInterval: o.SweepInterval, HoldGroups: o.HoldBatches, Logger: logger.With("role", "shadow"), Failpoints: failpoint.New(),
 	}, true)
 	if err != nil {
 		sdb.Close()

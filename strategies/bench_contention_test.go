@@ -109,7 +109,14 @@ func benchStrategy(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) (S
 // newBenchStrategy builds the named strategy for a benchmark (hour-long holds, a Redis prefix of
 // its own), closed when the benchmark ends; one not implemented yet skips it.
 func newBenchStrategy(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) Strategy {
-	s, err := New(name, Deps{DB: db, Redis: rdb, KeyPrefix: "bench:" + newID("") + ":", HoldTTL: time.Hour}, false)
+	return newBenchStrategyWith(b, name, Deps{DB: db, Redis: rdb})
+}
+
+// newBenchStrategyWith is newBenchStrategy from d, with the benchmarks' key prefix and hold
+// lifetime.
+func newBenchStrategyWith(b *testing.B, name string, d Deps) Strategy {
+	d.KeyPrefix, d.HoldTTL = "bench:"+newID("")+":", time.Hour
+	s, err := New(name, d, false)
 	if err != nil && strings.Contains(err.Error(), notYet) {
 		b.Skipf("%s: %v", name, err)
 	}

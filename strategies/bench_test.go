@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"stampede/internal/sqldb"
 	"stampede/internal/testsvc"
 )
@@ -33,15 +31,23 @@ func BenchmarkHold(b *testing.B) {
 	for _, name := range Safe() {
 		b.Run(name, func(b *testing.B) {
 			for _, dialect := range testsvc.Dialects {
-				b.Run(dialect, func(b *testing.B) { benchHold(b, name, dbs[dialect], rdb) })
+				b.Run(dialect, func(b *testing.B) { benchHold(b, name, Deps{DB: dbs[dialect], Redis: rdb}) })
 			}
+		})
+	}
+	// The same holds on MySQL with every hold in a batch of its own (Deps.HoldGroups < 0):
+	// what sharing batches gives, in the same run.
+	for _, name := range groupedStrategies {
+		b.Run(name+"-alone", func(b *testing.B) {
+			b.Run("mysql", func(b *testing.B) { benchHold(b, name, Deps{DB: dbs["mysql"], HoldGroups: -1}) })
 		})
 	}
 }
 
-func benchHold(b *testing.B, name string, db sqldb.DB, rdb *redis.Client) {
+func benchHold(b *testing.B, name string, d Deps) {
 	ctx := context.Background()
-	s := newBenchStrategy(b, name, db, rdb)
+	db := d.DB
+	s := newBenchStrategyWith(b, name, d)
 	ev, seats := benchEvent(b, db)
 	prepareBench(b, s, ev)
 	runParallel(b, db, seats, func(seat string) error {

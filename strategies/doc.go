@@ -18,8 +18,9 @@
 // the implicit-status rule of expiry), seats.go (seat rows: reading, judging, marking held or
 // sold, and UnavailableError), ga_tiers.go (the general-admission tier counters: locking,
 // taking, reclaiming expired holds, selling), bookings.go (booking writes and the optional
-// UNIQUE safety net), release.go (the one Release of the SQL strategies) and sweep.go (the
-// sweeper of expired holds).
+// UNIQUE safety net), hold_statement.go (a hold of seats in one PostgreSQL statement or one
+// MySQL batch), hold_group.go (concurrent single-seat holds sharing MySQL batches), release.go
+// (the one Release of the SQL strategies) and sweep.go (the sweeper of expired holds).
 //
 // One file a strategy, or a few when it is large: pessimistic.go, status_expiry.go, naive.go
 // and broken.go (the variants broken on purpose, for the checker to catch); skip_locked.go (the

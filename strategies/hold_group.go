@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"stampede/internal/sqldb"
 )
@@ -72,6 +73,17 @@ func newHoldGroups(db sqldb.DB, now func() time.Time, n int) *holdGroups {
 		return nil
 	}
 	return &holdGroups{db: db, now: now, max: n}
+}
+
+// maxGroupedTTL is the longest hold lifetime a shared batch takes: far inside the years a
+// DATETIME holds.
+const maxGroupedTTL = 100 * 365 * 24 * time.Hour
+
+// groupable reports whether r, a checked hold of one seat, may share a batch: whether nothing
+// in it can make the database refuse a statement (text that is not UTF-8, an expiry past what
+// a DATETIME holds), which would fail every hold of the batch. Such a hold runs alone.
+func groupable(r HoldRequest) bool {
+	return utf8.ValidString(r.Session) && utf8.ValidString(r.Seats[0]) && utf8.ValidString(r.EventID) && r.TTL <= maxGroupedTTL
 }
 
 // hold runs r, a hold of one seat, in a shared batch and returns what holdSeatsBatch would:

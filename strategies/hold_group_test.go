@@ -245,3 +245,21 @@ func baseOf(t *testing.T, s Strategy) *sqlBase {
 	t.Fatalf("%s is not a SQL strategy", s.Name())
 	return nil
 }
+
+// TestGroupable: a hold that could make the database refuse a statement of the batch runs alone.
+func TestGroupable(t *testing.T) {
+	ok := HoldRequest{EventID: "e", Session: "s", Seats: []string{"A-1-1"}, TTL: time.Minute}
+	if !groupable(ok) {
+		t.Fatalf("groupable(%+v) = false, want true", ok)
+	}
+	for name, r := range map[string]HoldRequest{
+		"session not UTF-8": {EventID: "e", Session: "s\xff", Seats: []string{"A-1-1"}, TTL: time.Minute},
+		"seat not UTF-8":    {EventID: "e", Session: "s", Seats: []string{"A-\xc3"}, TTL: time.Minute},
+		"event not UTF-8":   {EventID: "e\x80", Session: "s", Seats: []string{"A-1-1"}, TTL: time.Minute},
+		"lifetime too long": {EventID: "e", Session: "s", Seats: []string{"A-1-1"}, TTL: maxGroupedTTL + time.Hour},
+	} {
+		if groupable(r) {
+			t.Errorf("%s: groupable = true, want false", name)
+		}
+	}
+}

@@ -153,7 +153,7 @@ const (
 // hold, with the clock read once it is held. A deadlock or lock wait timeout left nothing
 // behind: it is errShort too, and the caller's transaction decides again.
 func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest) (Hold, error) {
-	if len(r.Seats) == 1 && b.groups != nil {
+	if len(r.Seats) == 1 && b.groups != nil && groupable(r) {
 		return b.groups.hold(ctx, lock, r)
 	}
 	var h Hold
