@@ -243,25 +243,34 @@ var conformanceCases = []struct {
 	{"holds ledger", testHoldsLedger},
 }
 
+// raceHolds runs hold(i) for i in [0, n) from n goroutines released at once, and returns each
+// call's hold and error by i.
+func raceHolds(n int, hold func(i int) (Hold, error)) ([]Hold, []error) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	holds := make([]Hold, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			holds[i], errs[i] = hold(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return holds, errs
+}
+
 // testContention: 32 goroutines, four per seat, hold eight seats at once. Exactly one holds each
 // seat; every other gets ErrUnavailable.
 func testContention(t *testing.T, su *suite, name string) {
 	f := su.build(t, name, conformanceEvent(), nil)
 	const workers, seats = 32, 8
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	holds := make([]Hold, workers)
-	errs := make([]error, workers)
-	for i := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			holds[i], errs[i] = f.hold(fmt.Sprintf("s%d", i), SeatID("A", 1, i%seats+1))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	holds, errs := raceHolds(workers, func(i int) (Hold, error) {
+		return f.hold(fmt.Sprintf("s%d", i), SeatID("A", 1, i%seats+1))
+	})
 	winners := map[string]string{}
 	for i := range workers {
 		seat := SeatID("A", 1, i%seats+1)
@@ -314,22 +323,11 @@ func testAllOrNothing(t *testing.T, su *suite, name string) {
 
 	g := su.build(t, name, conformanceEvent(), nil)
 	const workers = 32
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	holds := make([]Hold, workers)
-	errs := make([]error, workers)
-	for i := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			k := i%8 + 1
-			// Ask in descending order: strategies must impose their own lock order.
-			holds[i], errs[i] = g.hold(fmt.Sprintf("s%d", i), SeatID("A", 1, k+2), SeatID("A", 1, k+1), SeatID("A", 1, k))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	holds, errs := raceHolds(workers, func(i int) (Hold, error) {
+		k := i%8 + 1
+		// Ask in descending order: strategies must impose their own lock order.
+		return g.hold(fmt.Sprintf("s%d", i), SeatID("A", 1, k+2), SeatID("A", 1, k+1), SeatID("A", 1, k))
+	})
 	owner := map[string]string{}
 	for i := range workers {
 		if errs[i] != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,20 +39,9 @@ func TestHoldGroups(t *testing.T) {
 			groups := baseOf(t, f.s).groups
 			batches0, members0 := groups.batches.Load(), groups.members.Load()
 			const workers = 150
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			holds := make([]Hold, workers)
-			errs := make([]error, workers)
-			for i := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					holds[i], errs[i] = f.hold(fmt.Sprintf("s%d", i), seats[i%len(seats)])
-				}()
-			}
-			close(start)
-			wg.Wait()
+			holds, errs := raceHolds(workers, func(i int) (Hold, error) {
+				return f.hold(fmt.Sprintf("s%d", i), seats[i%len(seats)])
+			})
 			winners := map[string]int{}
 			for i := range workers {
 				seat := seats[i%len(seats)]
@@ -135,10 +123,13 @@ func TestHoldGroupsCancelWhileQueued(t *testing.T) {
 		_, err := f.hold("first", "A-1-1")
 		first <- err
 	}()
-	waitFor(t, "the first batch in flight", func() bool {
+	eventually(t, 10*time.Second, "the first batch in flight", func() error {
 		groups.mu.Lock()
 		defer groups.mu.Unlock()
-		return groups.inflight == 1 && len(groups.queue) == 0
+		if groups.inflight != 1 || len(groups.queue) != 0 {
+			return fmt.Errorf("%d batches in flight and %d holds queued", groups.inflight, len(groups.queue))
+		}
+		return nil
 	})
 	qctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
@@ -218,17 +209,6 @@ func TestHoldGroupsTake(t *testing.T) {
 	if next := g.take(); len(next) != 1 || next[0] != other {
 		t.Fatalf("next batch has %d holds, want e2's alone", len(next))
 	}
-}
-
-// waitFor polls cond every 5 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // baseOf is the shared part of a SQL strategy.
