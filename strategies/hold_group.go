@@ -42,8 +42,8 @@ const DefaultHoldGroups = 2
 // holdGroups queues single-seat holds of one strategy for shared batches (see above).
 type holdGroups struct {
 	db  sqldb.DB
-	now func() time.Time
-	max int // batches in flight at once
+	now func() time.Time // the strategy's clock, read once a batch's connection is held
+	max int              // batches in flight at once
 
 	mu       sync.Mutex
 	queue    []*groupedHold
@@ -160,7 +160,7 @@ func (g *holdGroups) runBatch(batch []*groupedHold) {
 	defer cancel()
 	var holds []memberHold
 	err := g.db.Conn(ctx, tagHold, func(q sqldb.Querier) (err error) {
-		holds, err = holdSeatsGroup(ctx, q, batch[0].lock, batch, g.now())
+		holds, err = holdSeatsGroup(ctx, q, batch[0].lock, batch, dbTime(g.now()))
 		return err
 	})
 	for i, m := range batch {

@@ -150,7 +150,8 @@ const (
 )
 
 // holdSeatsAlone runs holdSeatsBatch as a transaction of its own, on a connection held for the
-// hold, with the clock read once it is held. A deadlock or lock wait timeout left nothing
+// hold, with the clock read once it is held. A hold of one seat shares its batch with
+// concurrent ones when it may (holdGroups.hold). A deadlock or lock wait timeout left nothing
 // behind: it is errShort too, and the caller's transaction decides again.
 func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest) (Hold, error) {
 	if len(r.Seats) == 1 && b.groups != nil && groupable(r) {

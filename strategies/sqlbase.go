@@ -42,7 +42,7 @@ func newSQLBase(name string, d Deps) (sqlBase, error) {
 	}
 	return sqlBase{name: name, db: d.DB, store: NewStore(d.DB, d.Now), clock: d.Now, ttl: d.HoldTTL, log: d.Logger,
 		fp: d.Failpoints, sweepEvery: d.SweepInterval, sweepBatch: d.SweepBatch,
-		groups: newHoldGroups(d.DB, func() time.Time { return dbTime(d.Now()) }, d.HoldGroups)}, nil
+		groups: newHoldGroups(d.DB, d.Now, d.HoldGroups)}, nil
 }
 
 // Name is the strategy's registry name.
