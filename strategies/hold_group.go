@@ -27,13 +27,13 @@ import (
 //
 // Batches form by themselves, without a timer: a hold that finds fewer than Deps.HoldGroups
 // batches in flight starts a runner at once, which takes every queued hold of the same event
-// and lock (up to holdGroupMax) and keeps going while holds are queued. When the runners are
+// and lock (up to HoldGroupMax) and keeps going while holds are queued. When the runners are
 // all busy, holds queue behind them, and the next batch takes them together. Under light load
 // a hold runs alone, with the latency of its own batch; under a herd the batches grow, and the
 // statements per hold fall.
 
-// holdGroupMax is the most holds one batch takes, which bounds the length of its statements.
-const holdGroupMax = 16
+// HoldGroupMax is the most holds one batch takes, which bounds the length of its statements.
+const HoldGroupMax = 16
 
 // DefaultHoldGroups is how many batches of single-seat holds may run at once on MySQL when
 // Deps.HoldGroups is 0.
@@ -104,11 +104,8 @@ func (g *holdGroups) hold(ctx context.Context, lock string, r HoldRequest) (Hold
 		return res.h, res.err
 	case <-ctx.Done():
 		g.mu.Lock()
-		for i, q := range g.queue {
-			if q == m {
-				g.queue = append(g.queue[:i], g.queue[i+1:]...)
-				break
-			}
+		if i := slices.Index(g.queue, m); i >= 0 {
+			g.queue = slices.Delete(g.queue, i, i+1)
 		}
 		g.mu.Unlock()
 		return Hold{}, ctx.Err()
@@ -131,7 +128,7 @@ func (g *holdGroups) run() {
 }
 
 // take removes the next batch from the queue: the first hold whose caller still waits, and
-// the queued holds of the same event and lock after it, up to holdGroupMax. g.mu is held.
+// the queued holds of the same event and lock after it, up to HoldGroupMax. g.mu is held.
 func (g *holdGroups) take() []*groupedHold {
 	var batch []*groupedHold
 	rest := g.queue[:0]
@@ -139,7 +136,7 @@ func (g *holdGroups) take() []*groupedHold {
 		switch {
 		case m.ctx.Err() != nil:
 			m.done <- groupedResult{err: m.ctx.Err()}
-		case len(batch) == 0 || (len(batch) < holdGroupMax && m.lock == batch[0].lock && m.r.EventID == batch[0].r.EventID):
+		case len(batch) == 0 || (len(batch) < HoldGroupMax && m.lock == batch[0].lock && m.r.EventID == batch[0].r.EventID):
 			batch = append(batch, m)
 		default:
 			rest = append(rest, m)
@@ -164,14 +161,11 @@ func (g *holdGroups) runBatch(batch []*groupedHold) {
 		return err
 	})
 	for i, m := range batch {
-		switch {
-		case sqldb.Retryable(err): // a deadlock left nothing behind: the caller decides again
-			m.done <- groupedResult{err: errShort}
-		case err != nil:
+		if err != nil {
 			m.done <- groupedResult{err: err}
-		default:
-			m.done <- groupedResult{h: holds[i].Hold, err: holds[i].err}
+			continue
 		}
+		m.done <- groupedResult{h: holds[i].Hold, err: holds[i].err}
 	}
 }
 
@@ -234,7 +228,6 @@ func holdSeatsGroup(ctx context.Context, q sqldb.Querier, lock string, batch []*
 	out := make([]memberHold, k)
 	seats := make([]any, 0, k)
 	ids := make([]any, 0, k)
-	var seatArms, expArms, sessionArms, ttlArms strings.Builder
 	var takeArgs, expArgs, sessionArgs, ttlArgs []any
 	for i, m := range batch {
 		h := newHold(m.r, now)
@@ -242,18 +235,15 @@ func holdSeatsGroup(ctx context.Context, q sqldb.Querier, lock string, batch []*
 		seat := h.Seats[0]
 		seats = append(seats, seat)
 		ids = append(ids, h.ID)
-		seatArms.WriteString(" WHEN ? THEN ?")
-		expArms.WriteString(" WHEN ? THEN ?")
-		sessionArms.WriteString(" WHEN ? THEN ?")
-		ttlArms.WriteString(" WHEN ? THEN ?")
 		takeArgs = append(takeArgs, seat, h.ID)
 		expArgs = append(expArgs, seat, h.Expires)
 		sessionArgs = append(sessionArgs, h.ID, h.Session)
 		ttlArgs = append(ttlArgs, h.ID, h.TTL.Milliseconds())
 	}
+	// Every CASE has one arm a member; every list one item a member.
+	arms, list := strings.Repeat(" WHEN ? THEN ?", k), inList(k)
 	eventID := batch[0].r.EventID
 	concat := slices.Concat[[]any]
-	list, idList := inList(k), inList(k)
 	var stmts []sqldb.Stmt
 	where := "seat_id IN (" + list + ")"
 	switch lock {
@@ -274,9 +264,9 @@ func holdSeatsGroup(ctx context.Context, q sqldb.Querier, lock string, batch []*
 	insert := concat(sessionArgs, ttlArgs, []any{now, eventID}, seats, ids)
 	read := concat(ids, []any{now, eventID}, seats)
 	stmts = append(stmts,
-		sqldb.Stmt{SQL: fmt.Sprintf(groupTake, where, seatArms.String(), expArms.String()), Args: take},
-		sqldb.Stmt{SQL: fmt.Sprintf(groupInsert, list, sessionArms.String(), ttlArms.String(), idList), Args: insert},
-		sqldb.Stmt{SQL: fmt.Sprintf(groupRead, list, idList), Args: read},
+		sqldb.Stmt{SQL: fmt.Sprintf(groupTake, where, arms, arms), Args: take},
+		sqldb.Stmt{SQL: fmt.Sprintf(groupInsert, list, arms, arms, list), Args: insert},
+		sqldb.Stmt{SQL: fmt.Sprintf(groupRead, list, list), Args: read},
 	)
 	amounts := make(map[string]int64, k)
 	busy := make(map[string]bool, k)

@@ -157,7 +157,7 @@ func TestHoldGroupsCancelWhileQueued(t *testing.T) {
 }
 
 // TestHoldGroupsTake: a batch is the first waiting hold and the queued holds of the same event
-// and lock after it, at most holdGroupMax; a hold whose caller gave up gets its error and
+// and lock after it, at most HoldGroupMax; a hold whose caller gave up gets its error and
 // leaves; the others keep their order.
 func TestHoldGroupsTake(t *testing.T) {
 	done, cancel := context.WithCancel(context.Background())
@@ -174,15 +174,15 @@ func TestHoldGroupsTake(t *testing.T) {
 	want = append(want, add(live, "", "e1"))
 	other := add(live, "", "e2")
 	locked := add(live, lockSeatsAll, "e1")
-	for range holdGroupMax + 3 {
+	for range HoldGroupMax + 3 {
 		want = append(want, add(live, "", "e1"))
 	}
-	overflow := want[holdGroupMax:]
-	want = want[:holdGroupMax]
+	overflow := want[HoldGroupMax:]
+	want = want[:HoldGroupMax]
 	g := &holdGroups{queue: queue}
 	got := g.take()
-	if len(got) != holdGroupMax {
-		t.Fatalf("batch of %d holds, want %d", len(got), holdGroupMax)
+	if len(got) != HoldGroupMax {
+		t.Fatalf("batch of %d holds, want %d", len(got), HoldGroupMax)
 	}
 	for i := range got {
 		if got[i] != want[i] {

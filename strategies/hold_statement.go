@@ -154,14 +154,16 @@ const (
 // concurrent ones when it may (holdGroups.hold). A deadlock or lock wait timeout left nothing
 // behind: it is errShort too, and the caller's transaction decides again.
 func holdSeatsAlone(ctx context.Context, b *sqlBase, lock string, r HoldRequest) (Hold, error) {
-	if len(r.Seats) == 1 && b.groups != nil && groupable(r) {
-		return b.groups.hold(ctx, lock, r)
-	}
 	var h Hold
-	err := b.db.Conn(ctx, tagHold, func(q sqldb.Querier) (err error) {
-		h, err = holdSeatsBatch(ctx, q, lock, r, b.now())
-		return err
-	})
+	var err error
+	if len(r.Seats) == 1 && b.groups != nil && groupable(r) {
+		h, err = b.groups.hold(ctx, lock, r)
+	} else {
+		err = b.db.Conn(ctx, tagHold, func(q sqldb.Querier) (err error) {
+			h, err = holdSeatsBatch(ctx, q, lock, r, b.now())
+			return err
+		})
+	}
 	if sqldb.Retryable(err) {
 		err = errShort
 	}
